@@ -1,0 +1,126 @@
+"""A profile's settings and token: one JSON file and one owner-only token file per profile."""
+
+from __future__ import annotations
+
+import json
+import locale
+import os
+import stat
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import paths
+
+
+class ConfigError(Exception):
+    """A profile's files cannot be used; the message says what to do."""
+
+
+@dataclass
+class Technician:
+    """Who is logged in on this profile, as the server said at login."""
+
+    id: str
+    name: str
+    role: str  # "technician" or "supervisor"
+    zone: str
+
+
+@dataclass
+class Settings:
+    """Everything a profile remembers besides its token and cache."""
+
+    profile: str = "default"
+    server_url: str | None = None
+    office_name: str | None = None
+    office_public_key: str | None = None  # pinned at login, base64 Ed25519
+    ca_file: str | None = None
+    technician: Technician | None = None
+    language: str = field(default_factory=lambda: system_language())
+
+    @property
+    def cache_path(self) -> Path:
+        return paths.cache_file(self.profile)
+
+    @property
+    def logged_in(self) -> bool:
+        return bool(self.server_url and self.technician and self.office_public_key)
+
+
+def system_language() -> str:
+    """'zh' when the system locale is Chinese (or unknown on a Chinese Windows), else 'en'."""
+    for var in ("FIELDKIT_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    try:
+        loc = locale.getlocale()[0] or ""
+    except ValueError:
+        loc = ""
+    return "zh" if loc.lower().startswith(("zh", "chinese")) else "en"
+
+
+def load(profile: str = "default") -> Settings:
+    """Read a profile's settings; a new profile gets defaults (and is not written yet)."""
+    path = paths.config_file(profile)
+    if not path.exists():
+        return Settings(profile=profile)
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        tech = raw.pop("technician", None)
+        raw["profile"] = profile
+        known = {k: v for k, v in raw.items() if k in Settings.__dataclass_fields__}
+        return Settings(**known, technician=Technician(**tech) if tech else None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"配置文件无法读取：{path}（{exc}）。请删除该文件后重新登录 fieldkit login。 / "
+            f"Cannot read settings {path} ({exc}); delete it and run `fieldkit login` again."
+        ) from exc
+
+
+def save(settings: Settings) -> None:
+    """Write a profile's settings atomically."""
+    path = paths.config_file(settings.profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(settings), ensure_ascii=False, indent=2), "utf-8")
+    os.replace(tmp, path)
+
+
+def save_token(profile: str, token: str) -> Path:
+    """Store the bearer token in a file only its owner can read."""
+    path = paths.token_file(profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        os.write(fd, token.strip().encode("utf-8"))
+    finally:
+        os.close(fd)
+    _restrict(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_token(profile: str) -> str:
+    """Read the bearer token, refusing a file others can read (with the fix)."""
+    path = paths.token_file(profile)
+    if not path.exists():
+        raise ConfigError("尚未登录：请运行 fieldkit login 服务器地址 / "
+                          "Not logged in: run `fieldkit login URL`.")
+    if sys.platform != "win32":
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"令牌文件 {path} 可被其他用户读取（权限 {mode:o}）。请执行 chmod 600 {path} / "
+                f"Token file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+            )
+    return path.read_text("utf-8").strip()
+
+
+def _restrict(path: Path) -> None:
+    """Owner-only permissions; on Windows the user's profile folder already is."""
+    if sys.platform != "win32":
+        os.chmod(path, 0o600)

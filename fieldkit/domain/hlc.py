@@ -1,0 +1,86 @@
+"""A hybrid logical clock: edit stamps that sort as text and survive laptops with wrong clocks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import ValidationError
+
+MAX_COUNTER = 0xFFFF
+# A remote stamp further ahead than this of our wall clock is not believed: a wrong clock
+# on one laptop must not drag every other clock into the future.
+MAX_DRIFT_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, order=True)
+class Stamp:
+    """One HLC reading: wall milliseconds, a counter, and the writer's id for ties."""
+
+    ms: int
+    counter: int
+    client_id: str
+
+    def __str__(self) -> str:
+        return f"{self.ms:015d}-{self.counter:04x}-{self.client_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Stamp:
+        """Read a stamp written by str(); raise ValidationError on anything else."""
+        parts = text.split("-", 2)
+        if len(parts) != 3 or len(parts[0]) != 15 or len(parts[1]) != 4 or not parts[2]:
+            raise ValidationError("hlc", f"时间戳格式错误：{text!r}", f"Malformed HLC: {text!r}",
+                                  "hlc")
+        try:
+            return cls(int(parts[0]), int(parts[1], 16), parts[2])
+        except ValueError:
+            raise ValidationError("hlc", f"时间戳格式错误：{text!r}", f"Malformed HLC: {text!r}",
+                                  "hlc") from None
+
+
+class HLC:
+    """A clock for one writer: `now()` for a local edit, `observe()` for a stamp seen remotely."""
+
+    def __init__(self, client_id: str, last: str | None = None,
+                 wall: Callable[[], int] | None = None) -> None:
+        self.client_id = client_id
+        self._wall = wall or (lambda: time.time_ns() // 1_000_000)
+        self._lock = threading.Lock()
+        start = Stamp.parse(last) if last else Stamp(0, 0, client_id)
+        self._ms, self._counter = start.ms, start.counter
+
+    def now(self) -> str:
+        """A stamp greater than every stamp this clock has issued or observed."""
+        with self._lock:
+            wall = self._wall()
+            if wall > self._ms:
+                self._ms, self._counter = wall, 0
+            else:
+                self._tick()
+            return str(Stamp(self._ms, self._counter, self.client_id))
+
+    def observe(self, remote: str) -> None:
+        """Move past a stamp received from elsewhere (unless it is absurdly far ahead)."""
+        stamp = Stamp.parse(remote)
+        with self._lock:
+            if stamp.ms > self._wall() + MAX_DRIFT_MS:
+                return
+            if (stamp.ms, stamp.counter) > (self._ms, self._counter):
+                self._ms, self._counter = stamp.ms, stamp.counter
+
+    def _tick(self) -> None:
+        if self._counter >= MAX_COUNTER:
+            self._ms, self._counter = self._ms + 1, 0
+        else:
+            self._counter += 1
+
+
+def newer(a: str | None, b: str | None) -> bool:
+    """Whether stamp a wins over stamp b (last writer wins; ties broken by client id in the text)."""
+    if b is None:
+        return a is not None
+    if a is None:
+        return False
+    return Stamp.parse(a) > Stamp.parse(b)
