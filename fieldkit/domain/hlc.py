@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,8 @@ MAX_COUNTER = 0xFFFF
 # A remote stamp further ahead than this of our wall clock is not believed: a wrong clock
 # on one laptop must not drag every other clock into the future.
 MAX_DRIFT_MS = 24 * 3600 * 1000
+# Only the exact text str(Stamp) writes, so that text order and Stamp order agree.
+_STAMP_TEXT = re.compile(r"([0-9]{15})-([0-9a-f]{4})-([^\s]+)")
 
 
 @dataclass(frozen=True, order=True)
@@ -29,15 +32,15 @@ class Stamp:
     @classmethod
     def parse(cls, text: str) -> Stamp:
         """Read a stamp written by str(); raise ValidationError on anything else."""
-        parts = text.split("-", 2)
-        if len(parts) != 3 or len(parts[0]) != 15 or len(parts[1]) != 4 or not parts[2]:
-            raise ValidationError("hlc", f"时间戳格式错误：{text!r}", f"Malformed HLC: {text!r}",
-                                  "hlc")
-        try:
-            return cls(int(parts[0]), int(parts[1], 16), parts[2])
-        except ValueError:
-            raise ValidationError("hlc", f"时间戳格式错误：{text!r}", f"Malformed HLC: {text!r}",
-                                  "hlc") from None
+        match = _STAMP_TEXT.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValidationError(
+                "hlc",
+                f"时间戳格式错误：{text!r}（应为“15位毫秒-4位小写十六进制计数-客户端编号”）",
+                f"Malformed HLC: {text!r} (expected <15-digit ms>-<4 lowercase hex>-<client id>)",
+                "hlc",
+            )
+        return cls(int(match[1]), int(match[2], 16), match[3])
 
 
 class HLC:
@@ -45,6 +48,10 @@ class HLC:
 
     def __init__(self, client_id: str, last: str | None = None,
                  wall: Callable[[], int] | None = None) -> None:
+        if not client_id or any(c.isspace() for c in client_id):
+            raise ValidationError("client_id", f"客户端编号无效：{client_id!r}（不能为空或含空格）",
+                                  f"Invalid client id {client_id!r}: it must be non-empty without "
+                                  "spaces", "client_id")
         self.client_id = client_id
         self._wall = wall or (lambda: time.time_ns() // 1_000_000)
         self._lock = threading.Lock()
@@ -71,6 +78,7 @@ class HLC:
                 self._ms, self._counter = stamp.ms, stamp.counter
 
     def _tick(self) -> None:
+        """Advance the counter, carrying into the milliseconds when it is full."""
         if self._counter >= MAX_COUNTER:
             self._ms, self._counter = self._ms + 1, 0
         else:

@@ -54,8 +54,8 @@ def validate_uscc(value: str, field: str = "uscc") -> str:
     return code
 
 
-def validate_division(value: str, field: str = "division_code") -> str:
-    """Check a 6-digit GB/T 2260 code of Hunan (43xxxx) that this build knows."""
+def validate_division(value: str, field: str = "division_code", level: str | None = None) -> str:
+    """Check a 6-digit GB/T 2260 code of Hunan (43xxxx) that this build knows, of `level` if given."""
     code = value.strip()
     if not re.fullmatch(r"\d{6}", code):
         raise ValidationError(
@@ -76,6 +76,14 @@ def validate_division(value: str, field: str = "division_code") -> str:
             "division_unknown",
             f"未知的行政区划代码“{code}”，请按 GB/T 2260 填写市或县（区）代码",
             f"Unknown division code '{code}': use a GB/T 2260 city or county code",
+            field,
+        )
+    if level is not None and DIVISIONS[code].level != level:
+        zh_level = {"province": "省", "city": "市（州）", "county": "县（市、区）"}.get(level, level)
+        raise ValidationError(
+            "division_level",
+            f"行政区划代码“{code}”（{DIVISIONS[code].name}）不是{zh_level}级代码",
+            f"Division code '{code}' ({DIVISIONS[code].name}) is not a {level} code",
             field,
         )
     return code
@@ -135,10 +143,12 @@ def validate_course_charge(charge: CourseCharge) -> CourseCharge:
     if charge.kind not in INSTITUTION_KINDS:
         raise ValidationError("course_kind", "培训类别应为学科类或非学科类",
                               "Training kind must be academic or non_academic", "kind")
-    if charge.class_hours <= 0 or charge.amount_fen < 0:
-        raise ValidationError("course_values", "课时数须为正数，金额不能为负",
-                              "Class hours must be positive and the amount not negative",
+    if charge.class_hours <= 0:
+        raise ValidationError("course_hours", "课时数须为正数", "Class hours must be positive",
                               "class_hours")
+    if charge.amount_fen < 0:
+        raise ValidationError("course_amount", "收费金额不能为负", "The amount cannot be negative",
+                              "amount_fen")
     if charge.course_end < charge.course_start:
         raise ValidationError("course_dates", "课程结束日期早于开始日期",
                               "The course ends before it starts", "course_end")

@@ -72,9 +72,14 @@ def validate_visit(visit: Visit) -> Visit:
     if unknown:
         raise ValidationError("visit_steps", f"未知的步骤：{', '.join(unknown)}",
                               f"Unknown steps: {', '.join(unknown)}", "steps_advanced")
-    if visit.ended_at is not None and visit.ended_at < visit.started_at:
-        raise ValidationError("visit_times", "结束时间早于开始时间",
-                              "The visit ends before it starts", "ended_at")
+    if visit.ended_at is not None:
+        if (visit.ended_at.tzinfo is None) != (visit.started_at.tzinfo is None):
+            raise ValidationError("visit_times", "开始与结束时间须同时带或同时不带时区",
+                                  "Start and end times must both have a time zone or both lack one",
+                                  "ended_at")
+        if visit.ended_at < visit.started_at:
+            raise ValidationError("visit_times", "结束时间早于开始时间",
+                                  "The visit ends before it starts", "ended_at")
     if visit.rectification is not None:
         if not [i for i in visit.rectification.items if i.strip()]:
             raise ValidationError("rectification_items", "整改通知书至少需要一项整改内容",
@@ -111,6 +116,12 @@ def visit_from_wire(data: dict[str, Any]) -> Visit:
     """Read `visit.create` data (with institution_id and technician_id) back into a Visit."""
     try:
         rect = data.get("rectification")
+        if rect is not None and not isinstance(rect.get("items"), list):
+            raise TypeError("rectification items must be a list")
+        if not isinstance(data.get("steps_advanced") or [], list):
+            raise TypeError("steps_advanced must be a list")
+        if not isinstance(data.get("issues") or [], list):
+            raise TypeError("issues must be a list")
         return Visit(
             visit_id=str(data["visit_id"]),
             institution_id=str(data.get("institution_id", "")),
@@ -128,6 +139,6 @@ def visit_from_wire(data: dict[str, Any]) -> Visit:
             if data.get("next_visit_on") else None,
             notes=str(data.get("notes") or ""),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ValidationError("visit_shape", f"走访数据格式错误：{exc}",
                               f"Malformed visit data: {exc}", "visit") from None
