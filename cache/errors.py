@@ -1,0 +1,60 @@
+"""Errors of the offline cache: each says what happened, what was kept and what to do, in zh and en."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CacheError(Exception):
+    """The cache file cannot be used as asked; `zh` and `en` say what to do."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+
+    def message(self, lang: str = "zh") -> str:
+        """The message in the user's language ('zh' or 'en')."""
+        return self.zh if lang.startswith("zh") else self.en
+
+
+class NotAFieldkitCache(CacheError):
+    """The file exists but is not a fieldkit cache; it was left untouched."""
+
+    def __init__(self, path: Path, detail: str = "") -> None:
+        extra = f"（{detail}）" if detail else ""
+        super().__init__(
+            f"文件 {path} 不是 fieldkit 的本地缓存{extra}，未做任何改动。"
+            "请检查 FIELDKIT_HOME 或配置名，或将该文件移走后重新打开并同步。",
+            f"{path} is not a fieldkit cache{f' ({detail})' if detail else ''}; it was left "
+            "untouched. Check FIELDKIT_HOME or the profile, or move the file away, reopen and sync.",
+        )
+        self.path = path
+
+
+class CacheTooNew(CacheError):
+    """The file was written by a newer fieldkit; it was left untouched."""
+
+    def __init__(self, path: Path, unknown: list[str]) -> None:
+        names = ", ".join(unknown)
+        super().__init__(
+            f"本地缓存 {path} 由更新版本的 fieldkit 创建（未知的结构版本：{names}），"
+            "未做任何改动。请升级 fieldkit 后再打开。",
+            f"The cache {path} was written by a newer fieldkit (unknown schema steps: {names}); "
+            "it was left untouched. Upgrade fieldkit and open it again.",
+        )
+        self.path = path
+        self.unknown = unknown
+
+
+class CacheUnavailable(CacheError):
+    """The file could not be opened or written (permissions, disk, lock)."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(
+            f"无法打开本地缓存 {path}：{detail}。已保存的数据没有丢失；"
+            "请检查磁盘空间和文件权限，关闭其他正在使用它的 fieldkit 后重试。",
+            f"Cannot open the cache {path}: {detail}. Nothing saved was lost; check disk space "
+            "and file permissions, close any other fieldkit using it, and try again.",
+        )
+        self.path = path

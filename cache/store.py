@@ -1,0 +1,697 @@
+"""The offline store: one SQLite file per profile holding the technician's institutions and their outbox."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from fieldkit import domain
+
+from . import progress, queries, schema
+from .errors import CacheError, CacheUnavailable
+from .rows import (
+    CONTACT_FIELDS,
+    INSTITUTION_FIELDS,
+    VISIT_COLUMNS,
+    AssignmentRow,
+    StepState,
+    institution_params,
+    op_dict,
+    visit_params,
+)
+
+PENDING = ("unsent", "sending")
+# Ops that keep an institution in the cache after the office unassigns it.
+HOLDING = ("unsent", "sending", "rejected")
+POSTER_SIZES = ("a4", "a6", "strip")
+QR_RESULTS = ("match", "mismatch")
+
+_INST_COLS = ", ".join(INSTITUTION_FIELDS) + ", sync_state, " + ", ".join(progress.COLUMN_NAMES)
+_INST_MARKS = ", ".join(f":{c}" for c in INSTITUTION_FIELDS) + ", :sync_state, " + ", ".join(
+    f":{c}" for c in progress.COLUMN_NAMES)
+_INST_UPSERT = (
+    f"INSERT INTO institutions ({_INST_COLS}) VALUES ({_INST_MARKS}) ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in INSTITUTION_FIELDS if c != "id")
+)
+_STEP_UPSERT = (
+    "INSERT INTO steps (institution_id, step, status, reason, note, hlc, updated_by, sync_state) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(institution_id, step) DO UPDATE SET "
+    "status = excluded.status, reason = excluded.reason, note = excluded.note, "
+    "hlc = excluded.hlc, updated_by = excluded.updated_by, sync_state = excluded.sync_state"
+)
+_VISIT_UPSERT = (
+    f"INSERT INTO visits ({', '.join(VISIT_COLUMNS)}, amendments, hlc, sync_state) VALUES ("
+    + ", ".join(f":{c}" for c in VISIT_COLUMNS)
+    + ", :amendments, :hlc, :sync_state) ON CONFLICT(visit_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*VISIT_COLUMNS[1:], "amendments", "hlc",
+                                                  "sync_state"))
+)
+
+
+_NO_PROGRESS: dict[str, Any] = {
+    "sync_state": "synced", "done": 0, "done_mask": 0, "touched": 0,
+    "next_step": domain.STEP_KEYS[0], "blocked": 0, "full_process": 0, "last_visit_at": None,
+    "next_visit_on": None, "unsent": 0,
+}
+
+
+def _utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _unknown_institution(inst_id: str) -> domain.ValidationError:
+    return domain.ValidationError(
+        "unknown_institution",
+        f"本地没有机构 {inst_id}，请先同步",
+        f"Institution {inst_id} is not in the local cache; sync first",
+        "institution_id",
+    )
+
+
+class Store:
+    """The technician's offline cache; every method is safe to call from any thread."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.client_id: str = self._ensure_client_id()
+        self.clock = domain.HLC(self.client_id, self.get_meta("clock"))
+
+    # ---- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating if missing) and migrate the cache at `path`."""
+        path = Path(path)
+        schema.check_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=10, isolation_level=None,
+                                   check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheUnavailable(path, str(exc)) from None
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            schema.migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise CacheUnavailable(path, str(exc)) from None
+        conn.row_factory = sqlite3.Row
+        return cls(path, conn)
+
+    def close(self) -> None:
+        """Close the file (checkpointing the WAL)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back whole on any error."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise CacheUnavailable(self.path, str(exc)) from None
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise CacheUnavailable(self.path, str(exc)) from None
+
+    def _ensure_client_id(self) -> str:
+        existing = self.get_meta("client_id")
+        if existing:
+            return existing
+        with self._tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('client_id', ?)",
+                         (uuid.uuid4().hex,))
+            return str(conn.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()[0])
+
+    # ---- meta ----------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A value kept in meta (cursor, epoch, client_id, clock...)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None or row[0] is None else str(row[0])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Keep (or with None, forget) a value in meta."""
+        with self._tx() as conn:
+            _put_meta(conn, key, value)
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def assignments(self, query: str = "", filter: str = "all", sort: str = "priority",
+                    limit: int = 100, offset: int = 0,
+                    today: date | None = None) -> list[AssignmentRow]:
+        """One page of the assignment list, searched, filtered and sorted."""
+        with self._read() as conn:
+            return queries.assignments(conn, query, filter, sort, limit, offset,
+                                       today or date.today())
+
+    def count_assignments(self, query: str = "", filter: str = "all",
+                          today: date | None = None) -> int:
+        """How many institutions the same search and filter would list."""
+        with self._read() as conn:
+            return queries.count_assignments(conn, query, filter, today or date.today())
+
+    def institution(self, inst_id: str) -> dict[str, Any] | None:
+        """The institution's wire fields plus its sync_state, or None."""
+        with self._read() as conn:
+            return queries.institution(conn, inst_id)
+
+    def step_states(self, inst_id: str) -> dict[str, StepState]:
+        """All eleven steps of one institution (missing ones as todo)."""
+        with self._read() as conn:
+            return queries.step_states(conn, inst_id)
+
+    def visits(self, inst_id: str | None = None) -> list[dict[str, Any]]:
+        """Visits, newest first, of one institution or of all."""
+        with self._read() as conn:
+            return queries.visits(conn, inst_id)
+
+    def events(self, inst_id: str) -> list[dict[str, Any]]:
+        """Posters printed and codes checked for one institution, newest first."""
+        with self._read() as conn:
+            return queries.events(conn, inst_id)
+
+    def progress(self, level: str = "county") -> list[dict[str, Any]]:
+        """Progress per county or city over the cached institutions."""
+        with self._read() as conn:
+            return queries.progress(conn, level)
+
+    def local_stats(self, division: str | None = None) -> dict[str, Any]:
+        """The office's stats shape over the cached rows (all of them, or one division)."""
+        with self._read() as conn:
+            return queries.local_stats(conn, division)
+
+    def counts(self) -> dict[str, int]:
+        """Unsent and rejected ops, institutions and visits held."""
+        with self._read() as conn:
+            return queries.counts(conn)
+
+    # ---- local edits ---------------------------------------------------------------------
+
+    def set_step(self, inst_id: str, step: str, status: str, reason: str | None = None,
+                 note: str | None = None, *, by: str) -> dict[str, Any]:
+        """Change one checklist step (checked by the domain) and queue it for the office."""
+        reason = reason.strip() if reason and reason.strip() else None
+        note = note.strip() if note and note.strip() else None
+        with self._tx() as conn:
+            _require_institution(conn, inst_id)
+            current = queries.step_states(conn, inst_id)
+            statuses = {key: s.status for key, s in current.items()}
+            domain.check_transition(statuses, step, status, reason, actor=domain.TECHNICIAN)
+            prev = conn.execute("SELECT status, reason, note, hlc, updated_by, sync_state "
+                                "FROM steps WHERE institution_id = ? AND step = ?",
+                                (inst_id, step)).fetchone()
+            hlc = self._stamp(conn)
+            conn.execute(_STEP_UPSERT, (inst_id, step, status, reason, note, hlc, by, "unsent"))
+            op = self._enqueue(conn, "step.set", inst_id, f"step:{inst_id}:{step}",
+                               {"step": step, "status": status, "reason": reason, "note": note},
+                               dict(prev) if prev else None, hlc)
+            progress.refresh(conn, [inst_id])
+        return op
+
+    def create_visit(self, visit: domain.Visit) -> dict[str, Any]:
+        """Record a new visit (checked by the domain) and queue it."""
+        domain.validate_visit(visit)
+        data = domain.visit_to_wire(visit)
+        with self._tx() as conn:
+            _require_institution(conn, visit.institution_id)
+            if conn.execute("SELECT 1 FROM visits WHERE visit_id = ?",
+                            (visit.visit_id,)).fetchone():
+                raise domain.ValidationError(
+                    "visit_exists", f"走访 {visit.visit_id} 已存在，走访只能追加或修订",
+                    f"Visit {visit.visit_id} already exists; visits are appended or amended",
+                    "visit_id")
+            hlc = self._stamp(conn)
+            conn.execute(_VISIT_UPSERT, {**visit_params(data), "hlc": hlc, "sync_state": "unsent"})
+            op = self._enqueue(conn, "visit.create", visit.institution_id,
+                               f"visit:{visit.visit_id}", data, None, hlc)
+            progress.refresh(conn, [visit.institution_id])
+        return op
+
+    def amend_visit(self, visit_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Amend fields of a visit (only the amendable ones; checked by the domain) and queue it."""
+        unknown = sorted(set(changes) - set(domain.AMENDABLE))
+        if unknown or not changes:
+            raise domain.ValidationError(
+                "visit_amend", f"走访只能修订这些字段：{', '.join(domain.AMENDABLE)}",
+                f"Only these visit fields can be amended: {', '.join(domain.AMENDABLE)}",
+                unknown[0] if unknown else "changes")
+        with self._tx() as conn:
+            row = conn.execute("SELECT * FROM visits WHERE visit_id = ?", (visit_id,)).fetchone()
+            if row is None:
+                raise domain.ValidationError("unknown_visit", f"本地没有走访 {visit_id}",
+                                             f"Visit {visit_id} is not in the local cache",
+                                             "visit_id")
+            before = queries.visit_from_row(row)
+            merged = {**before, **changes}
+            visit = domain.validate_visit(domain.visit_from_wire(merged))
+            wire = domain.visit_to_wire(visit)
+            hlc = self._stamp(conn)
+            amendments = [*before["amendments"], {"hlc": hlc, "changes": changes}]
+            conn.execute(_VISIT_UPSERT, {**visit_params({**wire, "amendments": amendments}),
+                                         "hlc": hlc, "sync_state": "unsent"})
+            op = self._enqueue(conn, "visit.amend", row["institution_id"], f"visit:{visit_id}",
+                               {"visit_id": visit_id, **{k: wire[k] for k in changes}},
+                               {**dict(row)}, hlc)
+            progress.refresh(conn, [row["institution_id"]])
+        return op
+
+    def set_contact(self, inst_id: str, *, contact_name: str | None = None,
+                    contact_phone: str | None = None) -> dict[str, Any]:
+        """Change the institution's contact person or mobile (checked) and queue it."""
+        data: dict[str, str] = {}
+        if contact_name is not None:
+            if not contact_name.strip():
+                raise domain.ValidationError("contact_name", "联系人姓名不能为空",
+                                             "The contact name cannot be empty", "contact_name")
+            data["contact_name"] = contact_name.strip()
+        if contact_phone is not None:
+            data["contact_phone"] = domain.validate_mobile(contact_phone)
+        if not data:
+            raise domain.ValidationError("contact_empty", "请填写联系人或手机号",
+                                         "Give a contact name or a mobile number", "contact_name")
+        with self._tx() as conn:
+            row = _require_institution(conn, inst_id)
+            prev = {k: row[k] for k in CONTACT_FIELDS}
+            hlc = self._stamp(conn)
+            sets = ", ".join(f"{k} = ?" for k in data)
+            conn.execute(f"UPDATE institutions SET {sets}, sync_state = 'unsent' WHERE id = ?",
+                         (*data.values(), inst_id))
+            op = self._enqueue(conn, "contact.set", inst_id, f"contact:{inst_id}", data, prev, hlc)
+            progress.refresh(conn, [inst_id])
+        return op
+
+    def record_poster(self, inst_id: str, size: str, payload_sha256: str,
+                      copies: int = 1) -> dict[str, Any]:
+        """Record that a payment-code poster was printed, and queue it for the office's audit."""
+        if size not in POSTER_SIZES:
+            raise domain.ValidationError("poster_size", f"未知的海报尺寸“{size}”（a4、a6、strip）",
+                                         f"Unknown poster size '{size}' (a4, a6, strip)", "size")
+        if copies < 1:
+            raise domain.ValidationError("poster_copies", "打印份数至少为1",
+                                         "At least one copy must be printed", "copies")
+        _check_sha256(payload_sha256, "payload_sha256")
+        return self._record_event(inst_id, None, "poster.printed",
+                                  {"size": size, "payload_sha256": payload_sha256,
+                                   "copies": copies})
+
+    def record_qr_check(self, inst_id: str, visit_id: str | None, result: str, found: str,
+                        content_sha256: str) -> dict[str, Any]:
+        """Record an on-site check of the code at the front desk, and queue it."""
+        if result not in QR_RESULTS:
+            raise domain.ValidationError("qr_result", f"未知的核码结果“{result}”",
+                                         f"Unknown check result '{result}'", "result")
+        _check_sha256(content_sha256, "content_sha256")
+        return self._record_event(inst_id, visit_id, "qr.checked",
+                                  {"visit_id": visit_id, "result": result, "found": found,
+                                   "content_sha256": content_sha256})
+
+    def _record_event(self, inst_id: str, visit_id: str | None, kind: str,
+                      data: dict[str, Any]) -> dict[str, Any]:
+        with self._tx() as conn:
+            _require_institution(conn, inst_id)
+            hlc = self._stamp(conn)
+            event_id = str(uuid.uuid4())
+            conn.execute(
+                "INSERT INTO events (event_id, institution_id, visit_id, kind, data, hlc, "
+                "created_at, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent')",
+                (event_id, inst_id, visit_id, kind, json.dumps(data), hlc, _utcnow()))
+            op = self._enqueue(conn, kind, inst_id, f"event:{event_id}", data, None, hlc,
+                               op_id=event_id)
+            progress.refresh(conn, [inst_id])
+        return op
+
+    def _stamp(self, conn: sqlite3.Connection) -> str:
+        """A fresh HLC stamp, persisted in meta in the same transaction."""
+        saved = conn.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+        if saved and saved[0]:
+            self.clock.observe(saved[0])  # another process on this file may have moved on
+        stamp = self.clock.now()
+        _put_meta(conn, "clock", stamp)
+        return stamp
+
+    def _enqueue(self, conn: sqlite3.Connection, kind: str, inst_id: str, register: str,
+                 data: dict[str, Any], prev: dict[str, Any] | None, hlc: str,
+                 op_id: str | None = None) -> dict[str, Any]:
+        """Append one op to the outbox (inside the caller's transaction) and return it."""
+        op_id = op_id or str(uuid.uuid4())
+        created = _utcnow()
+        conn.execute(
+            "INSERT INTO outbox (op_id, hlc, kind, institution_id, register, data, prev, state, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent', ?)",
+            (op_id, hlc, kind, inst_id, register, json.dumps(data, ensure_ascii=False),
+             json.dumps(prev, ensure_ascii=False) if prev is not None else None, created))
+        return {"op_id": op_id, "hlc": hlc, "kind": kind, "institution_id": inst_id,
+                "data": data, "state": "unsent", "reason": None, "message": None,
+                "created_at": created}
+
+    # ---- outbox --------------------------------------------------------------------------
+
+    def pending_ops(self, limit: int) -> list[dict[str, Any]]:
+        """Ops still to push (unsent or sending), oldest first."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM outbox WHERE state IN ('unsent', 'sending') "
+                                "ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [op_dict(r) for r in rows]
+
+    def mark_sending(self, op_ids: list[str]) -> None:
+        """Note that these ops are on their way to the office."""
+        with self._tx() as conn:
+            registers = _registers_of(conn, op_ids)
+            conn.executemany("UPDATE outbox SET state = 'sending' WHERE op_id = ? "
+                             "AND state IN ('unsent', 'sending')", [(i,) for i in op_ids])
+            for register in registers:
+                _refresh_register(conn, register)
+
+    def record_results(self, results: list[dict[str, Any]]) -> None:
+        """Apply the office's answer per op: applied/duplicate → synced, rejected → kept with why."""
+        with self._tx() as conn:
+            op_ids = [str(r["op_id"]) for r in results]
+            registers = _registers_of(conn, op_ids)
+            insts = _institutions_of(conn, op_ids)
+            for result in results:
+                if result.get("status") == "rejected":
+                    conn.execute("UPDATE outbox SET state = 'rejected', reason = ?, message = ? "
+                                 "WHERE op_id = ? AND state != 'discarded'",
+                                 (result.get("reason") or "rejected", result.get("message"),
+                                  str(result["op_id"])))
+                elif result.get("status") in ("applied", "duplicate"):
+                    conn.execute("UPDATE outbox SET state = 'synced', reason = NULL, "
+                                 "message = NULL WHERE op_id = ?", (str(result["op_id"]),))
+            for register in registers:
+                _refresh_register(conn, register)
+            progress.refresh(conn, insts)
+            _sweep_removals(conn)
+
+    def rejected_ops(self) -> list[dict[str, Any]]:
+        """Ops the office refused, with reason and message, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM outbox WHERE state = 'rejected' ORDER BY seq")
+            return [op_dict(r) for r in rows.fetchall()]
+
+    def discard_op(self, op_id: str) -> None:
+        """Give up a rejected op; the register goes back to what it held before the edit."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT * FROM outbox WHERE op_id = ?", (op_id,)).fetchone()
+            if row is None or row["state"] != "rejected":
+                raise CacheError(
+                    "只能丢弃被服务器拒绝的修改；未发送的修改会在下次同步时发送",
+                    "Only changes the office rejected can be discarded; unsent changes are "
+                    "sent at the next sync")
+            conn.execute("UPDATE outbox SET state = 'discarded' WHERE op_id = ?", (op_id,))
+            later = conn.execute("SELECT 1 FROM outbox WHERE register = ? AND seq > ? "
+                                 "AND state != 'discarded'", (row["register"], row["seq"]))
+            if later.fetchone() is None:
+                _restore(conn, row)
+            _refresh_register(conn, row["register"])
+            progress.refresh(conn, [row["institution_id"]])
+            _sweep_removals(conn)
+
+    # ---- pull ----------------------------------------------------------------------------
+
+    def apply_changes(self, changes: list[dict[str, Any]], cursor: int) -> None:
+        """Apply one page of the office's changes and its cursor, in one transaction."""
+        with self._tx() as conn:
+            dirty = _dirty_registers(conn)
+            touched: set[str] = set()
+            for change in changes:
+                touched |= self._apply_one(conn, change, dirty)
+            progress.refresh(conn, [i for i in touched if _exists(conn, i)])
+            _put_meta(conn, "cursor", str(int(cursor)))
+            _put_meta(conn, "clock", self.clock.now())
+
+    def _apply_one(self, conn: sqlite3.Connection, change: dict[str, Any],
+                   dirty: set[str]) -> set[str]:
+        """Apply one change; return the institutions whose progress it may move."""
+        kind, data = change.get("kind"), change.get("data") or {}
+        if change.get("hlc"):
+            self._observe(change["hlc"])
+        if kind == "institution":
+            return {_apply_institution(conn, data, dirty)}
+        if kind == "step":
+            if data.get("hlc"):
+                self._observe(data["hlc"])
+            return _apply_step(conn, data, dirty)
+        if kind == "visit":
+            return _apply_visit(conn, data, dirty)
+        if kind == "unassigned":
+            inst_id = str(change.get("id") or data.get("institution_id"))
+            _unassign(conn, inst_id)
+            return set()
+        return set()
+
+    def _observe(self, stamp: str) -> None:
+        try:
+            self.clock.observe(stamp)
+        except domain.DomainError:
+            pass  # a malformed stamp from the office orders nothing; the change still applies
+
+    def reset_for_full_pull(self) -> None:
+        """Forget the office's copies (cursor to 0) but keep the outbox and unsent rows."""
+        with self._tx() as conn:
+            held = _held_institutions(conn)
+            conn.execute("DELETE FROM steps WHERE sync_state = 'synced' AND institution_id NOT IN "
+                         "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
+            conn.execute("DELETE FROM visits WHERE sync_state = 'synced' AND institution_id NOT "
+                         "IN (SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
+            conn.execute("DELETE FROM institutions WHERE id NOT IN "
+                         "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
+            # Whatever the full pull does not bring back leaves once its ops are synced.
+            conn.executemany("INSERT OR IGNORE INTO pending_removals VALUES (?, ?)",
+                             [(i, _utcnow()) for i in held])
+            _put_meta(conn, "cursor", "0")
+
+    def bulk_load(self, institutions: list[dict[str, Any]], steps: list[dict[str, Any]]) -> None:
+        """Load many institutions and their steps in one transaction (registers with local edits kept)."""
+        statuses: dict[str, dict[str, str]] = {}
+        for s in steps:
+            statuses.setdefault(s["institution_id"], {})[s["step"]] = s["status"]
+        inst_rows = [
+            {**institution_params(i), "sync_state": "synced",
+             **dict(zip(progress.COLUMN_NAMES,
+                        (*progress.step_values(statuses.get(i["id"], {})), None, None, 0),
+                        strict=True))}
+            for i in institutions
+        ]
+        step_rows = [(s["institution_id"], s["step"], s["status"], s.get("reason"), s.get("note"),
+                      s.get("hlc"), s.get("updated_by"), "synced") for s in steps]
+        with self._tx() as conn:
+            local = conn.execute("SELECT EXISTS (SELECT 1 FROM outbox) "
+                                 "OR EXISTS (SELECT 1 FROM visits)").fetchone()[0]
+            conn.executemany(_INST_UPSERT, inst_rows)
+            conn.executemany(_STEP_UPSERT + " WHERE steps.sync_state = 'synced'", step_rows)
+            if local:
+                progress.refresh(conn, [i["id"] for i in institutions])
+
+
+# ---- helpers working inside a transaction ----------------------------------------------------
+
+def _put_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
+    if value is None:
+        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+    else:
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def _require_institution(conn: sqlite3.Connection, inst_id: str) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM institutions WHERE id = ?", (inst_id,)).fetchone()
+    if row is None:
+        raise _unknown_institution(inst_id)
+    return row
+
+
+def _exists(conn: sqlite3.Connection, inst_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM institutions WHERE id = ?", (inst_id,)).fetchone() is not None
+
+
+def _check_sha256(value: str, field: str) -> None:
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value.lower()):
+        raise domain.ValidationError("sha256", f"{field} 应为64位十六进制摘要",
+                                     f"{field} must be a 64-character hex SHA-256", field)
+
+
+def _registers_of(conn: sqlite3.Connection, op_ids: list[str]) -> set[str]:
+    rows = conn.execute("SELECT DISTINCT register FROM outbox WHERE op_id IN "
+                        "(SELECT value FROM json_each(?))", (json.dumps(op_ids),))
+    return {r[0] for r in rows}
+
+
+def _institutions_of(conn: sqlite3.Connection, op_ids: list[str]) -> set[str]:
+    rows = conn.execute("SELECT DISTINCT institution_id FROM outbox WHERE op_id IN "
+                        "(SELECT value FROM json_each(?))", (json.dumps(op_ids),))
+    return {r[0] for r in rows if r[0]}
+
+
+def _register_state(conn: sqlite3.Connection, register: str) -> str:
+    """unsent / sending if any op of the register still is; rejected if its newest op was; else synced."""
+    states = [r[0] for r in conn.execute(
+        "SELECT state FROM outbox WHERE register = ? AND state != 'discarded' ORDER BY seq DESC",
+        (register,))]
+    if "unsent" in states:
+        return "unsent"
+    if "sending" in states:
+        return "sending"
+    return "rejected" if states and states[0] == "rejected" else "synced"
+
+
+def _refresh_register(conn: sqlite3.Connection, register: str) -> None:
+    """Write the register's sync state onto the row that holds it."""
+    state = _register_state(conn, register)
+    kind, _, rest = register.partition(":")
+    if kind == "step":
+        inst_id, _, key = rest.rpartition(":")
+        conn.execute("UPDATE steps SET sync_state = ? WHERE institution_id = ? AND step = ?",
+                     (state, inst_id, key))
+    elif kind == "contact":
+        conn.execute("UPDATE institutions SET sync_state = ? WHERE id = ?", (state, rest))
+    elif kind == "visit":
+        conn.execute("UPDATE visits SET sync_state = ? WHERE visit_id = ?", (state, rest))
+    elif kind == "event":
+        conn.execute("UPDATE events SET sync_state = ? WHERE event_id = ?", (state, rest))
+
+
+def _restore(conn: sqlite3.Connection, op: sqlite3.Row) -> None:
+    """Put back what a discarded op overwrote, if the row still holds the op's value."""
+    prev = json.loads(op["prev"]) if op["prev"] else None
+    kind, _, rest = op["register"].partition(":")
+    if kind == "step":
+        inst_id, _, key = rest.rpartition(":")
+        if prev is None:
+            conn.execute("DELETE FROM steps WHERE institution_id = ? AND step = ? AND hlc = ?",
+                         (inst_id, key, op["hlc"]))
+        else:
+            conn.execute("UPDATE steps SET status = ?, reason = ?, note = ?, hlc = ?, "
+                         "updated_by = ? WHERE institution_id = ? AND step = ? AND hlc = ?",
+                         (prev["status"], prev["reason"], prev["note"], prev["hlc"],
+                          prev["updated_by"], inst_id, key, op["hlc"]))
+    elif kind == "contact" and prev is not None:
+        data = json.loads(op["data"])
+        row = conn.execute("SELECT contact_name, contact_phone FROM institutions WHERE id = ?",
+                           (rest,)).fetchone()
+        if row is not None and all(row[k] == v for k, v in data.items()):
+            conn.execute("UPDATE institutions SET contact_name = ?, contact_phone = ? "
+                         "WHERE id = ?", (prev["contact_name"], prev["contact_phone"], rest))
+    elif kind == "visit":
+        if prev is None:
+            conn.execute("DELETE FROM visits WHERE visit_id = ? AND hlc = ?", (rest, op["hlc"]))
+        else:
+            _restore_visit(conn, prev, op["hlc"])
+    elif kind == "event":
+        conn.execute("DELETE FROM events WHERE event_id = ?", (rest,))
+
+
+def _restore_visit(conn: sqlite3.Connection, prev: dict[str, Any], hlc: str) -> None:
+    cols = [c for c in prev if c not in ("visit_id",)]
+    sets = ", ".join(f"{c} = :{c}" for c in cols)
+    conn.execute(f"UPDATE visits SET {sets} WHERE visit_id = :visit_id AND hlc = :guard",
+                 {**prev, "guard": hlc})
+
+
+def _dirty_registers(conn: sqlite3.Connection) -> set[str]:
+    """Registers a pull must not overwrite: those with unsent or sending ops (contact per field)."""
+    dirty: set[str] = set()
+    for register, kind, inst_id, data in conn.execute(
+        "SELECT register, kind, institution_id, data FROM outbox "
+        "WHERE state IN ('unsent', 'sending')"
+    ):
+        dirty.add(register)
+        if kind == "contact.set":
+            dirty |= {f"{field}:{inst_id}" for field in json.loads(data)}
+    return dirty
+
+
+def _apply_institution(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> str:
+    params = institution_params(data)
+    inst_id = params["id"]
+    row = conn.execute("SELECT contact_name, contact_phone FROM institutions WHERE id = ?",
+                       (inst_id,)).fetchone()
+    for field in CONTACT_FIELDS:
+        if row is not None and f"{field}:{inst_id}" in dirty:
+            params[field] = row[field]  # a local edit not yet accepted wins until it is
+    # A new row starts with no progress; the caller refreshes it once the page is applied.
+    params.update(_NO_PROGRESS)
+    conn.execute(_INST_UPSERT, params)
+    conn.execute("DELETE FROM pending_removals WHERE institution_id = ?", (inst_id,))
+    return str(inst_id)
+
+
+def _apply_step(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> set[str]:
+    inst_id, key = str(data["institution_id"]), str(data["step"])
+    if f"step:{inst_id}:{key}" in dirty:
+        return set()
+    conn.execute(_STEP_UPSERT, (inst_id, key, data["status"], data.get("reason"),
+                                data.get("note"), data.get("hlc"), data.get("updated_by"),
+                                "synced"))
+    return {inst_id}
+
+
+def _apply_visit(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> set[str]:
+    if f"visit:{data['visit_id']}" in dirty:
+        return set()
+    conn.execute(_VISIT_UPSERT, {**visit_params(data), "hlc": data.get("hlc"),
+                                 "sync_state": "synced"})
+    return {str(data["institution_id"])}
+
+
+def _held_institutions(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT DISTINCT institution_id FROM outbox WHERE state IN "
+                        "('unsent', 'sending', 'rejected') AND institution_id IS NOT NULL")
+    return {r[0] for r in rows}
+
+
+def _unassign(conn: sqlite3.Connection, inst_id: str) -> None:
+    """Remove an institution the office took away, or remember it while local ops still need it."""
+    if inst_id in _held_institutions(conn):
+        conn.execute("INSERT OR IGNORE INTO pending_removals VALUES (?, ?)", (inst_id, _utcnow()))
+    else:
+        _remove(conn, inst_id)
+
+
+def _remove(conn: sqlite3.Connection, inst_id: str) -> None:
+    for table, column in (("steps", "institution_id"), ("visits", "institution_id"),
+                          ("events", "institution_id"), ("institutions", "id"),
+                          ("pending_removals", "institution_id")):
+        conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (inst_id,))
+
+
+def _sweep_removals(conn: sqlite3.Connection) -> None:
+    """Remove the remembered unassigned institutions whose ops are all synced or discarded."""
+    held = _held_institutions(conn)
+    for (inst_id,) in conn.execute("SELECT institution_id FROM pending_removals").fetchall():
+        if inst_id not in held:
+            _remove(conn, inst_id)
+
