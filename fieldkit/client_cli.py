@@ -1,0 +1,226 @@
+"""`fieldkit login | sync | status | export visits`: the sync client from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cache.errors import CacheError
+from cache.store import Store
+from fieldkit import config
+from fieldkit.config import ConfigError, Settings
+from fieldkit.sync import SyncClient, SyncError, login
+
+EXIT_OK = 0
+EXIT_FAILED = 1       # the round or login did not finish; the message says why
+EXIT_NOT_READY = 2    # not logged in, or the cache cannot be opened
+
+VISIT_COLUMNS = ("visit_id", "institution_id", "institution_name", "technician_id", "kind",
+                 "started_at", "ended_at", "outcome", "steps_advanced", "issues",
+                 "rectification_items", "rectification_deadline", "interview_recommended",
+                 "next_visit_on", "notes", "sync_state")
+
+PHASES = {"push": ("发送", "sending"), "pull": ("接收", "receiving")}
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _read_token(token_file: str | None) -> str:
+    """The token from a file, from stdin ('-'), or asked for without echo."""
+    if token_file == "-":
+        return sys.stdin.readline().strip()
+    if token_file:
+        try:
+            return Path(token_file).read_text("utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"无法读取令牌文件 {token_file}（{exc}） / "
+                              f"Cannot read the token file {token_file} ({exc})") from None
+    return getpass.getpass("令牌 / Token: ").strip()
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """Check the token with the office, pin its key and save the profile."""
+    try:
+        token = _read_token(args.token_file)
+        settings = asyncio.run(login(args.url, token, args.profile, args.ca))
+    except (SyncError, ConfigError) as exc:
+        _err(f"登录失败 / Login failed: {exc}")
+        return EXIT_FAILED
+    tech = settings.technician
+    assert tech is not None
+    role = "督导" if tech.role == "supervisor" else "技术员"
+    print(f"已登录 {settings.office_name}：{tech.name}（{role}，{tech.id}，片区 {tech.zone}） / "
+          f"Logged in to {settings.server_url} as {tech.name} ({tech.role}, zone {tech.zone})")
+    print(f"办公室公钥已记录 / Office key pinned: {settings.office_public_key}")
+    return EXIT_OK
+
+
+@contextmanager
+def _open_store(settings: Settings) -> Iterator[Store]:
+    """The profile's cache, closed afterwards."""
+    store = Store.open(settings.cache_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _logged_in(profile: str) -> tuple[Settings, str]:
+    """The profile's settings and token, or a ConfigError saying to log in."""
+    settings = config.load(profile)
+    if not settings.logged_in:
+        raise ConfigError("尚未登录：请运行 fieldkit login 服务器地址 / "
+                          "Not logged in: run `fieldkit login URL`.")
+    return settings, config.load_token(profile)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Push then pull with progress; 0 only when everything was sent and pulled."""
+    try:
+        settings, token = _logged_in(args.profile)
+        with _open_store(settings) as store:
+            return asyncio.run(_sync(settings, store, token, quiet=args.quiet))
+    except (ConfigError, CacheError) as exc:
+        _err(str(exc))
+        return EXIT_NOT_READY
+
+
+def _progress(quiet: bool) -> Any:
+    def report(phase: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        zh, en = PHASES.get(phase, (phase, phase))
+        of = f"/{total}" if total else ""
+        print(f"{zh} {done}{of} / {en} {done}{of}", flush=True)
+    return report
+
+
+async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) -> int:
+    """One round, its outcome in words."""
+    client = SyncClient(settings, store, token)
+    try:
+        result = await client.run_round(_progress(quiet))
+    except SyncError as exc:
+        unsent = store.counts().get("unsent", 0)
+        _err(f"同步未完成 / Sync not finished ({exc.kind}): {exc}")
+        _err(f"未发送 / unsent: {unsent}")
+        return EXIT_FAILED
+    finally:
+        await client.aclose()
+    counts = store.counts()
+    print(f"完成：发送 {result.pushed}（新 {result.applied}，重复 {result.duplicate}，拒绝 "
+          f"{result.rejected}），接收 {result.pulled} / Done: sent {result.pushed} (applied "
+          f"{result.applied}, duplicate {result.duplicate}, rejected {result.rejected}), "
+          f"received {result.pulled}")
+    if counts.get("rejected"):
+        _err(f"有 {counts['rejected']} 项更改被服务器拒绝，请在应用中查看原因后处理 / "
+             f"{counts['rejected']} changes were rejected by the server; open the app to see why")
+    if counts.get("unsent"):
+        _err(f"仍有 {counts['unsent']} 项未发送，请再次同步 / "
+             f"{counts['unsent']} changes are still unsent; sync again")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def status_report(settings: Settings, store: Store | None) -> dict[str, Any]:
+    """What `fieldkit status` shows, as a dict (the --json shape)."""
+    tech = settings.technician
+    report: dict[str, Any] = {
+        "profile": settings.profile,
+        "server": settings.server_url,
+        "office": settings.office_name,
+        "technician": ({"id": tech.id, "name": tech.name, "role": tech.role, "zone": tech.zone}
+                       if tech else None),
+        "last_sync": None, "unsent": 0, "rejected": 0, "counts": {}, "rejected_ops": [],
+    }
+    if store is not None:
+        counts = store.counts()
+        report.update(last_sync=store.get_meta("last_sync"), unsent=counts.get("unsent", 0),
+                      rejected=counts.get("rejected", 0), counts=counts,
+                      rejected_ops=[{k: op.get(k) for k in ("op_id", "kind", "institution_id",
+                                                            "reason", "message")}
+                                    for op in store.rejected_ops()])
+    return report
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Server, technician, last sync, unsent and rejected ops, counts (no network needed)."""
+    try:
+        settings = config.load(args.profile)
+        if settings.cache_path.exists():
+            with _open_store(settings) as store:
+                report = status_report(settings, store)
+        else:
+            report = status_report(settings, None)
+    except (ConfigError, CacheError) as exc:
+        _err(str(exc))
+        return EXIT_NOT_READY
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        _print_status(report)
+    return EXIT_OK
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    tech = report["technician"]
+    print(f"服务器 / Server: {report['server'] or '（未登录 / not logged in）'}")
+    if tech:
+        print(f"技术员 / Technician: {tech['name']} ({tech['id']}, {tech['role']}, {tech['zone']})")
+    print(f"上次同步 / Last sync: {report['last_sync'] or '从未 / never'}")
+    print(f"未发送 / Unsent: {report['unsent']}")
+    print(f"被拒绝 / Rejected: {report['rejected']}")
+    for op in report["rejected_ops"]:
+        print(f"  {op['institution_id']} {op['kind']}: {op['message']} ({op['reason']})")
+    counts = report["counts"]
+    if counts:
+        print(f"机构 / Institutions: {counts.get('institutions', 0)}  "
+              f"走访 / Visits: {counts.get('visits', 0)}")
+
+
+def cmd_export_visits(args: argparse.Namespace) -> int:
+    """Every visit in the cache as CSV (UTF-8 with BOM, so Excel reads the Chinese)."""
+    try:
+        settings = config.load(args.profile)
+        with _open_store(settings) as store:
+            rows = [_visit_row(store, v) for v in store.visits()]
+    except (ConfigError, CacheError) as exc:
+        _err(str(exc))
+        return EXIT_NOT_READY
+    target = Path(args.csv)
+    try:
+        with target.open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=VISIT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        _err(f"无法写入 {target}（{exc}） / Cannot write {target} ({exc})")
+        return EXIT_FAILED
+    print(f"已导出 {len(rows)} 条走访记录到 {target} / Exported {len(rows)} visits to {target}")
+    return EXIT_OK
+
+
+def _visit_row(store: Store, visit: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row: lists joined with '；', the institution's name alongside its id."""
+    inst = store.institution(visit.get("institution_id") or "") or {}
+    rect = visit.get("rectification") or {}
+    row = {key: visit.get(key) for key in VISIT_COLUMNS}
+    row.update(
+        institution_name=inst.get("name", ""),
+        steps_advanced="；".join(visit.get("steps_advanced") or ()),
+        issues="；".join(visit.get("issues") or ()),
+        rectification_items="；".join(rect.get("items") or ()),
+        rectification_deadline=rect.get("deadline") or "",
+        interview_recommended="是 yes" if visit.get("interview_recommended") else "否 no",
+    )
+    return {k: "" if v is None else v for k, v in row.items()}

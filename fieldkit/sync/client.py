@@ -1,0 +1,245 @@
+"""The sync round (push the outbox, then pull pages) and login, on httpx.AsyncClient."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from fieldkit import config
+from fieldkit.config import Settings, Technician
+
+from . import wire
+from .errors import SyncError, config_problem, key_changed, protocol
+from .http import make_client, normalise_url, request_json
+
+if TYPE_CHECKING:
+    from cache.store import Store
+
+ME = "/api/v1/me"
+OFFICE = "/api/v1/office"
+PUSH = "/api/v1/sync/push"
+PULL = "/api/v1/sync/pull"
+HEALTH = "/healthz"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SyncStatus:
+    """What the app shows about sync: reachable or not, busy or not, what waits, what went wrong."""
+
+    online: bool | None = None
+    sending: bool = False
+    unsent: int = 0
+    rejected: int = 0
+    last_success: str | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class RoundResult:
+    """What one round did: ops pushed and their answers, changes pulled."""
+
+    pushed: int = 0
+    applied: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    pulled: int = 0
+
+
+def utc_now() -> str:
+    """Now, as ISO 8601 UTC to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+async def login(url: str, token: str, profile: str = "default",
+                ca_file: str | None = None,
+                transport: httpx.AsyncBaseTransport | None = None) -> Settings:
+    """Check the token with the office, pin its public key, save the profile and the token."""
+    url = normalise_url(url)
+    token = token.strip()
+    if not token:
+        raise config_problem("令牌为空。请粘贴办公室发给您的令牌。",
+                             "The token is empty; paste the token the office gave you.")
+    ca_path = str(Path(ca_file).expanduser().resolve()) if ca_file else None
+    previous = config.load(profile)
+    async with make_client(url, token, ca_path, transport) as http:
+        _, me_body = await request_json(http, "GET", ME)
+        me = wire.check_me(me_body)
+        _, office_body = await request_json(http, "GET", OFFICE)
+        office_name, public_key = wire.check_office(office_body)
+    if previous.office_public_key and previous.office_public_key != public_key:
+        raise key_changed(url)
+    settings = replace(previous, server_url=url, office_name=office_name,
+                       office_public_key=public_key, ca_file=ca_path,
+                       technician=Technician(**me))
+    config.save(settings)
+    config.save_token(profile, token)
+    return settings
+
+
+class SyncClient:
+    """Runs sync rounds for one profile's store against its office."""
+
+    def __init__(self, settings: Settings, store: Store, token: str, *, batch_size: int = 200,
+                 transport: httpx.AsyncBaseTransport | None = None, page_limit: int = 1000,
+                 max_pages: int = 1000) -> None:
+        if not settings.server_url or not settings.office_public_key:
+            raise config_problem("尚未登录：请先运行 fieldkit login 服务器地址",
+                                 "Not logged in: run `fieldkit login URL` first.")
+        self.settings = settings
+        self.store = store
+        self.batch_size = max(1, min(batch_size, 500))
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+        self.requests = 0
+        self._http = make_client(settings.server_url, token, settings.ca_file, transport)
+        self._http.event_hooks["request"].append(self._count)
+        self._office_checked = False
+        self._lock: asyncio.Lock | None = None
+
+    async def _count(self, request: httpx.Request) -> None:
+        self.requests += 1
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def probe(self) -> bool:
+        """Whether the office answers at all (GET /healthz)."""
+        try:
+            status, _ = await request_json(self._http, "GET", HEALTH)
+        except SyncError:
+            return False
+        return status == 200
+
+    async def check_office(self) -> None:
+        """Refuse an office whose public key is not the one pinned at login."""
+        _, body = await request_json(self._http, "GET", OFFICE)
+        _, public_key = wire.check_office(body)
+        if public_key != self.settings.office_public_key:
+            raise key_changed(str(self.settings.server_url))
+        self._office_checked = True
+
+    async def run_round(self, progress: Progress | None = None) -> RoundResult:
+        """Push every unsent op, then pull every change; raises SyncError, keeping all unsent work."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        report: Progress = progress or (lambda phase, done, total: None)
+        async with self._lock:
+            result = RoundResult()
+            if not self._office_checked:
+                await self.check_office()
+            await self._push(result, report)
+            await self._pull(result, report)
+            self.store.set_meta("last_sync", utc_now())
+            return result
+
+    async def _push(self, result: RoundResult, report: Progress) -> None:
+        """Send the outbox in bounded batches and record each op's answer."""
+        total = len(self.store.pending_ops(1_000_000))
+        report("push", 0, total)
+        answered: set[str] = set()
+        for _ in range(math.ceil(total / self.batch_size) + 10):
+            batch = [op for op in self.store.pending_ops(self.batch_size)
+                     if op["op_id"] not in answered]
+            if not batch:
+                return
+            await self._send(batch, result)
+            answered.update(op["op_id"] for op in batch)
+            report("push", result.pushed, max(total, result.pushed))
+
+    async def _send(self, batch: list[dict[str, Any]], result: RoundResult) -> None:
+        """One push request; an oversized or refused batch is split until the culprit is alone."""
+        ids = [op["op_id"] for op in batch]
+        self.store.mark_sending(ids)
+        body = {"client_id": self.store.client_id, "ops": [wire.wire_op(op) for op in batch]}
+        status, answer = await request_json(self._http, "POST", PUSH, body=body)
+        if status in (413, 422):
+            if len(batch) > 1:
+                half = len(batch) // 2
+                await self._send(batch[:half], result)
+                await self._send(batch[half:], result)
+                return
+            results = [_refused_alone(ids[0], status, answer)]
+        elif status != 200:
+            raise protocol(f"推送返回了 HTTP {status}", f"push answered HTTP {status}")
+        else:
+            results = wire.check_push(answer, ids)
+        self.store.record_results(results)
+        result.pushed += len(results)
+        for item in results:
+            setattr(result, item["status"], getattr(result, item["status"]) + 1)
+
+    async def _pull(self, result: RoundResult, report: Progress) -> None:
+        """Pull pages after the saved cursor, each applied with its cursor in one transaction."""
+        cursor = int(self.store.get_meta("cursor") or 0)
+        restarted = False
+        for _ in range(self.max_pages):
+            status, body = await request_json(self._http, "GET", PULL,
+                                              params={"cursor": cursor, "limit": self.page_limit})
+            if status == 410:
+                if restarted or cursor == 0:
+                    raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
+                await self._restart(None)
+                cursor, restarted = 0, True
+                continue
+            if status != 200:
+                raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
+            page = wire.check_page(body, cursor)
+            if self._diverged(page, cursor):
+                if restarted:
+                    raise protocol("同一轮同步中服务器的数据标识变了两次",
+                                   "the server's epoch changed twice in one round")
+                await self._restart(page.epoch)
+                cursor, restarted = 0, True
+                continue
+            self._apply(page)
+            cursor = page.cursor
+            result.pulled += len(page.changes)
+            report("pull", result.pulled, 0)
+            if not page.more:
+                return
+        raise protocol(f"拉取超过 {self.max_pages} 页仍未结束",
+                       f"the pull did not end after {self.max_pages} pages")
+
+    def _diverged(self, page: wire.Page, cursor: int) -> bool:
+        """Whether the server's store is not the one this cache was pulled from."""
+        if page.epoch is None:
+            return False
+        saved = self.store.get_meta("epoch")
+        if saved is None and cursor == 0:
+            self.store.set_meta("epoch", page.epoch)
+            return False
+        return saved != page.epoch
+
+    async def _restart(self, epoch: str | None) -> None:
+        """Start the pull over from scratch, keeping unsent ops (after re-checking the office)."""
+        await self.check_office()
+        self.store.reset_for_full_pull()
+        self.store.set_meta("epoch", epoch)
+
+    def _apply(self, page: wire.Page) -> None:
+        """Observe the page's stamps, then apply it and its cursor together."""
+        for change in page.changes:
+            for stamp in wire.change_stamps(change):
+                self.store.clock.observe(stamp)
+        self.store.apply_changes(page.changes, page.cursor)
+
+
+def _refused_alone(op_id: str, status: int, answer: Any) -> dict[str, Any]:
+    """A single op the server refuses outright (too large, invalid): kept as rejected, with why."""
+    detail = answer.get("message") if isinstance(answer, dict) else None
+    if status == 413:
+        return {"op_id": op_id, "status": "rejected", "reason": "too_large",
+                "message": "此更改过大，服务器无法接收 / This change is too large for the server"
+                           + (f" ({detail})" if detail else "")}
+    return {"op_id": op_id, "status": "rejected", "reason": "invalid",
+            "message": str(detail or "服务器认为此更改无效 / The server finds this change invalid")}

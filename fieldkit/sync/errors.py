@@ -1,0 +1,90 @@
+"""What can go wrong in a sync, in words a technician can act on (中文 / English)."""
+
+from __future__ import annotations
+
+KINDS = ("offline", "auth", "server", "protocol", "key_changed", "config")
+
+
+class SyncError(Exception):
+    """A sync or login failed; `kind` says which way, `zh`/`en` say what to do. Nothing saved is lost."""
+
+    def __init__(self, kind: str, zh: str, en: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown SyncError kind {kind!r}")
+        super().__init__(f"{zh} / {en}")
+        self.kind = kind
+        self.zh = zh
+        self.en = en
+
+    def message(self, lang: str = "zh") -> str:
+        """The message in the user's language ('zh' or 'en')."""
+        return self.zh if lang.startswith("zh") else self.en
+
+    @property
+    def retry_soon(self) -> bool:
+        """Whether trying again shortly may help (the network or the server, not us)."""
+        return self.kind in ("offline", "server")
+
+
+KEPT_ZH = "本机未发送的更改均已保留。"
+KEPT_EN = "Every unsent change is kept on this computer."
+
+
+def offline(detail: str) -> SyncError:
+    """The server could not be reached or the connection broke."""
+    return SyncError("offline", f"无法连接服务器（{detail}）。{KEPT_ZH}有网络时会自动重试。",
+                     f"Cannot reach the server ({detail}). {KEPT_EN} "
+                     "It will retry when the network is back.")
+
+
+def server_failed(status: int, detail: str = "") -> SyncError:
+    """The server answered with a failure of its own (5xx)."""
+    extra = f"：{detail}" if detail else ""
+    extra_en = f": {detail}" if detail else ""
+    return SyncError("server", f"服务器暂时出错（HTTP {status}{extra}）。{KEPT_ZH}稍后会重试。",
+                     f"The server failed (HTTP {status}{extra_en}). {KEPT_EN} "
+                     "It will retry later.")
+
+
+def auth_failed(detail: str = "") -> SyncError:
+    """The token was refused (401)."""
+    extra = f"（{detail}）" if detail else ""
+    extra_en = f" ({detail})" if detail else ""
+    return SyncError("auth",
+                     f"令牌无效或已被撤销{extra}。{KEPT_ZH}请向办公室索取新令牌后运行 "
+                     "fieldkit login 重新登录。",
+                     f"The token is invalid or has been revoked{extra_en}. {KEPT_EN} "
+                     "Ask the office for a new token and run `fieldkit login` again.")
+
+
+def forbidden(detail: str = "") -> SyncError:
+    """The token is valid but may not do this (403)."""
+    return SyncError("auth", f"服务器拒绝了此请求（无权限：{detail}）。{KEPT_ZH}请联系办公室。",
+                     f"The server refused this request (not allowed: {detail}). {KEPT_EN} "
+                     "Contact the office.")
+
+
+def protocol(detail_zh: str, detail_en: str) -> SyncError:
+    """The server answered something this client cannot trust."""
+    return SyncError("protocol",
+                     f"服务器的回答无法识别：{detail_zh}。本机缓存与待发送更改保持不变。"
+                     "请检查服务器地址是否正确，或联系办公室。",
+                     f"The server's answer makes no sense: {detail_en}. The local cache and "
+                     "unsent changes are unchanged. Check the server address or contact the office.")
+
+
+def key_changed(url: str) -> SyncError:
+    """The office's signing key is not the one pinned at login."""
+    return SyncError(
+        "key_changed",
+        f"服务器 {url} 的签名公钥与登录时记录的不一致，已拒绝连接（可能是假冒的服务器）。"
+        f"{KEPT_ZH}请向办公室核实；如办公室确实更换了密钥，请删除本配置后重新登录。",
+        f"The server {url} presents a signing key different from the one pinned at login; "
+        f"refused (it may be an impostor). {KEPT_EN} Check with the office; if the office really "
+        "changed its key, remove this profile's settings and log in again.",
+    )
+
+
+def config_problem(zh: str, en: str) -> SyncError:
+    """Something on this computer must be fixed first (settings, CA file, address)."""
+    return SyncError("config", zh, en)

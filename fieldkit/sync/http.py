@@ -1,0 +1,146 @@
+"""The HTTP side of sync: one httpx.AsyncClient per office, failures turned into SyncErrors."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from fieldkit import __version__
+
+from .errors import (
+    SyncError,
+    auth_failed,
+    config_problem,
+    forbidden,
+    offline,
+    protocol,
+    server_failed,
+)
+
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def normalise_url(url: str) -> str:
+    """The office's base URL without a trailing slash; plain http only on this computer."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise config_problem(f"服务器地址无效：{url!r}，应形如 https://office.example:8400",
+                             f"Not a server address: {url!r}; expected e.g. https://office.example:8400")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise config_problem(
+            f"为保护令牌，只能通过 https 连接其他计算机上的服务器：{url}。请改用 https:// 地址。",
+            f"To protect the token, servers on other computers are reached over https only: {url}. "
+            "Use an https:// address.")
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Verified TLS, trusting the system's CAs or the office's own CA file."""
+    if ca_file is None:
+        return ssl.create_default_context()
+    path = Path(ca_file)
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise config_problem(f"无法读取 CA 证书文件 {path}（{exc}）。请确认是办公室提供的 PEM 文件。",
+                             f"Cannot read the CA file {path} ({exc}); it must be the office's "
+                             "PEM certificate.") from None
+
+
+def make_client(url: str, token: str, ca_file: str | None = None,
+                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """An AsyncClient for one office with the bearer token; verification cannot be turned off."""
+    return httpx.AsyncClient(
+        base_url=url,
+        headers={"Authorization": f"Bearer {token}", "User-Agent": f"fieldkit/{__version__}",
+                 "Accept": "application/json"},
+        verify=tls_context(ca_file),
+        timeout=TIMEOUT,
+        transport=transport,
+        follow_redirects=False,
+    )
+
+
+async def request_json(http: httpx.AsyncClient, method: str, path: str, *,
+                       params: dict[str, Any] | None = None,
+                       body: Any = None) -> tuple[int, Any]:
+    """Send one request; answer (status, parsed JSON) for 2xx, 410 and 413/422, raise otherwise."""
+    try:
+        if body is None:
+            response = await http.request(method, path, params=params)
+        else:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            response = await http.request(method, path, params=params, content=content,
+                                          headers={"Content-Type": "application/json"})
+    except httpx.DecodingError as exc:
+        raise protocol(f"回答无法解压（{exc}）", f"the answer cannot be decoded ({exc})") from None
+    except httpx.TransportError as exc:
+        raise _transport_error(http, exc) from None
+    return response.status_code, _parse(response, path)
+
+
+def _parse(response: httpx.Response, path: str) -> Any:
+    """The JSON of a response, or the SyncError its status means."""
+    status = response.status_code
+    body = _json_or_none(response)
+    detail = _detail(body)
+    if status == 401:
+        raise auth_failed(detail)
+    if status == 403:
+        raise forbidden(detail or path)
+    if status >= 500:
+        raise server_failed(status, detail)
+    if status in (410, 413, 422) and isinstance(body, dict):
+        return body
+    if not 200 <= status < 300:
+        raise protocol(f"{path} 返回了意外的 HTTP {status}{('：' + detail) if detail else ''}",
+                       f"{path} answered HTTP {status}{(': ' + detail) if detail else ''}")
+    if body is None:
+        kind = response.headers.get("content-type", "?")
+        raise protocol(f"{path} 返回的不是有效的 JSON（{kind}）",
+                       f"{path} did not answer valid JSON ({kind})")
+    return body
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _detail(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body.get("detail") or "")[:300]
+    return ""
+
+
+def _transport_error(http: httpx.AsyncClient, exc: httpx.TransportError) -> SyncError:
+    """A network failure, or a TLS certificate the office's CA does not vouch for."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return config_problem(
+                f"服务器 {http.base_url} 的证书无法验证（{cause.verify_message}）。"
+                "如办公室使用自己的 CA，请用 fieldkit login 地址 --ca CA文件 登录。",
+                f"The certificate of {http.base_url} cannot be verified ({cause.verify_message}). "
+                "If the office uses its own CA, log in with `fieldkit login URL --ca CA_FILE`.")
+        cause = cause.__cause__ or cause.__context__
+    name = type(exc).__name__
+    return offline(f"{name}: {exc}" if str(exc) else name)

@@ -1,0 +1,167 @@
+"""Checks on what the server answers: anything that is not the agreed shape is a protocol error."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from fieldkit.domain import Stamp, ValidationError
+
+from .errors import SyncError, protocol
+
+CHANGE_KINDS = ("institution", "step", "visit", "unassigned")
+RESULT_STATUSES = ("applied", "duplicate", "rejected")
+OP_FIELDS = ("op_id", "hlc", "kind", "institution_id", "data")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One checked pull page."""
+
+    changes: list[dict[str, Any]]
+    cursor: int
+    more: bool
+    epoch: str | None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bad(zh: str, en: str) -> SyncError:
+    return protocol(zh, en)
+
+
+def check_me(body: Any) -> dict[str, str]:
+    """The technician /api/v1/me describes."""
+    if not isinstance(body, dict):
+        raise _bad("/api/v1/me 不是 JSON 对象", "/api/v1/me is not a JSON object")
+    out = {}
+    for key in ("id", "name", "role", "zone"):
+        value = body.get(key)
+        if not isinstance(value, str) or not value:
+            raise _bad(f"/api/v1/me 缺少字段 {key}", f"/api/v1/me lacks the field {key}")
+        out[key] = value
+    if out["role"] not in ("technician", "supervisor"):
+        raise _bad(f"未知的角色 {out['role']!r}", f"unknown role {out['role']!r}")
+    return out
+
+
+def check_office(body: Any) -> tuple[str, str]:
+    """The office's name and its base64 Ed25519 public key (32 bytes)."""
+    if not isinstance(body, dict):
+        raise _bad("/api/v1/office 不是 JSON 对象", "/api/v1/office is not a JSON object")
+    name, key = body.get("name"), body.get("public_key")
+    if not isinstance(name, str) or not isinstance(key, str):
+        raise _bad("/api/v1/office 缺少 name 或 public_key", "/api/v1/office lacks name or public_key")
+    try:
+        raw = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise _bad("办公室公钥不是有效的 Ed25519 公钥", "the office key is not an Ed25519 public key")
+    return name, key
+
+
+def wire_op(op: dict[str, Any]) -> dict[str, Any]:
+    """An outbox op as it travels (the local bookkeeping fields left out)."""
+    return {key: op[key] for key in OP_FIELDS}
+
+
+def check_push(body: Any, sent: list[str]) -> list[dict[str, Any]]:
+    """One valid result for each op sent, nothing else."""
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, list):
+        raise _bad("推送的回答缺少 results 列表", "the push answer has no results list")
+    expected = set(sent)
+    seen: set[str] = set()
+    checked = []
+    for item in results:
+        if not isinstance(item, dict) or item.get("op_id") not in expected:
+            raise _bad("推送的回答含有未发送的操作", "the push answer names an op that was not sent")
+        if item["op_id"] in seen:
+            raise _bad("推送的回答重复了同一操作", "the push answer repeats an op")
+        if item.get("status") not in RESULT_STATUSES:
+            raise _bad(f"未知的推送结果 {item.get('status')!r}",
+                       f"unknown push result {item.get('status')!r}")
+        seen.add(item["op_id"])
+        checked.append(_result(item))
+    if seen != expected:
+        raise _bad(f"推送的回答缺少 {len(expected - seen)} 个操作的结果",
+                   f"the push answer lacks the result of {len(expected - seen)} ops")
+    return checked
+
+
+def _result(item: dict[str, Any]) -> dict[str, Any]:
+    """A push result with only the agreed fields, reason and message as text."""
+    out: dict[str, Any] = {"op_id": item["op_id"], "status": item["status"]}
+    if item["status"] == "rejected":
+        out["reason"] = str(item.get("reason") or "invalid")
+        out["message"] = str(item.get("message") or out["reason"])
+    else:
+        for key in ("reason", "message"):
+            if isinstance(item.get(key), str):
+                out[key] = item[key]
+    for key in ("superseded", "conflict"):
+        if key in item:
+            out[key] = bool(item[key])
+    return out
+
+
+def check_page(body: Any, cursor: int) -> Page:
+    """A pull page that moves forward from `cursor` with well-formed changes."""
+    if not isinstance(body, dict):
+        raise _bad("拉取的回答不是 JSON 对象", "the pull answer is not a JSON object")
+    changes, new, more = body.get("changes"), body.get("cursor"), body.get("more")
+    epoch = body.get("epoch")
+    if not isinstance(changes, list) or not _is_int(new) or not isinstance(more, bool):
+        raise _bad("拉取的回答缺少 changes、cursor 或 more", "the pull answer lacks changes, cursor or more")
+    if epoch is not None and not isinstance(epoch, str):
+        raise _bad("拉取的回答中 epoch 不是文本", "the pull answer's epoch is not text")
+    if new < cursor:
+        raise _bad(f"同步游标倒退（{cursor} → {new}）", f"the cursor went backwards ({cursor} → {new})")
+    if more and new == cursor:
+        raise _bad("服务器称还有更多数据，但游标没有前进",
+                   "the server says there is more but the cursor did not move")
+    last = cursor
+    for change in changes:
+        last = _check_change(change, last, new)
+    return Page(changes, new, more, epoch)
+
+
+def _check_change(change: Any, after: int, upto: int) -> int:
+    """Check one change; returns its seq."""
+    if not isinstance(change, dict):
+        raise _bad("变更不是 JSON 对象", "a change is not a JSON object")
+    seq = change.get("seq")
+    if not _is_int(seq) or not after < seq <= upto:
+        raise _bad(f"变更序号 {seq!r} 不在 {after}–{upto} 之间或未递增",
+                   f"change seq {seq!r} is not increasing within {after}–{upto}")
+    if change.get("kind") not in CHANGE_KINDS:
+        raise _bad(f"未知的变更类型 {change.get('kind')!r}", f"unknown change kind {change.get('kind')!r}")
+    if not isinstance(change.get("id"), str) or not change["id"]:
+        raise _bad(f"变更 {seq} 缺少 id", f"change {seq} has no id")
+    data = change.get("data")
+    if change["kind"] != "unassigned" and not isinstance(data, dict):
+        raise _bad(f"变更 {seq} 缺少数据", f"change {seq} has no data")
+    for stamp in change_stamps(change):
+        try:
+            Stamp.parse(stamp)
+        except ValidationError:
+            raise _bad(f"变更 {seq} 的时间戳格式错误", f"change {seq} has a malformed HLC") from None
+    return seq
+
+
+def change_stamps(change: dict[str, Any]) -> list[str]:
+    """The HLC stamps a change carries (on the change or in its data)."""
+    found = []
+    data = change.get("data")
+    for holder in (change, data if isinstance(data, dict) else {}):
+        stamp = holder.get("hlc")
+        if stamp is not None:
+            if not isinstance(stamp, str):
+                raise _bad("时间戳不是文本", "an HLC is not text")
+            found.append(stamp)
+    return found
