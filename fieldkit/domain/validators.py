@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,7 +14,12 @@ from .errors import ValidationError
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_SHAPE = re.compile(rf"^[{USCC_CHARSET}]{{18}}$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def _halfwidth(value: str) -> str:
+    """Full-width digits and letters (as Chinese input methods type them) as ASCII, trimmed."""
+    return unicodedata.normalize("NFKC", value).strip()
 
 
 def uscc_check_char(first17: str) -> str:
@@ -24,7 +30,7 @@ def uscc_check_char(first17: str) -> str:
 
 def validate_uscc(value: str, field: str = "uscc") -> str:
     """Normalise and check an 18-character unified social credit code; return it upper-cased."""
-    code = value.strip().upper()
+    code = _halfwidth(value).upper()
     if len(code) != 18:
         raise ValidationError(
             "uscc_length",
@@ -56,8 +62,8 @@ def validate_uscc(value: str, field: str = "uscc") -> str:
 
 def validate_division(value: str, field: str = "division_code", level: str | None = None) -> str:
     """Check a 6-digit GB/T 2260 code of Hunan (43xxxx) that this build knows, of `level` if given."""
-    code = value.strip()
-    if not re.fullmatch(r"\d{6}", code):
+    code = _halfwidth(value)
+    if not re.fullmatch(r"[0-9]{6}", code):
         raise ValidationError(
             "division_shape",
             f"行政区划代码应为6位数字，收到“{code}”",
@@ -91,7 +97,7 @@ def validate_division(value: str, field: str = "division_code", level: str | Non
 
 def validate_mobile(value: str, field: str = "contact_phone") -> str:
     """Check a mainland mobile number (11 digits starting 13-19); +86, spaces and dashes allowed."""
-    digits = re.sub(r"[\s\-]", "", value.strip())
+    digits = re.sub(r"[\s\-]", "", _halfwidth(value))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
