@@ -1,0 +1,131 @@
+"""Each kind of code found on site is told apart from the institution's supervised code."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import qrcode
+
+from fieldkit import emv
+from fieldkit.qr import QRDecodeError, classify, decode_image
+from tests.test_qr_fixtures import signed_institution
+
+EXPECTED = signed_institution()["payment"]["payload"]
+OTHER_SHOP = emv.build_payload("JG4307020099", "6228480000000001", "Xiaoming Art", "Changde",
+                               "小明美术工作室", "常德")
+
+
+def test_the_supervised_code_matches() -> None:
+    check = classify(EXPECTED, EXPECTED)
+    assert (check.result, check.found) == ("match", "supervised")
+    assert "监管收款码" in check.zh and "supervised" in check.en
+    assert check.content_sha256 == hashlib.sha256(EXPECTED.encode()).hexdigest()
+
+
+def test_scanner_line_ending_is_ignored() -> None:
+    assert classify(EXPECTED + "\r\n", EXPECTED).result == "match"
+
+
+def test_another_emv_merchant_is_named_with_its_account() -> None:
+    check = classify(OTHER_SHOP, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "emv")
+    assert check.details["crc_ok"] is True
+    assert check.details["merchant_name"] == "Xiaoming Art"
+    assert "6228480000000001" in str(check.details["account"])
+    assert "小明美术工作室" in check.zh and "6228480000000001" in check.zh
+    assert "校验码正确" in check.zh and "CRC correct" in check.en
+
+
+def test_emv_with_a_wrong_crc_is_flagged() -> None:
+    broken = OTHER_SHOP[:-4] + ("0000" if not OTHER_SHOP.endswith("0000") else "FFFF")
+    check = classify(broken, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "emv")
+    assert check.details["crc_ok"] is False
+    assert "校验码错误" in check.zh and "CRC wrong" in check.en
+
+
+def test_the_supervised_code_altered_is_not_a_match() -> None:
+    altered = EXPECTED.replace("常德", "长沙", 1)
+    check = classify(altered, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "emv")
+    assert check.details["crc_ok"] is False
+    assert check.details["same_account"] is True
+
+
+def test_a_foreign_network_emv_code_shows_its_accounts() -> None:
+    body = ("000201010211" + "15" + "31" + "9156000012345678901234567890123"
+            + "5303156" + "5802CN" + "5906SHOP A" + "6007Beijing")
+    code = emv.with_crc(body)
+    check = classify(code, EXPECTED)
+    assert check.found == "emv" and check.details["crc_ok"] is True
+    assert "15:9156000012345678901234567890123" in str(check.details["account"])
+
+
+def test_a_damaged_emv_code_says_so() -> None:
+    check = classify("000201010211269", EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "emv")
+    assert check.details["crc_ok"] is False
+    assert "格式损坏" in check.zh
+
+
+@pytest.mark.parametrize("text", [
+    "wxp://f2f0x1yZ8PqEXAMPLE",
+    "https://payapp.weixin.qq.com/qr/AbCdEf?t=1",
+    "weixin://wxpay/bizpayurl?pr=abc",
+])
+def test_wechat_personal_links(text: str) -> None:
+    check = classify(text, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "wechat_personal")
+    assert "微信个人收款码" in check.zh and "WeChat Pay" in check.en
+    assert "监管账户" in check.zh
+
+
+@pytest.mark.parametrize("text", ["https://qr.alipay.com/fkx12345abcde", "HTTPS://QR.ALIPAY.COM/x",
+                                  "alipays://platformapi/startapp?saId=10000007"])
+def test_alipay_personal_links(text: str) -> None:
+    check = classify(text, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "alipay_personal")
+    assert "支付宝" in check.zh and "Alipay" in check.en
+
+
+@pytest.mark.parametrize(("text", "host"), [("https://www.example.com/pay?x=1", "www.example.com"),
+                                            ("www.hn-edu.cn/a", "www.hn-edu.cn")])
+def test_other_urls(text: str, host: str) -> None:
+    check = classify(text, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "url")
+    assert check.details["host"] == host and host in check.zh
+
+
+@pytest.mark.parametrize("text", ["欢迎光临 星辰教育", "12345", ""])
+def test_plain_text(text: str) -> None:
+    check = classify(text, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "text")
+
+
+def test_without_a_verified_payload_nothing_matches() -> None:
+    assert classify(EXPECTED, None).result == "mismatch"
+
+
+def test_decode_image_reads_a_photo_of_a_code(tmp_path) -> None:
+    path = tmp_path / "found.png"
+    qrcode.make("wxp://f2f0abc").save(path)
+    assert classify(decode_image(path), EXPECTED).found == "wechat_personal"
+
+
+def test_decode_image_without_a_code_says_what_to_do(tmp_path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(path)
+    with pytest.raises(QRDecodeError) as error:
+        decode_image(path)
+    assert "没有找到二维码" in error.value.zh and "No QR code" in error.value.en
+
+
+def test_decode_image_of_a_non_image(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(QRDecodeError) as error:
+        decode_image(path)
+    assert "无法打开图片" in error.value.zh
