@@ -276,15 +276,16 @@ class Store:
                                              f"Visit {visit_id} is not in the local cache",
                                              "visit_id")
             before = queries.visit_from_row(row)
-            merged = {**before, **changes}
+            merged = {**before, **{k: _wire_value(v) for k, v in changes.items()}}
             visit = domain.validate_visit(domain.visit_from_wire(merged))
             wire = domain.visit_to_wire(visit)
             hlc = self._stamp(conn)
-            amendments = [*before["amendments"], {"hlc": hlc, "changes": changes}]
+            amended = {k: wire[k] for k in changes}
+            amendments = [*before["amendments"], {"hlc": hlc, "changes": amended}]
             conn.execute(_VISIT_UPSERT, {**visit_params({**wire, "amendments": amendments}),
                                          "hlc": hlc, "sync_state": "unsent"})
             op = self._enqueue(conn, "visit.amend", row["institution_id"], f"visit:{visit_id}",
-                               {"visit_id": visit_id, **{k: wire[k] for k in changes}},
+                               {"visit_id": visit_id, **amended},
                                {**dict(row)}, hlc)
             progress.refresh(conn, [row["institution_id"]])
         return op
@@ -518,6 +519,17 @@ class Store:
 
 
 # ---- helpers working inside a transaction ----------------------------------------------------
+
+def _wire_value(value: Any) -> Any:
+    """A visit field as the wire carries it (dates as ISO text, tuples as lists)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, domain.Rectification):
+        return {"items": list(value.items), "deadline": value.deadline.isoformat()}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
 
 def _put_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
     if value is None:
