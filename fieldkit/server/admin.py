@@ -1,0 +1,173 @@
+"""`fieldkit serve` and `fieldkit server …`: the office's administration commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from fieldkit import domain
+
+from . import office
+from .store import Store, StoreError
+
+DEFAULT_OFFICE_NAME = "湖南省校外培训监管办公室"
+
+
+def _say(zh: str, en: str) -> None:
+    print(f"{zh} / {en}")
+
+
+def _fail(zh: str, en: str) -> int:
+    print(f"错误：{zh} / Error: {en}", file=sys.stderr)
+    return 1
+
+
+def _open(args: argparse.Namespace) -> Store | None:
+    """The store named by --db, initialised; None (after saying why) if it cannot be used."""
+    try:
+        store = Store(args.db)
+        if not store.initialized():
+            _fail(f"“{args.db}”还不是办公室数据库，请先运行 fieldkit server init --db {args.db}",
+                  f"'{args.db}' is not an office store yet: run fieldkit server init --db "
+                  f"{args.db}")
+            store.close()
+            return None
+        return store
+    except (SQLAlchemyError, StoreError, OSError) as exc:
+        _fail(f"无法打开数据库“{args.db}”：{exc}", f"cannot open the store '{args.db}': {exc}")
+        return None
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the store and the office's signing key."""
+    try:
+        store = Store(args.db)
+        created = store.initialize(getattr(args, "name", DEFAULT_OFFICE_NAME))
+    except (SQLAlchemyError, OSError) as exc:
+        return _fail(f"无法创建数据库“{args.db}”：{exc}", f"cannot create the store '{args.db}': {exc}")
+    try:
+        if created:
+            _say(f"已创建办公室数据库 {args.db}，并生成签名密钥", f"created the office store {args.db} "
+                 "and its signing key")
+        else:
+            _say(f"数据库 {args.db} 已初始化，保持原有密钥不变",
+                 f"the store {args.db} was already initialised; its key is unchanged")
+        print(f"公钥 / public key: {store.public_key}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the office server under uvicorn."""
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        app = create_app(args.db)
+    except (SQLAlchemyError, OSError) as exc:
+        return _fail(f"无法打开数据库“{args.db}”：{exc}", f"cannot open the store '{args.db}': {exc}")
+    _say(f"办公室服务器运行于 http://{args.host}:{args.port}（Ctrl+C 停止）",
+         f"office server on http://{args.host}:{args.port} (Ctrl+C stops it)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_add_technician(args: argparse.Namespace) -> int:
+    """Add a technician or supervisor and print their token once."""
+    store = _open(args)
+    if store is None:
+        return 1
+    try:
+        with store.writing() as conn:
+            tech = office.add_technician(conn, args.name, args.zone, args.supervisor)
+    except office.OfficeError as exc:
+        return _fail(*str(exc).split(" / ", 1))
+    finally:
+        store.close()
+    role = ("主管", "supervisor") if tech.role == "supervisor" else ("技术人员", "technician")
+    _say(f"已添加{role[0]} {tech.id} {tech.name}，辖区 {tech.zone} {domain.full_name(tech.zone)}",
+         f"added {role[1]} {tech.id} {tech.name}, zone {tech.zone}")
+    _say("访问令牌只显示这一次，请安全地交给本人", "the token is shown this once; hand it over safely")
+    print(f"token: {tech.token}")
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    """Assign institutions, by division or by id, to a technician."""
+    store = _open(args)
+    if store is None:
+        return 1
+    try:
+        with store.writing() as conn:
+            if args.division:
+                ids = office.institutions_in(conn, args.division)
+                if not ids:
+                    raise office.OfficeError(f"区划 {args.division} 下没有机构",
+                                             f"no institutions in division {args.division}")
+            else:
+                ids = list(dict.fromkeys(args.institution))
+            moved = office.assign(conn, args.technician, ids)
+    except office.OfficeError as exc:
+        return _fail(*str(exc).split(" / ", 1))
+    finally:
+        store.close()
+    _say(f"已将 {len(ids)} 家机构分配给 {args.technician}（其中 {len(moved)} 家为新分配或改派）",
+         f"assigned {len(ids)} institutions to {args.technician} ({len(moved)} new or moved)")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    """Load the generated Hunan province into an empty store."""
+    from .seed import SeedError, seed_demo
+
+    store = _open(args)
+    if store is None:
+        return 1
+    started = time.perf_counter()
+    try:
+        counts = seed_demo(store)
+    except SeedError as exc:
+        return _fail(*str(exc).split(" / ", 1))
+    finally:
+        store.close()
+    _say(f"已载入演示数据：{counts['institutions']} 家机构，{counts['payments']} 个已签名收款码"
+         f"（{time.perf_counter() - started:.1f} 秒）",
+         f"loaded the demo province: {counts['institutions']} institutions, "
+         f"{counts['payments']} signed payment codes")
+    return 0
+
+
+def cmd_import_institutions(args: argparse.Namespace) -> int:
+    """Import or update institutions from the office's CSV list."""
+    from .imports import import_institutions
+
+    return _run_import(args, import_institutions)
+
+
+def cmd_import_bank_results(args: argparse.Namespace) -> int:
+    """Record the bank's verification answers and issue payment codes for passes."""
+    from .imports import import_bank_results
+
+    return _run_import(args, import_bank_results)
+
+
+def _run_import(args: argparse.Namespace, run: object) -> int:
+    """Run one CSV import and print its report; non-zero when nothing was imported."""
+    from .imports import ImportReport
+
+    store = _open(args)
+    if store is None:
+        return 1
+    try:
+        report: ImportReport = run(store, Path(args.file))  # type: ignore[operator]
+    finally:
+        store.close()
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1

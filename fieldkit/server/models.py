@@ -1,0 +1,134 @@
+"""Request and answer bodies of the office API (they also make /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_OPS = 500
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    error: str = Field(description="stable code, e.g. unauthorized, forbidden, invalid")
+    message: str = Field(description="what happened and what to do, 中文 / English")
+    field: str | None = Field(default=None, description="the offending field, for 422")
+
+
+class Me(BaseModel):
+    """The caller."""
+
+    id: str
+    name: str
+    role: Literal["technician", "supervisor"]
+    zone: str
+    zone_name: str
+
+
+class Office(BaseModel):
+    """The office and its payment-signing key."""
+
+    name: str
+    public_key: str = Field(description="Ed25519 public key, base64 of the 32 raw bytes")
+    epoch: str
+
+
+class Op(BaseModel):
+    """One local change sent by a client."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    op_id: str = Field(min_length=1, max_length=64)
+    hlc: str = Field(min_length=1, max_length=100)
+    kind: str = Field(min_length=1, max_length=40)
+    institution_id: str = Field(min_length=1, max_length=32)
+    data: dict[str, Any]
+
+
+class PushRequest(BaseModel):
+    """A batch of ops (at most 500; a larger batch is answered 413)."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    ops: list[Op]
+
+
+class OpResult(BaseModel):
+    """The answer to one op."""
+
+    op_id: str
+    status: Literal["applied", "duplicate", "rejected"]
+    reason: str | None = None
+    message: str | None = None
+    superseded: bool | None = None
+    conflict: bool | None = None
+    duplicate: bool | None = None
+
+
+class PushAnswer(BaseModel):
+    """One result per op, in the order sent."""
+
+    results: list[OpResult]
+
+
+class Change(BaseModel):
+    """One entry of the change log."""
+
+    seq: int
+    kind: Literal["institution", "step", "visit", "unassigned"]
+    id: str
+    data: dict[str, Any]
+
+
+class PullAnswer(BaseModel):
+    """A page of changes after a cursor."""
+
+    changes: list[Change]
+    cursor: int
+    more: bool
+    epoch: str
+
+
+class Stats(BaseModel):
+    """The figures an office reports, for one division or one technician's list."""
+
+    model_config = ConfigDict(extra="allow")
+
+    division: str | None
+    name: str
+    institutions: int
+    by_step: dict[str, int]
+    bank_verified: int
+    bank_verified_rate: float
+    payment_enabled: int
+    full_process: int
+    orders: int
+    order_amount_fen: int
+    visits: int
+    rectification_notices: int
+    children: list[dict[str, Any]] = []
+
+
+class InstitutionDetail(BaseModel):
+    """One institution with its checklist and visits."""
+
+    institution: dict[str, Any]
+    steps: list[dict[str, Any]]
+    visits: list[dict[str, Any]]
+    technician_id: str | None
+
+
+class Conflict(BaseModel):
+    """A concurrent edit of one register, flagged for supervisors."""
+
+    id: int
+    institution_id: str
+    register_name: str
+    kept_hlc: str
+    kept_value: Any
+    lost_hlc: str
+    lost_value: Any
+    technician_id: str
+    created_at: str
+    resolved: bool

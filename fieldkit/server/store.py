@@ -1,0 +1,423 @@
+"""The office store: schema and shared queries through SQLAlchemy Core (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+
+from fieldkit import domain, signing
+
+SCHEMA_VERSION = "1"
+SERVER_WRITER = "office"
+
+metadata = MetaData()
+
+meta = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+
+institutions = Table(
+    "institutions", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("uscc", String(18), nullable=False, unique=True),
+    Column("licence_no", Text, nullable=False, default=""),
+    Column("division_code", String(6), nullable=False, index=True),
+    Column("address", Text, nullable=False, default=""),
+    Column("contact_name", Text, nullable=False, default=""),
+    Column("contact_phone", Text, nullable=False, default=""),
+    Column("contact_name_hlc", Text, nullable=True),
+    Column("contact_phone_hlc", Text, nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("pinyin", Text, nullable=False, default=""),
+    Column("initials", Text, nullable=False, default=""),
+    Column("name_latin", Text, nullable=False, default=""),
+    Column("account_no", Text, nullable=True),
+    Column("bank_status", String(16), nullable=False, default="pending"),
+    Column("bank_reason", Text, nullable=True),
+    Column("payment_payload", Text, nullable=True),
+    Column("payment_signature", Text, nullable=True),
+    Column("orders", Integer, nullable=False, default=0),
+    Column("order_amount_fen", Integer, nullable=False, default=0),
+)
+
+steps = Table(
+    "steps", metadata,
+    Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
+    Column("step", String(32), primary_key=True),
+    Column("status", String(16), nullable=False, default=domain.TODO),
+    Column("reason", Text, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("hlc", Text, nullable=True),
+    Column("updated_by", String(64), nullable=True),
+    Column("received_ms", Integer, nullable=True),
+)
+
+technicians = Table(
+    "technicians", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("zone", String(6), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Text, nullable=False),
+)
+
+assignments = Table(
+    "assignments", metadata,
+    Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
+    Column("technician_id", String(16), ForeignKey("technicians.id"), nullable=False, index=True),
+    Column("assigned_at", Text, nullable=False),
+)
+
+visits = Table(
+    "visits", metadata,
+    Column("visit_id", String(64), primary_key=True),
+    Column("institution_id", String(32), ForeignKey("institutions.id"), nullable=False, index=True),
+    Column("technician_id", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("field_hlcs", JSON, nullable=False),
+    Column("has_rectification", Boolean, nullable=False, default=False),
+    Column("hlc", Text, nullable=False),
+    Column("received_at", Text, nullable=False),
+)
+
+# poster.printed and qr.checked: kept for the office's audit.
+records = Table(
+    "records", metadata,
+    Column("op_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("institution_id", String(32), nullable=False, index=True),
+    Column("technician_id", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("hlc", Text, nullable=False),
+    Column("received_at", Text, nullable=False),
+)
+
+# Every op id ever received, with the first answer given for it.
+ops = Table(
+    "ops", metadata,
+    Column("op_id", String(64), primary_key=True),
+    Column("technician_id", String(16), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("institution_id", String(32), nullable=False),
+    Column("hlc", Text, nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("received_at", Text, nullable=False),
+)
+
+# Concurrent edits of one register by two writers, for supervisors to look at.
+conflicts = Table(
+    "conflicts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("institution_id", String(32), nullable=False, index=True),
+    Column("register_name", Text, nullable=False),
+    Column("kept_hlc", Text, nullable=False),
+    Column("kept_value", JSON, nullable=True),
+    Column("lost_hlc", Text, nullable=False),
+    Column("lost_value", JSON, nullable=True),
+    Column("op_id", String(64), nullable=False),
+    Column("technician_id", String(16), nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("resolved", Boolean, nullable=False, default=False),
+)
+
+# The change log clients pull from: one global sequence in server order. Only the latest change
+# of an entity is kept (older ones are deleted when it changes again), except `unassigned` ones,
+# which carry the technician they are meant for in `audience`.
+changes = Table(
+    "changes", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("entity_id", String(80), nullable=False),
+    Column("institution_id", String(32), nullable=False, index=True),
+    Column("division_code", String(6), nullable=False),
+    Column("audience", String(16), nullable=True),
+    Column("data", Text, nullable=False),
+    Index("ix_changes_entity", "kind", "entity_id"),
+    sqlite_autoincrement=True,
+)
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 text."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept as is (what goes on the wire)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def database_url(db: str | Path) -> str:
+    """A SQLAlchemy URL for a file path or an URL (postgresql://…, sqlite:///…)."""
+    text = str(db)
+    if "://" in text:
+        if text.startswith("postgres://"):
+            text = "postgresql://" + text[len("postgres://"):]
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+# --- SQLite-specific settings: the one place with SQLite-only SQL -------------------------------
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (so reads
+        # inside a transaction see one snapshot and SAVEPOINTs work).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+# --- end of SQLite-specific settings -------------------------------------------------------------
+
+
+def make_engine(db: str | Path) -> Engine:
+    """An engine for the office store at `db` (path or URL)."""
+    url = database_url(db)
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True)
+
+
+class StoreError(Exception):
+    """The office store cannot be used as asked; the message is bilingual and says what to do."""
+
+
+class Store:
+    """The office store: one engine, a write lock, the office clock and change-log helpers."""
+
+    def __init__(self, db: str | Path) -> None:
+        self.url = database_url(db)
+        self.engine = make_engine(db)
+        self.write_lock = threading.Lock()
+        self._clock: domain.HLC | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def create_schema(self) -> None:
+        """Create every table that is missing."""
+        metadata.create_all(self.engine)
+
+    def initialized(self) -> bool:
+        """Whether the schema and the office key exist."""
+        if not inspect(self.engine).has_table("meta"):
+            return False
+        return self.get_meta("private_key") is not None
+
+    def initialize(self, office_name: str) -> bool:
+        """Create the schema, the office key and the epoch if missing; True if it did so."""
+        self.create_schema()
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(meta.c.value).where(meta.c.key == "private_key"))
+            if existing.scalar_one_or_none() is not None:
+                return False
+            values = {
+                "schema_version": SCHEMA_VERSION,
+                "private_key": signing.generate_private_key(),
+                "epoch": secrets.token_hex(8),
+                "office_name": office_name,
+                "created_at": now_iso(),
+            }
+            conn.execute(insert(meta), [{"key": k, "value": v} for k, v in values.items()])
+        return True
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """One write transaction, serialised within this process."""
+        with self.write_lock, self.engine.begin() as conn:
+            yield conn
+
+    # --- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str, conn: Connection | None = None) -> str | None:
+        """A value of the meta table."""
+        query = select(meta.c.value).where(meta.c.key == key)
+        if conn is not None:
+            return conn.execute(query).scalar_one_or_none()
+        with self.engine.connect() as own:
+            return own.execute(query).scalar_one_or_none()
+
+    def set_meta(self, conn: Connection, key: str, value: str | None) -> None:
+        """Write a value of the meta table."""
+        done = conn.execute(update(meta).where(meta.c.key == key).values(value=value))
+        if done.rowcount == 0:
+            conn.execute(insert(meta).values(key=key, value=value))
+
+    @property
+    def private_key(self) -> str:
+        """The office's Ed25519 private key (base64)."""
+        key = self.get_meta("private_key")
+        if key is None:
+            raise StoreError("办公室数据库尚未初始化，请先运行 fieldkit server init / "
+                             "the office store is not initialised: run `fieldkit server init`")
+        return key
+
+    @property
+    def public_key(self) -> str:
+        """The office's Ed25519 public key (base64)."""
+        return signing.public_key_of(self.private_key)
+
+    # --- clock -------------------------------------------------------------------------------
+    def clock(self, conn: Connection) -> domain.HLC:
+        """The office's HLC, moved past the last stamp saved in the store."""
+        saved = self.get_meta("hlc", conn)
+        if self._clock is None:
+            self._clock = domain.HLC(SERVER_WRITER, saved)
+        elif saved:
+            self._clock.observe(saved)
+        return self._clock
+
+    def save_clock(self, conn: Connection) -> None:
+        """Persist the office clock so stamps never go backwards across restarts."""
+        if self._clock is not None:
+            self.set_meta(conn, "hlc", self._clock.now())
+
+    # --- change log --------------------------------------------------------------------------
+    def head(self, conn: Connection) -> int:
+        """The latest change sequence number (0 when none)."""
+        return int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
+
+
+def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append changes (kind, entity_id, institution_id, division_code, data[, audience]) to the log."""
+    if not rows:
+        return
+    superseded = [r for r in rows if r.get("audience") is None]
+    for kind in {r["kind"] for r in superseded}:
+        ids = [r["entity_id"] for r in superseded if r["kind"] == kind]
+        for chunk in _chunks(ids, 500):
+            conn.execute(delete(changes).where(changes.c.kind == kind,
+                                               changes.c.entity_id.in_(chunk),
+                                               changes.c.audience.is_(None)))
+    conn.execute(insert(changes), [
+        {"kind": r["kind"], "entity_id": r["entity_id"], "institution_id": r["institution_id"],
+         "division_code": r["division_code"], "audience": r.get("audience"),
+         "data": r["data"] if isinstance(r["data"], str) else dumps(r["data"])}
+        for r in rows
+    ])
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# --- wire shapes ---------------------------------------------------------------------------------
+INSTITUTION_WIRE = ("id", "name", "uscc", "licence_no", "division_code", "address", "contact_name",
+                    "contact_phone", "kind", "pinyin", "initials", "bank_status", "bank_reason")
+
+
+def _mapping(row: Any) -> Mapping[str, Any]:
+    return row._mapping if hasattr(row, "_mapping") else row
+
+
+def institution_wire(row: Any) -> dict[str, Any]:
+    """An institution (row or column mapping) as the `institution` change data of DESIGN.md."""
+    m = _mapping(row)
+    data = {k: m[k] for k in INSTITUTION_WIRE}
+    data["payment"] = ({"payload": m["payment_payload"], "signature": m["payment_signature"]}
+                       if m["payment_payload"] else None)
+    data["orders"] = m["orders"]
+    data["order_amount_fen"] = m["order_amount_fen"]
+    return data
+
+
+def step_wire(row: Any) -> dict[str, Any]:
+    """A steps row as the `step` change data."""
+    m = _mapping(row)
+    return {"institution_id": m["institution_id"], "step": m["step"], "status": m["status"],
+            "reason": m["reason"], "note": m["note"], "hlc": m["hlc"],
+            "updated_by": m["updated_by"]}
+
+
+def visit_wire(row: Any) -> dict[str, Any]:
+    """A visits row as the `visit` change data (amendments applied)."""
+    m = _mapping(row)
+    return dict(m["data"]) | {"institution_id": m["institution_id"],
+                              "technician_id": m["technician_id"], "hlc": m["hlc"]}
+
+
+def institution_change(row: Any) -> dict[str, Any]:
+    """The change-log row for an institution's current master data."""
+    data = institution_wire(row)
+    return {"kind": "institution", "entity_id": data["id"], "institution_id": data["id"],
+            "division_code": data["division_code"], "data": data}
+
+
+def step_change(row: Any, division_code: str) -> dict[str, Any]:
+    """The change-log row for one step's current state."""
+    data = step_wire(row)
+    return {"kind": "step", "entity_id": f"{data['institution_id']}:{data['step']}",
+            "institution_id": data["institution_id"], "division_code": division_code,
+            "data": data}
+
+
+def visit_change(row: Any, division_code: str) -> dict[str, Any]:
+    """The change-log row for one visit's current state."""
+    data = visit_wire(row)
+    return {"kind": "visit", "entity_id": data["visit_id"],
+            "institution_id": data["institution_id"], "division_code": division_code,
+            "data": data}
+
+
+def snapshot_changes(conn: Connection, institution_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Fresh changes for the whole current state (institution, steps, visits) of institutions."""
+    rows: list[dict[str, Any]] = []
+    for chunk in _chunks(list(institution_ids), 500):
+        found = conn.execute(select(institutions).where(institutions.c.id.in_(chunk))
+                             .order_by(institutions.c.id)).all()
+        division = {r.id: r.division_code for r in found}
+        rows += [institution_change(r) for r in found]
+        step_rows = conn.execute(select(steps).where(steps.c.institution_id.in_(chunk))).all()
+        rows += [step_change(r, division[r.institution_id]) for r in step_rows]
+        visit_rows = conn.execute(select(visits).where(visits.c.institution_id.in_(chunk))
+                                  .order_by(visits.c.received_at)).all()
+        rows += [visit_change(r, division[r.institution_id]) for r in visit_rows]
+    return rows
