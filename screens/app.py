@@ -1,0 +1,242 @@
+"""The fieldkit app: wiring of services, app-wide keys, the status line and the command palette."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from fieldkit import config
+
+from .i18n import tr
+from .widgets.footer import binding_label
+from .widgets.status_bar import StatusChanged, StatusView
+
+if TYPE_CHECKING:
+    from cache.store import Store
+    from fieldkit.sync import BackgroundSync, SyncStatus
+
+SyncFactory = Callable[[Callable[["SyncStatus"], None]], "BackgroundSync"]
+
+
+class FieldkitApp(App[None]):
+    """The technician's app; its services (settings, cache, sync) are handed in."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "fieldkit"
+    BINDINGS = [
+        Binding("f5", "sync_now", "Sync now", id="sync_now"),
+        Binding("f2", "open_sync", "Sync details", id="sync_screen"),
+        Binding("f3", "open_dashboard", "Dashboard", id="dashboard"),
+        Binding("f4", "open_settings", "Settings", id="settings"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+    status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
+
+    def __init__(self, settings: config.Settings, store: Store | None,
+                 sync: SyncFactory | None, clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.language = settings.language if settings.language in ("zh", "en") else "en"
+        self.clock = clock or (lambda: datetime.now().astimezone())
+        self._sync_factory = sync
+        self.sync: BackgroundSync | None = None
+
+    def t(self, key: str, **values: object) -> str:
+        """A message in the app's language."""
+        return tr(key, self.language, **values)
+
+    def today(self) -> date:
+        """Today, by the app's clock."""
+        return self.clock().date()
+
+    def on_mount(self) -> None:
+        """Open on the assignment list when there is a cache, else on the first-run screen."""
+        self.title = self.t("app.title")
+        if self.store is None:
+            from .first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen())
+            return
+        self.open_assignments()
+
+    def open_assignments(self) -> None:
+        """Show the assignment list and start syncing in the background."""
+        from .assignments import AssignmentsScreen
+
+        tech = self.settings.technician
+        self.status_view = replace(self.status_view, technician=tech.name if tech else "",
+                                   configured=self._sync_factory is not None)
+        self.push_screen(AssignmentsScreen())
+        self.refresh_counts()
+        if self._sync_factory is not None:
+            self.sync = self._sync_factory(self._on_sync_status)
+            self.run_worker(self.sync.run(), name="background-sync", group="sync",
+                            exit_on_error=False)
+
+    def use_services(self, settings: config.Settings, store: Store, sync: SyncFactory) -> None:
+        """Adopt what a successful first-run login produced, then open the list."""
+        self.settings, self.store, self._sync_factory = settings, store, sync
+        self.language = settings.language if settings.language in ("zh", "en") else self.language
+        self.open_assignments()
+
+    # status -----------------------------------------------------------------------------------
+    def _on_sync_status(self, status: SyncStatus) -> None:
+        """BackgroundSync's callback (any thread): hand the status to the event loop."""
+        self.post_message(StatusChanged(replace(
+            self.status_view, online=status.online, sending=status.sending,
+            unsent=status.unsent, rejected=status.rejected,
+            last_success=status.last_success, last_error=status.last_error)))
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        """Show a new status everywhere."""
+        self.status_view = message.view
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    def refresh_counts(self) -> None:
+        """Re-read the unsent and rejected counts from the cache."""
+        if self.store is None:
+            return
+        counts = self.store.counts()
+        self.post_message(StatusChanged(replace(
+            self.status_view, unsent=counts["unsent"], rejected=counts["rejected"])))
+
+    def changed_locally(self) -> None:
+        """A change was saved: update the counts and let the sync send it soon."""
+        self.refresh_counts()
+        if self.sync is not None:
+            self.sync.poke()
+
+    # errors: the one place a failed worker becomes words ---------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Tell the user, in words, when a background job failed."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report_error(event.worker.error)
+
+    def report_error(self, error: BaseException) -> None:
+        """Show an error as a notification a person can act on."""
+        from .i18n import error_text
+
+        kind = type(error).__module__.split(".")[0]
+        key = {"cache": "error.cache", "fieldkit": "error.worker"}.get(kind, "error.worker")
+        if type(error).__name__ in ("SyncError",):
+            key = "error.sync"
+        self.notify(self.t(key, why=error_text(error, self.language)) + " "
+                    + self.t("error.kept"), severity="error", timeout=8)
+
+    # actions ----------------------------------------------------------------------------------
+    def action_sync_now(self) -> None:
+        """Sync now instead of waiting."""
+        if self.sync is None:
+            self.notify(self.t("status.no_sync"), severity="warning")
+            return
+        self.sync.sync_now()
+        self.notify(self.t("status.sync_started"), timeout=2)
+
+    def action_open_sync(self) -> None:
+        """Show unsent and rejected changes."""
+        from .sync_screen import SyncScreen
+
+        if self.store is not None and not isinstance(self.screen, SyncScreen):
+            self.push_screen(SyncScreen())
+
+    def action_open_dashboard(self) -> None:
+        """Show the figures of my list."""
+        from .dashboard import DashboardScreen
+
+        if self.store is not None and not isinstance(self.screen, DashboardScreen):
+            self.push_screen(DashboardScreen())
+
+    def action_open_settings(self) -> None:
+        """Show the settings."""
+        from .settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    async def set_language(self, lang: str) -> None:
+        """Switch every screen to `lang` and remember it in the profile."""
+        from .base import FieldkitScreen
+
+        self.language = lang
+        self.settings.language = lang
+        self.title = self.t("app.title")
+        self._save_settings()
+        for screen in list(self.screen_stack):
+            if isinstance(screen, FieldkitScreen):
+                await screen.relabel()
+        self.status_view = self.status_view
+
+    @work(thread=True, group="settings", exit_on_error=False)
+    def _save_settings(self) -> None:
+        config.save(self.settings)
+
+    # command palette --------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every key's action, in the user's language, plus Textual's own (themes, keys, quit)."""
+        seen: set[str] = set()
+        for _node, binding, enabled, _tip in screen.active_bindings.values():
+            if not enabled or binding.action in seen or binding.action.startswith("command"):
+                continue
+            seen.add(binding.action)
+            label = binding_label(binding.id, binding.description, self.language)
+            yield SystemCommand(f"{label} ({self.get_key_display(binding)})",
+                                self.t("palette.help", what=label),
+                                _runner(self, _node, binding.action))
+        yield from super().get_system_commands(screen)
+
+
+def _runner(app: App[None], node: Any, action: str) -> Callable[[], Any]:
+    """A callback running `action` on the node whose binding it is."""
+
+    async def run() -> None:
+        await app.run_action(action, node)
+
+    return run
+
+
+def make_app(settings: config.Settings, store: Store | None, sync: SyncFactory | None,
+             clock: Callable[[], datetime] | None = None) -> FieldkitApp:
+    """The app with its services: a cache (None before first login), a sync builder, a clock."""
+    return FieldkitApp(settings, store, sync, clock)
+
+
+def services_for(settings: config.Settings) -> tuple[Store, SyncFactory]:
+    """Open the profile's cache and prepare its background sync (token read from the profile)."""
+    from cache.store import Store
+    from fieldkit.sync import BackgroundSync, SyncClient
+
+    store = Store.open(settings.cache_path)
+    token = config.load_token(settings.profile)
+
+    def build(on_status: Callable[[SyncStatus], None]) -> BackgroundSync:
+        return BackgroundSync(SyncClient(settings, store, token), on_status)
+
+    return store, build
+
+
+def run_from_cli(args: argparse.Namespace) -> int:
+    """`fieldkit` with no command: open the app on the profile (first-run screen if not logged in)."""
+    try:
+        settings = config.load(args.profile)
+        store, sync = services_for(settings) if settings.logged_in else (None, None)
+    except config.ConfigError as exc:
+        print(exc)
+        return 2
+    app = make_app(settings, store, sync)
+    try:
+        app.run()
+    finally:
+        if app.store is not None:
+            app.store.close()
+    return 0

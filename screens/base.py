@@ -1,0 +1,33 @@
+"""What every screen of the app shares: the status bar, the translated footer, `t()`, relabelling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+
+from .i18n import tr
+
+if TYPE_CHECKING:
+    from .app import FieldkitApp
+
+
+class FieldkitScreen(Screen[Any]):
+    """A screen that speaks the app's language and redraws itself when it changes."""
+
+    @property
+    def fk(self) -> FieldkitApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def t(self, key: str, **values: object) -> str:
+        """A message in the app's language."""
+        return tr(key, self.fk.language, **values)
+
+    async def relabel(self) -> None:
+        """Redraw every label in the new language, then reload the data."""
+        await self.recompose()
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch this screen's data again (screens override)."""

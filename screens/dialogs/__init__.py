@@ -1,0 +1,1 @@
+"""Modal dialogs of the app, each a ModalScreen[T] returning its answer."""

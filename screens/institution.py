@@ -1,0 +1,318 @@
+"""One institution: its details, its checklist with guidance, its visits; every change saved at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Label, Static, TabbedContent, TabPane
+
+from fieldkit import domain
+
+from .base import FieldkitScreen
+from .dialogs.contact import ContactDialog
+from .dialogs.reason import ReasonDialog
+from .i18n import outcome_name, step_name, tr, visit_kind_name
+from .widgets.checklist import Checklist
+from .widgets.footer import TranslatedFooter
+from .widgets.status_bar import StatusBar
+
+
+def details_table(inst: dict[str, Any], lang: str) -> Table:
+    """The institution's master data as a two-column table, with a warning on a bad credit code."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    uscc = Text(inst.get("uscc") or "")
+    try:
+        domain.validate_uscc(inst.get("uscc") or "")
+    except domain.DomainError as exc:
+        uscc.append("\n" + tr("inst.uscc_bad", lang, why=exc.message(lang)), "bold yellow")
+    bank = Text(tr(f"bank.{inst.get('bank_status')}", lang),
+                {"passed": "green", "failed": "bold red"}.get(inst.get("bank_status") or "",
+                                                               "yellow"))
+    rows: list[tuple[str, Any]] = [
+        ("inst.uscc", uscc),
+        ("inst.licence", inst.get("licence_no") or ""),
+        ("inst.kind", tr(f"inst.kind_{inst.get('kind')}", lang)),
+        ("inst.division", domain.full_name(inst.get("division_code") or "")),
+        ("inst.address", inst.get("address") or ""),
+        ("inst.contact", inst.get("contact_name") or ""),
+        ("inst.phone", inst.get("contact_phone") or ""),
+        ("inst.bank", bank),
+    ]
+    if inst.get("bank_reason"):
+        rows.append(("inst.bank_reason", inst["bank_reason"]))
+    yuan = f"{(inst.get('order_amount_fen') or 0) / 100:,.2f}"
+    rows.append(("inst.orders", tr("inst.orders_value", lang, n=inst.get("orders") or 0,
+                                   yuan=yuan)))
+    rows.append(("inst.sync_state", tr(f"sync.{inst.get('sync_state') or 'synced'}", lang)))
+    for key, value in rows:
+        table.add_row(tr(key, lang), value)
+    return table
+
+
+def guidance_text(step_key: str, lang: str) -> Text:
+    """What to check, collect and watch for at one step."""
+    step = domain.STEPS_BY_KEY[step_key]
+    guide = step.guidance(lang)
+    text = Text()
+    text.append(step.name(lang) + "\n", "bold")
+    if step.needs:
+        text.append("← " + "、".join(step_name(n, lang) for n in step.needs) + "\n", "dim")
+    if step.set_by == domain.SERVER:
+        text.append(tr("inst.server_step", lang) + "\n", "italic yellow")
+    for key, body in (("inst.guidance_check", guide.check),
+                      ("inst.guidance_collect", guide.collect),
+                      ("inst.guidance_pitfalls", guide.pitfalls)):
+        text.append(tr(key, lang) + "：" if lang == "zh" else tr(key, lang) + ": ", "bold")
+        text.append(body + "\n")
+    return text
+
+
+def visits_text(visits: list[dict[str, Any]], lang: str) -> Text:
+    """The visit history, newest first."""
+    if not visits:
+        return Text(tr("inst.no_visits", lang), "dim")
+    text = Text()
+    for visit in visits:
+        when = (visit.get("started_at") or "")[:16].replace("T", " ")
+        text.append(tr("visit.row", lang, when=when, kind=visit_kind_name(visit["kind"], lang),
+                       outcome=outcome_name(visit.get("outcome"), lang)), "bold")
+        if visit.get("sync_state", "synced") != "synced":
+            text.append(f"  [{tr('sync.' + visit['sync_state'], lang)}]", "yellow")
+        text.append("\n")
+        if visit.get("steps_advanced"):
+            text.append("  ✓ " + "、".join(step_name(s, lang) for s in visit["steps_advanced"])
+                        + "\n")
+        for issue in visit.get("issues") or []:
+            text.append(f"  ! {issue}\n", "yellow")
+        rect = visit.get("rectification")
+        if rect:
+            text.append("  " + tr("visit.rect_short", lang, n=len(rect["items"]),
+                                  deadline=rect["deadline"]) + "\n", "red")
+        if visit.get("notes"):
+            text.append(f"  {visit['notes']}\n", "dim")
+    return text
+
+
+class InstitutionScreen(FieldkitScreen):
+    """Details, checklist, guidance and visits of one institution."""
+
+    CSS_PATH = "institution.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("p", "set_status('in_progress')", "In progress", id="in_progress"),
+        Binding("d", "set_status('done')", "Done", id="done"),
+        Binding("b", "set_status('blocked')", "Blocked", id="blocked"),
+        Binding("t", "set_status('todo')", "Back to to-do", id="todo", show=False),
+        Binding("c", "edit_contact", "Edit contact", id="contact"),
+        Binding("v", "start_visit", "Start visit", id="visit"),
+        Binding("q", "show_qr", "Payment code", id="qr", show=False),
+    ]
+
+    class Loaded(Message):
+        """The institution, its steps and visits arrived from the cache."""
+
+        def __init__(self, inst: dict[str, Any] | None, states: dict[str, Any],
+                     visits: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.inst, self.states, self.visits = inst, states, visits
+
+    class Saved(Message):
+        """A change was saved to the cache (and its outbox)."""
+
+        def __init__(self, what: str) -> None:
+            super().__init__()
+            self.what = what
+
+    class Refused(Message):
+        """The domain refused a change; the message says why."""
+
+        def __init__(self, error: domain.DomainError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, inst_id: str) -> None:
+        super().__init__()
+        self.inst_id = inst_id
+        self.inst: dict[str, Any] | None = None
+        self.states: dict[str, Any] = {}
+        self.step_key = domain.STEPS[0].key
+
+    def compose(self) -> ComposeResult:
+        """Title, feedback line and tabs."""
+        yield StatusBar()
+        yield Label(self._title(), id="title", classes="title")
+        yield Label("", id="feedback")
+        with TabbedContent(id="tabs"):
+            with TabPane(self.t("inst.tab_checklist"), id="tab-checklist"):
+                with Horizontal():
+                    yield Checklist(self.fk.language, id="checklist")
+                    with VerticalScroll(id="guidance-box"):
+                        yield Static(guidance_text(self.step_key, self.fk.language),
+                                     id="guidance")
+            with TabPane(self.t("inst.tab_details"), id="tab-details"):
+                with VerticalScroll():
+                    yield Static("", id="details")
+                    yield Button(self.t("key.contact"), id="contact")
+            with TabPane(self.t("inst.tab_visits"), id="tab-visits"):
+                with VerticalScroll():
+                    yield Button(self.t("key.visit"), id="visit", variant="primary")
+                    yield Static("", id="visits")
+            with TabPane(self.t("inst.tab_qr"), id="tab-qr"):
+                with VerticalScroll():
+                    yield Label(self.t("inst.qr_help"), classes="hint")
+                    yield Button(self.t("inst.qr_button"), id="qr")
+        yield TranslatedFooter()
+
+    def _title(self) -> str:
+        if self.inst is None:
+            return self.inst_id
+        return f"{self.inst['name']}  {self.inst_id}"
+
+    def on_mount(self) -> None:
+        """Load from the cache."""
+        self.query_one(Checklist).focus()
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the institution again."""
+        self.load()
+
+    @work(thread=True, exclusive=True, group="institution", exit_on_error=False)
+    def load(self) -> None:
+        """Read the institution, its steps and visits off the event loop."""
+        store = self.fk.store
+        if store is None:
+            return
+        inst = store.institution(self.inst_id)
+        states = store.step_states(self.inst_id) if inst else {}
+        visits = store.visits(self.inst_id) if inst else []
+        self.post_message(self.Loaded(inst, states, visits))
+
+    def on_institution_screen_loaded(self, message: Loaded) -> None:
+        """Show what was read."""
+        lang = self.fk.language
+        self.inst, self.states = message.inst, message.states
+        if message.inst is None:
+            self.query_one("#feedback", Label).update(
+                Text(self.t("inst.missing", id=self.inst_id), "bold red"))
+            return
+        self.query_one("#title", Label).update(self._title())
+        self.query_one(Checklist).show(message.states)
+        self.query_one("#details", Static).update(details_table(message.inst, lang))
+        self.query_one("#visits", Static).update(visits_text(message.visits, lang))
+
+    @on(Checklist.StepHighlighted)
+    def _show_guidance(self, event: Checklist.StepHighlighted) -> None:
+        self.step_key = event.step
+        self.query_one("#guidance", Static).update(guidance_text(event.step, self.fk.language))
+
+    # changes ----------------------------------------------------------------------------------
+    def action_set_status(self, status: str) -> None:
+        """Set the selected step to `status` (blocked asks for a reason first)."""
+        step = self.query_one(Checklist).selected_step()
+        if status == domain.BLOCKED:
+            title = self.t("dialog.reason_title", step=step_name(step, self.fk.language))
+
+            def blocked(reason: str | None) -> None:
+                if reason:
+                    self.save_step(step, status, reason)
+
+            self.app.push_screen(ReasonDialog(title, self.fk.language), blocked)
+            return
+        self.save_step(step, status, None)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def save_step(self, step: str, status: str, reason: str | None) -> None:
+        """Save a step change to the cache and its outbox, or report the refusal."""
+        store, tech = self.fk.store, self.fk.settings.technician
+        assert store is not None
+        try:
+            store.set_step(self.inst_id, step, status, reason, by=tech.id if tech else "")
+        except domain.DomainError as exc:
+            self.post_message(self.Refused(exc))
+            return
+        lang = self.fk.language
+        self.post_message(self.Saved(f"{step_name(step, lang)} → "
+                                     + tr(f"key.{status}", lang)))
+
+    def action_edit_contact(self) -> None:
+        """Edit the contact person and phone."""
+        if self.inst is None:
+            return
+
+        def save(answer: tuple[str, str] | None) -> None:
+            if answer:
+                self.save_contact(*answer)
+
+        self.app.push_screen(ContactDialog(self.inst.get("contact_name") or "",
+                                           self.inst.get("contact_phone") or "",
+                                           self.fk.language), save)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def save_contact(self, name: str, phone: str) -> None:
+        """Save the contact to the cache and its outbox."""
+        store = self.fk.store
+        assert store is not None
+        try:
+            store.set_contact(self.inst_id, contact_name=name, contact_phone=phone)
+        except domain.DomainError as exc:
+            self.post_message(self.Refused(exc))
+            return
+        self.post_message(self.Saved(self.t("inst.contact")))
+
+    def on_institution_screen_saved(self, message: Saved) -> None:
+        """Say it is saved, show it as unsent, and let the sync know."""
+        self.query_one("#feedback", Label).update(
+            Text(self.t("inst.saved", what=message.what), "green"))
+        self.fk.changed_locally()
+        self.reload()
+
+    def on_institution_screen_refused(self, message: Refused) -> None:
+        """Say why the change was refused."""
+        text = message.error.message(self.fk.language)
+        self.query_one("#feedback", Label).update(Text("✗ " + text, "bold red"))
+        self.notify(text, severity="error", timeout=6)
+
+    # navigation -------------------------------------------------------------------------------
+    @on(Button.Pressed, "#contact")
+    def _contact_button(self) -> None:
+        self.action_edit_contact()
+
+    @on(Button.Pressed, "#visit")
+    def action_start_visit(self) -> None:
+        """Start a visit to this institution now."""
+        from .visit import VisitScreen
+
+        if self.inst is not None:
+            self.app.push_screen(VisitScreen(self.inst_id, self.inst["name"]))
+
+    def on_screen_resume(self) -> None:
+        """Back from a visit or a dialog: read again."""
+        self.reload()
+
+    @on(Button.Pressed, "#qr")
+    def action_show_qr(self) -> None:
+        """Open the payment-code view (from the QR part, when installed)."""
+        try:
+            from . import qr
+        except ImportError:
+            self.notify(self.t("inst.qr_missing"), severity="warning")
+            return
+        screen_class = getattr(qr, "QRScreen", None) or getattr(qr, "QrScreen", None)
+        if screen_class is None:
+            self.notify(self.t("inst.qr_missing"), severity="warning")
+            return
+        self.app.push_screen(screen_class(self.inst_id))
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.app.pop_screen()

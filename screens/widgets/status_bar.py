@@ -1,0 +1,81 @@
+"""The status line every screen shows: who, online or not, what is waiting to be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import Static
+
+from ..i18n import tr
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the status bar shows; built from the sync status and the cache counts."""
+
+    technician: str = ""
+    configured: bool = False
+    online: bool | None = None
+    sending: bool = False
+    unsent: int = 0
+    rejected: int = 0
+    last_success: str | None = None
+    last_error: str | None = None
+
+
+class StatusChanged(Message):
+    """The sync status or the cache counts changed."""
+
+    def __init__(self, view: StatusView) -> None:
+        super().__init__()
+        self.view = view
+
+
+def short_time(stamp: str | None) -> str | None:
+    """'11-28 16:05' from an ISO timestamp (or the text itself when it is not one)."""
+    if not stamp:
+        return None
+    text = stamp.replace("T", " ")
+    return text[5:16] if len(text) >= 16 else text
+
+
+def render_status(view: StatusView, lang: str) -> Text:
+    """The status line as styled text."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    if view.technician:
+        line.append(f" {view.technician} ", "bold")
+    if not view.configured:
+        line.append("○ " + tr("status.no_sync", lang), "dim")
+    elif view.online is None:
+        line.append("○ " + tr("status.unknown", lang), "yellow")
+    elif view.online:
+        line.append("● " + tr("status.online", lang), "green")
+    else:
+        line.append("● " + tr("status.offline", lang), "red")
+    if view.sending:
+        line.append("  " + tr("status.sending", lang), "cyan")
+    line.append("  " + tr("status.unsent", lang, n=view.unsent),
+                "bold yellow" if view.unsent else "")
+    line.append("  " + tr("status.rejected", lang, n=view.rejected),
+                "bold red" if view.rejected else "")
+    when = short_time(view.last_success)
+    line.append("  " + (tr("status.last_sync", lang, when=when) if when
+                        else tr("status.never", lang)), "dim")
+    return line
+
+
+class StatusBar(Static):
+    """One line at the top of every screen, following the app's `status_view`."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $foreground; }
+    """
+
+    def on_mount(self) -> None:
+        """Follow the app's status and language."""
+        self.watch(self.app, "status_view", self._show, init=True)
+
+    def _show(self, view: StatusView) -> None:
+        self.update(render_status(view, self.app.language))  # type: ignore[attr-defined]

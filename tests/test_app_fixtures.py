@@ -1,0 +1,71 @@
+"""Shared pieces of the app tests: a real cache filled from the generated province, a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cache.store import Store
+from fieldkit import config
+from fieldkit.demo_data import generate_province
+from screens.app import FieldkitApp, SyncFactory, make_app
+
+CST = timezone(timedelta(hours=8))
+FIXED_NOW = datetime(2026, 11, 28, 9, 30, tzinfo=CST)
+COUNTY = "430702"  # 常德市武陵区, the demo technician's county
+
+
+@lru_cache(maxsize=1)
+def province() -> Any:
+    """The generated province (deterministic; built once per test session)."""
+    return generate_province()
+
+
+def county_rows(county: str = COUNTY) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Institutions and steps of one county, without the server-only keys."""
+    prov = province()
+    insts = [{k: v for k, v in i.items() if k not in ("account_no", "name_latin")}
+             for i in prov.institutions if i["division_code"] == county]
+    ids = {i["id"] for i in insts}
+    return insts, [s for s in prov.steps if s["institution_id"] in ids]
+
+
+def all_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The whole province, without the server-only keys."""
+    prov = province()
+    insts = [{k: v for k, v in i.items() if k not in ("account_no", "name_latin")}
+             for i in prov.institutions]
+    return insts, list(prov.steps)
+
+
+def technician_settings(lang: str = "zh", role: str = "technician") -> config.Settings:
+    """Settings of a logged-in technician (no server needed until sync is tested)."""
+    return config.Settings(
+        profile="default", server_url="http://127.0.0.1:9", office_name="常德市教育局",
+        office_public_key="AAAA", technician=config.Technician("T0001", "王小明", role, COUNTY),
+        language=lang)
+
+
+def fixed_clock() -> datetime:
+    """Always 2026-11-28 09:30 +08:00, so snapshots are stable."""
+    return FIXED_NOW
+
+
+@pytest.fixture
+def county_store(tmp_path: Path) -> Iterator[Store]:
+    """A real cache file holding the ~60 institutions of the demo county."""
+    store = Store.open(tmp_path / "cache.sqlite")
+    store.bulk_load(*county_rows())
+    yield store
+    store.close()
+
+
+def app_for(store: Store | None, lang: str = "zh", sync: SyncFactory | None = None,
+            settings: config.Settings | None = None) -> FieldkitApp:
+    """The real app on a real cache, with a fixed clock."""
+    return make_app(settings or technician_settings(lang), store, sync, clock=fixed_clock)
