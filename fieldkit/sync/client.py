@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -29,6 +29,7 @@ PULL = "/api/v1/sync/pull"
 HEALTH = "/healthz"
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -103,10 +104,15 @@ class SyncClient:
         self._http = make_client(settings.server_url, token, settings.ca_file, transport)
         self._http.event_hooks["request"].append(self._count)
         self._office_checked = False
+        self._restarted = False
         self._lock: asyncio.Lock | None = None
 
     async def _count(self, request: httpx.Request) -> None:
         self.requests += 1
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store call in a thread, so the app's event loop never waits on the disk."""
+        return await asyncio.to_thread(fn, *args)
 
     async def aclose(self) -> None:
         """Close the connections."""
@@ -139,16 +145,16 @@ class SyncClient:
                 await self.check_office()
             await self._push(result, report)
             await self._pull(result, report)
-            self.store.set_meta("last_sync", utc_now())
+            await self._db(self.store.set_meta, "last_sync", utc_now())
             return result
 
     async def _push(self, result: RoundResult, report: Progress) -> None:
         """Send the outbox in bounded batches and record each op's answer."""
-        total = len(self.store.pending_ops(1_000_000))
+        total = len(await self._db(self.store.pending_ops, 1_000_000))
         report("push", 0, total)
         answered: set[str] = set()
         for _ in range(math.ceil(total / self.batch_size) + 10):
-            batch = [op for op in self.store.pending_ops(self.batch_size)
+            batch = [op for op in await self._db(self.store.pending_ops, self.batch_size)
                      if op["op_id"] not in answered]
             if not batch:
                 return
@@ -159,7 +165,7 @@ class SyncClient:
     async def _send(self, batch: list[dict[str, Any]], result: RoundResult) -> None:
         """One push request; an oversized or refused batch is split until the culprit is alone."""
         ids = [op["op_id"] for op in batch]
-        self.store.mark_sending(ids)
+        await self._db(self.store.mark_sending, ids)
         body = {"client_id": self.store.client_id, "ops": [wire.wire_op(op) for op in batch]}
         status, answer = await request_json(self._http, "POST", PUSH, body=body)
         if status in (413, 422):
@@ -173,14 +179,27 @@ class SyncClient:
             raise protocol(f"推送返回了 HTTP {status}", f"push answered HTTP {status}")
         else:
             results = wire.check_push(answer, ids)
-        self.store.record_results(results)
+        await self._db(self.store.record_results, results)
         result.pushed += len(results)
         for item in results:
             setattr(result, item["status"], getattr(result, item["status"]) + 1)
 
     async def _pull(self, result: RoundResult, report: Progress) -> None:
-        """Pull pages after the saved cursor, each applied with its cursor in one transaction."""
-        cursor = int(self.store.get_meta("cursor") or 0)
+        """Pull every page; after a nonsense page the cursor goes back to where the round began.
+
+        Going back is always safe: a change pulled again is applied again, to the same effect.
+        """
+        start = int(self.store.get_meta("cursor") or 0)
+        self._restarted = False
+        try:
+            await self._pull_pages(start, result, report)
+        except SyncError as exc:
+            if exc.kind == "protocol" and not self._restarted:
+                await self._db(self.store.set_meta, "cursor", str(start))
+            raise
+
+    async def _pull_pages(self, cursor: int, result: RoundResult, report: Progress) -> None:
+        """Pull pages after `cursor`, each applied with its cursor in one transaction."""
         restarted = False
         for _ in range(self.max_pages):
             status, body = await request_json(self._http, "GET", PULL,
@@ -189,7 +208,7 @@ class SyncClient:
                 if restarted or cursor == 0:
                     raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
                 await self._restart(None)
-                cursor, restarted = 0, True
+                cursor, restarted, self._restarted = 0, True, True
                 continue
             if status != 200:
                 raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
@@ -199,9 +218,9 @@ class SyncClient:
                     raise protocol("同一轮同步中服务器的数据标识变了两次",
                                    "the server's epoch changed twice in one round")
                 await self._restart(page.epoch)
-                cursor, restarted = 0, True
+                cursor, restarted, self._restarted = 0, True, True
                 continue
-            self._apply(page)
+            await self._db(self._apply, page)
             cursor = page.cursor
             result.pulled += len(page.changes)
             report("pull", result.pulled, 0)
@@ -223,8 +242,8 @@ class SyncClient:
     async def _restart(self, epoch: str | None) -> None:
         """Start the pull over from scratch, keeping unsent ops (after re-checking the office)."""
         await self.check_office()
-        self.store.reset_for_full_pull()
-        self.store.set_meta("epoch", epoch)
+        await self._db(self.store.reset_for_full_pull)
+        await self._db(self.store.set_meta, "epoch", epoch)
 
     def _apply(self, page: wire.Page) -> None:
         """Observe the page's stamps, then apply it and its cursor together."""
