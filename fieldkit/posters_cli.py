@@ -1,0 +1,247 @@
+"""`fieldkit qr`, `fieldkit posters` and `fieldkit check-code`: payment codes from the profile's cache."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+from cache import CacheError, Store
+
+from . import config, domain, paths
+from .fonts import FontMissing
+from .posters import Page, Poster, PosterError, render_poster, save_pdf, save_png
+from .qr import PaymentCodeRefused, QRDecodeError, classify, decode_image, verified_payload
+
+EXIT_OK, EXIT_ERROR, EXIT_MISMATCH = 0, 1, 3
+# Refusals that mean the local copy cannot be trusted: nothing is compared against it.
+UNTRUSTED = ("tampered", "unsigned", "no_office_key")
+
+
+class CommandError(Exception):
+    """A command cannot go on; .zh/.en say what to do."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+
+
+KNOWN_ERRORS = (CommandError, PaymentCodeRefused, PosterError, FontMissing, QRDecodeError,
+                CacheError, config.ConfigError, domain.DomainError)
+
+
+def _fail(exc: Exception) -> int:
+    """Print an expected failure in both languages, without a traceback."""
+    zh, en = getattr(exc, "zh", None), getattr(exc, "en", None)
+    print(f"{zh}\n{en}" if zh and en else str(exc), file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _run(body: Callable[[], int]) -> int:
+    """Run a command body, turning expected failures into messages and an exit status."""
+    try:
+        return body()
+    except KNOWN_ERRORS as exc:
+        return _fail(exc)
+
+
+def open_profile(profile: str) -> tuple[config.Settings, Store]:
+    """The profile's settings and its cache."""
+    settings = config.load(profile)
+    return settings, Store.open(settings.cache_path)
+
+
+def cached_institution(store: Store, inst_id: str) -> dict:
+    """An institution of the cache, or a CommandError saying how to get it."""
+    inst = store.institution(inst_id.strip().upper())
+    if inst is None:
+        raise CommandError(f"本机缓存中没有机构 {inst_id}。请核对平台编号，或先同步（fieldkit sync）。",
+                           f"Institution {inst_id} is not in this device's cache. Check the "
+                           "platform id, or sync first (fieldkit sync).")
+    return inst
+
+
+def default_export_path(inst_id: str, size: str, suffix: str, today: date | None = None) -> Path:
+    """Where the app puts an exported poster: the fieldkit home's posters folder."""
+    stamp = (today or date.today()).isoformat()
+    return paths.home() / "posters" / f"{inst_id}-{size}-{stamp}.{suffix}"
+
+
+def export_poster(store: Store, institution: dict, public_key: str | None, size: str,
+                  path: Path, office_name: str | None = None, copies: int = 1) -> Poster:
+    """Render, write (PNG or PDF by suffix) and record one institution's poster."""
+    poster = render_poster(institution, public_key, size, issuer=office_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".pdf":
+        save_pdf([poster], path)
+    else:
+        save_png(poster, path)
+    store.record_poster(institution["id"], size, poster.payload_sha256, copies)
+    return poster
+
+
+def send_to_printer(path: Path) -> tuple[bool, str]:
+    """Hand a file to the system printer; (done, message in both languages)."""
+    command = shutil.which("lp") or shutil.which("lpr")
+    if command:
+        done = subprocess.run([command, str(path)], capture_output=True, text=True,
+                              timeout=60, check=False)
+        if done.returncode == 0:
+            return True, f"已发送到打印机 / sent to the printer ({Path(command).name})"
+        detail = (done.stderr or done.stdout).strip()
+        return False, (f"打印失败：{detail}。文件已保存在 {path}，可用其他程序打印。\n"
+                       f"Printing failed: {detail}. The file is saved at {path}; print it "
+                       "from another program.")
+    if sys.platform == "win32" and hasattr(os, "startfile"):
+        os.startfile(str(path), "print")
+        return True, "已交给 Windows 打印 / handed to Windows for printing"
+    return False, (f"本机没有打印命令（lp）。文件已保存在 {path}，请用其他程序打开并打印。\n"
+                   f"This machine has no print command (lp). The file is saved at {path}; "
+                   "open it in another program to print.")
+
+
+# ---------------------------------------------------------------- fieldkit qr
+
+
+def cmd_qr(args: argparse.Namespace) -> int:
+    """fieldkit qr ID --png F | --pdf F [--size] [--print]."""
+    return _run(lambda: _qr(args))
+
+
+def _qr(args: argparse.Namespace) -> int:
+    settings, store = open_profile(args.profile)
+    with store:
+        inst = cached_institution(store, args.institution_id)
+        path = Path(args.pdf or args.png)
+        poster = export_poster(store, inst, settings.office_public_key, args.size, path,
+                               settings.office_name)
+    print(f"已保存 {path}（{inst['name']}，{args.size}）/ saved {path} "
+          f"({poster.institution_id}, {args.size})")
+    if args.send_to_printer:
+        done, message = send_to_printer(path)
+        print(message, file=sys.stdout if done else sys.stderr)
+        return EXIT_OK if done else EXIT_ERROR
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- fieldkit posters
+
+
+def division_institutions(store: Store, division: str) -> list[dict]:
+    """Every cached institution inside a division, in county then name order."""
+    found: list[dict] = []
+    offset, page = 0, 500
+    while True:
+        rows = store.assignments(sort="county", limit=page, offset=offset)
+        for row in rows:
+            if domain.contains(division, row.division_code):
+                inst = store.institution(row.id)
+                if inst is not None:
+                    found.append(inst)
+        if len(rows) < page:
+            return found
+        offset += page
+
+
+def cmd_posters(args: argparse.Namespace) -> int:
+    """fieldkit posters --division CODE --pdf F [--size]: every printable code of a zone."""
+    return _run(lambda: _posters(args))
+
+
+def _posters(args: argparse.Namespace) -> int:
+    division = args.division.strip()
+    if division not in domain.DIVISIONS:
+        raise CommandError(f"行政区划代码 {division} 不在湖南省的区划表中（如 430702 或 430700）。",
+                           f"Division code {division} is not a Hunan division "
+                           "(e.g. 430702 or 430700).")
+    settings, store = open_profile(args.profile)
+    with store:
+        institutions = division_institutions(store, division)
+        if not institutions:
+            raise CommandError(f"本机缓存中没有 {domain.full_name(division)} 的机构。请先同步。",
+                               f"No institutions of {division} in this device's cache. "
+                               "Sync first.")
+        made: list[Poster] = []
+        skipped: list[tuple[dict, PaymentCodeRefused]] = []
+        pages = _printable(institutions, settings, args.size, made, skipped)
+        path = Path(args.pdf)
+        count = save_pdf(pages, path) if _peek_any(institutions, settings) else 0
+        if count == 0:
+            raise CommandError(f"{domain.full_name(division)} 没有可打印的收款码，未生成文件。",
+                               f"No printable payment code in {division}; no file written.")
+        for poster in made:
+            store.record_poster(poster.institution_id, args.size, poster.payload_sha256)
+    print(f"已写入 {count} 页到 {path}；跳过 {len(skipped)} 家 / wrote {count} pages to {path}; "
+          f"skipped {len(skipped)}")
+    for inst, refused in skipped:
+        print(f"  跳过 skipped {inst['id']} {inst['name']}: {refused.zh} / {refused.en}")
+    return EXIT_OK
+
+
+def _peek_any(institutions: list[dict], settings: config.Settings) -> bool:
+    """Whether at least one institution has a verified payload (so a file is worth starting)."""
+    for inst in institutions:
+        try:
+            verified_payload(inst, settings.office_public_key)
+        except PaymentCodeRefused:
+            continue
+        return True
+    return False
+
+
+def _printable(institutions: list[dict], settings: config.Settings, size: str,
+               made: list[Poster], skipped: list[tuple[dict, PaymentCodeRefused]]
+               ) -> Iterator[Page]:
+    """Render posters one at a time with a progress line each, noting the refused ones."""
+    total = len(institutions)
+    for number, inst in enumerate(institutions, 1):
+        try:
+            poster = render_poster(inst, settings.office_public_key, size,
+                                   issuer=settings.office_name)
+        except PaymentCodeRefused as refused:
+            skipped.append((inst, refused))
+            print(f"[{number}/{total}] {inst['id']} {inst['name']} — 跳过 skipped: {refused.zh}",
+                  flush=True)
+            continue
+        made.append(poster)
+        print(f"[{number}/{total}] {inst['id']} {inst['name']} ✓", flush=True)
+        yield poster
+
+
+# ---------------------------------------------------------------- fieldkit check-code
+
+
+def cmd_check_code(args: argparse.Namespace) -> int:
+    """fieldkit check-code ID --text T | --image F: exit 0 for the supervised code, 3 otherwise."""
+    return _run(lambda: _check_code(args))
+
+
+def _check_code(args: argparse.Namespace) -> int:
+    settings, store = open_profile(args.profile)
+    with store:
+        inst = cached_institution(store, args.institution_id)
+        expected, note = expected_payload(inst, settings.office_public_key)
+        text = decode_image(args.image) if args.image else args.text
+        check = classify(text, expected)
+        store.record_qr_check(inst["id"], None, check.result, check.found, check.content_sha256)
+    if note:
+        print(f"{note.zh}\n{note.en}")
+    print(f"{check.zh}\n{check.en}")
+    return EXIT_OK if check.is_match else EXIT_MISMATCH
+
+
+def expected_payload(inst: dict, public_key: str | None
+                     ) -> tuple[str | None, PaymentCodeRefused | None]:
+    """The verified payload to compare with, or None with the reason; an untrusted copy raises."""
+    try:
+        return verified_payload(inst, public_key), None
+    except PaymentCodeRefused as refused:
+        if refused.code in UNTRUSTED:
+            raise
+        return None, refused

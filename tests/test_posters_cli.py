@@ -1,0 +1,193 @@
+"""`fieldkit qr`, `fieldkit posters` and `fieldkit check-code` on a real profile cache."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+import qrcode
+from PIL import Image
+
+from cache import Store
+from fieldkit import config, emv
+from fieldkit.cli import main
+from fieldkit.qr import payload_sha256
+from tests.test_qr_fixtures import PUBLIC_KEY, decode_qr, pdf_page_images, signed_institution
+
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="Windows prints through the shell")
+NAMES = ["星辰教育培训学校", "阳光艺术中心", "未来编程工作室", "小树苗美术", "常德书法院"]
+
+
+@pytest.fixture
+def profile() -> Path:
+    """A logged-in profile whose cache holds five institutions of 430702 (two without a code)."""
+    settings = config.Settings(profile="default", server_url="http://127.0.0.1:9",
+                               office_name="常德市武陵区教育局", office_public_key=PUBLIC_KEY,
+                               technician=config.Technician("T0001", "李娜", "technician",
+                                                            "430702"))
+    config.save(settings)
+    institutions = [signed_institution(serial=n, name=name) for n, name in enumerate(NAMES, 1)]
+    institutions[3].update(bank_status="failed", bank_reason="户名与执照不符", payment=None)
+    institutions[4].update(payment=None)
+    institutions.append(signed_institution(serial=1, name="长沙某培训", division="430102"))
+    with Store.open(settings.cache_path) as store:
+        store.bulk_load(institutions, [])
+    return settings.cache_path
+
+
+def ops(kind: str) -> list[dict]:
+    with Store.open(config.load("default").cache_path) as store:
+        return [op for op in store.pending_ops(1000) if op["kind"] == kind]
+
+
+def tamper(cache_path: Path, inst_id: str) -> None:
+    """Change the payload of one institution in the cache file, behind the app's back."""
+    conn = sqlite3.connect(cache_path)
+    with conn:
+        row = conn.execute("SELECT payment FROM institutions WHERE id = ?", (inst_id,)).fetchone()
+        payment = json.loads(row[0])
+        payment["payload"] = emv.build_payload(inst_id, "6228489999999999", "Fraud", "Changde",
+                                               "星辰教育培训学校", "常德")
+        conn.execute("UPDATE institutions SET payment = ? WHERE id = ?",
+                     (json.dumps(payment), inst_id))
+    conn.close()
+
+
+def test_qr_png_decodes_and_is_recorded(profile: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "desk.png"
+    assert main(["qr", "JG4307020001", "--png", str(out), "--size", "a6"]) == 0
+    payload = signed_institution(serial=1, name=NAMES[0])["payment"]["payload"]
+    with Image.open(out) as image:
+        assert decode_qr(image) == [payload]
+    assert "已保存" in capsys.readouterr().out
+    [op] = ops("poster.printed")
+    assert op["institution_id"] == "JG4307020001"
+    assert op["data"] == {"size": "a6", "payload_sha256": payload_sha256(payload), "copies": 1}
+
+
+def test_qr_pdf_each_size(profile: Path, tmp_path: Path) -> None:
+    payload = signed_institution(serial=2, name=NAMES[1])["payment"]["payload"]
+    for size in ("a4", "strip"):
+        out = tmp_path / f"{size}.pdf"
+        assert main(["qr", "JG4307020002", "--pdf", str(out), "--size", size]) == 0
+        assert [decode_qr(p) for p in pdf_page_images(out.read_bytes())] == [[payload]]
+    assert [op["data"]["size"] for op in ops("poster.printed")] == ["a4", "strip"]
+
+
+def test_qr_refuses_an_institution_without_bank_pass(profile: Path, tmp_path: Path,
+                                                     capsys) -> None:
+    out = tmp_path / "x.png"
+    assert main(["qr", "JG4307020004", "--png", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "银行核验未通过" in err and "户名与执照不符" in err and "Bank verification" in err
+    assert not out.exists() and ops("poster.printed") == []
+
+
+def test_qr_unknown_institution(profile: Path, tmp_path: Path, capsys) -> None:
+    assert main(["qr", "JG4307029999", "--png", str(tmp_path / "x.png")]) == 1
+    assert "fieldkit sync" in capsys.readouterr().err
+
+
+@POSIX_ONLY
+def test_print_without_lp_says_where_the_file_is(profile: Path, tmp_path: Path, capsys,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    out = tmp_path / "p.pdf"
+    assert main(["qr", "JG4307020001", "--pdf", str(out), "--print"]) == 1
+    err = capsys.readouterr().err
+    assert "lp" in err and str(out) in err
+    assert out.exists() and len(ops("poster.printed")) == 1
+
+
+@POSIX_ONLY
+def test_print_hands_the_file_to_lp(profile: Path, tmp_path: Path, capsys,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    spool = tmp_path / "spooled.txt"
+    lp = bin_dir / "lp"
+    lp.write_text(f"#!/bin/sh\necho \"$@\" > {spool}\n")
+    lp.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    out = tmp_path / "p.pdf"
+    assert main(["qr", "JG4307020001", "--pdf", str(out), "--print"]) == 0
+    assert spool.read_text().strip() == str(out)
+    assert "打印机" in capsys.readouterr().out
+
+
+def test_posters_for_a_division(profile: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "zone.pdf"
+    assert main(["posters", "--division", "430702", "--pdf", str(out), "--size", "a6"]) == 0
+    expected = [signed_institution(serial=n, name=NAMES[n - 1])["payment"]["payload"]
+                for n in (1, 2, 3)]
+    assert [decode_qr(p) for p in pdf_page_images(out.read_bytes())] == [[p] for p in expected]
+    text = capsys.readouterr().out
+    assert "[1/5]" in text and "[5/5]" in text
+    assert "JG4307020004" in text and "银行核验未通过" in text
+    assert "JG4307020005" in text and "请先同步" in text
+    assert "长沙某培训" not in text  # another county
+    assert sorted(op["institution_id"] for op in ops("poster.printed")) == \
+        ["JG4307020001", "JG4307020002", "JG4307020003"]
+
+
+def test_posters_city_includes_its_counties(profile: Path, tmp_path: Path) -> None:
+    out = tmp_path / "city.pdf"
+    assert main(["posters", "--division", "430700", "--pdf", str(out)]) == 0
+    assert len(pdf_page_images(out.read_bytes())) == 3
+
+
+def test_posters_unknown_division(profile: Path, tmp_path: Path, capsys) -> None:
+    assert main(["posters", "--division", "999999", "--pdf", str(tmp_path / "x.pdf")]) == 1
+    assert "430702" in capsys.readouterr().err
+
+
+def test_tampered_payload_is_refused_everywhere(profile: Path, tmp_path: Path, capsys) -> None:
+    tamper(profile, "JG4307020001")
+    assert main(["qr", "JG4307020001", "--png", str(tmp_path / "t.png")]) == 1
+    assert "本地数据被改动，请重新同步" in capsys.readouterr().err
+    assert not (tmp_path / "t.png").exists()
+
+    out = tmp_path / "zone.pdf"
+    assert main(["posters", "--division", "430702", "--pdf", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "JG4307020001" in text and "本地数据被改动" in text
+    assert len(pdf_page_images(out.read_bytes())) == 2
+
+    forged = emv.build_payload("JG4307020001", "6228489999999999", "Fraud", "Changde",
+                               "星辰教育培训学校", "常德")
+    assert main(["check-code", "JG4307020001", "--text", forged]) == 1
+    assert "本地数据被改动" in capsys.readouterr().err
+    assert ops("qr.checked") == []
+    assert [op["institution_id"] for op in ops("poster.printed")] == \
+        ["JG4307020002", "JG4307020003"]
+
+
+def test_check_code_match_and_mismatch_are_recorded(profile: Path, capsys) -> None:
+    payload = signed_institution(serial=1, name=NAMES[0])["payment"]["payload"]
+    assert main(["check-code", "JG4307020001", "--text", payload]) == 0
+    assert "监管收款码" in capsys.readouterr().out
+    assert main(["check-code", "JG4307020001", "--text", "wxp://f2f0abcdef"]) == 3
+    assert "微信个人收款码" in capsys.readouterr().out
+    checks = [op["data"] for op in ops("qr.checked")]
+    assert [(c["result"], c["found"]) for c in checks] == \
+        [("match", "supervised"), ("mismatch", "wechat_personal")]
+    assert checks[0]["content_sha256"] == payload_sha256(payload)
+
+
+def test_check_code_from_an_image(profile: Path, tmp_path: Path, capsys) -> None:
+    photo = tmp_path / "desk.png"
+    qrcode.make("https://qr.alipay.com/fkx0123456").save(photo)
+    assert main(["check-code", "JG4307020002", "--image", str(photo)]) == 3
+    assert "支付宝个人收款码" in capsys.readouterr().out
+    assert ops("qr.checked")[0]["data"]["found"] == "alipay_personal"
+
+
+def test_check_code_without_a_supervised_code_still_says_what_was_found(profile: Path,
+                                                                       capsys) -> None:
+    assert main(["check-code", "JG4307020004", "--text", "wxp://f2f0abcdef"]) == 3
+    out = capsys.readouterr().out
+    assert "银行核验未通过" in out and "微信个人收款码" in out
+    assert ops("qr.checked")[0]["data"]["result"] == "mismatch"
