@@ -187,10 +187,12 @@ def test_full_process_needs_all_four_steps() -> None:
 
 
 def test_done_count_and_next_step() -> None:
-    assert done_count({}) == 0 and next_step({}).key == "registered"
+    first = next_step({})
+    assert done_count({}) == 0 and first is not None and first.key == "registered"
     statuses = {"registered": DONE, "qualification": DONE, "personnel": BLOCKED}
     assert done_count(statuses) == 2
-    assert next_step(statuses).key == "personnel"
+    following = next_step(statuses)
+    assert following is not None and following.key == "personnel"
     assert done_count(all_done()) == 11 and next_step(all_done()) is None
 
 

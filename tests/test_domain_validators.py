@@ -146,10 +146,12 @@ def test_known_divisions_validate_with_their_names(code: str, name: str) -> None
 def test_every_city_and_county_validates() -> None:
     for division in CITIES + COUNTIES:
         assert validate_division(division.code) == division.code
-        assert city_of(division.code).code == (division.parent if division.level == "county"
-                                               else division.code)
+        city = city_of(division.code)
+        assert city is not None
+        assert city.code == (division.parent if division.level == "county" else division.code)
         assert contains("430000", division.code)
     assert contains("430700", "430702") and not contains("430700", "430102")
+    assert city_of("430000") is None and city_of("110101") is None
 
 
 @pytest.mark.parametrize("code", ["110101", "440300", "420100", "500000"])
