@@ -93,6 +93,7 @@ def test_unknown_step_and_status_are_refused() -> None:
     assert "fly" in err.zh and "fly" in err.en
     err = refused({}, "registered", "finished")
     assert (err.code, err.field) == ("unknown_status", "status")
+    assert "in_progress" in err.zh and "blocked" in err.en
 
 
 @pytest.mark.parametrize("key", [k for k in STEP_KEYS if NEEDS[k]])

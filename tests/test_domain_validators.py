@@ -290,6 +290,11 @@ def test_nonsense_charges_are_refused(changes: dict[str, object], field: str, co
     _refused(charge(**changes), field, code)
 
 
+def test_unknown_kind_names_the_allowed_kinds() -> None:
+    err = _refused(charge(kind="tutoring"), "kind", "course_kind")
+    assert "tutoring" in err.en and "non_academic" in err.zh and "学科类" in err.zh
+
+
 @given(hours=st.integers(1, 200), days=st.integers(0, 200), fen=st.integers(0, 2_000_000),
        early=st.integers(-60, 60), academic=st.booleans())
 def test_course_rules_as_a_property(hours: int, days: int, fen: int, early: int,

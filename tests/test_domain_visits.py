@@ -101,6 +101,13 @@ def test_unknown_steps_are_named() -> None:
     assert "teleport" in err.zh and "teleport" in err.en
 
 
+def test_unknown_kind_and_outcome_list_the_allowed_values() -> None:
+    err = refused(a_visit(kind="inspection"), "kind", "visit_kind")
+    assert "follow_up" in err.zh and "rectification_check" in err.en
+    err = refused(a_visit(outcome="great"), "outcome", "visit_outcome")
+    assert "rescheduled" in err.zh and "not_found" in err.en
+
+
 def test_same_day_deadline_and_next_visit_are_allowed() -> None:
     validate_visit(a_visit(rectification=Rectification(("整改",), STARTED.date()),
                            next_visit_on=STARTED.date()))

@@ -180,8 +180,10 @@ def check_transition(
     """Refuse, with a message, a status change the checklist does not allow."""
     target = step(key)
     if status not in STATUSES:
-        raise TransitionError("unknown_status", f"未知的状态“{status}”",
-                              f"Unknown status '{status}'", "status")
+        raise TransitionError("unknown_status",
+                              f"未知的状态“{status}”，应为：{'、'.join(STATUSES)}",
+                              f"Unknown status '{status}'; use one of {', '.join(STATUSES)}",
+                              "status")
     if target.set_by == SERVER and actor != SERVER:
         raise TransitionError(
             "server_owned",

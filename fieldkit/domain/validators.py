@@ -147,8 +147,10 @@ def _add_months(day: date, months: int) -> date:
 def validate_course_charge(charge: CourseCharge) -> CourseCharge:
     """Check the prepaid-fee rules: ≤60 hours and ≤3 months; non-academic ≤5,000 yuan; ≤1 month early."""
     if charge.kind not in INSTITUTION_KINDS:
-        raise ValidationError("course_kind", "培训类别应为学科类或非学科类",
-                              "Training kind must be academic or non_academic", "kind")
+        raise ValidationError("course_kind",
+                              f"培训类别“{charge.kind}”无效，应为学科类（academic）或非学科类（non_academic）",
+                              f"Training kind '{charge.kind}' is invalid: use academic or non_academic",
+                              "kind")
     if charge.class_hours <= 0:
         raise ValidationError("course_hours", "课时数须为正数", "Class hours must be positive",
                               "class_hours")

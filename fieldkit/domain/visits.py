@@ -63,11 +63,15 @@ class Visit:
 def validate_visit(visit: Visit) -> Visit:
     """Check a visit's kind, outcome, steps, times and rectification notice."""
     if visit.kind not in VISIT_KINDS:
-        raise ValidationError("visit_kind", f"未知的走访类型“{visit.kind}”",
-                              f"Unknown visit kind '{visit.kind}'", "kind")
+        raise ValidationError("visit_kind",
+                              f"未知的走访类型“{visit.kind}”，应为：{'、'.join(VISIT_KINDS)}",
+                              f"Unknown visit kind '{visit.kind}'; use one of "
+                              f"{', '.join(VISIT_KINDS)}", "kind")
     if visit.outcome is not None and visit.outcome not in OUTCOMES:
-        raise ValidationError("visit_outcome", f"未知的走访结果“{visit.outcome}”",
-                              f"Unknown visit outcome '{visit.outcome}'", "outcome")
+        raise ValidationError("visit_outcome",
+                              f"未知的走访结果“{visit.outcome}”，应为：{'、'.join(OUTCOMES)}",
+                              f"Unknown visit outcome '{visit.outcome}'; use one of "
+                              f"{', '.join(OUTCOMES)}", "outcome")
     unknown = [s for s in visit.steps_advanced if s not in STEP_KEYS]
     if unknown:
         raise ValidationError("visit_steps", f"未知的步骤：{', '.join(unknown)}",
