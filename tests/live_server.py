@@ -8,11 +8,12 @@ import socket
 import threading
 import time
 from pathlib import Path
+from dataclasses import dataclass
 from types import TracebackType
 
 import uvicorn
 
-from fieldkit import cli
+from fieldkit import cli, domain
 from fieldkit.server.app import create_app
 
 
@@ -66,3 +67,78 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(timeout=20)
         self.app.state.store.close()
+
+
+# --- a small office for tests ---------------------------------------------------------------------
+INSTITUTION_HEADER = "name,uscc,licence_no,division_code,address,contact_name,contact_phone,kind"
+
+
+def make_uscc(serial: int, division: str = "430702", kind: str = "52") -> str:
+    """A valid unified social credit code (GB 32100 check character) for a test institution."""
+    first17 = f"{kind}{division}MJ{serial:07d}"
+    return first17 + domain.uscc_check_char(first17)
+
+
+def institution_line(name: str, serial: int, division: str, kind: str = "non_academic",
+                     phone: str = "13974212345") -> str:
+    """One CSV line of the office's institution list."""
+    return (f"{name},{make_uscc(serial, division)},教民1{division}7{serial:07d}号,{division},"
+            f"湖南省{domain.full_name(division)}人民路{serial}号,刘晓燕,{phone},{kind}")
+
+
+def write_csv(path: Path, lines: list[str], encoding: str = "utf-8-sig") -> Path:
+    """Write CSV lines (header first) in the given encoding, with CRLF as Excel does."""
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def token_from(output: str) -> str:
+    """The token printed by `fieldkit server add-technician`."""
+    return output.split("token: ", 1)[1].split()[0]
+
+
+@dataclass
+class SmallOffice:
+    """An office store with six institutions, two technicians and two supervisors."""
+
+    db: Path
+    tokens: dict[str, str]          # "tech_a", "tech_b", "city_supervisor", "other_supervisor"
+    wuling: list[str]               # 3 institutions in 430702, assigned to tech_a (T0001)
+    dingcheng: list[str]            # 2 institutions in 430703, assigned to tech_b (T0002)
+    changsha: list[str]             # 1 institution in 430102, nobody's
+
+    def headers(self, who: str) -> dict[str, str]:
+        """The Authorization header of one of the people."""
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+SMALL_NAMES = [("常德星辰教育培训学校", "430702"), ("武陵区童趣美术培训中心", "430702"),
+               ("常德明理书法培训学校", "430702"), ("鼎城区音乐舞蹈培训中心", "430703"),
+               ("鼎城区启航编程培训学校", "430703"), ("长沙芙蓉棋艺培训中心", "430102")]
+
+
+def small_office(tmp: Path) -> SmallOffice:
+    """Build the small office in `tmp` through the real admin commands."""
+    db = tmp / "office.sqlite"
+    _check(admin(db, "init"))
+    lines = [INSTITUTION_HEADER] + [institution_line(n, i + 1, d)
+                                    for i, (n, d) in enumerate(SMALL_NAMES)]
+    _check(admin(db, "import-institutions", str(write_csv(tmp / "institutions.csv", lines))))
+    tokens = {}
+    for who, argv in (("tech_a", ("李明", "--zone", "430702")),
+                      ("tech_b", ("王芳", "--zone", "430700")),
+                      ("city_supervisor", ("常德主管", "--zone", "430700", "--supervisor")),
+                      ("other_supervisor", ("长沙主管", "--zone", "430100", "--supervisor"))):
+        tokens[who] = token_from(_check(admin(db, "add-technician", *argv)))
+    _check(admin(db, "assign", "--technician", "T0001", "--division", "430702"))
+    _check(admin(db, "assign", "--technician", "T0002", "--institution", "JG4307030001",
+                 "JG4307030002"))
+    return SmallOffice(db, tokens, [f"JG430702000{i}" for i in (1, 2, 3)],
+                       [f"JG430703000{i}" for i in (1, 2)], ["JG4301020001"])
+
+
+def _check(result: tuple[int, str]) -> str:
+    code, out = result
+    if code != 0:
+        raise RuntimeError(f"admin command failed ({code}): {out}")
+    return out
