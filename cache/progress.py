@@ -25,37 +25,52 @@ COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 SEARCH_COLUMNS = ("name", "pinyin", "initials", "uscc", "address", "contact_name", "contact_phone")
 
 STEP_BIT = {key: 1 << i for i, key in enumerate(domain.STEP_KEYS)}
+FULL_MASK = sum(STEP_BIT[key] for key in domain.FULL_PROCESS_STEPS)
 CHUNK = 500
 
 
-def fts_triggers_sql() -> str:
-    """Triggers that keep institutions_fts in step with institutions (one statement per line)."""
+def search_keys_sql() -> str:
+    """The lower-cased search text of an institution row `new`, fields one per line."""
+    return "lower(" + " || char(10) || ".join(f"new.{c}" for c in SEARCH_COLUMNS) + ")"
+
+
+def search_triggers_sql() -> str:
+    """Triggers keeping search_keys (and its trigram index) in step with institutions."""
+    keys = search_keys_sql()
+    fts_delete = ("INSERT INTO search_fts (search_fts, rowid, keys) "
+                  "VALUES ('delete', old.rowid, old.keys)")
+    fts_insert = "INSERT INTO search_fts (rowid, keys) VALUES (new.rowid, new.keys)"
     cols = ", ".join(SEARCH_COLUMNS)
-    new = ", ".join(f"new.{c}" for c in SEARCH_COLUMNS)
-    old = ", ".join(f"old.{c}" for c in SEARCH_COLUMNS)
-    delete = (f"INSERT INTO institutions_fts (institutions_fts, rowid, {cols}) "
-              f"VALUES ('delete', old.rowid, {old})")
-    insert = f"INSERT INTO institutions_fts (rowid, {cols}) VALUES (new.rowid, {new})"
     return (
-        f"CREATE TRIGGER institutions_fts_ai AFTER INSERT ON institutions BEGIN {insert}; END;\n"
-        f"CREATE TRIGGER institutions_fts_ad AFTER DELETE ON institutions BEGIN {delete}; END;\n"
-        f"CREATE TRIGGER institutions_fts_au AFTER UPDATE OF {cols} ON institutions "
-        f"BEGIN {delete}; {insert}; END;\n"
+        "CREATE TRIGGER institutions_search_ai AFTER INSERT ON institutions BEGIN "
+        f"INSERT INTO search_keys (rowid, keys) VALUES (new.rowid, {keys}); END;\n"
+        "CREATE TRIGGER institutions_search_ad AFTER DELETE ON institutions BEGIN "
+        "DELETE FROM search_keys WHERE rowid = old.rowid; END;\n"
+        f"CREATE TRIGGER institutions_search_au AFTER UPDATE OF {cols} ON institutions BEGIN "
+        f"UPDATE search_keys SET keys = {keys} WHERE rowid = new.rowid; END;\n"
+        f"CREATE TRIGGER search_fts_ai AFTER INSERT ON search_keys BEGIN {fts_insert}; END;\n"
+        f"CREATE TRIGGER search_fts_ad AFTER DELETE ON search_keys BEGIN {fts_delete}; END;\n"
+        f"CREATE TRIGGER search_fts_au AFTER UPDATE ON search_keys BEGIN {fts_delete}; "
+        f"{fts_insert}; END;\n"
     )
 
 
 def step_values(statuses: Mapping[str, str]) -> tuple[int, int, int, str | None, int, int]:
     """done, done_mask, touched, next_step, blocked, full_process for one institution's statuses."""
-    done_mask = sum(bit for key, bit in STEP_BIT.items() if statuses.get(key) == domain.DONE)
-    nxt = domain.next_step(statuses)
-    return (
-        domain.done_count(statuses),
-        done_mask,
-        sum(1 for key in domain.STEP_KEYS if statuses.get(key, domain.TODO) != domain.TODO),
-        nxt.key if nxt else None,
-        int(any(statuses.get(key) == domain.BLOCKED for key in domain.STEP_KEYS)),
-        int(domain.is_full_process(statuses)),
-    )
+    done = done_mask = touched = blocked = 0
+    nxt: str | None = None
+    for key, bit in STEP_BIT.items():
+        status = statuses.get(key, domain.TODO)
+        if status == domain.DONE:
+            done += 1
+            done_mask |= bit
+        elif nxt is None:
+            nxt = key
+        if status != domain.TODO:
+            touched += 1
+        if status == domain.BLOCKED:
+            blocked = 1
+    return done, done_mask, touched, nxt, blocked, int(done_mask & FULL_MASK == FULL_MASK)
 
 
 def refresh(conn: sqlite3.Connection, ids: Iterable[str] | None) -> None:

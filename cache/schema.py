@@ -116,14 +116,16 @@ def _visits_events(db: Database) -> None:
 
 @MIGRATIONS(name="0003_search")
 def _search(db: Database) -> None:
-    """A trigram full-text index over the searchable fields, kept in step by triggers."""
+    """Search text per institution (kept by triggers) with a trigram index for 3+ characters."""
     _run(db, f"""
-        CREATE VIRTUAL TABLE institutions_fts USING fts5(
-            {", ".join(progress.SEARCH_COLUMNS)},
-            content='institutions', content_rowid='rowid', tokenize='trigram'
+        CREATE TABLE search_keys (rowid INTEGER PRIMARY KEY, keys TEXT NOT NULL);
+        CREATE VIRTUAL TABLE search_fts USING fts5(
+            keys, content='search_keys', content_rowid='rowid', tokenize='trigram'
         );
-        {progress.fts_triggers_sql()}
-        INSERT INTO institutions_fts (institutions_fts) VALUES ('rebuild');
+        {progress.search_triggers_sql()}
+        INSERT INTO search_keys (rowid, keys)
+            SELECT rowid, {progress.search_keys_sql().replace("new.", "")} FROM institutions;
+        INSERT INTO search_fts (search_fts) VALUES ('rebuild')
     """)
 
 

@@ -1,0 +1,162 @@
+"""Cache figures: bulk load against a plain executemany baseline, and search latency per query kind.
+
+Run: /work/venv/bin/python benchmarks/bench_cache.py [--rounds N]
+Prints figures; targets: bulk_load <= 1.5x the baseline, search p95 <= 5 ms for every query kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cache import Store  # noqa: E402
+from cache.rows import INSTITUTION_FIELDS  # noqa: E402
+
+LOAD_TARGET = 1.5
+SEARCH_TARGET_MS = 5.0
+
+
+def province() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The generated province (fieldkit.demo_data), wire fields only."""
+    from fieldkit.demo_data import generate_province
+
+    p = generate_province()
+    insts = [{k: i[k] for k in INSTITUTION_FIELDS} for i in p.institutions]
+    return insts, p.steps
+
+
+def baseline(path: Path, insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> float:
+    """Seconds for a plain executemany of the same rows into plain tables, one transaction."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    cols = ", ".join(f"{c}" for c in INSTITUTION_FIELDS)
+    conn.execute(f"CREATE TABLE institutions ({cols}, PRIMARY KEY (id))")
+    conn.execute("CREATE TABLE steps (institution_id, step, status, reason, "
+                 "PRIMARY KEY (institution_id, step)) WITHOUT ROWID")
+    start = time.perf_counter()
+    inst_rows = [tuple(i[c] for c in INSTITUTION_FIELDS) for i in insts]
+    step_rows = [(s["institution_id"], s["step"], s["status"], s["reason"]) for s in steps]
+    conn.execute("BEGIN")
+    conn.executemany(f"INSERT INTO institutions VALUES ({', '.join('?' * len(INSTITUTION_FIELDS))})",
+                     inst_rows)
+    conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?)", step_rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def store_load(path: Path, insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> float:
+    """Seconds for Store.bulk_load into an empty cache."""
+    store = Store.open(path)
+    start = time.perf_counter()
+    store.bulk_load(insts, steps)
+    elapsed = time.perf_counter() - start
+    store.close()
+    return elapsed
+
+
+def bench_load(insts: list[dict[str, Any]], steps: list[dict[str, Any]], rounds: int) -> float:
+    """Print median times and the ratio; return the ratio."""
+    base: list[float] = []
+    ours: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(rounds):  # interleaved so both see the same machine load
+            base.append(baseline(Path(tmp) / f"base{n}.sqlite", insts, steps))
+            ours.append(store_load(Path(tmp) / f"store{n}.sqlite", insts, steps))
+    b, o = statistics.median(base), statistics.median(ours)
+    print(f"load {len(insts):,} institutions + {len(steps):,} steps "
+          f"(median of {rounds}): baseline executemany {b * 1000:.0f} ms, "
+          f"Store.bulk_load {o * 1000:.0f} ms, ratio {o / b:.2f}x (target <= {LOAD_TARGET}x)")
+    return o / b
+
+
+def query_sets(insts: list[dict[str, Any]], rng: random.Random) -> dict[str, list[str]]:
+    """Realistic queries per kind, drawn from the data."""
+    names = [i["name"] for i in insts]
+
+    def piece(text: str, size: int) -> str:
+        start = rng.randrange(0, max(1, len(text) - size + 1))
+        return text[start:start + size]
+
+    sample = [rng.choice(insts) for _ in range(60)]
+    return {
+        "1 char": [piece(rng.choice(names), 1) for _ in range(60)],
+        "2 chars": [piece(rng.choice(names), 2) for _ in range(60)],
+        "3 chars": [piece(rng.choice(names), 3) for _ in range(60)],
+        "4+ chars": [piece(rng.choice(names), rng.randint(4, 8)) for _ in range(60)],
+        "pinyin full": [piece(i["pinyin"], rng.randint(5, 12)) for i in sample],
+        "pinyin initials": [i["initials"][: rng.randint(2, 5)] for i in sample],
+        "credit code prefix": [i["uscc"][: rng.randint(10, 18)] for i in sample],
+        "address": [piece(i["address"], rng.randint(3, 6)) for i in sample],
+        "contact phone": [i["contact_phone"][-rng.randint(4, 8):] for i in sample],
+    }
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def bench_search(insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> float:
+    """Print p50/p95 per query kind for one page (100 rows) and for the count; return worst p95."""
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp) / "search.sqlite")
+        store.bulk_load(insts, steps)
+        rng = random.Random(7)
+        print(f"search over {store.counts()['institutions']:,} institutions "
+              f"(assignments(query, limit=100, sort=priority) and count_assignments(query)):")
+        for kind, queries in query_sets(insts, rng).items():
+            page: list[float] = []
+            count: list[float] = []
+            hits: list[int] = []
+            for q in queries:
+                page += timed(lambda q=q: store.assignments(q, limit=100))
+                count += timed(lambda q=q: store.count_assignments(q))
+                hits.append(store.count_assignments(q))
+            worst = max(worst, pct(page, 0.95), pct(count, 0.95))
+            print(f"  {kind:<19} page p50 {pct(page, .5):5.2f} ms  p95 {pct(page, .95):5.2f} ms | "
+                  f"count p50 {pct(count, .5):5.2f} ms  p95 {pct(count, .95):5.2f} ms | "
+                  f"median hits {int(statistics.median(hits)):,}")
+        store.close()
+    print(f"worst search p95 {worst:.2f} ms (target <= {SEARCH_TARGET_MS} ms)")
+    return worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    insts, steps = province()
+    ratio = bench_load(insts, steps, args.rounds)
+    worst = bench_search(insts, steps)
+    ok = ratio <= LOAD_TARGET and worst <= SEARCH_TARGET_MS
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
