@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -69,3 +70,26 @@ def app_for(store: Store | None, lang: str = "zh", sync: SyncFactory | None = No
             settings: config.Settings | None = None) -> FieldkitApp:
     """The real app on a real cache, with a fixed clock."""
     return make_app(settings or technician_settings(lang), store, sync, clock=fixed_clock)
+
+
+async def settle(pilot: Any) -> None:
+    """Let workers finish and their messages be handled."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def visible_rows(table: Any) -> list[list[str]]:
+    """The rows of a DataTable as the plain text a user reads."""
+    return [[str(getattr(cell, "plain", cell)) for cell in table.get_row_at(i)]
+            for i in range(table.row_count)]
+
+
+def widget_text(widget: Any, width: int = 100) -> str:
+    """What a Static/Label shows, as plain text (rendered by Rich at `width`)."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()

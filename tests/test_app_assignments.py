@@ -1,0 +1,86 @@
+"""The assignment list: what it shows, search as you type (initials, Chinese, credit code), filters."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from textual.widgets import DataTable, Label
+
+from cache.store import Store
+from tests.test_app_fixtures import app_for, county_rows, county_store, settle, visible_rows  # noqa: F401 (fixture)
+
+
+async def test_list_shows_the_county_with_progress_and_next_step(county_store: Store) -> None:
+    insts, _ = county_rows()
+    app = app_for(county_store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        rows = visible_rows(table)
+        assert str(app.screen.query_one("#count", Label).content).startswith(f"共 {len(insts)} 家")
+        assert {r[0] for r in rows} <= {i["name"] for i in insts}
+        assert all("/11" in r[2] for r in rows)
+        assert {r[4] for r in rows} <= {"待核验", "已通过", "未通过"}
+
+
+async def test_search_by_pinyin_initials_as_you_type(county_store: Store) -> None:
+    insts, _ = county_rows()
+    target = insts[7]
+    prefix = target["initials"][:4]
+    expected = sorted(i["name"] for i in insts if prefix in i["initials"])
+    app = app_for(county_store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *prefix)
+        await settle(pilot)
+        names = sorted(r[0] for r in visible_rows(app.screen.query_one(DataTable)))
+        assert target["name"] in names
+        assert len(names) < len(insts)
+        assert set(names) >= set(expected)
+
+
+async def test_search_by_chinese_name_and_credit_code(county_store: Store) -> None:
+    insts, _ = county_rows()
+    target = insts[3]
+    app = app_for(county_store, "en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *target["uscc"])
+        await settle(pilot)
+        assert [r[0] for r in visible_rows(app.screen.query_one(DataTable))] == [target["name"]]
+        search = app.screen.query_one("#search")
+        search.value = target["name"][-6:]
+        await settle(pilot)
+        assert target["name"] in [r[0] for r in visible_rows(app.screen.query_one(DataTable))]
+
+
+async def test_filter_blocked_shows_only_blocked_institutions(county_store: Store) -> None:
+    app = app_for(county_store, "en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f", "f", "f")  # all → not started → in progress → blocked
+        await settle(pilot)
+        rows = visible_rows(app.screen.query_one(DataTable))
+        blocked = county_store.count_assignments(filter="blocked")
+        assert len(rows) == blocked > 0
+        assert str(app.screen.query_one("#count", Label).content).startswith(f"{blocked} ")
+
+
+async def test_chinese_names_align_in_the_table(county_store: Store) -> None:
+    app = app_for(county_store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        # every rendered line of the table has the same width in cells, Chinese or not
+        widths = {cell_len(strip.text) for strip in
+                  (table.render_line(y) for y in range(min(10, table.size.height)))}
+        assert len(widths) == 1, widths
+
+
+async def test_opening_a_row_shows_the_institution(county_store: Store) -> None:
+    app = app_for(county_store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        first = visible_rows(app.screen.query_one(DataTable))[0][0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert first in str(app.screen.query_one("#title", Label).content)

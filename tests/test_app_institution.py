@@ -1,0 +1,128 @@
+"""The institution screen: set steps (saved at once, shown unsent), a refusal in words, contact edits."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Label, Static
+
+from cache.store import Store
+from fieldkit import domain
+from screens.institution import InstitutionScreen
+from screens.widgets.checklist import Checklist
+from screens.widgets.status_bar import StatusBar
+from tests.test_app_fixtures import (  # noqa: F401 (fixture)
+    app_for,
+    county_rows,
+    county_store,
+    settle,
+    visible_rows,
+    widget_text,
+)
+
+
+def _pick(store: Store, want: str) -> tuple[str, str]:
+    """An institution and a step: 'refused' = payment before the bank; 'allowed' = a to-do step whose needs are done."""
+    insts, _ = county_rows()
+    for inst in insts:
+        states = {k: s.status for k, s in store.step_states(inst["id"]).items()}
+        if want == "refused" and states["bank_verified"] != domain.DONE \
+                and states["payment_enabled"] != domain.DONE:
+            return inst["id"], "payment_enabled"
+        if want == "allowed":
+            for step in domain.STEPS:
+                if step.set_by == domain.TECHNICIAN and states[step.key] == domain.TODO and all(
+                        states[n] == domain.DONE for n in step.needs):
+                    return inst["id"], step.key
+    raise AssertionError(f"no institution for {want}")
+
+
+async def _open_on_step(app, pilot, inst_id: str, step: str) -> Checklist:  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    await app.push_screen(InstitutionScreen(inst_id))
+    await settle(pilot)
+    checklist = app.screen.query_one(Checklist)
+    checklist.move_cursor(row=domain.STEP_KEYS.index(step))
+    await pilot.pause()
+    return checklist
+
+
+async def test_payment_before_bank_is_refused_with_the_reason(county_store: Store) -> None:
+    inst_id, step = _pick(county_store, "refused")
+    app = app_for(county_store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_on_step(app, pilot, inst_id, step)
+        await pilot.press("d")
+        await settle(pilot)
+        feedback = str(app.screen.query_one("#feedback", Label).content)
+        assert "支付开通" in feedback and "银行核验" in feedback
+    assert county_store.step_states(inst_id)[step].status != domain.DONE
+    assert county_store.counts()["unsent"] == 0
+
+
+async def test_refusal_is_in_english_when_the_app_is(county_store: Store) -> None:
+    inst_id, step = _pick(county_store, "refused")
+    app = app_for(county_store, "en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_on_step(app, pilot, inst_id, step)
+        await pilot.press("d")
+        await settle(pilot)
+        assert "'Payment enabled' needs first: Bank verification" in str(
+            app.screen.query_one("#feedback", Label).content)
+
+
+async def test_set_in_progress_then_done_is_saved_and_shown_unsent(county_store: Store) -> None:
+    inst_id, step = _pick(county_store, "allowed")
+    app = app_for(county_store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        checklist = await _open_on_step(app, pilot, inst_id, step)
+        await pilot.press("p")
+        await settle(pilot)
+        assert county_store.step_states(inst_id)[step].status == domain.IN_PROGRESS
+        row = visible_rows(checklist)[domain.STEP_KEYS.index(step)]
+        assert "进行中" in row[2] and row[3] == "未发送"
+        await pilot.press("d")
+        await settle(pilot)
+        assert county_store.step_states(inst_id)[step].status == domain.DONE
+        assert "已保存" in str(app.screen.query_one("#feedback", Label).content)
+        assert "未发送 2" in str(app.screen.query_one(StatusBar).content)
+    assert county_store.counts()["unsent"] == 2
+
+
+async def test_blocked_asks_for_a_reason_and_keeps_it(county_store: Store) -> None:
+    inst_id, step = _pick(county_store, "allowed")
+    app = app_for(county_store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        checklist = await _open_on_step(app, pilot, inst_id, step)
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press(*"负责人不在")
+        await pilot.press("enter")
+        await settle(pilot)
+        row = visible_rows(checklist)[domain.STEP_KEYS.index(step)]
+        assert "受阻" in row[2] and "负责人不在" in row[4]
+    state = county_store.step_states(inst_id)[step]
+    assert (state.status, state.reason) == (domain.BLOCKED, "负责人不在")
+
+
+async def test_contact_phone_is_checked_then_saved(county_store: Store) -> None:
+    inst_id, _ = _pick(county_store, "allowed")
+    app = app_for(county_store, "en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_on_step(app, pilot, inst_id, "registered")
+        await pilot.press("c")
+        await pilot.pause()
+        app.screen.query_one("#name", Input).value = "李老师"
+        app.screen.query_one("#phone", Input).value = "12345"
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "invalid" in str(app.screen.query_one("#error", Label).content)
+        phone = app.screen.query_one("#phone", Input)
+        phone.value = "139 0731 0000"
+        phone.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        details = app.screen.query_one("#details", Static)
+        assert "13907310000" in widget_text(details)
+    inst = county_store.institution(inst_id)
+    assert inst is not None
+    assert (inst["contact_name"], inst["contact_phone"]) == ("李老师", "13907310000")
+    assert inst["sync_state"] == "unsent"
