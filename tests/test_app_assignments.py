@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from rich.cells import cell_len
 from textual.widgets import DataTable, Label
 
 from cache.store import Store
-from tests.test_app_fixtures import app_for, county_rows, county_store, settle, visible_rows  # noqa: F401 (fixture)
+from tests.test_app_fixtures import app_for, county_rows, county_store, settle, visible_rows
 
 
-async def test_list_shows_the_county_with_progress_and_next_step(county_store: Store) -> None:
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real cache file with the demo county."""
+    yield from county_store(tmp_path)
+
+
+
+async def test_list_shows_the_county_with_progress_and_next_step(store: Store) -> None:
     insts, _ = county_rows()
-    app = app_for(county_store, "zh")
+    app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
@@ -22,12 +33,12 @@ async def test_list_shows_the_county_with_progress_and_next_step(county_store: S
         assert {r[4] for r in rows} <= {"待核验", "已通过", "未通过"}
 
 
-async def test_search_by_pinyin_initials_as_you_type(county_store: Store) -> None:
+async def test_search_by_pinyin_initials_as_you_type(store: Store) -> None:
     insts, _ = county_rows()
     target = insts[7]
     prefix = target["initials"][:4]
     expected = sorted(i["name"] for i in insts if prefix in i["initials"])
-    app = app_for(county_store, "zh")
+    app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("slash", *prefix)
@@ -38,10 +49,10 @@ async def test_search_by_pinyin_initials_as_you_type(county_store: Store) -> Non
         assert set(names) >= set(expected)
 
 
-async def test_search_by_chinese_name_and_credit_code(county_store: Store) -> None:
+async def test_search_by_chinese_name_and_credit_code(store: Store) -> None:
     insts, _ = county_rows()
     target = insts[3]
-    app = app_for(county_store, "en")
+    app = app_for(store, "en")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("slash", *target["uscc"])
@@ -53,8 +64,8 @@ async def test_search_by_chinese_name_and_credit_code(county_store: Store) -> No
         assert target["name"] in [r[0] for r in visible_rows(app.screen.query_one(DataTable))]
 
 
-async def test_filter_blocked_shows_only_blocked_institutions(county_store: Store) -> None:
-    app = app_for(county_store, "en")
+async def test_filter_blocked_shows_only_blocked_institutions(store: Store) -> None:
+    app = app_for(store, "en")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("f", "f", "f")  # all → not started → in progress → blocked
@@ -65,8 +76,8 @@ async def test_filter_blocked_shows_only_blocked_institutions(county_store: Stor
         assert str(app.screen.query_one("#count", Label).content).startswith(f"{blocked} ")
 
 
-async def test_chinese_names_align_in_the_table(county_store: Store) -> None:
-    app = app_for(county_store, "zh")
+async def test_chinese_names_align_in_the_table(store: Store) -> None:
+    app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
@@ -76,8 +87,8 @@ async def test_chinese_names_align_in_the_table(county_store: Store) -> None:
         assert len(widths) == 1, widths
 
 
-async def test_opening_a_row_shows_the_institution(county_store: Store) -> None:
-    app = app_for(county_store, "zh")
+async def test_opening_a_row_shows_the_institution(store: Store) -> None:
+    app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         first = visible_rows(app.screen.query_one(DataTable))[0][0]

@@ -9,8 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from cache.store import Store
 from fieldkit import config
 from fieldkit.demo_data import generate_province
@@ -57,9 +55,8 @@ def fixed_clock() -> datetime:
     return FIXED_NOW
 
 
-@pytest.fixture
 def county_store(tmp_path: Path) -> Iterator[Store]:
-    """A real cache file holding the ~60 institutions of the demo county."""
+    """A real cache file holding the ~60 institutions of the demo county (use in a fixture)."""
     store = Store.open(tmp_path / "cache.sqlite")
     store.bulk_load(*county_rows())
     yield store

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from textual.widgets import Input, Label, Static
 
 from cache.store import Store
@@ -9,7 +13,7 @@ from fieldkit import domain
 from screens.institution import InstitutionScreen
 from screens.widgets.checklist import Checklist
 from screens.widgets.status_bar import StatusBar
-from tests.test_app_fixtures import (  # noqa: F401 (fixture)
+from tests.test_app_fixtures import (
     app_for,
     county_rows,
     county_store,
@@ -17,6 +21,13 @@ from tests.test_app_fixtures import (  # noqa: F401 (fixture)
     visible_rows,
     widget_text,
 )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real cache file with the demo county."""
+    yield from county_store(tmp_path)
+
 
 
 def _pick(store: Store, want: str) -> tuple[str, str]:
@@ -45,9 +56,9 @@ async def _open_on_step(app, pilot, inst_id: str, step: str) -> Checklist:  # ty
     return checklist
 
 
-async def test_payment_before_bank_is_refused_with_the_reason(county_store: Store) -> None:
-    inst_id, step = _pick(county_store, "refused")
-    app = app_for(county_store, "zh")
+async def test_payment_before_bank_is_refused_with_the_reason(store: Store) -> None:
+    inst_id, step = _pick(store, "refused")
+    app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_on_step(app, pilot, inst_id, step)
         await pilot.press("d")
@@ -58,9 +69,9 @@ async def test_payment_before_bank_is_refused_with_the_reason(county_store: Stor
     assert county_store.counts()["unsent"] == 0
 
 
-async def test_refusal_is_in_english_when_the_app_is(county_store: Store) -> None:
-    inst_id, step = _pick(county_store, "refused")
-    app = app_for(county_store, "en")
+async def test_refusal_is_in_english_when_the_app_is(store: Store) -> None:
+    inst_id, step = _pick(store, "refused")
+    app = app_for(store, "en")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_on_step(app, pilot, inst_id, step)
         await pilot.press("d")
@@ -69,9 +80,9 @@ async def test_refusal_is_in_english_when_the_app_is(county_store: Store) -> Non
             app.screen.query_one("#feedback", Label).content)
 
 
-async def test_set_in_progress_then_done_is_saved_and_shown_unsent(county_store: Store) -> None:
-    inst_id, step = _pick(county_store, "allowed")
-    app = app_for(county_store, "zh")
+async def test_set_in_progress_then_done_is_saved_and_shown_unsent(store: Store) -> None:
+    inst_id, step = _pick(store, "allowed")
+    app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         checklist = await _open_on_step(app, pilot, inst_id, step)
         await pilot.press("p")
@@ -87,9 +98,9 @@ async def test_set_in_progress_then_done_is_saved_and_shown_unsent(county_store:
     assert county_store.counts()["unsent"] == 2
 
 
-async def test_blocked_asks_for_a_reason_and_keeps_it(county_store: Store) -> None:
-    inst_id, step = _pick(county_store, "allowed")
-    app = app_for(county_store, "zh")
+async def test_blocked_asks_for_a_reason_and_keeps_it(store: Store) -> None:
+    inst_id, step = _pick(store, "allowed")
+    app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         checklist = await _open_on_step(app, pilot, inst_id, step)
         await pilot.press("b")
@@ -103,9 +114,9 @@ async def test_blocked_asks_for_a_reason_and_keeps_it(county_store: Store) -> No
     assert (state.status, state.reason) == (domain.BLOCKED, "负责人不在")
 
 
-async def test_contact_phone_is_checked_then_saved(county_store: Store) -> None:
-    inst_id, _ = _pick(county_store, "allowed")
-    app = app_for(county_store, "en")
+async def test_contact_phone_is_checked_then_saved(store: Store) -> None:
+    inst_id, _ = _pick(store, "allowed")
+    app = app_for(store, "en")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_on_step(app, pilot, inst_id, "registered")
         await pilot.press("c")
