@@ -71,7 +71,7 @@ async def test_filter_blocked_shows_only_blocked_institutions(store: Store) -> N
         await pilot.press("f", "f", "f")  # all → not started → in progress → blocked
         await settle(pilot)
         rows = visible_rows(app.screen.query_one(DataTable))
-        blocked = county_store.count_assignments(filter="blocked")
+        blocked = store.count_assignments(filter="blocked")
         assert len(rows) == blocked > 0
         assert str(app.screen.query_one("#count", Label).content).startswith(f"{blocked} ")
 

@@ -65,8 +65,8 @@ async def test_payment_before_bank_is_refused_with_the_reason(store: Store) -> N
         await settle(pilot)
         feedback = str(app.screen.query_one("#feedback", Label).content)
         assert "支付开通" in feedback and "银行核验" in feedback
-    assert county_store.step_states(inst_id)[step].status != domain.DONE
-    assert county_store.counts()["unsent"] == 0
+    assert store.step_states(inst_id)[step].status != domain.DONE
+    assert store.counts()["unsent"] == 0
 
 
 async def test_refusal_is_in_english_when_the_app_is(store: Store) -> None:
@@ -87,15 +87,15 @@ async def test_set_in_progress_then_done_is_saved_and_shown_unsent(store: Store)
         checklist = await _open_on_step(app, pilot, inst_id, step)
         await pilot.press("p")
         await settle(pilot)
-        assert county_store.step_states(inst_id)[step].status == domain.IN_PROGRESS
+        assert store.step_states(inst_id)[step].status == domain.IN_PROGRESS
         row = visible_rows(checklist)[domain.STEP_KEYS.index(step)]
         assert "进行中" in row[2] and row[3] == "未发送"
         await pilot.press("d")
         await settle(pilot)
-        assert county_store.step_states(inst_id)[step].status == domain.DONE
+        assert store.step_states(inst_id)[step].status == domain.DONE
         assert "已保存" in str(app.screen.query_one("#feedback", Label).content)
         assert "未发送 2" in str(app.screen.query_one(StatusBar).content)
-    assert county_store.counts()["unsent"] == 2
+    assert store.counts()["unsent"] == 2
 
 
 async def test_blocked_asks_for_a_reason_and_keeps_it(store: Store) -> None:
@@ -110,7 +110,7 @@ async def test_blocked_asks_for_a_reason_and_keeps_it(store: Store) -> None:
         await settle(pilot)
         row = visible_rows(checklist)[domain.STEP_KEYS.index(step)]
         assert "受阻" in row[2] and "负责人不在" in row[4]
-    state = county_store.step_states(inst_id)[step]
+    state = store.step_states(inst_id)[step]
     assert (state.status, state.reason) == (domain.BLOCKED, "负责人不在")
 
 
@@ -133,7 +133,7 @@ async def test_contact_phone_is_checked_then_saved(store: Store) -> None:
         await settle(pilot)
         details = app.screen.query_one("#details", Static)
         assert "13907310000" in widget_text(details)
-    inst = county_store.institution(inst_id)
+    inst = store.institution(inst_id)
     assert inst is not None
     assert (inst["contact_name"], inst["contact_phone"]) == ("李老师", "13907310000")
     assert inst["sync_state"] == "unsent"
