@@ -58,3 +58,17 @@ class CacheUnavailable(CacheError):
             "and file permissions, close any other fieldkit using it, and try again.",
         )
         self.path = path
+
+
+class MalformedChange(CacheError):
+    """A change pulled from the office lacks a field or has a wrong type; its page was not applied."""
+
+    def __init__(self, change: object, detail: str) -> None:
+        seq = change.get("seq") if isinstance(change, dict) else None
+        super().__init__(
+            f"服务器发来的第 {seq} 条变更格式错误（{detail}），本页未保存，已有数据不受影响。"
+            "请稍后重试同步；如仍出现，请联系办公室。",
+            f"The office sent a malformed change (seq {seq}: {detail}); this page was not saved "
+            "and nothing already saved changed. Sync again later; if it persists, tell the office.",
+        )
+        self.change = change

@@ -15,7 +15,7 @@ from typing import Any
 from fieldkit import domain
 
 from . import progress, queries, schema
-from .errors import CacheError, CacheUnavailable
+from .errors import CacheError, CacheUnavailable, MalformedChange
 from .rows import (
     CONTACT_FIELDS,
     INSTITUTION_FIELDS,
@@ -449,7 +449,10 @@ class Store:
             dirty = _dirty_registers(conn)
             touched: set[str] = set()
             for change in changes:
-                touched |= self._apply_one(conn, change, dirty)
+                try:
+                    touched |= self._apply_one(conn, change, dirty)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise MalformedChange(change, f"{type(exc).__name__}: {exc}") from None
             progress.refresh(conn, [i for i in touched if _exists(conn, i)])
             _put_meta(conn, "cursor", str(int(cursor)))
             _put_meta(conn, "clock", self.clock.now())
