@@ -116,7 +116,12 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
-        field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        if first.get("type") == "json_invalid":
+            return error_response(422, "invalid", "请求体不是有效的 JSON / the body is not valid "
+                                  f"JSON: {first.get('ctx', {}).get('error', '')}", "body")
+        loc = [str(p) for p in first.get("loc", ())]
+        field = ".".join(loc[1:] if loc[:1] in (["body"], ["query"], ["path"]) else loc) \
+            or "body"
         message = f"字段“{field}”无效：{first.get('msg')} / field '{field}' is invalid: " \
                   f"{first.get('msg')}"
         return error_response(422, "invalid", message, field)

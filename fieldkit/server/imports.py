@@ -229,8 +229,7 @@ def import_institutions(store: Store, path: Path) -> ImportReport:
             value["id"] = new_id
             value["pinyin"], value["initials"] = office.search_keys(value["name"])
             value["name_latin"] = office.latin_name(value["name"])
-        stamp = store.clock(conn).now()
-        office.add_institutions(conn, new, [], stamp)
+        office.add_institutions(conn, new, [])
         office.update_institutions(conn, changed)
         store.save_clock(conn)
     report.added, report.updated = len(new), len(changed)

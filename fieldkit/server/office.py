@@ -15,6 +15,7 @@ from fieldkit import domain, emv, signing
 
 from .auth import division_filter, new_token, token_hash
 from .store import (
+    INITIAL_STAMP,
     SERVER_WRITER,
     assignments,
     dumps,
@@ -97,8 +98,9 @@ def next_ids(conn: Connection, division_codes: Sequence[str]) -> list[str]:
 
 
 def add_institutions(conn: Connection, rows: Sequence[dict[str, Any]],
-                     step_rows: Sequence[dict[str, Any]], stamp: str) -> None:
-    """Insert institutions and their eleven steps, and log them as changes, in bulk."""
+                     step_rows: Sequence[dict[str, Any]]) -> None:
+    """Insert institutions and their eleven steps (stamped INITIAL_STAMP) and log them, in bulk."""
+    stamp = INITIAL_STAMP
     given = {(s["institution_id"], s["step"]): s for s in step_rows}
     inst_values = [{k: r.get(k) for k in INSTITUTION_COLUMNS} for r in rows]
     for value in inst_values:

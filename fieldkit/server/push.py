@@ -168,7 +168,7 @@ def _step_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any) -
     if not domain.newer(op["hlc"], current.hlc):
         if conflict:
             _flag(conn, caller, op, f"step:{key}", (current.hlc, old), (op["hlc"], value))
-        return {"superseded": True, "conflict": conflict}
+        return {"superseded": True} | ({"conflict": True} if conflict else {})
     try:
         domain.check_transition({k: r.status for k, r in rows.items()}, key, status, reason)
     except domain.TransitionError as exc:

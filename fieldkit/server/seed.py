@@ -29,8 +29,7 @@ def seed_demo(store: Store, seed: int = 2026) -> dict[str, int]:
             raise SeedError(f"数据库里已有 {count} 家机构，演示数据只能载入空数据库 / "
                             f"the store already holds {count} institutions; the demo province "
                             "loads into an empty store only")
-        stamp = store.clock(conn).now()
-        office.add_institutions(conn, rows, list(province.steps), stamp)
+        office.add_institutions(conn, rows, list(province.steps))
         store.save_clock(conn)
     return {"institutions": len(rows),
             "payments": sum(1 for r in rows if r.get("payment_payload"))}

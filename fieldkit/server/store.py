@@ -39,6 +39,8 @@ from fieldkit import domain, signing
 
 SCHEMA_VERSION = "1"
 SERVER_WRITER = "office"
+# The stamp of states the office loads (imports, the demo province): any real edit wins over it.
+INITIAL_STAMP = f"{0:015d}-{0:04x}-{SERVER_WRITER}"
 
 metadata = MetaData()
 
