@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,9 +75,9 @@ class CodeCheckInput(Input):
         return zh if self.language == "zh" else en
 
     def on_key(self, event: events.Key) -> None:
-        """Remember when each printable key came, to tell a scanner from a person."""
+        """Remember when each printable key arrived, to tell a scanner from a person."""
         if event.is_printable:
-            self._key_times.append(time.monotonic())
+            self._key_times.append(event.time)
 
     def _typed_by_scanner(self, text: str) -> bool:
         """Whether the text arrived as one burst of keys (a USB scanner) rather than typing."""
