@@ -100,6 +100,8 @@ def next_ids(conn: Connection, division_codes: Sequence[str]) -> list[str]:
 def add_institutions(conn: Connection, rows: Sequence[dict[str, Any]],
                      step_rows: Sequence[dict[str, Any]]) -> None:
     """Insert institutions and their eleven steps (stamped INITIAL_STAMP) and log them, in bulk."""
+    if not rows:
+        return
     stamp = INITIAL_STAMP
     given = {(s["institution_id"], s["step"]): s for s in step_rows}
     inst_values = [{k: r.get(k) for k in INSTITUTION_COLUMNS} for r in rows]
