@@ -140,6 +140,7 @@ class AssignmentsScreen(FieldkitScreen):
         self._add_columns()
         self.query_one(DataTable).focus()
         self.reload()
+        self.follow_sync()
 
     def on_resize(self) -> None:
         """Re-fit the columns when the terminal changes size."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from .i18n import tr
+from .widgets.status_bar import StatusView
 
 if TYPE_CHECKING:
     from .app import FieldkitApp
@@ -31,3 +32,15 @@ class FieldkitScreen(Screen[Any]):
 
     def reload(self) -> None:
         """Fetch this screen's data again (screens override)."""
+
+    def follow_sync(self) -> None:
+        """Reload whenever a sync round finishes (new data pulled, ops sent or refused)."""
+        self._last_round: tuple[object, ...] = ()
+        self.watch(self.app, "status_view", self._round_done, init=False)
+
+    def _round_done(self, view: StatusView) -> None:
+        key = (view.last_success, view.rejected, view.unsent)
+        if not view.sending and key != self._last_round:
+            self._last_round = key
+            if self.is_current:
+                self.reload()

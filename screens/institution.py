@@ -181,6 +181,7 @@ class InstitutionScreen(FieldkitScreen):
         """Load from the cache."""
         self.query_one(Checklist).focus()
         self.reload()
+        self.follow_sync()
 
     def reload(self) -> None:
         """Read the institution again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -70,11 +71,23 @@ def app_for(store: Store | None, lang: str = "zh", sync: SyncFactory | None = No
 
 
 async def settle(pilot: Any) -> None:
-    """Let workers finish and their messages be handled."""
+    """Let the screens' workers finish and their messages be handled (background sync runs on)."""
     for _ in range(3):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        pending = [w for w in pilot.app.workers if w.group != "sync" and not w.is_finished]
+        if pending:
+            await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
     await pilot.pause()
+
+
+async def wait_until(pilot: Any, condition: Any, rounds: int = 200) -> None:
+    """Pump the app until condition() holds (bounded: ~rounds × 50 ms), else fail."""
+    for _ in range(rounds):
+        await settle(pilot)
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never reached the expected state")
 
 
 def visible_rows(table: Any) -> list[list[str]]:

@@ -1,0 +1,146 @@
+"""Flows that talk to the real office server on 127.0.0.1: first run, a visit logged offline and
+sent later, a rejected change shown in words and discarded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Label
+
+from cache.store import Store
+from fieldkit import config, domain
+from fieldkit.sync import BackgroundSync, SyncClient, SyncStatus, login
+from screens.app import SyncFactory, services_for
+from screens.institution import InstitutionScreen
+from screens.widgets.status_bar import StatusBar
+from tests.live_server import LiveServer, SmallOffice, free_port, small_office
+from tests.test_app_fixtures import app_for, settle, visible_rows, wait_until, widget_text
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> SmallOffice:
+    """Six institutions, tech_a (李明, T0001) responsible for three in 武陵区."""
+    return small_office(tmp_path)
+
+
+def quick_sync(settings: config.Settings, store: Store) -> SyncFactory:
+    """A background sync without the two-second debounce, so tests do not wait."""
+    token = config.load_token(settings.profile)
+
+    def build(on_status: Callable[[SyncStatus], None]) -> BackgroundSync:
+        return BackgroundSync(SyncClient(settings, store, token), on_status, period=3600,
+                              debounce=0.05)
+
+    return build
+
+
+async def logged_in(url: str, token: str) -> tuple[config.Settings, Store]:
+    """A profile logged in and synced once, as after a day in the office."""
+    settings = await login(url, token, "default")
+    settings.language = "zh"
+    store, _ = services_for(settings)
+    client = SyncClient(settings, store, token)
+    await client.run_round()
+    await client.aclose()
+    return settings, store
+
+
+def status_text(app) -> str:  # type: ignore[no-untyped-def]
+    """The status line as the user reads it."""
+    return str(app.screen.query_one(StatusBar).content)
+
+
+async def test_first_run_checks_the_token_then_opens_the_synced_list(office: SmallOffice) -> None:
+    with LiveServer(office.db) as server:
+        app = app_for(None, "zh", settings=config.Settings(profile="default", language="zh"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            app.screen.query_one("#url", Input).value = server.url
+            app.screen.query_one("#token", Input).value = "wrong-token"
+            await pilot.click("#connect")
+            await settle(pilot)
+            refused = str(app.screen.query_one("#message", Label).content)
+            assert refused.startswith("✗") and "令牌" in refused
+            app.screen.query_one("#token", Input).value = office.tokens["tech_a"]
+            await pilot.click("#connect")
+            await wait_until(pilot, lambda: app.screen.query(DataTable)
+                             and app.screen.query_one(DataTable).row_count == 3)
+            names = {r[0] for r in visible_rows(app.screen.query_one(DataTable))}
+            assert names == {"常德星辰教育培训学校", "武陵区童趣美术培训中心", "常德明理书法培训学校"}
+            assert "李明" in status_text(app) and "在线" in status_text(app)
+            app.store.close()  # type: ignore[union-attr]
+    saved = config.load("default")
+    assert saved.logged_in and saved.technician is not None and saved.technician.id == "T0001"
+
+
+async def test_visit_logged_offline_is_unsent_then_sent(office: SmallOffice) -> None:
+    port = free_port()
+    with LiveServer(office.db, port=port) as server:
+        settings, store = await logged_in(server.url, office.tokens["tech_a"])
+    inst_id = office.wuling[0]
+    app = app_for(store, "zh", sync=quick_sync(settings, store), settings=settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: "离线" in status_text(app))
+        await app.push_screen(InstitutionScreen(inst_id))
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        app.screen.query_one("#issues").text = "前台仍有个人收款码"
+        app.screen.query_one("#next-visit", Input).value = "2026-12-05"
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert isinstance(app.screen, InstitutionScreen)
+        visits = widget_text(app.screen.query_one("#visits"))
+        assert "前台仍有个人收款码" in visits and "未发送" in visits
+        assert "未发送 1" in status_text(app)
+        assert store.visits(inst_id)[0]["sync_state"] == "unsent"
+        with LiveServer(office.db, port=port):
+            await pilot.press("f5")
+            await wait_until(pilot, lambda: "未发送 0" in status_text(app)
+                             and "在线" in status_text(app))
+            await settle(pilot)
+            visits = widget_text(app.screen.query_one("#visits"))
+            assert "前台仍有个人收款码" in visits and "未发送" not in visits
+    assert store.visits(inst_id)[0]["sync_state"] == "synced"
+    store.close()
+
+
+def _stray_institution(inst_id: str) -> tuple[list[dict], list[dict]]:
+    """An institution this technician's cache still holds but the office gave to someone else."""
+    inst = {"id": inst_id, "name": "鼎城区音乐舞蹈培训中心", "uscc": "", "licence_no": "",
+            "division_code": "430703", "address": "常德市鼎城区", "contact_name": "刘晓燕",
+            "contact_phone": "13974212345", "kind": "non_academic", "pinyin": "dingchengqu",
+            "initials": "dcq", "bank_status": "pending", "bank_reason": None, "payment": None,
+            "orders": 0, "order_amount_fen": 0}
+    steps = [{"institution_id": inst_id, "step": k, "status": "todo", "reason": None}
+             for k in domain.STEP_KEYS]
+    return [inst], steps
+
+
+async def test_rejected_change_is_shown_in_words_and_discarded(office: SmallOffice) -> None:
+    with LiveServer(office.db) as server:
+        settings, store = await logged_in(server.url, office.tokens["tech_a"])
+        stray = office.dingcheng[0]
+        store.bulk_load(*_stray_institution(stray))
+        store.set_step(stray, "registered", "in_progress", by="T0001")
+        settings.language = "en"
+        app = app_for(store, "en", sync=quick_sync(settings, store), settings=settings)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: "rejected 1" in status_text(app))
+            await pilot.press("f2")
+            await settle(pilot)
+            rows = visible_rows(app.screen.query_one("#rejected", DataTable))
+            assert len(rows) == 1
+            assert rows[0][2] == "Step: Platform registration → in progress"
+            assert rows[0][3] and "not_assigned" not in rows[0][3]
+            await pilot.press("x")
+            await pilot.pause()
+            await pilot.press("y")
+            await wait_until(pilot, lambda: "rejected 0" in status_text(app))
+            assert app.screen.query_one("#rejected", DataTable).row_count == 0
+            assert "Rejected changes (0)" in str(app.screen.query_one("#rejected-title",
+                                                                        Label).content)
+    assert store.rejected_ops() == []
+    store.close()
