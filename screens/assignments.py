@@ -135,12 +135,16 @@ class AssignmentsScreen(FieldkitScreen):
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
-        """Lay out the columns for this width and load the first page."""
+        """Lay out the columns for this width, load the first page, follow the sync."""
         self.columns = fit_columns(self.size.width or self.app.size.width)
+        self.after_compose()
+        self.follow_sync()
+
+    def after_compose(self) -> None:
+        """Columns, focus, first page."""
         self._add_columns()
         self.query_one(DataTable).focus()
         self.reload()
-        self.follow_sync()
 
     def on_resize(self) -> None:
         """Re-fit the columns when the terminal changes size."""

@@ -28,6 +28,10 @@ class FieldkitScreen(Screen[Any]):
     async def relabel(self) -> None:
         """Redraw every label in the new language, then reload the data."""
         await self.recompose()
+        self.after_compose()
+
+    def after_compose(self) -> None:
+        """Set up what compose cannot (columns, focus) and load the data; also after relabel."""
         self.reload()
 
     def reload(self) -> None:

@@ -35,6 +35,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.discard": ("丢弃", "Discard"),
     "key.level": ("切换层级", "Switch level"),
     "key.language": ("切换语言", "Switch language"),
+    "key.cancel": ("取消", "Cancel"),
+    "key.yes": ("是", "Yes"),
     "key.palette": ("命令", "Commands"),
     "palette.help": ("在当前界面执行：{what}", "Run on this screen: {what}"),
     "palette.language": ("语言：中文 / English", "Language: 中文 / English"),

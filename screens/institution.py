@@ -179,9 +179,13 @@ class InstitutionScreen(FieldkitScreen):
 
     def on_mount(self) -> None:
         """Load from the cache."""
+        self.after_compose()
+        self.follow_sync()
+
+    def after_compose(self) -> None:
+        """Focus the checklist and read the institution."""
         self.query_one(Checklist).focus()
         self.reload()
-        self.follow_sync()
 
     def reload(self) -> None:
         """Read the institution again."""

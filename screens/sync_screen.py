@@ -80,7 +80,12 @@ class SyncScreen(FieldkitScreen):
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
-        """Columns, then the data."""
+        """Columns, then the data; again after every sync round."""
+        self.after_compose()
+        self.watch(self.app, "status_view", lambda _view: self.reload(), init=False)
+
+    def after_compose(self) -> None:
+        """Columns, focus, data."""
         for table_id in ("#rejected", "#unsent"):
             table = self.query_one(table_id, DataTable)
             table.add_column(self.t("syncs.col_when"), width=11)
@@ -89,7 +94,7 @@ class SyncScreen(FieldkitScreen):
             table.add_column(self.t("syncs.col_reason" if table_id == "#rejected"
                                     else "syncs.col_state"))
         self.query_one("#rejected", DataTable).focus()
-        self.watch(self.app, "status_view", lambda _view: self.reload())
+        self.reload()
 
     def reload(self) -> None:
         """Read the outbox again."""

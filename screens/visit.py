@@ -104,6 +104,9 @@ class VisitScreen(FieldkitScreen):
                 yield Button(self.t("visit.cancel"), variant="error", id="cancel")
         yield TranslatedFooter()
 
+    async def relabel(self) -> None:
+        """Keep what was typed: the form keeps its labels until it is opened again."""
+
     def _date(self, widget_id: str) -> date | None:
         """A date typed in an input, None when empty; ValueError names the bad value."""
         value = self.query_one(widget_id, Input).value.strip()

@@ -1,0 +1,115 @@
+"""Every word on screen exists in Chinese and English; screens use only known keys; switching works."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.binding import Binding
+from textual.widgets import DataTable
+from textual.widgets._footer import FooterKey
+
+from cache.store import Store
+from fieldkit import domain, paths
+from screens import i18n
+from screens.assignments import FILTERS, SORTS
+from screens.widgets.footer import TranslatedFooter
+from screens.widgets.status_bar import StatusBar
+from tests.test_app_fixtures import app_for, county_store, settle
+
+SCREENS = Path(__file__).resolve().parents[1] / "screens"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real cache file with the demo county."""
+    yield from county_store(tmp_path)
+
+
+def _literal_keys() -> set[tuple[str, str]]:
+    """(file, key) for every t("…")/tr("…") call with a literal key in screens/."""
+    found = set()
+    for path in SCREENS.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call) and node.args:
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                first = node.args[0]
+                if name in ("t", "tr") and isinstance(first, ast.Constant) \
+                        and isinstance(first.value, str):
+                    found.add((path.name, first.value))
+    return found
+
+
+def test_every_message_has_both_languages() -> None:
+    missing = [k for k, (zh, en) in i18n.MESSAGES.items() if not zh.strip() or not en.strip()]
+    assert missing == []
+
+
+def test_chinese_side_is_chinese_where_english_has_words() -> None:
+    untranslated = [k for k, (zh, en) in i18n.MESSAGES.items()
+                    if zh == en and any(c.isalpha() for c in en) and not k.startswith("visit.row")]
+    assert untranslated == []
+
+
+def test_screens_use_only_known_keys() -> None:
+    used = _literal_keys()
+    assert len(used) > 100
+    unknown = sorted((f, k) for f, k in used if k not in i18n.MESSAGES)
+    assert unknown == []
+
+
+def test_keys_built_at_run_time_exist() -> None:
+    built = ([f"filter.{f}" for f in FILTERS] + [f"sort.{s}" for s in SORTS]
+             + [f"bank.{b}" for b in ("pending", "passed", "failed")]
+             + [f"sync.{s}" for s in ("synced", "unsent", "sending", "rejected")]
+             + [f"key.{s}" for s in domain.STATUSES]
+             + [f"inst.kind_{k}" for k in domain.INSTITUTION_KINDS]
+             + [f"op.{k}" for k in ("step.set", "visit.create", "visit.amend", "contact.set",
+                                    "poster.printed", "qr.checked")]
+             + [f"reason.{r}" for r in ("server_owned", "not_assigned", "prerequisite",
+                                        "invalid", "unknown_institution", "unknown_visit",
+                                        "unknown_kind")]
+             + ["dash.level_county", "dash.level_city", "role.technician", "role.supervisor"])
+    assert [k for k in built if k not in i18n.MESSAGES] == []
+
+
+def test_every_binding_has_an_id_with_a_translated_description() -> None:
+    import screens.app as app_module
+    from screens import assignments, dashboard, institution, settings, sync_screen, visit
+    from screens.dialogs import confirm, contact, reason
+
+    classes = [app_module.FieldkitApp, assignments.AssignmentsScreen,
+               institution.InstitutionScreen, visit.VisitScreen, sync_screen.SyncScreen,
+               dashboard.DashboardScreen, settings.SettingsScreen, confirm.ConfirmDialog,
+               contact.ContactDialog, reason.ReasonDialog]
+    bad = [(c.__name__, b.key) for c in classes for b in c.BINDINGS
+           if isinstance(b, Binding) and (not b.id or f"key.{b.id}" not in i18n.MESSAGES)]
+    assert bad == []
+
+
+async def test_switching_language_relabels_every_screen_and_is_saved(store: Store) -> None:
+    app = app_for(store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        list_screen = app.screen
+        headers = [str(c.label) for c in list_screen.query_one(DataTable).columns.values()]
+        assert headers[0] == "机构名称"
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.click("#lang-en")
+        await settle(pilot)
+        assert "unsent 0" in str(app.screen.query_one(StatusBar).content)
+        footer_labels = [k.description for k in app.screen.query_one(TranslatedFooter)
+                         .query(FooterKey)]
+        assert "Back" in footer_labels
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is list_screen
+        headers = [str(c.label) for c in app.screen.query_one(DataTable).columns.values()]
+        assert headers[:3] == ["Institution", "County", "Progress"]
+        assert app.screen.query_one(DataTable).row_count > 0
+    saved = json.loads(paths.config_file("default").read_text("utf-8"))
+    assert saved["language"] == "en"
