@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from fieldkit.demo_data import DEMO_TECH_COUNTY, generate_province
 from fieldkit.server import office as office_admin
 from fieldkit.server.auth import token_hash
 from fieldkit.server.store import Store as OfficeStore
-from fieldkit.server.store import ops, technicians, visits
+from fieldkit.server.store import (
+    assignments,
+    institutions,
+    ops,
+    steps,
+    technicians,
+    visits,
+)
 from fieldkit.sync import SyncClient, SyncError, login
 from tests.live_server import LiveServer, admin
 
@@ -52,9 +60,7 @@ class RealOffice:
         store = OfficeStore(self.db)
         try:
             with store.writing() as conn:
-                office_admin.add_institutions(conn, self.institutions, steps,
-                                              store.clock(conn).now())
-                store.save_clock(conn)
+                office_admin.add_institutions(conn, self.institutions, steps)
         finally:
             store.close()
         self.ids = sorted(ids)
@@ -98,14 +104,48 @@ class RealOffice:
                                 .group_by(ops.c.op_id)).all()
         return {r[0]: (r[1], r[2]["status"]) for r in rows}
 
+    def registers(self) -> dict[str, dict[str, Any]]:
+        """Per institution: steps (status, reason, hlc), contact (name, phone), visits (notes, outcome)."""
+        with self.server_store() as store, store.engine.connect() as conn:
+            out: dict[str, dict[str, Any]] = {
+                r.id: {"steps": {}, "contact": (r.contact_name, r.contact_phone), "visits": {}}
+                for r in conn.execute(select(institutions))}
+            for r in conn.execute(select(steps)):
+                out[r.institution_id]["steps"][r.step] = (r.status, r.reason, r.hlc)
+            for r in conn.execute(select(visits)):
+                out[r.institution_id]["visits"][r.visit_id] = (r.data.get("notes"),
+                                                               r.data.get("outcome"))
+        return out
+
+    def assigned(self, person: Person) -> list[str]:
+        with self.server_store() as store, store.engine.connect() as conn:
+            return sorted(conn.execute(select(assignments.c.institution_id).where(
+                assignments.c.technician_id == person.id)).scalars())
+
     def visit_ids(self) -> list[str]:
         with self.server_store() as store, store.engine.connect() as conn:
             return sorted(conn.execute(select(visits.c.visit_id)).scalars())
 
 
-async def connect(person: Person, url: str, batch_size: int = 200) -> Person:
+def replica(store: Store) -> dict[str, dict[str, Any]]:
+    """A cache's registers in the shape of RealOffice.registers()."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in store.assignments(limit=10_000):
+        inst = store.institution(row.id) or {}
+        out[row.id] = {
+            "steps": {k: (s.status, s.reason, s.hlc) for k, s in store.step_states(row.id).items()},
+            "contact": (inst.get("contact_name"), inst.get("contact_phone")),
+            "visits": {v["visit_id"]: (v.get("notes"), v.get("outcome"))
+                       for v in store.visits(row.id)}}
+    return out
+
+
+async def connect(person: Person, url: str, batch_size: int = 200,
+                  via: str | None = None) -> Person:
     """Log the person in on their own profile and open their cache and sync client."""
     settings = await login(url, person.token, profile=person.id)
+    if via is not None:  # the same office, reached through a proxy
+        settings = replace(settings, server_url=via)
     person.store = Store.open(settings.cache_path)
     person.client = SyncClient(settings, person.store, person.token, batch_size=batch_size)
     return person
@@ -222,3 +262,36 @@ async def test_a_reassigned_institution_leaves_only_once_nothing_unsent_refers_t
         assert tech.store.counts()["institutions"] == 2
     finally:
         await disconnect(tech)
+
+
+async def test_an_edit_saved_while_a_round_runs_still_converges(
+        office: tuple[RealOffice, LiveServer]) -> None:
+    """The pull skips a register with an unsent edit; if that edit then loses, the winner comes."""
+    real, server = office
+    tech, boss = real.add("李娜"), real.add("王主任", supervisor=True)
+    real.assign(tech, real.ids[:2])
+    await connect(tech, server.url)
+    await connect(boss, server.url)
+    assert tech.store and tech.client and boss.store and boss.client
+    inst = real.ids[0]
+    try:
+        await tech.client.run_round()
+        await boss.client.run_round()
+        ahead = boss.store.clock
+        boss.store.clock = domain.HLC(ahead.client_id, wall=lambda: int(time.time() * 1000) + 60_000)
+        boss.store.set_step(inst, "parent_app", "blocked", "家长端未安装", by=boss.id)
+        await boss.client.run_round()  # the supervisor's laptop clock runs a minute ahead
+
+        def edit_meanwhile(phase: str, done: int, total: int) -> None:
+            if phase == "push" and done == total:
+                tech.store.set_step(inst, "parent_app", "in_progress", by=tech.id)
+
+        await tech.client.run_round(edit_meanwhile)
+        assert tech.store.step_states(inst)["parent_app"].status == "in_progress"  # kept unsent
+        result = await tech.client.run_round()
+        assert result.pushed == 1
+        state = tech.store.step_states(inst)["parent_app"]
+        assert (state.status, state.reason) == ("blocked", "家长端未安装")
+        assert replica(tech.store)[inst] == real.registers()[inst]
+    finally:
+        await disconnect(tech, boss)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,6 +28,8 @@ OFFICE = "/api/v1/office"
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"
 HEALTH = "/healthz"
+REPULL = "sync_repull"        # meta: set when the next pull must start from 0 (see _pull)
+REJECTED = "sync_rejected"    # meta: the rejected op ids seen at the end of the last round
 
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -143,10 +146,20 @@ class SyncClient:
             result = RoundResult()
             if not self._office_checked:
                 await self.check_office()
+            await self._note_discards()
             await self._push(result, report)
             await self._pull(result, report)
+            rejected = sorted(op["op_id"] for op in await self._db(self.store.rejected_ops))
+            await self._db(self.store.set_meta, REJECTED, json.dumps(rejected))
             await self._db(self.store.set_meta, "last_sync", utc_now())
             return result
+
+    async def _note_discards(self) -> None:
+        """A rejected op discarded since the last round means its register needs the office's value."""
+        known = set(json.loads(self.store.get_meta(REJECTED) or "[]"))
+        still = {op["op_id"] for op in await self._db(self.store.rejected_ops)}
+        if known - still:
+            await self._db(self.store.set_meta, REPULL, "discarded")
 
     async def _push(self, result: RoundResult, report: Progress) -> None:
         """Send the outbox in bounded batches and record each op's answer."""
@@ -179,6 +192,8 @@ class SyncClient:
             raise protocol(f"推送返回了 HTTP {status}", f"push answered HTTP {status}")
         else:
             results = wire.check_push(answer, ids)
+        if any(item.get("superseded") for item in results):
+            await self._db(self.store.set_meta, REPULL, "superseded")
         await self._db(self.store.record_results, results)
         result.pushed += len(results)
         for item in results:
@@ -188,15 +203,20 @@ class SyncClient:
         """Pull every page; after a nonsense page the cursor goes back to where the round began.
 
         Going back is always safe: a change pulled again is applied again, to the same effect.
+        When a local edit lost to a newer one (or a rejected edit was discarded), the pull starts
+        from 0 instead: the winner may have arrived while the edit was unsent, and been skipped.
         """
         start = int(self.store.get_meta("cursor") or 0)
+        rewind = self.store.get_meta(REPULL) is not None
         self._restarted = False
         try:
-            await self._pull_pages(start, result, report)
+            await self._pull_pages(0 if rewind else start, result, report)
         except SyncError as exc:
             if exc.kind == "protocol" and not self._restarted:
                 await self._db(self.store.set_meta, "cursor", str(start))
             raise
+        if rewind:
+            await self._db(self.store.set_meta, REPULL, None)
 
     async def _pull_pages(self, cursor: int, result: RoundResult, report: Progress) -> None:
         """Pull pages after `cursor`, each applied with its cursor in one transaction."""
