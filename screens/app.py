@@ -98,6 +98,10 @@ class FieldkitApp(App[None]):
             unsent=status.unsent, rejected=status.rejected,
             last_success=status.last_success, last_error=status.last_error)))
 
+    def on_qr_screen_poster_exported(self, message: Any) -> None:
+        """A poster was printed and recorded: let the sync send it."""
+        self.changed_locally()
+
     def on_status_changed(self, message: StatusChanged) -> None:
         """Show a new status everywhere."""
         self.status_view = message.view

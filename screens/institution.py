@@ -20,6 +20,7 @@ from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
 from .i18n import outcome_name, step_name, tr, visit_kind_name
 from .widgets.checklist import Checklist
+from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
 from .widgets.status_bar import StatusBar
 
@@ -114,7 +115,7 @@ class InstitutionScreen(FieldkitScreen):
         Binding("t", "set_status('todo')", "Back to to-do", id="todo", show=False),
         Binding("c", "edit_contact", "Edit contact", id="contact"),
         Binding("v", "start_visit", "Start visit", id="visit"),
-        Binding("q", "show_qr", "Payment code", id="qr", show=False),
+        Binding("k", "show_qr", "Payment code", id="qr"),
     ]
 
     class Loaded(Message):
@@ -167,9 +168,11 @@ class InstitutionScreen(FieldkitScreen):
                     yield Button(self.t("key.visit"), id="visit", variant="primary")
                     yield Static("", id="visits")
             with TabPane(self.t("inst.tab_qr"), id="tab-qr"):
-                with VerticalScroll():
+                with VerticalScroll(id="qr-box"):
                     yield Label(self.t("inst.qr_help"), classes="hint")
                     yield Button(self.t("inst.qr_button"), id="qr")
+                    yield Label(self.t("inst.code_check"), classes="hint")
+                    yield Label("", id="code-result")
         yield TranslatedFooter()
 
     def _title(self) -> str:
@@ -214,6 +217,30 @@ class InstitutionScreen(FieldkitScreen):
         self.query_one(Checklist).show(message.states)
         self.query_one("#details", Static).update(details_table(message.inst, lang))
         self.query_one("#visits", Static).update(visits_text(message.visits, lang))
+        self._mount_code_check(message.inst)
+
+    def _mount_code_check(self, inst: dict[str, Any]) -> None:
+        """The on-site check field, once the institution (and its signed code) is known."""
+        if self.query(CodeCheckInput):
+            return
+        field = CodeCheckInput(inst, self.fk.settings.office_public_key, self.fk.language,
+                               store=self.fk.store, id="code-check")
+        self.query_one("#qr-box").mount(field, before=self.query_one("#code-result"))
+
+    @on(CodeCheckInput.Checked)
+    def _code_checked(self, event: CodeCheckInput.Checked) -> None:
+        style = "bold green" if event.check.is_match else "bold red"
+        text = Text(("✓ " if event.check.is_match else "✗ ")
+                    + event.check.message(self.fk.language), style)
+        if event.recorded:
+            text.append("\n" + self.t("inst.code_recorded"), "dim")
+            self.fk.changed_locally()
+        self.query_one("#code-result", Label).update(text)
+
+    @on(CodeCheckInput.Failed)
+    def _code_failed(self, event: CodeCheckInput.Failed) -> None:
+        self.query_one("#code-result", Label).update(
+            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red"))
 
     @on(Checklist.StepHighlighted)
     def _show_guidance(self, event: Checklist.StepHighlighted) -> None:
@@ -298,7 +325,7 @@ class InstitutionScreen(FieldkitScreen):
         from .visit import VisitScreen
 
         if self.inst is not None:
-            self.app.push_screen(VisitScreen(self.inst_id, self.inst["name"]))
+            self.app.push_screen(VisitScreen(self.inst_id, self.inst["name"], self.inst))
 
     def on_screen_resume(self) -> None:
         """Back from a visit or a dialog: read again."""
@@ -307,16 +334,13 @@ class InstitutionScreen(FieldkitScreen):
     @on(Button.Pressed, "#qr")
     def action_show_qr(self) -> None:
         """Open the payment-code view (from the QR part, when installed)."""
-        try:
-            from . import qr
-        except ImportError:
-            self.notify(self.t("inst.qr_missing"), severity="warning")
+        from .qr import QRScreen
+
+        if self.inst is None:
             return
-        screen_class = getattr(qr, "QRScreen", None) or getattr(qr, "QrScreen", None)
-        if screen_class is None:
-            self.notify(self.t("inst.qr_missing"), severity="warning")
-            return
-        self.app.push_screen(screen_class(self.inst_id))
+        settings = self.fk.settings
+        self.app.push_screen(QRScreen(self.inst, settings.office_public_key, self.fk.language,
+                                      store=self.fk.store, office_name=settings.office_name))
 
     def action_back(self) -> None:
         """Back to the list."""

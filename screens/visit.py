@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -22,10 +23,12 @@ from textual.widgets import (
 )
 
 from fieldkit import domain
+from fieldkit.qr import CodeCheck
 
 from .base import FieldkitScreen
 from .dialogs.confirm import ConfirmDialog
 from .i18n import outcome_name, visit_kind_name
+from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
 from .widgets.status_bar import StatusBar
 
@@ -58,9 +61,12 @@ class VisitScreen(FieldkitScreen):
             super().__init__()
             self.text = text
 
-    def __init__(self, inst_id: str, inst_name: str) -> None:
+    def __init__(self, inst_id: str, inst_name: str,
+                 institution: dict[str, Any] | None = None) -> None:
         super().__init__()
-        self.inst_id, self.inst_name = inst_id, inst_name
+        self.inst_id, self.inst_name, self.institution = inst_id, inst_name, institution
+        self.visit_id = str(uuid.uuid4())
+        self.code_checks: list[CodeCheck] = []
         self.started_at: datetime | None = None
 
     def compose(self) -> ComposeResult:
@@ -89,6 +95,11 @@ class VisitScreen(FieldkitScreen):
                                        if s.set_by == domain.TECHNICIAN], id="steps")
             yield Label(self.t("visit.issues"))
             yield TextArea(id="issues", soft_wrap=True)
+            if self.institution is not None:
+                yield Label(self.t("visit.code_check"))
+                yield CodeCheckInput(self.institution, self.fk.settings.office_public_key, lang,
+                                     id="code-check")
+                yield Label("", id="code-result")
             yield Label(self.t("visit.rect_items"))
             yield TextArea(id="rect-items", soft_wrap=True)
             yield Label(self.t("visit.rect_deadline"))
@@ -126,7 +137,7 @@ class VisitScreen(FieldkitScreen):
         tech = self.fk.settings.technician
         assert self.started_at is not None
         visit = domain.Visit(
-            visit_id=str(uuid.uuid4()),
+            visit_id=self.visit_id,
             institution_id=self.inst_id,
             technician_id=tech.id if tech else "",
             kind=str(self.query_one("#kind", Select).value),
@@ -165,6 +176,9 @@ class VisitScreen(FieldkitScreen):
         except domain.DomainError as exc:
             self.post_message(self.Refused(exc.message(self.fk.language)))
             return
+        for check in self.code_checks:  # after the visit, so the office knows the visit first
+            store.record_qr_check(self.inst_id, visit.visit_id, check.result, check.found,
+                                  check.content_sha256)
         self.post_message(self.Saved())
 
     def on_visit_screen_saved(self) -> None:
@@ -172,6 +186,23 @@ class VisitScreen(FieldkitScreen):
         self.notify(self.t("visit.saved"))
         self.fk.changed_locally()
         self.dismiss(True)
+
+    @on(CodeCheckInput.Checked)
+    def _code_checked(self, event: CodeCheckInput.Checked) -> None:
+        """Keep the check for the record; a mismatch becomes an issue of this visit."""
+        self.code_checks.append(event.check)
+        words = event.check.message(self.fk.language)
+        self.query_one("#code-result", Label).update(
+            Text(("✓ " if event.check.is_match else "✗ ") + words,
+                 "bold green" if event.check.is_match else "bold red"))
+        if not event.check.is_match:
+            issues = self.query_one("#issues", TextArea)
+            issues.text = (issues.text.rstrip() + "\n" + words).strip()
+
+    @on(CodeCheckInput.Failed)
+    def _code_failed(self, event: CodeCheckInput.Failed) -> None:
+        self.query_one("#code-result", Label).update(
+            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red"))
 
     def on_visit_screen_refused(self, message: Refused) -> None:
         """Say why the visit was not saved."""

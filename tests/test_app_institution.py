@@ -137,3 +137,22 @@ async def test_contact_phone_is_checked_then_saved(store: Store) -> None:
     assert inst is not None
     assert (inst["contact_name"], inst["contact_phone"]) == ("李老师", "13907310000")
     assert inst["sync_state"] == "unsent"
+
+
+async def test_code_found_at_the_desk_is_checked_and_recorded(store: Store) -> None:
+    inst_id, _ = _pick(store, "refused")
+    app = app_for(store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_on_step(app, pilot, inst_id, "registered")
+        app.screen.query_one("#tabs").active = "tab-qr"
+        await settle(pilot)
+        field = app.screen.query_one("#code-check", Input)
+        field.focus()
+        field.value = "wxp://f2f0Yq4sExampleCode"
+        await pilot.press("enter")
+        await settle(pilot)
+        result = str(app.screen.query_one("#code-result", Label).content)
+        assert result.startswith("✗") and "微信" in result
+        assert "未发送 1" in str(app.screen.query_one(StatusBar).content)
+    ops = store.pending_ops(10)
+    assert [(op["kind"], op["data"]["result"]) for op in ops] == [("qr.checked", "mismatch")]
