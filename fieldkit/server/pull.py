@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
 from .auth import Caller, change_scope
@@ -24,14 +22,14 @@ def pull_body(store: Store, caller: Caller, cursor: int, limit: int, epoch: str)
         if cursor > head:
             raise CursorUnknown(cursor)
         rows = conn.execute(
-            select(changes.c.seq, changes.c.kind, changes.c.entity_id, changes.c.data)
+            select(changes.c.seq, changes.c.body)
             .where(changes.c.seq > cursor, changes.c.seq <= head, change_scope(caller))
             .order_by(changes.c.seq).limit(limit + 1)
         ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = rows[-1].seq if more else head
-    parts = [f'{{"seq":{seq},"kind":"{kind}","id":{json.dumps(entity)},"data":{data}}}'
-             for seq, kind, entity, data in rows]
-    tail = f'],"cursor":{next_cursor},"more":{"true" if more else "false"},"epoch":"{epoch}"}}'
-    return ('{"changes":[' + ",".join(parts) + tail).encode("utf-8")
+    next_cursor = rows[-1][0] if more else head
+    parts = b",".join([b'{"seq":%d,%s' % (seq, body) for seq, body in rows])
+    tail = b'],"cursor":%d,"more":%s,"epoch":"%s"}' % (next_cursor, b"true" if more else b"false",
+                                                       epoch.encode())
+    return b'{"changes":[' + parts + tail

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -168,7 +169,8 @@ changes = Table(
     Column("institution_id", String(32), nullable=False, index=True),
     Column("division_code", String(6), nullable=False),
     Column("audience", String(16), nullable=True),
-    Column("data", Text, nullable=False),
+    # The change as UTF-8 JSON without its seq: `"kind":…,"id":…,"data":{…}}` (pull splices it).
+    Column("body", LargeBinary, nullable=False),
     Index("ix_changes_entity", "kind", "entity_id"),
     sqlite_autoincrement=True,
 )
@@ -341,9 +343,15 @@ def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     conn.execute(insert(changes), [
         {"kind": r["kind"], "entity_id": r["entity_id"], "institution_id": r["institution_id"],
          "division_code": r["division_code"], "audience": r.get("audience"),
-         "data": r["data"] if isinstance(r["data"], str) else dumps(r["data"])}
+         "body": change_body(r["kind"], r["entity_id"], r["data"])}
         for r in rows
     ])
+
+
+def change_body(kind: str, entity_id: str, data: dict[str, Any] | str) -> bytes:
+    """A change serialised once, at write time, without its seq (see `changes.body`)."""
+    text = data if isinstance(data, str) else dumps(data)
+    return f'"kind":"{kind}","id":{json.dumps(entity_id)},"data":{text}}}'.encode()
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
