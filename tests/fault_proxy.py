@@ -28,6 +28,7 @@ class Faults:
     repeat: float = 0.0        # send the request to the server twice
     max_delay: float = 0.05
     fixed_delay: float = 0.0   # every request waits this long first (a slow network)
+    answer_delay: float = 0.0  # every answer waits this long after the server gave it
     max_faults: int = 10_000   # after this many faults, everything passes
 
     def pick(self, rng: random.Random) -> str:
@@ -79,6 +80,7 @@ class FaultProxy:
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
         self.answered: Counter[str] = Counter()  # path -> answers delivered whole
+        self.forwarded: Counter[str] = Counter()  # path -> answers the server gave
 
     @property
     def url(self) -> str:
@@ -157,6 +159,10 @@ class FaultProxy:
         response = await self._forward(request)
         if fault == "repeat":
             response = await self._forward(request)
+        with self._lock:
+            self.forwarded[request.path.split("?")[0]] += 1
+        if self.faults.answer_delay:
+            await asyncio.sleep(self.faults.answer_delay)
         if fault == "drop_after":
             return
         if fault == "truncate":
