@@ -230,7 +230,7 @@ def import_institutions(store: Store, path: Path) -> ImportReport:
             value["pinyin"], value["initials"] = office.search_keys(value["name"])
             value["name_latin"] = office.latin_name(value["name"])
         office.add_institutions(conn, new, [])
-        office.update_institutions(conn, changed)
+        office.update_institutions(conn, changed, store.clock(conn).now())
         store.save_clock(conn)
     report.added, report.updated = len(new), len(changed)
     return report
@@ -301,7 +301,7 @@ def import_bank_results(store: Store, path: Path) -> ImportReport:
             return report
         stamp = store.clock(conn).now()
         updates = [_bank_update(known[v["uscc"]], v, key) for _, v in rows]
-        office.update_institutions(conn, updates)
+        office.update_institutions(conn, updates, stamp)
         for (_, value), update in zip(rows, updates, strict=True):
             office.set_bank_step(conn, update["id"], known[value["uscc"]].division_code,
                                  value["passed"], value["reason"], stamp)

@@ -79,7 +79,7 @@ def payment_for(row: dict[str, Any], private_key: str) -> tuple[str, str]:
 INSTITUTION_COLUMNS = ("id", "name", "uscc", "licence_no", "division_code", "address",
                        "contact_name", "contact_phone", "kind", "pinyin", "initials", "name_latin",
                        "account_no", "bank_status", "bank_reason", "payment_payload",
-                       "payment_signature", "orders", "order_amount_fen")
+                       "payment_signature", "orders", "order_amount_fen", "hlc")
 
 
 def next_ids(conn: Connection, division_codes: Sequence[str]) -> list[str]:
@@ -109,6 +109,7 @@ def add_institutions(conn: Connection, rows: Sequence[dict[str, Any]],
         value["orders"] = value["orders"] or 0
         value["order_amount_fen"] = value["order_amount_fen"] or 0
         value["bank_status"] = value["bank_status"] or "pending"
+        value["hlc"] = stamp
         for key in ("licence_no", "address", "contact_name", "contact_phone", "pinyin",
                     "initials", "name_latin"):
             value[key] = value[key] or ""
@@ -132,11 +133,11 @@ def add_institutions(conn: Connection, rows: Sequence[dict[str, Any]],
     emit(conn, log)
 
 
-def update_institutions(conn: Connection, updates: Sequence[dict[str, Any]]) -> None:
-    """Update master data (by id) and log each institution as changed."""
+def update_institutions(conn: Connection, updates: Sequence[dict[str, Any]], stamp: str) -> None:
+    """Update master data (by id) under the office's stamp and log each institution as changed."""
     for values in updates:
         conn.execute(update(institutions).where(institutions.c.id == values["id"]).values(
-            **{k: v for k, v in values.items() if k != "id"}))
+            **{k: v for k, v in values.items() if k != "id"}, hlc=stamp))
     emit_institutions(conn, [u["id"] for u in updates])
 
 

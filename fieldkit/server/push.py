@@ -228,6 +228,8 @@ def _contact_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
         elif clash:
             _flag(conn, caller, op, field, (current_hlc, inst._mapping[field]), (op["hlc"], value))
     if applied:
+        if domain.newer(op["hlc"], inst.hlc):
+            applied["hlc"] = op["hlc"]
         conn.execute(update(institutions).where(institutions.c.id == inst.id).values(**applied))
         row = conn.execute(select(institutions).where(institutions.c.id == inst.id)).one()
         emit(conn, [institution_change(row)])

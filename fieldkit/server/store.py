@@ -74,6 +74,7 @@ institutions = Table(
     Column("payment_signature", Text, nullable=True),
     Column("orders", Integer, nullable=False, default=0),
     Column("order_amount_fen", Integer, nullable=False, default=0),
+    Column("hlc", Text, nullable=False, default=INITIAL_STAMP),
 )
 
 steps = Table(
@@ -376,6 +377,7 @@ def institution_wire(row: Any) -> dict[str, Any]:
                        if m["payment_payload"] else None)
     data["orders"] = m["orders"]
     data["order_amount_fen"] = m["order_amount_fen"]
+    data["hlc"] = m["hlc"] or INITIAL_STAMP
     return data
 
 
