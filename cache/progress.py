@@ -29,6 +29,16 @@ FULL_MASK = sum(STEP_BIT[key] for key in domain.FULL_PROCESS_STEPS)
 CHUNK = 500
 
 
+# While meta holds 'search_index' (= 'stale', set by big loads), the trigram index is not kept
+# row by row; it is rebuilt in one pass before the next search that needs it.
+STALE_KEY = "search_index"
+LIVE = f"NOT EXISTS (SELECT 1 FROM meta WHERE key = '{STALE_KEY}')"
+# Inside a bulk load (meta 'bulk_load', set and cleared in its transaction) search_keys is
+# written in one statement after the rows instead of by a trigger per row.
+BULK_KEY = "bulk_load"
+ROW_BY_ROW = f"NOT EXISTS (SELECT 1 FROM meta WHERE key = '{BULK_KEY}')"
+
+
 def search_keys_sql() -> str:
     """The lower-cased search text of an institution row `new`, fields one per line."""
     return "lower(" + " || char(10) || ".join(f"new.{c}" for c in SEARCH_COLUMNS) + ")"
@@ -42,16 +52,19 @@ def search_triggers_sql() -> str:
     fts_insert = "INSERT INTO search_fts (rowid, keys) VALUES (new.rowid, new.keys)"
     cols = ", ".join(SEARCH_COLUMNS)
     return (
-        "CREATE TRIGGER institutions_search_ai AFTER INSERT ON institutions BEGIN "
-        f"INSERT INTO search_keys (rowid, keys) VALUES (new.rowid, {keys}); END;\n"
-        "CREATE TRIGGER institutions_search_ad AFTER DELETE ON institutions BEGIN "
-        "DELETE FROM search_keys WHERE rowid = old.rowid; END;\n"
-        f"CREATE TRIGGER institutions_search_au AFTER UPDATE OF {cols} ON institutions BEGIN "
-        f"UPDATE search_keys SET keys = {keys} WHERE rowid = new.rowid; END;\n"
-        f"CREATE TRIGGER search_fts_ai AFTER INSERT ON search_keys BEGIN {fts_insert}; END;\n"
-        f"CREATE TRIGGER search_fts_ad AFTER DELETE ON search_keys BEGIN {fts_delete}; END;\n"
-        f"CREATE TRIGGER search_fts_au AFTER UPDATE ON search_keys BEGIN {fts_delete}; "
-        f"{fts_insert}; END;\n"
+        f"CREATE TRIGGER institutions_search_ai AFTER INSERT ON institutions WHEN {ROW_BY_ROW} "
+        f"BEGIN INSERT INTO search_keys (rowid, keys) VALUES (new.rowid, {keys}); END;\n"
+        "CREATE TRIGGER institutions_search_ad AFTER DELETE ON institutions "
+        "BEGIN DELETE FROM search_keys WHERE rowid = old.rowid; END;\n"
+        f"CREATE TRIGGER institutions_search_au AFTER UPDATE OF {cols} ON institutions "
+        f"WHEN {ROW_BY_ROW} BEGIN UPDATE search_keys SET keys = {keys} WHERE rowid = new.rowid; "
+        "END;\n"
+        f"CREATE TRIGGER search_fts_ai AFTER INSERT ON search_keys WHEN {LIVE} "
+        f"BEGIN {fts_insert}; END;\n"
+        f"CREATE TRIGGER search_fts_ad AFTER DELETE ON search_keys WHEN {LIVE} "
+        f"BEGIN {fts_delete}; END;\n"
+        f"CREATE TRIGGER search_fts_au AFTER UPDATE ON search_keys WHEN {LIVE} "
+        f"BEGIN {fts_delete}; {fts_insert}; END;\n"
     )
 
 

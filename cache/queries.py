@@ -40,19 +40,21 @@ SORTS: dict[str, str] = {
 LEVELS = ("county", "city")
 
 
-def _where(query: str, filter: str, today: date) -> tuple[str, dict[str, Any]]:
+def _where(conn: sqlite3.Connection, short: search.ShortWords, query: str, filter: str,
+           today: date, indexed: bool) -> tuple[str, dict[str, Any]]:
     if filter not in FILTERS:
         raise ValueError(f"unknown filter {filter!r}; one of {', '.join(FILTERS)}")
-    text, params = search.where(query)
+    text, params = search.where(conn, short, query, indexed)
     return f"{text} AND {FILTERS[filter]}", {**params, "today": today.isoformat()}
 
 
-def assignments(conn: sqlite3.Connection, query: str, filter: str, sort: str, limit: int,
-                offset: int, today: date) -> list[AssignmentRow]:
+def assignments(conn: sqlite3.Connection, short: search.ShortWords, query: str, filter: str,
+                sort: str, limit: int, offset: int, today: date,
+                indexed: bool = True) -> list[AssignmentRow]:
     """One page of the assignment list."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
-    where, params = _where(query, filter, today)
+    where, params = _where(conn, short, query, filter, today, indexed)
     cols = ", ".join(f"i.{c}" for c in ASSIGNMENT_COLUMNS)
     rows = conn.execute(
         f"SELECT {cols} FROM institutions i WHERE {where} ORDER BY {SORTS[sort]} "
@@ -62,9 +64,10 @@ def assignments(conn: sqlite3.Connection, query: str, filter: str, sort: str, li
     return [assignment_row(r) for r in rows]
 
 
-def count_assignments(conn: sqlite3.Connection, query: str, filter: str, today: date) -> int:
+def count_assignments(conn: sqlite3.Connection, short: search.ShortWords, query: str,
+                      filter: str, today: date, indexed: bool = True) -> int:
     """How many rows the assignment list has for this search and filter."""
-    where, params = _where(query, filter, today)
+    where, params = _where(conn, short, query, filter, today, indexed)
     return int(conn.execute(f"SELECT count(*) FROM institutions i WHERE {where}",
                             params).fetchone()[0])
 

@@ -96,6 +96,20 @@ def institution_params(inst: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def institution_row(inst: dict[str, Any]) -> tuple[Any, ...]:
+    """institution_params as a tuple in INSTITUTION_FIELDS order (for executemany)."""
+    payment = inst.get("payment")
+    return (
+        inst["id"], inst["name"], inst.get("uscc") or "", inst.get("licence_no") or "",
+        inst["division_code"], inst.get("address") or "", inst.get("contact_name") or "",
+        inst.get("contact_phone") or "", inst.get("kind") or domain.NON_ACADEMIC,
+        inst.get("pinyin") or "", inst.get("initials") or "",
+        inst.get("bank_status") or "pending", inst.get("bank_reason"),
+        json.dumps(payment, ensure_ascii=False) if payment else None,
+        int(inst.get("orders") or 0), int(inst.get("order_amount_fen") or 0),
+    )
+
+
 def step_state(row: sqlite3.Row) -> StepState:
     """A StepState from a steps row."""
     return StepState(step=row["step"], status=row["status"], reason=row["reason"],

@@ -44,7 +44,6 @@ def _core(db: Database) -> None:
             order_amount_fen INTEGER NOT NULL DEFAULT 0,
             sync_state TEXT NOT NULL DEFAULT 'synced'
         );
-        CREATE INDEX institutions_division ON institutions (division_code);
         CREATE TABLE steps (
             institution_id TEXT NOT NULL,
             step TEXT NOT NULL,
@@ -142,7 +141,6 @@ def _progress_columns(db: Database) -> None:
     """Progress kept on each institution row, so the assignment list never aggregates 85k steps."""
     for column, decl in progress.COLUMNS:
         db.conn.execute(f"ALTER TABLE institutions ADD COLUMN {column} {decl}")
-    db.conn.execute("CREATE INDEX institutions_priority ON institutions (blocked, done)")
     progress.refresh(db.conn, None)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fieldkit import domain
 
-from . import progress, queries, schema
+from . import progress, queries, schema, search
 from .errors import CacheError, CacheUnavailable, MalformedChange
 from .rows import (
     CONTACT_FIELDS,
@@ -23,11 +23,16 @@ from .rows import (
     AssignmentRow,
     StepState,
     institution_params,
+    institution_row,
     op_dict,
     visit_params,
 )
 
 PENDING = ("unsent", "sending")
+# From this many institutions in one load or pulled page, the trigram index is rebuilt once
+# (before the next search that needs it) instead of being updated row by row.
+BIG_LOAD = 200
+_EMPTY: dict[str, str] = {}
 # Ops that keep an institution in the cache after the office unassigns it.
 HOLDING = ("unsent", "sending", "rejected")
 POSTER_SIZES = ("a4", "a6", "strip")
@@ -39,6 +44,14 @@ _INST_MARKS = ", ".join(f":{c}" for c in INSTITUTION_FIELDS) + ", :sync_state, "
 _INST_UPSERT = (
     f"INSERT INTO institutions ({_INST_COLS}) VALUES ({_INST_MARKS}) ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in INSTITUTION_FIELDS if c != "id")
+)
+_INST_UPSERT_POSITIONAL = _INST_UPSERT.replace(
+    _INST_MARKS, ", ".join("?" * (len(INSTITUTION_FIELDS) + 1 + len(progress.COLUMN_NAMES))))
+_SEARCH_KEYS_UPSERT = (
+    "INSERT INTO search_keys (rowid, keys) SELECT rowid, "
+    + progress.search_keys_sql().replace("new.", "")
+    + " FROM institutions WHERE id IN (SELECT value FROM json_each(?)) "
+    "ON CONFLICT(rowid) DO UPDATE SET keys = excluded.keys"
 )
 _STEP_UPSERT = (
     "INSERT INTO steps (institution_id, step, status, reason, note, hlc, updated_by, sync_state) "
@@ -82,6 +95,7 @@ class Store:
         self.path = path
         self._conn = conn
         self._lock = threading.RLock()
+        self._short = search.ShortWords()
         self.client_id: str = self._ensure_client_id()
         self.clock = domain.HLC(self.client_id, self.get_meta("clock"))
 
@@ -125,9 +139,11 @@ class Store:
             yield self._conn
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back whole on any error."""
+    def _tx(self, keys: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, rolled back whole on any error; `keys`: it may change search keys."""
         with self._lock:
+            if keys:
+                self._short.invalidate()
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -174,15 +190,37 @@ class Store:
                     limit: int = 100, offset: int = 0,
                     today: date | None = None) -> list[AssignmentRow]:
         """One page of the assignment list, searched, filtered and sorted."""
+        indexed = self._search_ready(query)
         with self._read() as conn:
-            return queries.assignments(conn, query, filter, sort, limit, offset,
-                                       today or date.today())
+            return queries.assignments(conn, self._short, query, filter, sort, limit, offset,
+                                       today or date.today(), indexed)
 
     def count_assignments(self, query: str = "", filter: str = "all",
                           today: date | None = None) -> int:
         """How many institutions the same search and filter would list."""
+        indexed = self._search_ready(query)
         with self._read() as conn:
-            return queries.count_assignments(conn, query, filter, today or date.today())
+            return queries.count_assignments(conn, self._short, query, filter,
+                                             today or date.today(), indexed)
+
+    def build_search_index(self) -> bool:
+        """Rebuild the trigram index if a big load left it stale; return whether it was rebuilt."""
+        with self._tx() as conn:
+            if not _get_meta(conn, progress.STALE_KEY):
+                return False
+            conn.execute("INSERT INTO search_fts (search_fts) VALUES ('rebuild')")
+            _put_meta(conn, progress.STALE_KEY, None)
+        return True
+
+    def _search_ready(self, query: str) -> bool:
+        """Whether the trigram index can answer this query (rebuilding it first if stale)."""
+        if not search.needs_index(query) or not self.get_meta(progress.STALE_KEY):
+            return True
+        try:
+            self.build_search_index()
+        except CacheUnavailable:
+            return False  # another process holds the write lock: the scan answers meanwhile
+        return True
 
     def institution(self, inst_id: str) -> dict[str, Any] | None:
         """The institution's wire fields plus its sync_state, or None."""
@@ -304,7 +342,7 @@ class Store:
         if not data:
             raise domain.ValidationError("contact_empty", "请填写联系人或手机号",
                                          "Give a contact name or a mobile number", "contact_name")
-        with self._tx() as conn:
+        with self._tx(keys=True) as conn:
             row = _require_institution(conn, inst_id)
             prev = {k: row[k] for k in CONTACT_FIELDS}
             hlc = self._stamp(conn)
@@ -399,7 +437,7 @@ class Store:
 
     def record_results(self, results: list[dict[str, Any]]) -> None:
         """Apply the office's answer per op: applied/duplicate → synced, rejected → kept with why."""
-        with self._tx() as conn:
+        with self._tx(keys=True) as conn:
             op_ids = [str(r["op_id"]) for r in results]
             registers = _registers_of(conn, op_ids)
             insts = _institutions_of(conn, op_ids)
@@ -425,7 +463,7 @@ class Store:
 
     def discard_op(self, op_id: str) -> None:
         """Give up a rejected op; the register goes back to what it held before the edit."""
-        with self._tx() as conn:
+        with self._tx(keys=True) as conn:
             row = conn.execute("SELECT * FROM outbox WHERE op_id = ?", (op_id,)).fetchone()
             if row is None or row["state"] != "rejected":
                 raise CacheError(
@@ -445,8 +483,10 @@ class Store:
 
     def apply_changes(self, changes: list[dict[str, Any]], cursor: int) -> None:
         """Apply one page of the office's changes and its cursor, in one transaction."""
-        with self._tx() as conn:
+        with self._tx(keys=True) as conn:
             dirty = _dirty_registers(conn)
+            if sum(1 for c in changes if c.get("kind") == "institution") >= BIG_LOAD:
+                _put_meta(conn, progress.STALE_KEY, "stale")
             touched: set[str] = set()
             for change in changes:
                 try:
@@ -485,7 +525,7 @@ class Store:
 
     def reset_for_full_pull(self) -> None:
         """Forget the office's copies (cursor to 0) but keep the outbox and unsent rows."""
-        with self._tx() as conn:
+        with self._tx(keys=True) as conn:
             held = _held_institutions(conn)
             conn.execute("DELETE FROM steps WHERE sync_state = 'synced' AND institution_id NOT IN "
                          "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
@@ -503,20 +543,23 @@ class Store:
         statuses: dict[str, dict[str, str]] = {}
         for s in steps:
             statuses.setdefault(s["institution_id"], {})[s["step"]] = s["status"]
-        inst_rows = [
-            {**institution_params(i), "sync_state": "synced",
-             **dict(zip(progress.COLUMN_NAMES,
-                        (*progress.step_values(statuses.get(i["id"], {})), None, None, 0),
-                        strict=True))}
-            for i in institutions
-        ]
+        inst_rows = [(*institution_row(i), "synced",
+                      *progress.step_values(statuses.get(i["id"], _EMPTY)), None, None, 0)
+                     for i in institutions]
         step_rows = [(s["institution_id"], s["step"], s["status"], s.get("reason"), s.get("note"),
                       s.get("hlc"), s.get("updated_by"), "synced") for s in steps]
-        with self._tx() as conn:
+        big = len(institutions) >= BIG_LOAD
+        with self._tx(keys=True) as conn:
+            if big:  # set-based search keys and one index rebuild beat 7,750 trigger runs
+                _put_meta(conn, progress.STALE_KEY, "stale")
+                _put_meta(conn, progress.BULK_KEY, "1")
             local = conn.execute("SELECT EXISTS (SELECT 1 FROM outbox) "
                                  "OR EXISTS (SELECT 1 FROM visits)").fetchone()[0]
-            conn.executemany(_INST_UPSERT, inst_rows)
+            conn.executemany(_INST_UPSERT_POSITIONAL, inst_rows)
             conn.executemany(_STEP_UPSERT + " WHERE steps.sync_state = 'synced'", step_rows)
+            if big:
+                conn.execute(_SEARCH_KEYS_UPSERT, (json.dumps([i["id"] for i in institutions]),))
+                _put_meta(conn, progress.BULK_KEY, None)
             if local:
                 progress.refresh(conn, [i["id"] for i in institutions])
 
@@ -532,6 +575,11 @@ def _wire_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
 
 
 def _put_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
