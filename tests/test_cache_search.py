@@ -121,3 +121,48 @@ def test_search_combines_with_filters_and_paging(store: Store) -> None:
     first = store.assignments("长沙", sort="name", limit=1)
     second = store.assignments("长沙", sort="name", limit=1, offset=1)
     assert {first[0].id, second[0].id} == {institution(1)["id"], institution(2)["id"]}
+
+
+def many(count: int, name: str = "育才") -> list[dict[str, object]]:
+    """`count` institutions in 430702 named 常德{name}培训{n}."""
+    base = institution(3)
+    return [{**base, "id": f"JG430702{n:04d}", "name": f"常德{name}培训{n}",
+             "pinyin": f"changde{n}", "initials": f"cd{n}", "contact_phone": f"1390736{n:04d}"}
+            for n in range(1000, 1000 + count)]
+
+
+def test_a_big_load_is_searchable_at_once_and_its_index_rebuilt_once(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "big.sqlite") as s:
+        s.bulk_load(many(300), [])
+        assert s.get_meta("search_index") == "stale"
+        assert s.count_assignments("育") == 300  # short words never wait for the index
+        assert s.count_assignments("培训1299") == 1  # long words rebuild it first
+        assert s.get_meta("search_index") is None
+        assert s.build_search_index() is False
+        s.bulk_load(many(300, name="明德"), [])  # the same ids, renamed
+        assert s.count_assignments("育才") == 0 and s.count_assignments("明德培训") == 300
+        s.set_contact("JG4307021000", contact_name="欧阳修")
+        assert s.count_assignments("欧阳修") == 1 and s.count_assignments("欧阳") == 1
+
+
+def test_a_big_pulled_page_is_searchable(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "pull.sqlite") as s:
+        changes = [{"seq": n, "kind": "institution", "id": inst["id"], "data": inst}
+                   for n, inst in enumerate(many(250), 1)]
+        s.apply_changes(changes, cursor=250)
+        assert s.count_assignments("cd1249") == 1 and s.count_assignments("育才培训") == 250
+        assert s.count_assignments("才") == 250
+
+
+def test_another_process_changing_the_file_is_seen_by_short_searches(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    first = open_loaded(path)
+    second = Store.open(path)
+    try:
+        assert found(first, "欧阳") == []
+        second.set_contact(institution(7)["id"], contact_name="欧阳修")
+        assert found(first, "欧阳") == [7]
+        assert found(first, "欧阳修") == [7]
+    finally:
+        first.close()
+        second.close()
