@@ -7,8 +7,8 @@ import io
 import socket
 import threading
 import time
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn

@@ -111,14 +111,16 @@ def _install_errors(app: FastAPI) -> None:
         codes = {404: ("not_found", "没有这个地址", "no such endpoint"),
                  405: ("method_not_allowed", "不支持此请求方法", "method not allowed")}
         code, zh, en = codes.get(exc.status_code, ("http_error", "请求失败", str(exc.detail)))
-        return error_response(exc.status_code, code, f"{zh} / {en}", headers=exc.headers)
+        return error_response(exc.status_code, code, f"{zh} / {en}",
+                              headers=dict(exc.headers) if exc.headers else None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+        first: dict[str, Any] = dict(exc.errors()[0]) if exc.errors() else {"msg": "invalid"}
         if first.get("type") == "json_invalid":
+            detail = (first.get("ctx") or {}).get("error", "")
             return error_response(422, "invalid", "请求体不是有效的 JSON / the body is not valid "
-                                  f"JSON: {first.get('ctx', {}).get('error', '')}", "body")
+                                  f"JSON: {detail}", "body")
         loc = [str(p) for p in first.get("loc", ())]
         field = ".".join(loc[1:] if loc[:1] in (["body"], ["query"], ["path"]) else loc) \
             or "body"

@@ -162,7 +162,8 @@ def _columns(header: list[str], names: dict[str, tuple[str, ...]]) -> dict[str, 
 def _check(rows: list[tuple[int, dict[str, str]]], report: ImportReport,
            check: Callable[[dict[str, str]], dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     """Validate each row, reporting errors and duplicate credit codes by line number."""
-    good, seen = [], {}
+    good: list[tuple[int, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
     for line, row in rows:
         try:
             value = check(row)

@@ -264,7 +264,7 @@ def _visit_create(conn: Connection, caller: Caller, op: dict[str, Any], inst: An
 
 def _visit_amend(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any) -> dict:
     data = dict(op["data"])
-    visit_id = _text(data, "visit_id", True)
+    visit_id = str(_text(data, "visit_id", True))
     row = conn.execute(select(visits).where(visits.c.visit_id == visit_id,
                                             visits.c.institution_id == inst.id)).first()
     if row is None:
