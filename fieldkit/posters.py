@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -80,36 +81,42 @@ class PosterError(Exception):
 
 
 class Canvas:
-    """A white page that stacks centred lines of text and images from the top, remembering the text."""
+    """A white 1-bit page that stacks centred lines of text and images from the top.
 
-    def __init__(self, width: int, height: int, font: CJKFont, margin: int) -> None:
-        self.image = Image.new("L", (width, height), 255)
-        self.draw = ImageDraw.Draw(self.image)
+    A canvas without a page (`page=None`) only measures: the same calls, nothing drawn.
+    """
+
+    def __init__(self, width: int, height: int | None, font: CJKFont, margin: int,
+                 top: int | None = None) -> None:
+        self.width = width
+        self.image = Image.new("1", (width, height), 1) if height else None
+        self.draw = ImageDraw.Draw(self.image) if self.image else None
         self.font = font
         self.margin = margin
-        self.y = margin
+        self.y = margin if top is None else top
         self.texts: list[str] = []
 
     @property
     def inner_width(self) -> int:
-        return self.image.width - 2 * self.margin
+        return self.width - 2 * self.margin
 
     def text(self, text: str, size: int, *, bold: bool = False, align: str = "center",
              gap: float = 0.35) -> None:
         """Draw text wrapped to the page width, advancing down the page."""
-        face = self.font.at(size)
         stroke = max(1, size // 40) if bold else 0
-        for line in wrap(text, lambda s: face.getlength(s) + 2 * stroke, self.inner_width):
-            width = face.getlength(line) + 2 * stroke
-            x = self.margin + (self.inner_width - width) / 2 if align == "center" else self.margin
-            self.draw.text((x + stroke, self.y), line, font=face, fill=0, stroke_width=stroke,
-                           stroke_fill=0)
+        face = self.font.at(size)
+        for line, width in wrapped(self.font, size, stroke, text, self.inner_width):
+            if self.draw is not None:
+                x = self.margin + (self.inner_width - width) / 2 if align == "center" else self.margin
+                self.draw.text((x + stroke, self.y), line, font=face, fill=0, stroke_width=stroke,
+                               stroke_fill=0)
             self.texts.append(line)
             self.y += int(size * (1 + gap))
 
     def paste(self, image: Image.Image, gap: int) -> None:
         """Place an image centred, advancing down the page."""
-        self.image.paste(image, ((self.image.width - image.width) // 2, self.y))
+        if self.image is not None:
+            self.image.paste(image, ((self.width - image.width) // 2, self.y))
         self.y += image.height + gap
 
     def space(self, pixels: int) -> None:
@@ -118,9 +125,24 @@ class Canvas:
 
     def rule(self, width: int = 2) -> None:
         """A horizontal line across the inner width."""
-        self.draw.line([(self.margin, self.y), (self.image.width - self.margin, self.y)],
-                       fill=0, width=width)
+        if self.draw is not None:
+            self.draw.line([(self.margin, self.y), (self.width - self.margin, self.y)],
+                           fill=0, width=width)
         self.y += width
+
+
+@lru_cache(maxsize=4096)
+def wrapped(font: CJKFont, size: int, stroke: int, text: str,
+            width: int) -> tuple[tuple[str, float], ...]:
+    """The lines text breaks into at this size and width, each with its drawn width."""
+    face = font.at(size)
+
+    def measure(part: str) -> float:
+        return face.getlength(part) + 2 * stroke
+
+    whole = measure(text)
+    lines = [text] if whole <= width else wrap(text, measure, width)
+    return tuple((line, whole if line == text else measure(line)) for line in lines)
 
 
 def wrap(text: str, measure: Callable[[str], float], width: float) -> list[str]:
@@ -160,7 +182,7 @@ def qr_image(payload: str, target_width: int) -> Image.Image:
     count = len(matrix)
     module = max(1, target_width // count)
     raw = bytes(0 if dark else 255 for row in matrix for dark in row)
-    small = Image.frombytes("L", (count, count), raw)
+    small = Image.frombytes("L", (count, count), raw).convert("1", dither=Image.Dither.NONE)
     return small.resize((count * module, count * module), Image.Resampling.NEAREST)
 
 
@@ -174,9 +196,27 @@ def render_poster(institution: dict, public_key_b64: str | None, size: str = "a4
     layout = LAYOUTS[size]
     font = find_cjk_font()
     code = qr_image(payload, layout.qr_width)
-    height = layout.height or _strip_height(layout, code)
-    canvas = Canvas(layout.width, height, font, layout.margin)
     when = (printed_on or date.today()).isoformat()
+    plan = Canvas(layout.width, None, font, layout.margin)
+    _poster_content(plan, layout, institution, code, when, issuer)
+    content = plan.y + layout.margin
+    height = layout.height or content
+    canvas = Canvas(layout.width, height, font, layout.margin,
+                    top=layout.margin + max(0, (height - content) // 2))
+    _poster_content(canvas, layout, institution, code, when, issuer)
+    assert canvas.image is not None and canvas.draw is not None
+    if layout.frame:
+        inset = layout.margin // 2
+        canvas.draw.rectangle([inset, inset, layout.width - inset, height - inset], outline=0,
+                              width=layout.frame)
+    canvas.image.info["dpi"] = (layout.dpi, layout.dpi)
+    return Poster(canvas.image, layout.dpi, tuple(canvas.texts),
+                  institution_id=institution["id"], size=size, payload=payload)
+
+
+def _poster_content(canvas: Canvas, layout: Layout, institution: dict, code: Image.Image,
+                    when: str, issuer: str | None) -> None:
+    """Title, name, platform id, the code, the parents' instructions, issuer and date."""
     canvas.text(TITLE, layout.title, bold=True)
     canvas.space(layout.body // 3)
     canvas.text(institution["name"], layout.name, bold=True, gap=0.25)
@@ -190,33 +230,6 @@ def render_poster(institution: dict, public_key_b64: str | None, size: str = "a4
     canvas.space(layout.small // 2)
     canvas.text(issuer or DEFAULT_ISSUER, layout.small, gap=0.2)
     canvas.text(f"打印日期 {when}", layout.small)
-    image = _centre_vertically(canvas, layout)
-    image.info["dpi"] = (layout.dpi, layout.dpi)
-    return Poster(image, layout.dpi, tuple(canvas.texts),
-                  institution_id=institution["id"], size=size, payload=payload)
-
-
-def _centre_vertically(canvas: Canvas, layout: Layout) -> Image.Image:
-    """The drawn content centred on a fixed-height page inside its frame, or cropped for a strip."""
-    content = canvas.y + layout.margin
-    if layout.height is None:
-        return canvas.image.crop((0, 0, layout.width, content))
-    image = canvas.image
-    shift = (layout.height - content) // 2
-    if shift > 0:
-        image = Image.new("L", image.size, 255)
-        image.paste(canvas.image.crop((0, 0, layout.width, content)), (0, shift))
-    if layout.frame:
-        inset = layout.margin // 2
-        ImageDraw.Draw(image).rectangle(
-            [inset, inset, layout.width - inset, layout.height - inset], outline=0,
-            width=layout.frame)
-    return image
-
-
-def _strip_height(layout: Layout, code: Image.Image) -> int:
-    """A generous height for a strip; the page is cropped to its content afterwards."""
-    return code.height + 40 * layout.body + 2 * layout.margin
 
 
 def render_rectification_notice(institution: dict, visit: dict, technician: str,
@@ -233,7 +246,8 @@ def render_rectification_notice(institution: dict, visit: dict, technician: str,
     when = (printed_on or date.today()).isoformat()
     visit_day = str(visit.get("started_at") or "")[:10] or when
     pages: list[Page] = []
-    canvas = Canvas(layout.width, layout.height or 3508, font, layout.margin)
+    page_height = layout.height or 3508
+    canvas = Canvas(layout.width, page_height, font, layout.margin)
     canvas.text("整改通知书", layout.title, bold=True)
     canvas.text(f"编号 {str(visit.get('visit_id', ''))[:8].upper()}", layout.small)
     canvas.space(layout.body)
@@ -245,9 +259,9 @@ def render_rectification_notice(institution: dict, visit: dict, technician: str,
         canvas.text(line, layout.body, align="left")
     canvas.space(layout.body // 2)
     for number, item in enumerate(items, 1):
-        if canvas.y > canvas.image.height - 12 * layout.body:
+        if canvas.y > page_height - 12 * layout.body:
             pages.append(_finish(canvas, layout))
-            canvas = Canvas(layout.width, layout.height or 3508, font, layout.margin)
+            canvas = Canvas(layout.width, page_height, font, layout.margin)
             canvas.text("整改通知书（续）", layout.body, bold=True)
         canvas.text(f"{number}. {item}", layout.body, align="left")
     canvas.space(layout.body // 2)
@@ -267,6 +281,7 @@ def render_rectification_notice(institution: dict, visit: dict, technician: str,
 
 def _finish(canvas: Canvas, layout: Layout) -> Page:
     """Close a canvas into a page."""
+    assert canvas.image is not None
     canvas.image.info["dpi"] = (layout.dpi, layout.dpi)
     return Page(canvas.image, layout.dpi, tuple(canvas.texts))
 
@@ -345,7 +360,7 @@ class _PdfWriter:
         if image.mode != "1":
             image = image.convert("L")
         bits = 1 if image.mode == "1" else 8
-        data = zlib.compress(image.tobytes(), 6)
+        data = zlib.compress(image.tobytes(), 1)
         width_pt = image.width * 72 / dpi
         height_pt = image.height * 72 / dpi
         image_id = self._object(

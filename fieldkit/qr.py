@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.constants
+import qrcode.util
 
 from . import emv, signing
 
@@ -91,12 +94,75 @@ def payload_sha256(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+class _Code(qrcode.QRCode):  # type: ignore[misc]
+    """qrcode's encoder, noting which modules carry data when it lays the data out."""
+
+    data_cells: list[tuple[int, int]] = []
+
+    def map_data(self, data: bytes, mask_pattern: int) -> None:
+        self.data_cells = [(r, c) for r, row in enumerate(self.modules)
+                           for c, value in enumerate(row) if value is None]
+        super().map_data(data, mask_pattern)
+
+
 def qr_matrix(payload: str) -> list[list[bool]]:
-    """The symbol's modules (True = dark), quiet zone included."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=QUIET_ZONE)
+    """The symbol's modules (True = dark), quiet zone included, with qrcode's choice of mask."""
+    code = _Code(error_correction=ERROR_CORRECTION, border=QUIET_ZONE)
     code.add_data(payload)
-    code.make(fit=True)
+    code.best_fit()
+    code.makeImpl(True, 0)  # test layout: format and version areas light, as qrcode scores them
+    code.makeImpl(False, best_mask(code.modules, code.data_cells))
     return code.get_matrix()
+
+
+def best_mask(test_modules: list[list[bool]], data_cells: list[tuple[int, int]]) -> int:
+    """The mask qrcode's best_mask_pattern() picks, scored on whole rows as integers (much faster)."""
+    count = len(test_modules)
+    mask0 = qrcode.util.mask_func(0)
+    rows = [sum(1 << c for c, dark in enumerate(row) if dark) for row in test_modules]
+    for r, c in data_cells:
+        if mask0(r, c):
+            rows[r] ^= 1 << c  # now: the data unmasked
+    best, best_points = 0, -1
+    for pattern, flips in enumerate(_mask_rows(count, tuple(data_cells))):
+        masked = [row ^ flip for row, flip in zip(rows, flips, strict=True)]
+        points = penalty(masked, count)
+        if best_points < 0 or points < best_points:
+            best, best_points = pattern, points
+    return best
+
+
+@lru_cache(maxsize=64)
+def _mask_rows(count: int, data_cells: tuple[tuple[int, int], ...]) -> list[list[int]]:
+    """For each of the 8 masks, the data modules it flips, one integer per row."""
+    masks = []
+    for pattern in range(8):
+        func = qrcode.util.mask_func(pattern)
+        flips = [0] * count
+        for r, c in data_cells:
+            if func(r, c):
+                flips[r] |= 1 << c
+        masks.append(flips)
+    return masks
+
+
+RUNS = re.compile(r"0{5,}|1{5,}")
+FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")
+
+
+def penalty(rows: list[int], count: int) -> int:
+    """ISO 18004 mask penalty, exactly as qrcode.util.lost_point computes it (bit i = column i)."""
+    row_text = [format(row, f"0{count}b") for row in rows]
+    col_text = ["".join(column) for column in zip(*row_text, strict=True)]
+    text = "|".join(row_text + col_text)
+    points = sum(len(run) - 2 for run in RUNS.findall(text))
+    points += 40 * len(FINDER_LIKE.findall(text))
+    edge = (1 << (count - 1)) - 1
+    for upper, lower in zip(rows, rows[1:], strict=False):
+        same = ~(upper ^ lower) & ~(upper ^ (upper >> 1)) & ~(lower ^ (lower >> 1)) & edge
+        points += 3 * same.bit_count()
+    dark = sum(row.bit_count() for row in rows)
+    return points + 10 * int(abs(dark / count ** 2 * 100 - 50) / 5)
 
 
 def terminal_lines(payload: str) -> list[str]:
