@@ -546,8 +546,9 @@ class Store:
         inst_rows = [(*institution_row(i), "synced",
                       *progress.step_values(statuses.get(i["id"], _EMPTY)), None, None, 0)
                      for i in institutions]
-        step_rows = [(s["institution_id"], s["step"], s["status"], s.get("reason"), s.get("note"),
-                      s.get("hlc"), s.get("updated_by"), "synced") for s in steps]
+        columns = _step_columns(steps)
+        step_rows = [tuple(s.get(c) for c in columns) for s in steps] if len(columns) > 4 else [
+            (s["institution_id"], s["step"], s["status"], s.get("reason")) for s in steps]
         big = len(institutions) >= BIG_LOAD
         with self._tx(keys=True) as conn:
             if big:  # set-based search keys and one index rebuild beat 7,750 trigger runs
@@ -556,7 +557,7 @@ class Store:
             local = conn.execute("SELECT EXISTS (SELECT 1 FROM outbox) "
                                  "OR EXISTS (SELECT 1 FROM visits)").fetchone()[0]
             conn.executemany(_INST_UPSERT_POSITIONAL, inst_rows)
-            conn.executemany(_STEP_UPSERT + " WHERE steps.sync_state = 'synced'", step_rows)
+            conn.executemany(_step_load_sql(columns), step_rows)
             if big:
                 conn.execute(_SEARCH_KEYS_UPSERT, (json.dumps([i["id"] for i in institutions]),))
                 _put_meta(conn, progress.BULK_KEY, None)
@@ -575,6 +576,23 @@ def _wire_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def _step_columns(steps: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The step columns a load carries: always the first four, hlc/updated_by/note if given."""
+    extra = set().union(*steps) & {"note", "hlc", "updated_by"}
+    return ("institution_id", "step", "status", "reason", *sorted(extra))
+
+
+def _step_load_sql(columns: tuple[str, ...]) -> str:
+    """Insert loaded steps; a step holding a local edit (not 'synced') is left as it is."""
+    return (
+        f"INSERT INTO steps ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        "ON CONFLICT(institution_id, step) DO UPDATE SET status = excluded.status, "
+        "reason = excluded.reason, note = excluded.note, hlc = excluded.hlc, "
+        "updated_by = excluded.updated_by, sync_state = 'synced' "
+        "WHERE steps.sync_state = 'synced'"
+    )
 
 
 def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:

@@ -291,3 +291,14 @@ def test_a_later_office_stamp_moves_the_local_clock_forward(store: Store) -> Non
     store.apply_changes([step_change(I1, "registered", "done", 1, hlc=str(ahead))], cursor=1)
     op = store.set_step(I1, "parent_app", "in_progress", by="T1")
     assert domain.newer(op["hlc"], str(ahead))
+
+
+def test_bulk_load_keeps_stamps_given_on_any_step(store: Store) -> None:
+    store.bulk_load([institution(1)], [
+        {"institution_id": I1, "step": "registered", "status": "done", "reason": None},
+        {"institution_id": I1, "step": "account", "status": "done", "reason": None,
+         "hlc": SERVER_HLC, "updated_by": "office"},
+    ])
+    states = store.step_states(I1)
+    assert (states["account"].hlc, states["account"].updated_by) == (SERVER_HLC, "office")
+    assert states["registered"].hlc is None
