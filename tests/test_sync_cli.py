@@ -1,0 +1,111 @@
+"""`fieldkit sync`, `status` and `export visits` from the command line, on a real office."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from cache.store import Store
+from fieldkit import config, paths
+from fieldkit.cli import main
+from fieldkit.sync import login
+from tests.live_server import LiveServer, free_port
+from tests.test_sync_office import Person, RealOffice, visit
+
+
+@pytest.fixture
+def logged_in(tmp_path: Path) -> Iterator[tuple[Person, RealOffice, LiveServer]]:
+    real = RealOffice(tmp_path, institutions=4)
+    tech = real.add("李娜")
+    real.assign(tech, real.ids)
+    with LiveServer(real.db) as server:
+        asyncio.run(login(server.url, tech.token))
+        yield tech, real, server
+
+
+def test_status_before_login_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status"]) == 0
+    assert "未登录" in capsys.readouterr().out
+    assert main(["status", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["server"] is None and report["unsent"] == 0
+
+
+def test_sync_before_login_tells_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync"]) == 2
+    assert "fieldkit login" in capsys.readouterr().err
+
+
+def test_sync_shows_progress_and_status_counts_what_waits(
+        logged_in: tuple[Person, RealOffice, LiveServer],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    tech, real, server = logged_in
+    assert main(["sync"]) == 0
+    out = capsys.readouterr().out
+    assert "接收" in out and "receiving" in out and "完成" in out
+    with Store.open(config.load().cache_path) as store:
+        for n in range(3):
+            store.create_visit(visit(tech, real.ids[n], n, f"走访记录{n}"))
+    assert main(["status", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["server"] == server.url and report["technician"]["name"] == "李娜"
+    assert report["unsent"] == 3 and report["rejected"] == 0
+    assert report["counts"]["institutions"] == 4 and report["last_sync"]
+    assert main(["sync"]) == 0
+    assert "发送 3/3" in capsys.readouterr().out
+    assert main(["status"]) == 0
+    assert "未发送 / Unsent: 0" in capsys.readouterr().out
+
+
+def test_sync_with_the_office_unreachable_fails_and_keeps_the_work(
+        logged_in: tuple[Person, RealOffice, LiveServer],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    tech, real, server = logged_in
+    assert main(["sync", "--quiet"]) == 0
+    with Store.open(config.load().cache_path) as store:
+        store.set_step(real.ids[0], "parent_app", "in_progress", by=tech.id)
+    settings = config.load()
+    config.save(replace(settings, server_url=f"http://127.0.0.1:{free_port()}"))
+    assert main(["sync"]) == 1
+    err = capsys.readouterr().err
+    assert "同步未完成" in err and "offline" in err and "1" in err
+    config.save(settings)
+    assert main(["sync", "--quiet"]) == 0
+    with Store.open(config.load().cache_path) as store:
+        assert store.counts()["unsent"] == 0
+
+
+def test_a_file_that_is_not_a_cache_is_refused_untouched(
+        logged_in: tuple[Person, RealOffice, LiveServer],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cache = paths.cache_file("default")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(b"my holiday photos")
+    assert main(["sync"]) == 2
+    assert "不是 fieldkit 的本地缓存" in capsys.readouterr().err
+    assert cache.read_bytes() == b"my holiday photos"
+
+
+def test_export_visits_writes_csv_excel_reads(
+        logged_in: tuple[Person, RealOffice, LiveServer], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    tech, real, server = logged_in
+    assert main(["sync", "--quiet"]) == 0
+    with Store.open(config.load().cache_path) as store:
+        for n in range(2):
+            store.create_visit(visit(tech, real.ids[n], n, f"整改意见，第{n}条"))
+    target = tmp_path / "visits.csv"
+    assert main(["export", "visits", "--csv", str(target)]) == 0
+    assert "2" in capsys.readouterr().out
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert sorted(r["notes"] for r in rows) == ["整改意见，第0条", "整改意见，第1条"]
+    assert {r["institution_name"] for r in rows} <= {i["name"] for i in real.institutions}
+    assert all(r["institution_name"] and r["sync_state"] == "unsent" for r in rows)
