@@ -21,6 +21,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "qr": ("fieldkit.posters_cli", "cmd_qr"),
     "posters": ("fieldkit.posters_cli", "cmd_posters"),
     "check-code": ("fieldkit.posters_cli", "cmd_check_code"),
+    "notice": ("fieldkit.posters_cli", "cmd_notice"),
     "serve": ("fieldkit.server.admin", "cmd_serve"),
     "server-init": ("fieldkit.server.admin", "cmd_init"),
     "server-seed-demo": ("fieldkit.server.admin", "cmd_seed_demo"),
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     source = check.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="the code's content, as typed, pasted or scanned")
     source.add_argument("--image", metavar="F", help="a photo or screenshot of the code")
+
+    notice = sub.add_parser("notice", help="a visit's rectification notice (整改通知书) as an A4 PDF")
+    notice.add_argument("visit_id", metavar="VISIT_ID", help="the visit (its first characters do)")
+    notice.add_argument("--pdf", required=True, metavar="F")
+    notice.add_argument("--print", dest="send_to_printer", action="store_true",
+                        help="also send it to the system printer (lp)")
 
     serve = sub.add_parser("serve", help="run the office server")
     _db_option(serve)
