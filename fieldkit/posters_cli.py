@@ -15,7 +15,15 @@ from cache import CacheError, Store
 
 from . import config, domain, paths
 from .fonts import FontMissing
-from .posters import Page, Poster, PosterError, render_poster, save_pdf, save_png
+from .posters import (
+    Page,
+    Poster,
+    PosterError,
+    render_poster,
+    render_rectification_notice,
+    save_pdf,
+    save_png,
+)
 from .qr import PaymentCodeRefused, QRDecodeError, classify, decode_image, verified_payload
 
 EXIT_OK, EXIT_ERROR, EXIT_MISMATCH = 0, 1, 3
@@ -245,3 +253,51 @@ def expected_payload(inst: dict, public_key: str | None
         if refused.code in UNTRUSTED:
             raise
         return None, refused
+
+
+# ---------------------------------------------------------------- fieldkit notice
+
+
+def find_visit(store: Store, visit_id: str) -> dict:
+    """The cached visit whose id is (or starts with) visit_id; a CommandError if none or several."""
+    wanted = visit_id.strip().lower()
+    found = [v for v in store.visits() if str(v["visit_id"]).lower().startswith(wanted)]
+    if len(found) != 1:
+        many = len(found) > 1
+        raise CommandError(
+            f"{'有多次走访' if many else '本机没有走访'}以 {visit_id} 开头。请给出更完整的走访编号。",
+            f"{'Several visits' if many else 'No visit'} on this device start with {visit_id}. "
+            "Give more of the visit id.")
+    return found[0]
+
+
+def export_notice(store: Store, settings: config.Settings, visit: dict, path: Path,
+                  today: date | None = None) -> int:
+    """Write a visit's rectification notice as an A4 PDF; returns the page count."""
+    inst = store.institution(visit["institution_id"]) or {"id": visit["institution_id"]}
+    tech = settings.technician
+    technician = tech.name if tech and tech.id == visit.get("technician_id") else str(
+        visit.get("technician_id") or "")
+    pages = render_rectification_notice(inst, visit, technician, today, settings.office_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_pdf(pages, path)
+
+
+def cmd_notice(args: argparse.Namespace) -> int:
+    """fieldkit notice VISIT_ID --pdf F [--print]: the 整改通知书 to hand over on site."""
+    return _run(lambda: _notice(args))
+
+
+def _notice(args: argparse.Namespace) -> int:
+    settings, store = open_profile(args.profile)
+    path = Path(args.pdf)
+    with store:
+        visit = find_visit(store, args.visit_id)
+        pages = export_notice(store, settings, visit, path)
+    print(f"已保存整改通知书 {path}（{pages} 页）/ saved the rectification notice {path} "
+          f"({pages} page{'s' if pages > 1 else ''})")
+    if args.send_to_printer:
+        done, message = send_to_printer(path)
+        print(message, file=sys.stdout if done else sys.stderr)
+        return EXIT_OK if done else EXIT_ERROR
+    return EXIT_OK

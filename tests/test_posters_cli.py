@@ -191,3 +191,40 @@ def test_check_code_without_a_supervised_code_still_says_what_was_found(profile:
     out = capsys.readouterr().out
     assert "银行核验未通过" in out and "微信个人收款码" in out
     assert ops("qr.checked")[0]["data"]["result"] == "mismatch"
+
+
+def _visit_with_notice(items: tuple[str, ...]) -> str:
+    from datetime import date, datetime
+
+    from fieldkit import domain
+
+    visit = domain.Visit(
+        visit_id="8d0f6c1e-1111-4222-8333-944445555666", institution_id="JG4307020001",
+        technician_id="T0001", kind="guidance", started_at=datetime(2026, 11, 28, 9, 30),
+        ended_at=datetime(2026, 11, 28, 10, 30), outcome="partial",
+        issues=("前台张贴了微信个人收款码",),
+        rectification=domain.Rectification(items, date(2026, 12, 12)) if items else None)
+    with Store.open(config.load("default").cache_path) as store:
+        store.create_visit(visit)
+    return visit.visit_id
+
+
+def test_notice_pdf_for_a_visit(profile: Path, tmp_path: Path, capsys) -> None:
+    visit_id = _visit_with_notice(("撤除微信个人收款码", "张贴平台监管收款码"))
+    out = tmp_path / "notice.pdf"
+    assert main(["notice", visit_id[:8], "--pdf", str(out)]) == 0
+    [page] = pdf_page_images(out.read_bytes())
+    assert page.size == (2480, 3508) and page.getbbox() is not None
+    assert "已保存整改通知书" in capsys.readouterr().out
+
+
+def test_notice_for_an_unknown_visit(profile: Path, tmp_path: Path, capsys) -> None:
+    assert main(["notice", "ffff", "--pdf", str(tmp_path / "n.pdf")]) == 1
+    assert "走访" in capsys.readouterr().err
+
+
+def test_a_visit_without_a_notice_says_so(profile: Path, tmp_path: Path, capsys) -> None:
+    visit_id = _visit_with_notice(())
+    assert main(["notice", visit_id, "--pdf", str(tmp_path / "n.pdf")]) == 1
+    assert "没有整改通知书" in capsys.readouterr().err
+    assert not (tmp_path / "n.pdf").exists()
