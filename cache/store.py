@@ -487,41 +487,58 @@ class Store:
             dirty = _dirty_registers(conn)
             if sum(1 for c in changes if c.get("kind") == "institution") >= BIG_LOAD:
                 _put_meta(conn, progress.STALE_KEY, "stale")
+            self._observe_newest(changes)
             touched: set[str] = set()
+            steps: list[tuple[Any, ...]] = []  # runs of step changes go in one executemany
             for change in changes:
                 try:
+                    if change.get("kind") == "step":
+                        steps += self._step_row(change, dirty, touched)
+                        continue
+                    conn.executemany(_STEP_UPSERT, steps)
+                    steps = []
                     touched |= self._apply_one(conn, change, dirty)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     raise MalformedChange(change, f"{type(exc).__name__}: {exc}") from None
+            conn.executemany(_STEP_UPSERT, steps)
             progress.refresh(conn, [i for i in touched if _exists(conn, i)])
             _put_meta(conn, "cursor", str(int(cursor)))
             _put_meta(conn, "clock", self.clock.now())
 
+    def _step_row(self, change: dict[str, Any], dirty: set[str],
+                  touched: set[str]) -> list[tuple[Any, ...]]:
+        """The steps row a pulled step change writes (none if the register has local edits)."""
+        data = change["data"]
+        inst_id, key = str(data["institution_id"]), str(data["step"])
+        if f"step:{inst_id}:{key}" in dirty:
+            return []
+        touched.add(inst_id)
+        return [(inst_id, key, str(data["status"]), data.get("reason"), data.get("note"),
+                 data.get("hlc"), data.get("updated_by"), "synced")]
+
     def _apply_one(self, conn: sqlite3.Connection, change: dict[str, Any],
                    dirty: set[str]) -> set[str]:
-        """Apply one change; return the institutions whose progress it may move."""
+        """Apply one change other than a step; return the institutions whose progress it may move."""
         kind, data = change.get("kind"), change.get("data") or {}
-        if change.get("hlc"):
-            self._observe(change["hlc"])
         if kind == "institution":
             return {_apply_institution(conn, data, dirty)}
-        if kind == "step":
-            if data.get("hlc"):
-                self._observe(data["hlc"])
-            return _apply_step(conn, data, dirty)
         if kind == "visit":
             return _apply_visit(conn, data, dirty)
         if kind == "unassigned":
             inst_id = str(change.get("id") or data.get("institution_id"))
             _unassign(conn, inst_id)
-            return set()
         return set()
 
-    def _observe(self, stamp: str) -> None:
-        try:
-            self.clock.observe(stamp)
-        except domain.DomainError:
-            pass  # a malformed stamp from the office orders nothing; the change still applies
+    def _observe_newest(self, changes: list[dict[str, Any]]) -> None:
+        """Move the clock past the newest stamp of a page (stamp text sorts in stamp order)."""
+        stamps = {c.get("hlc") for c in changes} | {
+            (c.get("data") or {}).get("hlc") for c in changes if isinstance(c.get("data"), dict)}
+        for stamp in sorted((s for s in stamps if isinstance(s, str)), reverse=True):
+            try:
+                self.clock.observe(stamp)
+                return
+            except domain.DomainError:
+                continue  # a malformed stamp orders nothing; the change itself still applies
 
     def reset_for_full_pull(self) -> None:
         """Forget the office's copies (cursor to 0) but keep the outbox and unsent rows."""
@@ -728,16 +745,6 @@ def _apply_institution(conn: sqlite3.Connection, data: dict[str, Any], dirty: se
     conn.execute(_INST_UPSERT, params)
     conn.execute("DELETE FROM pending_removals WHERE institution_id = ?", (inst_id,))
     return str(inst_id)
-
-
-def _apply_step(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> set[str]:
-    inst_id, key = str(data["institution_id"]), str(data["step"])
-    if f"step:{inst_id}:{key}" in dirty:
-        return set()
-    conn.execute(_STEP_UPSERT, (inst_id, key, data["status"], data.get("reason"),
-                                data.get("note"), data.get("hlc"), data.get("updated_by"),
-                                "synced"))
-    return {inst_id}
 
 
 def _apply_visit(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> set[str]:

@@ -302,3 +302,11 @@ def test_bulk_load_keeps_stamps_given_on_any_step(store: Store) -> None:
     states = store.step_states(I1)
     assert (states["account"].hlc, states["account"].updated_by) == (SERVER_HLC, "office")
     assert states["registered"].hlc is None
+
+
+def test_a_malformed_office_stamp_orders_nothing_but_the_page_applies(store: Store) -> None:
+    ahead = str(domain.Stamp(domain.Stamp.parse(store.clock.now()).ms + 5_000, 0, "office"))
+    store.apply_changes([step_change(I1, "registered", "done", 1, hlc="zzz-not-a-stamp"),
+                         step_change(I1, "parent_app", "in_progress", 2, hlc=ahead)], cursor=2)
+    assert store.step_states(I1)["registered"].status == "done"
+    assert domain.newer(store.set_step(I1, "courses", "in_progress", by="T1")["hlc"], ahead)
