@@ -9,7 +9,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from . import progress
-from .errors import CacheTooNew, NotAFieldkitCache
+from .errors import CacheTooNew, CacheUnavailable, NotAFieldkitCache
 
 MIGRATION_SET = "fieldkit-cache"
 MIGRATIONS_TABLE = Migrations.migrations_table
@@ -163,10 +163,15 @@ def migrate(conn: sqlite3.Connection, stop_before: str | None = None) -> None:
 
 def check_file(path: Path) -> None:
     """Refuse, without writing a byte, a file that is not a fieldkit cache or is too new."""
+    if path.is_dir():
+        raise NotAFieldkitCache(path, "这是一个文件夹 / this is a folder")
     if not path.exists() or path.stat().st_size == 0:
         return
-    with path.open("rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise CacheUnavailable(path, str(exc)) from None
     if header != SQLITE_HEADER:
         raise NotAFieldkitCache(path, "不是 SQLite 文件 / not an SQLite file")
     uri = path.resolve().as_uri() + "?mode=ro"

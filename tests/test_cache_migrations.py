@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cache import CacheTooNew, NotAFieldkitCache, Store, schema
+from cache import CacheTooNew, CacheUnavailable, NotAFieldkitCache, Store, schema
 from fieldkit.domain import newer
 from tests.test_cache_fixtures import institution
 
@@ -164,3 +164,20 @@ def test_a_cache_from_a_newer_fieldkit_is_refused_and_left_untouched(tmp_path: P
     assert err.value.unknown == ["0099_from_the_future"]
     assert "升级" in err.value.zh and "Upgrade fieldkit" in err.value.en
     assert digest(path) == before
+
+
+def test_a_folder_in_the_way_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    path.mkdir()
+    with pytest.raises(NotAFieldkitCache) as err:
+        Store.open(path)
+    assert "folder" in err.value.en and path.is_dir()
+
+
+def test_an_unreadable_location_gives_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(CacheUnavailable) as err:
+        Store.open(blocker / "cache.sqlite")
+    assert "Cannot open the cache" in err.value.en and "无法打开" in err.value.zh
+    assert blocker.read_text() == "x"
