@@ -44,13 +44,13 @@ class QRScreen(Screen[None]):
 
     DEFAULT_CSS = """
     QRScreen { align: center middle; }
-    QRScreen #qr-title { width: 100%; height: 1; text-style: bold; padding: 0 1; }
+    QRScreen #qr-title { width: auto; height: 1; text-style: bold; padding: 0 1; }
     QRScreen #qr-body { width: auto; height: auto; }
     QRScreen #qr-code { width: auto; height: auto; color: black; background: white; }
     QRScreen #qr-side { width: 32; height: auto; padding: 0 0 0 2; }
     QRScreen #qr-side.-narrow { display: none; }
-    QRScreen #qr-problem { width: 100%; height: auto; padding: 1 2; color: $error; }
-    QRScreen #qr-status { width: 100%; height: auto; padding: 0 1; }
+    QRScreen #qr-problem { width: auto; max-width: 100%; height: auto; padding: 1 2; color: $error; }
+    QRScreen #qr-status { width: auto; height: auto; padding: 0 1; }
     QRScreen Static.-hidden { display: none; }
     """
 

@@ -129,3 +129,14 @@ def test_decode_image_of_a_non_image(tmp_path) -> None:
     with pytest.raises(QRDecodeError) as error:
         decode_image(path)
     assert "无法打开图片" in error.value.zh
+
+
+def test_decode_image_without_zxing_says_how_to_install(tmp_path, monkeypatch) -> None:
+    import sys
+
+    path = tmp_path / "found.png"
+    qrcode.make("wxp://f2f0abc").save(path)
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # as on a machine without it
+    with pytest.raises(QRDecodeError) as error:
+        decode_image(path)
+    assert "pip install zxing-cpp" in error.value.zh and "paste" in error.value.en
