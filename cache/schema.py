@@ -157,8 +157,19 @@ def known_names() -> list[str]:
 
 
 def migrate(conn: sqlite3.Connection, stop_before: str | None = None) -> None:
-    """Bring the file up to date (or up to, not including, `stop_before`)."""
-    MIGRATIONS.apply(Database(conn), stop_before=stop_before)
+    """Bring the file up to date (or up to, not including, `stop_before`), all in one transaction.
+
+    The write lock is taken first, so two processes opening a new file at once migrate it once.
+    """
+    db = Database(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        MIGRATIONS.apply(db, stop_before=stop_before)  # each migration is a savepoint inside
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def check_file(path: Path) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +184,18 @@ def test_an_unreadable_location_gives_a_clear_error(tmp_path: Path) -> None:
         Store.open(blocker / "cache.sqlite")
     assert "Cannot open the cache" in err.value.en and "无法打开" in err.value.zh
     assert blocker.read_text() == "x"
+
+
+def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "race.sqlite"
+    code = ("import sys; from pathlib import Path; from cache import Store; "
+            "s = Store.open(Path(sys.argv[1])); print(s.client_id); s.close()")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
+    assert len({out.strip() for out, _ in outs}) == 1  # one client id for the one file
+    with sqlite3.connect(path) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
+    assert names == NAMES
