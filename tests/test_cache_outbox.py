@@ -310,3 +310,23 @@ def test_a_malformed_office_stamp_orders_nothing_but_the_page_applies(store: Sto
                          step_change(I1, "parent_app", "in_progress", 2, hlc=ahead)], cursor=2)
     assert store.step_states(I1)["registered"].status == "done"
     assert domain.newer(store.set_step(I1, "courses", "in_progress", by="T1")["hlc"], ahead)
+
+
+def test_discarding_a_rejected_amendment_puts_the_visit_back(store: Store) -> None:
+    store.apply_changes([{"seq": 1, "kind": "visit", "id": "sv1",
+                          "data": visit_data(I3, "sv1")}], cursor=1)
+    op = store.amend_visit("sv1", {"outcome": "refused", "notes": "负责人拒绝"})
+    store.record_results([{"op_id": op["op_id"], "status": "rejected", "reason": "invalid",
+                           "message": "x"}])
+    assert store.visits(I3)[0]["outcome"] == "refused"
+    store.discard_op(op["op_id"])
+    visit = store.visits(I3)[0]
+    assert (visit["outcome"], visit["notes"], visit["sync_state"]) == (
+        "completed", "办公室补录", "synced")
+    assert visit["amendments"] == []
+
+
+def test_answers_for_unknown_ops_change_nothing(store: Store) -> None:
+    op = store.set_step(I1, "registered", "done", by="T1")
+    store.record_results([{"op_id": "not-ours", "status": "applied"}])
+    assert [o["op_id"] for o in store.pending_ops(10)] == [op["op_id"]]
