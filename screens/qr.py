@@ -19,6 +19,8 @@ from fieldkit.posters import INSTRUCTIONS, SIZE_NAMES, SIZES, PosterError, save_
 from fieldkit.posters_cli import default_export_path, export_poster
 from fieldkit.qr import PaymentCodeRefused, terminal_lines, verified_payload
 
+from .widgets.footer import TranslatedFooter
+
 if TYPE_CHECKING:
     from cache import Store
 
@@ -55,10 +57,10 @@ class QRScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("escape", "back", "返回 / Back", id="back"),
-        Binding("g", "export('png')", "PNG 海报 / PNG", id="qr_png"),
-        Binding("f", "export('pdf')", "PDF 海报 / PDF", id="qr_pdf"),
-        Binding("s", "next_size", "海报尺寸 / Size", id="qr_size"),
+        Binding("escape", "back", "返回 Back", id="back"),
+        Binding("g", "export('png')", "PNG 海报 poster", id="qr_png"),
+        Binding("f", "export('pdf')", "PDF 海报 poster", id="qr_pdf"),
+        Binding("s", "next_size", "尺寸 Size", id="qr_size"),
     ]
 
     class PosterExported(Message):
@@ -121,6 +123,7 @@ class QRScreen(Screen[None]):
                 yield Static(self._size_text(), id="qr-size")
         yield Static("", id="qr-problem", classes="-hidden")
         yield Static("", id="qr-status")
+        yield TranslatedFooter()
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)
