@@ -38,7 +38,7 @@ class FieldkitApp(App[None]):
         Binding("f2", "open_sync", "Sync details", id="sync_screen"),
         Binding("f3", "open_dashboard", "Dashboard", id="dashboard"),
         Binding("f4", "open_settings", "Settings", id="settings"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, show=False),
     ]
     status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
 

@@ -43,7 +43,7 @@ COLUMNS = (
     Column("col.name", 0),
     Column("col.county", 8),
     Column("col.progress", 11),
-    Column("col.next_step", 10),
+    Column("col.next_step", 12),
     Column("col.bank", 8),
     Column("col.last_visit", 5, optional=True),
     Column("col.next_visit", 5, optional=True),
@@ -55,7 +55,7 @@ def fit_columns(width: int) -> list[Column]:
     """The columns that fit `width` cells, the name taking what is left (optional ones go first)."""
     columns = list(COLUMNS)
     while True:
-        fixed = sum(c.width + 2 for c in columns if c.width) + 2 + 2
+        fixed = sum(c.width + 2 for c in columns if c.width) + 2 + 3  # name padding, scrollbar
         if width - fixed >= 20 or not any(c.optional for c in columns):
             break
         columns.remove(next(c for c in reversed(columns) if c.optional))
@@ -81,7 +81,7 @@ def row_cells(row: AssignmentRow, columns: list[Column], lang: str, today: date)
         "col.name": clip(row.name, columns[0].width),
         "col.county": clip(row.county, 8),
         "col.progress": progress_cell(row.done, 11, 5, row.blocked),
-        "col.next_step": clip(step_name(row.next_step, lang), 10),
+        "col.next_step": clip(step_name(row.next_step, lang), 12),
         "col.bank": Text(tr(f"bank.{row.bank_status}", lang), BANK_STYLES.get(row.bank_status, "")),
         "col.last_visit": short_date(row.last_visit_at),
         "col.next_visit": Text(short_date(row.next_visit_on),

@@ -40,7 +40,9 @@ def stats_table(stats: dict[str, Any], lang: str) -> Table:
     rate = float(stats.get("bank_verified_rate") or 0)
     table.add_row(tr("dash.bank_rate", lang), bar(rate, 1, BAR, "cyan"), f"{rate * 100:.2f}%")
     full = int(stats.get("full_process") or 0)
-    table.add_row(tr("dash.full_process", lang), bar(full, total, BAR, "magenta"), f"{full:,}")
+    share = f" ({full / total * 100:.1f}%)" if total else ""
+    table.add_row(tr("dash.full_process", lang), bar(full, total, BAR, "magenta"),
+                  f"{full:,}{share}")
     table.add_row(tr("dash.orders", lang), "", f"{int(stats.get('orders') or 0):,}")
     table.add_row(tr("dash.amount", lang), "",
                   tr("dash.yuan", lang, yuan=yuan(int(stats.get("order_amount_fen") or 0))))

@@ -19,7 +19,7 @@ from .base import FieldkitScreen
 from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
 from .i18n import outcome_name, step_name, tr, visit_kind_name
-from .widgets.checklist import Checklist
+from .widgets.checklist import Checklist, status_cell
 from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
 from .widgets.status_bar import StatusBar
@@ -59,12 +59,18 @@ def details_table(inst: dict[str, Any], lang: str) -> Table:
     return table
 
 
-def guidance_text(step_key: str, lang: str) -> Text:
-    """What to check, collect and watch for at one step."""
+def guidance_text(step_key: str, lang: str, state: Any = None) -> Text:
+    """The step's state and reason, then what to check, collect and watch for."""
     step = domain.STEPS_BY_KEY[step_key]
     guide = step.guidance(lang)
     text = Text()
-    text.append(step.name(lang) + "\n", "bold")
+    text.append(step.name(lang), "bold")
+    if state is not None:
+        text.append("  ")
+        text.append_text(status_cell(state.status, lang))
+        if state.reason or state.note:
+            text.append("\n" + (state.reason or state.note), "red" if state.reason else "")
+    text.append("\n")
     if step.needs:
         text.append("← " + "、".join(step_name(n, lang) for n in step.needs) + "\n", "dim")
     if step.set_by == domain.SERVER:
@@ -116,6 +122,10 @@ class InstitutionScreen(FieldkitScreen):
         Binding("c", "edit_contact", "Edit contact", id="contact"),
         Binding("v", "start_visit", "Start visit", id="visit"),
         Binding("k", "show_qr", "Payment code", id="qr"),
+        Binding("1", "show_tab('checklist')", "Checklist", id="tab_checklist", show=False),
+        Binding("2", "show_tab('details')", "Details", id="tab_details", show=False),
+        Binding("3", "show_tab('visits')", "Visits", id="tab_visits", show=False),
+        Binding("4", "show_tab('qr')", "Payment code tab", id="tab_qr", show=False),
     ]
 
     class Loaded(Message):
@@ -215,6 +225,8 @@ class InstitutionScreen(FieldkitScreen):
             return
         self.query_one("#title", Label).update(self._title())
         self.query_one(Checklist).show(message.states)
+        self.query_one("#guidance", Static).update(
+            guidance_text(self.step_key, lang, message.states.get(self.step_key)))
         self.query_one("#details", Static).update(details_table(message.inst, lang))
         self.query_one("#visits", Static).update(visits_text(message.visits, lang))
         self._mount_code_check(message.inst)
@@ -245,7 +257,8 @@ class InstitutionScreen(FieldkitScreen):
     @on(Checklist.StepHighlighted)
     def _show_guidance(self, event: Checklist.StepHighlighted) -> None:
         self.step_key = event.step
-        self.query_one("#guidance", Static).update(guidance_text(event.step, self.fk.language))
+        self.query_one("#guidance", Static).update(
+            guidance_text(event.step, self.fk.language, self.states.get(event.step)))
 
     # changes ----------------------------------------------------------------------------------
     def action_set_status(self, status: str) -> None:
@@ -341,6 +354,13 @@ class InstitutionScreen(FieldkitScreen):
         settings = self.fk.settings
         self.app.push_screen(QRScreen(self.inst, settings.office_public_key, self.fk.language,
                                       store=self.fk.store, office_name=settings.office_name))
+
+    def action_show_tab(self, name: str) -> None:
+        """Switch to a tab and put the cursor in it."""
+        self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
+        target = {"checklist": "#checklist", "details": "#contact", "visits": "#visit",
+                  "qr": "#qr"}[name]
+        self.query_one(target).focus()
 
     def action_back(self) -> None:
         """Back to the list."""

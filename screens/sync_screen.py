@@ -71,6 +71,7 @@ class SyncScreen(FieldkitScreen):
         with VerticalScroll():
             yield Label("", id="rejected-title", classes="section")
             yield DataTable(id="rejected", cursor_type="row")
+            yield Static("", id="rejected-detail")
             yield Label("", id="unsent-title", classes="section")
             yield DataTable(id="unsent", cursor_type="row")
             yield Label("", id="conflicts-title", classes="section")
@@ -89,8 +90,8 @@ class SyncScreen(FieldkitScreen):
         for table_id in ("#rejected", "#unsent"):
             table = self.query_one(table_id, DataTable)
             table.add_column(self.t("syncs.col_when"), width=11)
-            table.add_column(self.t("syncs.col_inst"), width=22)
-            table.add_column(self.t("syncs.col_kind"), width=24)
+            table.add_column(self.t("syncs.col_inst"), width=18)
+            table.add_column(self.t("syncs.col_kind"), width=22)
             table.add_column(self.t("syncs.col_reason" if table_id == "#rejected"
                                     else "syncs.col_state"))
         self.query_one("#rejected", DataTable).focus()
@@ -134,6 +135,8 @@ class SyncScreen(FieldkitScreen):
                 table.add_row(short_time(op.get("created_at")) or "",
                               message.names.get(inst_id, inst_id), op_summary(op, lang), last,
                               key=op["op_id"])
+        self.rejected = {op["op_id"]: op for op in message.rejected}
+        self._show_detail()
         self.query_one("#conflicts-title", Label).update(
             self.t("syncs.conflicts", n=len(message.conflicts)))
         self.query_one("#conflicts", Static).update(
@@ -141,6 +144,24 @@ class SyncScreen(FieldkitScreen):
         error = self.fk.status_view.last_error
         self.query_one("#errors", Static).update(
             Text(error, "red") if error else Text(self.t("syncs.no_errors"), "dim"))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Show the whole reason of the highlighted rejected change."""
+        if event.data_table.id == "rejected":
+            self._show_detail()
+
+    def _show_detail(self) -> None:
+        table = self.query_one("#rejected", DataTable)
+        rejected = getattr(self, "rejected", {})
+        if table.row_count == 0 or not rejected:
+            self.query_one("#rejected-detail", Static).update("")
+            return
+        op_id = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        op = rejected.get(op_id or "")
+        if op is not None:
+            lang = self.fk.language
+            self.query_one("#rejected-detail", Static).update(
+                Text(f"{op_summary(op, lang)}: {reason_words(op, lang)}", "red"))
 
     def action_discard(self) -> None:
         """Give up the selected rejected change, after confirming."""

@@ -144,7 +144,7 @@ async def test_code_found_at_the_desk_is_checked_and_recorded(store: Store) -> N
     app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await _open_on_step(app, pilot, inst_id, "registered")
-        app.screen.query_one("#tabs").active = "tab-qr"
+        await pilot.press("4")
         await settle(pilot)
         field = app.screen.query_one("#code-check", Input)
         field.focus()
