@@ -107,8 +107,9 @@ def _progress(quiet: bool) -> Any:
 
 async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) -> int:
     """One round, its outcome in words."""
-    client = SyncClient(settings, store, token)
+    client: SyncClient | None = None
     try:
+        client = SyncClient(settings, store, token)
         result = await client.run_round(_progress(quiet))
     except SyncError as exc:
         unsent = store.counts().get("unsent", 0)
@@ -116,7 +117,8 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
         _err(f"未发送 / unsent: {unsent}")
         return EXIT_FAILED
     finally:
-        await client.aclose()
+        if client is not None:
+            await client.aclose()
     counts = store.counts()
     print(f"完成：发送 {result.pushed}（新 {result.applied}，重复 {result.duplicate}，拒绝 "
           f"{result.rejected}），接收 {result.pulled} / Done: sent {result.pushed} (applied "

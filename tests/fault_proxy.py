@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Self
 from urllib.parse import urlsplit
 
 HEAD_LIMIT = 64 * 1024
@@ -87,7 +88,7 @@ class FaultProxy:
         scheme = "https" if getattr(self, "tls", None) else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self) -> Self:
         self._thread = threading.Thread(target=self._serve, name="fault-proxy", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,7 @@ def office() -> Iterator[tuple[Office, ScriptedServer]]:
 
 @pytest.fixture
 async def synced(office: tuple[Office, ScriptedServer], tmp_path: Path
-                 ) -> tuple[Office, Store, SyncClient]:
+                 ) -> AsyncIterator[tuple[Office, Store, SyncClient]]:
     """Logged in, first round done: the cache holds the office's three institutions."""
     script, server = office
     settings = await login(server.url, "good-token")

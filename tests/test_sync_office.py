@@ -284,6 +284,7 @@ async def test_an_edit_saved_while_a_round_runs_still_converges(
 
         def edit_meanwhile(phase: str, done: int, total: int) -> None:
             if phase == "push" and done == total:
+                assert tech.store is not None
                 tech.store.set_step(inst, "parent_app", "in_progress", by=tech.id)
 
         await tech.client.run_round(edit_meanwhile)
