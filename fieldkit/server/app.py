@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -187,11 +187,11 @@ def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAP
                   ) -> Response:
         """Changes after `cursor` in server order, only what the caller may see."""
         try:
-            body = pull.pull_body(store, who, cursor, limit, epoch)
+            chunks = pull.pull_chunks(store, who, cursor, limit, epoch)
         except pull.CursorUnknown:
             raise ApiError(410, "cursor_unknown", "服务器不认识这个同步位置，请从头重新同步",
                            "the server does not know this cursor: pull again from 0") from None
-        return Response(body, media_type="application/json")
+        return StreamingResponse(chunks, media_type="application/json")
 
     @app.post("/api/v1/sync/push", response_model=models.PushAnswer, responses=errors,
               response_model_exclude_none=True, tags=["sync"])

@@ -28,7 +28,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    func,
     insert,
     inspect,
     select,
@@ -42,6 +41,7 @@ SCHEMA_VERSION = "1"
 SERVER_WRITER = "office"
 # The stamp of states the office loads (imports, the demo province): any real edit wins over it.
 INITIAL_STAMP = f"{0:015d}-{0:04x}-{SERVER_WRITER}"
+WRITER_OPTION = "fieldkit_writer"
 
 metadata = MetaData()
 
@@ -159,21 +159,21 @@ conflicts = Table(
     Column("resolved", Boolean, nullable=False, default=False),
 )
 
-# The change log clients pull from: one global sequence in server order. Only the latest change
-# of an entity is kept (older ones are deleted when it changes again), except `unassigned` ones,
-# which carry the technician they are meant for in `audience`.
+# The change log clients pull from: one global sequence in server order (numbers handed out
+# from the `seq` counter in meta, under the writer's lock, so commit order is sequence order).
+# Only the latest change of an entity is kept (older ones are deleted when it changes again),
+# except `unassigned` ones, which carry the technician they are meant for in `audience`.
 changes = Table(
     "changes", metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
     Column("entity_id", String(80), nullable=False),
     Column("institution_id", String(32), nullable=False, index=True),
     Column("division_code", String(6), nullable=False),
     Column("audience", String(16), nullable=True),
-    # The change as UTF-8 JSON without its seq: `"kind":…,"id":…,"data":{…}}` (pull splices it).
+    # The whole change as UTF-8 JSON, serialised once at write time (pull only joins them).
     Column("body", LargeBinary, nullable=False),
     Index("ix_changes_entity", "kind", "entity_id"),
-    sqlite_autoincrement=True,
 )
 
 
@@ -215,7 +215,9 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Writers take the write lock at once, so two processes never both read then write.
+        writer = conn.get_execution_options().get(WRITER_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 # --- end of SQLite-specific settings -------------------------------------------------------------
@@ -276,9 +278,10 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """One write transaction, serialised within this process."""
-        with self.write_lock, self.engine.begin() as conn:
-            yield conn
+        """One write transaction, serialised within this process (and across, by the database)."""
+        with self.write_lock, self.engine.connect() as conn:
+            with conn.execution_options(**{WRITER_OPTION: True}).begin():
+                yield conn
 
     # --- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str, conn: Connection | None = None) -> str | None:
@@ -326,8 +329,8 @@ class Store:
 
     # --- change log --------------------------------------------------------------------------
     def head(self, conn: Connection) -> int:
-        """The latest change sequence number (0 when none)."""
-        return int(conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
+        """The latest change sequence number handed out (0 when none)."""
+        return int(self.get_meta("seq", conn) or 0)
 
 
 def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -341,18 +344,31 @@ def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             conn.execute(delete(changes).where(changes.c.kind == kind,
                                                changes.c.entity_id.in_(chunk),
                                                changes.c.audience.is_(None)))
+    first = _allocate(conn, len(rows))
     conn.execute(insert(changes), [
-        {"kind": r["kind"], "entity_id": r["entity_id"], "institution_id": r["institution_id"],
-         "division_code": r["division_code"], "audience": r.get("audience"),
-         "body": change_body(r["kind"], r["entity_id"], r["data"])}
-        for r in rows
+        {"seq": seq, "kind": r["kind"], "entity_id": r["entity_id"],
+         "institution_id": r["institution_id"], "division_code": r["division_code"],
+         "audience": r.get("audience"), "body": change_body(seq, r["kind"], r["entity_id"],
+                                                            r["data"])}
+        for seq, r in enumerate(rows, start=first)
     ])
 
 
-def change_body(kind: str, entity_id: str, data: dict[str, Any] | str) -> bytes:
-    """A change serialised once, at write time, without its seq (see `changes.body`)."""
+def _allocate(conn: Connection, count: int) -> int:
+    """Reserve `count` sequence numbers (the counter row stays locked until commit); the first."""
+    last = conn.execute(select(meta.c.value).where(meta.c.key == "seq").with_for_update()).first()
+    start = int(last.value) + 1 if last else 1
+    if last is None:
+        conn.execute(insert(meta).values(key="seq", value=str(start + count - 1)))
+    else:
+        conn.execute(update(meta).where(meta.c.key == "seq").values(value=str(start + count - 1)))
+    return start
+
+
+def change_body(seq: int, kind: str, entity_id: str, data: dict[str, Any] | str) -> bytes:
+    """A change as it goes on the wire, serialised once at write time."""
     text = data if isinstance(data, str) else dumps(data)
-    return f'"kind":"{kind}","id":{json.dumps(entity_id)},"data":{text}}}'.encode()
+    return f'{{"seq":{seq},"kind":"{kind}","id":{json.dumps(entity_id)},"data":{text}}}'.encode()
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
