@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from cache.store import Store
-from fieldkit import domain
+from fieldkit import config, domain
 from fieldkit.demo_data import DEMO_TECH_COUNTY, generate_province
 from fieldkit.server import office as office_admin
 from fieldkit.server.auth import token_hash
@@ -296,3 +296,29 @@ async def test_an_edit_saved_while_a_round_runs_still_converges(
         assert replica(tech.store)[inst] == real.registers()[inst]
     finally:
         await disconnect(tech, boss)
+
+
+async def test_another_person_on_the_same_profile_never_sends_the_last_ones_work(
+        office: tuple[RealOffice, LiveServer]) -> None:
+    real, server = office
+    first, second = real.add("李娜"), real.add("张伟")
+    real.assign(first, real.ids[:3])
+    real.assign(second, real.ids[3:5])
+    settings = await login(server.url, first.token)
+    with Store.open(settings.cache_path) as store:
+        client = SyncClient(settings, store, first.token)
+        await client.run_round()
+        store.set_step(real.ids[0], "parent_app", "in_progress", by=first.id)
+        with pytest.raises(SyncError) as caught:
+            await login(server.url, second.token)
+        assert caught.value.kind == "config" and "李娜" in caught.value.zh
+        assert config.load().technician.id == first.id  # type: ignore[union-attr]
+        await client.run_round()
+        await client.aclose()
+    settings = await login(server.url, second.token)
+    with Store.open(settings.cache_path) as store:
+        client = SyncClient(settings, store, second.token)
+        await client.run_round()
+        await client.aclose()
+        assert sorted(r.id for r in store.assignments()) == real.ids[3:5]
+    assert real.op_counts() and all(n == 1 for n, _ in real.op_counts().values())

@@ -84,9 +84,39 @@ async def login(url: str, token: str, profile: str = "default",
     settings = replace(previous, server_url=url, office_name=office_name,
                        office_public_key=public_key, ca_file=ca_path,
                        technician=Technician(**me))
+    if previous.technician is None or previous.technician.id != me["id"]:
+        _hand_over_cache(previous, settings)
     config.save(settings)
     config.save_token(profile, token)
     return settings
+
+
+def _hand_over_cache(previous: Settings, settings: Settings) -> None:
+    """Someone else logs in on this profile: refuse if the last person's work is unsent, else
+    make the next sync pull everything afresh (what the cache holds was the last person's view)."""
+    from cache.errors import CacheError
+    from cache.store import Store
+
+    if not settings.cache_path.exists():
+        return
+    try:
+        with Store.open(settings.cache_path) as store:
+            counts = store.counts()
+            waiting = counts.get("unsent", 0) + counts.get("rejected", 0)
+            if waiting and previous.technician is not None:
+                who = previous.technician
+                raise config_problem(
+                    f"此配置（{settings.profile}）中还有 {who.name}（{who.id}）的 {waiting} 项"
+                    "未发送或被拒绝的更改，不能换人登录。请先用其令牌同步并处理，"
+                    "或用 fieldkit --profile 新名称 login 另建配置。",
+                    f"This profile ({settings.profile}) still holds {waiting} unsent or rejected "
+                    f"changes by {who.name} ({who.id}); another person cannot log in on it. Sync "
+                    "and settle them with their token first, or log in on a new profile with "
+                    "`fieldkit --profile NAME login`.")
+            store.reset_for_full_pull()
+            store.set_meta("epoch", None)
+    except CacheError as exc:
+        raise config_problem(exc.zh, exc.en) from None
 
 
 class SyncClient:
