@@ -97,7 +97,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _progress(quiet: bool) -> Any:
     def report(phase: str, done: int, total: int) -> None:
-        if quiet:
+        if quiet or (phase == "push" and not total):
             return
         zh, en = PHASES.get(phase, (phase, phase))
         of = f"/{total}" if total else ""

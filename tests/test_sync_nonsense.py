@@ -303,3 +303,43 @@ async def test_a_cursor_the_server_forgot_means_a_full_repull(
 
 def test_settings_saved_for_the_profile(synced: tuple[Office, Store, SyncClient]) -> None:
     assert config.load("default").office_public_key == KEY_A
+
+
+async def test_one_op_the_office_cannot_read_does_not_block_the_queue(
+        synced: tuple[Office, Store, SyncClient]) -> None:
+    script, store, client = synced
+    client.batch_size = 4
+    op_ids = local_edits(store)
+    poisoned = op_ids[2]
+    sizes = []
+
+    def refuse_the_poisoned(batch: dict[str, Any]) -> Reply:
+        sent = [op["op_id"] for op in batch["ops"]]
+        sizes.append(len(sent))
+        if poisoned in sent:
+            body = {"error": "invalid", "message": "字段无效 / field 'ops.0.data' is invalid",
+                    "field": f"ops.{sent.index(poisoned)}.data"}
+            return Reply(422, json.dumps(body).encode())
+        script.pushed += sent
+        return _json({"results": _results_for(batch)})
+
+    script.push = refuse_the_poisoned
+    result = await client.run_round()
+    assert (result.applied, result.rejected) == (3, 1)
+    assert sorted(script.pushed) == sorted(set(op_ids) - {poisoned})
+    [kept] = store.rejected_ops()
+    assert kept["op_id"] == poisoned and kept["reason"] == "invalid"
+    assert "field" in kept["message"]
+    assert sizes == [4, 2, 2, 1, 1]  # halves until the culprit is alone
+
+
+async def test_a_push_refused_as_a_whole_rejects_nothing(
+        synced: tuple[Office, Store, SyncClient]) -> None:
+    script, store, client = synced
+    op_ids = local_edits(store)
+    body = {"error": "invalid", "message": "client_id is invalid", "field": "client_id"}
+    script.push = lambda b: Reply(422, json.dumps(body).encode())
+    error = await _expect(client, "protocol")
+    assert "client_id" in error.en
+    assert store.rejected_ops() == []
+    assert [op["op_id"] for op in store.pending_ops(10)] == op_ids

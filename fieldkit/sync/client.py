@@ -193,7 +193,7 @@ class SyncClient:
 
     async def _push(self, result: RoundResult, report: Progress) -> None:
         """Send the outbox in bounded batches and record each op's answer."""
-        total = len(await self._db(self.store.pending_ops, 1_000_000))
+        total = int((await self._db(self.store.counts)).get("unsent", 0))
         report("push", 0, total)
         answered: set[str] = set()
         for _ in range(math.ceil(total / self.batch_size) + 10):
@@ -217,6 +217,9 @@ class SyncClient:
                 await self._send(batch[:half], result)
                 await self._send(batch[half:], result)
                 return
+            if status == 422 and not _about_the_op(answer):
+                raise protocol(f"服务器拒绝了整批推送（{_said(answer)}）",
+                               f"the server refused the push itself ({_said(answer)})")
             results = [_refused_alone(ids[0], status, answer)]
         elif status != 200:
             raise protocol(f"推送返回了 HTTP {status}", f"push answered HTTP {status}")
@@ -301,6 +304,17 @@ class SyncClient:
             for stamp in wire.change_stamps(change):
                 self.store.clock.observe(stamp)
         self.store.apply_changes(page.changes, page.cursor)
+
+
+def _said(answer: Any) -> str:
+    """The server's message in an error answer."""
+    return str(answer.get("message") or answer.get("error")) if isinstance(answer, dict) else "?"
+
+
+def _about_the_op(answer: Any) -> bool:
+    """Whether a 422 names a field of an op (not of the batch around it)."""
+    field = answer.get("field") if isinstance(answer, dict) else None
+    return isinstance(field, str) and field.startswith("ops")
 
 
 def _refused_alone(op_id: str, status: int, answer: Any) -> dict[str, Any]:
