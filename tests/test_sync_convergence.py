@@ -99,6 +99,8 @@ async def simulate(tmp: Path, seed: int) -> None:
             faults = proxy.counts()
             assert all(faults[name] > 0 for name in ("drop_before", "drop_after", "truncate",
                                                       "bad_gateway", "repeat")), faults
+            on_push = {e.fault for e in proxy.events if e.path == "/api/v1/sync/push"}
+            assert {"drop_after", "repeat", "truncate"} <= on_push  # applied, answer lost
         finally:
             await disconnect(*people)
 
