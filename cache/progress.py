@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from fieldkit import domain
 
@@ -68,22 +69,42 @@ def search_triggers_sql() -> str:
     )
 
 
+def _next_step(done_mask: int) -> str | None:
+    return next((key for key, bit in STEP_BIT.items() if not done_mask & bit), None)
+
+
+# By done_mask: how many steps are done, and the first step (in checklist order) that is not.
+DONE_COUNT = tuple(bin(mask).count("1") for mask in range(1 << len(STEP_BIT)))
+NEXT_STEP = tuple(_next_step(mask) for mask in range(1 << len(STEP_BIT)))
+
+
 def step_values(statuses: Mapping[str, str]) -> tuple[int, int, int, str | None, int, int]:
     """done, done_mask, touched, next_step, blocked, full_process for one institution's statuses."""
-    done = done_mask = touched = blocked = 0
-    nxt: str | None = None
-    for key, bit in STEP_BIT.items():
-        status = statuses.get(key, domain.TODO)
+    done_mask = touched = blocked = 0
+    for key, status in statuses.items():
+        bit = STEP_BIT.get(key)
+        if bit is None or status == domain.TODO:
+            continue
+        touched += 1
         if status == domain.DONE:
-            done += 1
             done_mask |= bit
-        elif nxt is None:
-            nxt = key
-        if status != domain.TODO:
-            touched += 1
-        if status == domain.BLOCKED:
+        elif status == domain.BLOCKED:
             blocked = 1
-    return done, done_mask, touched, nxt, blocked, int(done_mask & FULL_MASK == FULL_MASK)
+    return (DONE_COUNT[done_mask], done_mask, touched, NEXT_STEP[done_mask], blocked,
+            int(done_mask & FULL_MASK == FULL_MASK))
+
+
+def load_values(steps: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int, int, str | None,
+                                                                        int, int]]:
+    """step_values for every institution of a list of step rows, in one pass."""
+    statuses: dict[str, dict[str, str]] = {}
+    for s in steps:
+        inst = s["institution_id"]
+        held = statuses.get(inst)
+        if held is None:
+            held = statuses[inst] = {}
+        held[s["step"]] = s["status"]
+    return {inst: step_values(held) for inst, held in statuses.items()}
 
 
 def refresh(conn: sqlite3.Connection, ids: Iterable[str] | None) -> None:

@@ -29,47 +29,79 @@ FILTERS: dict[str, str] = {
     "full_process": "i.full_process = 1",
     "follow_up_due": "i.next_visit_on IS NOT NULL AND i.next_visit_on <= :today",
 }
-_OVERDUE = "(i.next_visit_on IS NOT NULL AND i.next_visit_on <= :today)"
 SORTS: dict[str, str] = {
-    # overdue follow-ups (longest overdue first), then blocked, then least progress
-    "priority": f"{_OVERDUE} DESC, CASE WHEN {_OVERDUE} THEN i.next_visit_on END, "
-                "i.blocked DESC, i.done, i.pinyin, i.id",
+    # priority: overdue follow-ups first (longest overdue first; see assignments), then blocked,
+    # then least progress
+    "priority": "i.blocked DESC, i.done, i.pinyin, i.id",
     "name": "i.pinyin, i.name, i.id",
     "county": "i.division_code, i.pinyin, i.id",
 }
+SORT_INDEXES = {"priority": "institutions_priority"}
+DUE = "i.next_visit_on <= :today"
+NOT_DUE = "(i.next_visit_on IS NULL OR i.next_visit_on > :today)"
+# From this many matches, walking the sort's index (stopping after one page) beats sorting them.
+WALK_FROM = 400
 LEVELS = ("county", "city")
+_COLUMNS = ", ".join(f"i.{c}" for c in ASSIGNMENT_COLUMNS)
 
 
-def _where(conn: sqlite3.Connection, short: search.ShortWords, query: str, filter: str,
-           today: date, indexed: bool) -> tuple[str, dict[str, Any]]:
+def _where(conn: sqlite3.Connection, matcher: search.Matcher, query: str, filter: str,
+           today: date, indexed: bool) -> tuple[str, dict[str, Any], search.Matches | None]:
     if filter not in FILTERS:
         raise ValueError(f"unknown filter {filter!r}; one of {', '.join(FILTERS)}")
-    text, params = search.where(conn, short, query, indexed)
-    return f"{text} AND {FILTERS[filter]}", {**params, "today": today.isoformat()}
+    params: dict[str, Any] = {"today": today.isoformat()}
+    matches = matcher.match(conn, query, indexed)
+    if matches is None:
+        return FILTERS[filter], params, None
+    params["ids"] = matches.rowids_json
+    return (f"i.rowid IN (SELECT value FROM json_each(:ids)) AND {FILTERS[filter]}", params,
+            matches)
 
 
-def assignments(conn: sqlite3.Connection, short: search.ShortWords, query: str, filter: str,
+def assignments(conn: sqlite3.Connection, matcher: search.Matcher, query: str, filter: str,
                 sort: str, limit: int, offset: int, today: date,
                 indexed: bool = True) -> list[AssignmentRow]:
     """One page of the assignment list."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
-    where, params = _where(conn, short, query, filter, today, indexed)
-    cols = ", ".join(f"i.{c}" for c in ASSIGNMENT_COLUMNS)
+    where, params, matches = _where(conn, matcher, query, filter, today, indexed)
+    limit, offset = max(0, int(limit)), max(0, int(offset))
+    walk = filter == "all" and (matches is None or matches.count >= WALK_FROM)
+    index = SORT_INDEXES.get(sort) if walk else None
+    if sort != "priority":
+        return _page(conn, where, params, SORTS[sort], index, limit, offset)
+    due = _count(conn, f"{where} AND {DUE}", params)
+    rows: list[AssignmentRow] = []
+    if offset < due:
+        rows = _page(conn, f"{where} AND {DUE}", params, "i.next_visit_on, " + SORTS[sort],
+                     None, limit, offset)
+    if len(rows) < limit:
+        rows += _page(conn, f"{where} AND {NOT_DUE}", params, SORTS[sort], index,
+                      limit - len(rows), max(0, offset - due))
+    return rows
+
+
+def _page(conn: sqlite3.Connection, where: str, params: dict[str, Any], order: str,
+          index: str | None, limit: int, offset: int) -> list[AssignmentRow]:
+    indexed_by = f" INDEXED BY {index}" if index else ""
     rows = conn.execute(
-        f"SELECT {cols} FROM institutions i WHERE {where} ORDER BY {SORTS[sort]} "
-        "LIMIT :limit OFFSET :offset",
-        {**params, "limit": max(0, int(limit)), "offset": max(0, int(offset))},
-    )
+        f"SELECT {_COLUMNS} FROM institutions i{indexed_by} WHERE {where} ORDER BY {order} "
+        "LIMIT :limit OFFSET :offset", {**params, "limit": limit, "offset": offset})
     return [assignment_row(r) for r in rows]
 
 
-def count_assignments(conn: sqlite3.Connection, short: search.ShortWords, query: str,
-                      filter: str, today: date, indexed: bool = True) -> int:
-    """How many rows the assignment list has for this search and filter."""
-    where, params = _where(conn, short, query, filter, today, indexed)
+def _count(conn: sqlite3.Connection, where: str, params: dict[str, Any]) -> int:
     return int(conn.execute(f"SELECT count(*) FROM institutions i WHERE {where}",
                             params).fetchone()[0])
+
+
+def count_assignments(conn: sqlite3.Connection, matcher: search.Matcher, query: str,
+                      filter: str, today: date, indexed: bool = True) -> int:
+    """How many rows the assignment list has for this search and filter."""
+    where, params, matches = _where(conn, matcher, query, filter, today, indexed)
+    if filter == "all" and matches is not None:
+        return matches.count
+    return _count(conn, where, params)
 
 
 def institution(conn: sqlite3.Connection, inst_id: str) -> dict[str, Any] | None:

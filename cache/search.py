@@ -1,10 +1,11 @@
-"""Finding institutions from what a technician types: the trigram index for 3+ characters, an
-in-memory copy of the search keys for shorter words (the trigram index finds nothing for them)."""
+"""Finding institutions from what a technician types: the trigram index for words of 3+ characters,
+an in-memory copy of the search keys for shorter words (the trigram index finds nothing for them)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 
 TRIGRAM = 3
 
@@ -19,58 +20,70 @@ def needs_index(query: str) -> bool:
     return any(len(t) >= TRIGRAM for t in terms(query))
 
 
-class ShortWords:
-    """An in-memory copy of search_keys (one lower-cased text per institution) for short words.
+@dataclass(frozen=True)
+class Matches:
+    """The institutions (rowids) a query matches, as a JSON list for json_each, and how many."""
 
-    Scanning 7,750 texts with Python's substring search takes well under a millisecond; the copy
-    is reloaded after this process changes search keys (`invalidate`) or another process commits.
+    rowids_json: str
+    count: int
+
+
+class Matcher:
+    """Answers which institutions match a query; remembers the last answer (page and count ask alike).
+
+    Short words are looked up in an in-memory copy of search_keys (Python's substring search over
+    7,750 texts takes well under a millisecond). Both are forgotten after this process changes
+    search keys (`invalidate`) or another process commits (PRAGMA data_version).
     """
 
     def __init__(self) -> None:
         self._rows: list[tuple[int, str]] | None = None
         self._version: int | None = None
-        self._last: tuple[tuple[str, ...], str] | None = None  # the page and its count ask alike
+        self._last: tuple[tuple[tuple[str, ...], bool], Matches] | None = None
 
     def invalidate(self) -> None:
-        """Forget the copy; the next search reloads it."""
+        """Forget the copy and the last answer."""
         self._rows = None
         self._last = None
 
-    def rowids_json(self, conn: sqlite3.Connection, words: list[str]) -> str:
-        """A JSON list of the rowids whose search text contains every word."""
+    def match(self, conn: sqlite3.Connection, query: str, indexed: bool = True) -> Matches | None:
+        """What the query matches, or None for an empty query (everything)."""
+        words = terms(query)
+        if not words:
+            return None
         version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        if self._rows is None or version != self._version:
-            self._rows = [(r[0], r[1]) for r in conn.execute("SELECT rowid, keys FROM search_keys")]
+        if version != self._version:
+            self.invalidate()
             self._version = version
-            self._last = None
-        if self._last is not None and self._last[0] == tuple(words):
+        key = (tuple(words), indexed)
+        if self._last is not None and self._last[0] == key:
             return self._last[1]
-        rows = self._rows
-        for word in words:
-            rows = [row for row in rows if word in row[1]]
-        found = json.dumps([rowid for rowid, _ in rows])
-        self._last = (tuple(words), found)
-        return found
+        found = self._find(conn, words, indexed)
+        matches = Matches(json.dumps(found), len(found))
+        self._last = (key, matches)
+        return matches
 
+    def _find(self, conn: sqlite3.Connection, words: list[str], indexed: bool) -> list[int]:
+        long = [t for t in words if len(t) >= TRIGRAM and indexed]
+        short = [t for t in words if t not in long]
+        if long:
+            fts = " AND ".join(_phrase(t) for t in long)
+            found = [r[0] for r in conn.execute(
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (fts,))]
+            if not short:
+                return found
+            keep = set(found)
+            candidates = [row for row in self._keys(conn) if row[0] in keep]
+        else:
+            candidates = self._keys(conn)
+        for word in short:
+            candidates = [row for row in candidates if word in row[1]]
+        return [rowid for rowid, _ in candidates]
 
-def where(conn: sqlite3.Connection, short: ShortWords, query: str,
-          indexed: bool = True) -> tuple[str, dict[str, str]]:
-    """A WHERE fragment over `institutions` (alias i) matching every word, and its parameters.
-
-    Without `indexed` (the trigram index is waiting to be rebuilt) every word uses the copy.
-    """
-    words = terms(query)
-    long = [t for t in words if len(t) >= TRIGRAM and indexed]
-    others = [t for t in words if t not in long]
-    clauses: list[str] = []
-    params: dict[str, str] = {}
-    if long:
-        clauses.append("i.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :fts)")
-        params["fts"] = " AND ".join(_phrase(t) for t in long)
-    if others:
-        clauses.append("i.rowid IN (SELECT value FROM json_each(:short))")
-        params["short"] = short.rowids_json(conn, others)
-    return (" AND ".join(clauses) or "1"), params
+    def _keys(self, conn: sqlite3.Connection) -> list[tuple[int, str]]:
+        if self._rows is None:
+            self._rows = [(r[0], r[1]) for r in conn.execute("SELECT rowid, keys FROM search_keys")]
+        return self._rows
 
 
 def _phrase(term: str) -> str:

@@ -47,10 +47,10 @@ _INST_UPSERT = (
 )
 _INST_UPSERT_POSITIONAL = _INST_UPSERT.replace(
     _INST_MARKS, ", ".join("?" * (len(INSTITUTION_FIELDS) + 1 + len(progress.COLUMN_NAMES))))
+_SEARCH_KEYS_ALL = ("INSERT INTO search_keys (rowid, keys) SELECT rowid, "
+                    + progress.search_keys_sql().replace("new.", "") + " FROM institutions")
 _SEARCH_KEYS_UPSERT = (
-    "INSERT INTO search_keys (rowid, keys) SELECT rowid, "
-    + progress.search_keys_sql().replace("new.", "")
-    + " FROM institutions WHERE id IN (SELECT value FROM json_each(?)) "
+    _SEARCH_KEYS_ALL + " WHERE id IN (SELECT value FROM json_each(?)) "
     "ON CONFLICT(rowid) DO UPDATE SET keys = excluded.keys"
 )
 _STEP_UPSERT = (
@@ -95,7 +95,7 @@ class Store:
         self.path = path
         self._conn = conn
         self._lock = threading.RLock()
-        self._short = search.ShortWords()
+        self._matcher = search.Matcher()
         self.client_id: str = self._ensure_client_id()
         self.clock = domain.HLC(self.client_id, self.get_meta("clock"))
 
@@ -143,7 +143,7 @@ class Store:
         """One write transaction, rolled back whole on any error; `keys`: it may change search keys."""
         with self._lock:
             if keys:
-                self._short.invalidate()
+                self._matcher.invalidate()
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -192,7 +192,7 @@ class Store:
         """One page of the assignment list, searched, filtered and sorted."""
         indexed = self._search_ready(query)
         with self._read() as conn:
-            return queries.assignments(conn, self._short, query, filter, sort, limit, offset,
+            return queries.assignments(conn, self._matcher, query, filter, sort, limit, offset,
                                        today or date.today(), indexed)
 
     def count_assignments(self, query: str = "", filter: str = "all",
@@ -200,7 +200,7 @@ class Store:
         """How many institutions the same search and filter would list."""
         indexed = self._search_ready(query)
         with self._read() as conn:
-            return queries.count_assignments(conn, self._short, query, filter,
+            return queries.count_assignments(conn, self._matcher, query, filter,
                                              today or date.today(), indexed)
 
     def build_search_index(self) -> bool:
@@ -557,27 +557,35 @@ class Store:
 
     def bulk_load(self, institutions: list[dict[str, Any]], steps: list[dict[str, Any]]) -> None:
         """Load many institutions and their steps in one transaction (registers with local edits kept)."""
-        statuses: dict[str, dict[str, str]] = {}
-        for s in steps:
-            statuses.setdefault(s["institution_id"], {})[s["step"]] = s["status"]
-        inst_rows = [(*institution_row(i), "synced",
-                      *progress.step_values(statuses.get(i["id"], _EMPTY)), None, None, 0)
+        values = progress.load_values(steps)
+        untouched = progress.step_values(_EMPTY)
+        inst_rows = [(*institution_row(i), "synced", *values.get(i["id"], untouched), None, None, 0)
                      for i in institutions]
         columns = _step_columns(steps)
         step_rows = [tuple(s.get(c) for c in columns) for s in steps] if len(columns) > 4 else [
             (s["institution_id"], s["step"], s["status"], s.get("reason")) for s in steps]
         big = len(institutions) >= BIG_LOAD
         with self._tx(keys=True) as conn:
-            if big:  # set-based search keys and one index rebuild beat 7,750 trigger runs
+            if big:  # set-based search keys, one index rebuild and fresh sort indexes beat
+                # 7,750 trigger runs and index updates
                 _put_meta(conn, progress.STALE_KEY, "stale")
                 _put_meta(conn, progress.BULK_KEY, "1")
+                for name in schema.LIST_INDEXES:
+                    conn.execute(f"DROP INDEX IF EXISTS {name}")
             local = conn.execute("SELECT EXISTS (SELECT 1 FROM outbox) "
                                  "OR EXISTS (SELECT 1 FROM visits)").fetchone()[0]
+            empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM institutions)").fetchone()[0]
             conn.executemany(_INST_UPSERT_POSITIONAL, inst_rows)
             conn.executemany(_step_load_sql(columns), step_rows)
             if big:
-                conn.execute(_SEARCH_KEYS_UPSERT, (json.dumps([i["id"] for i in institutions]),))
+                if empty:
+                    conn.execute(_SEARCH_KEYS_ALL)
+                else:
+                    conn.execute(_SEARCH_KEYS_UPSERT,
+                                 (json.dumps([i["id"] for i in institutions]),))
                 _put_meta(conn, progress.BULK_KEY, None)
+                for name, definition in schema.LIST_INDEXES.items():
+                    conn.execute(f"CREATE INDEX {name} ON {definition}")
             if local:
                 progress.refresh(conn, [i["id"] for i in institutions])
 

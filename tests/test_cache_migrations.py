@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cache import CacheTooNew, CacheUnavailable, NotAFieldkitCache, Store, schema
+from cache import CacheTooNew, CacheUnavailable, NotAFieldkitCache, Store, progress, schema
 from fieldkit.domain import newer
 from tests.test_cache_fixtures import institution
 
@@ -68,6 +68,9 @@ def build_at(path: Path, k: int) -> None:
                      "'2026-11-20')", (I2,))
     if "pending_removals" in have:
         conn.execute("INSERT INTO pending_removals VALUES (?, '2026-11-27')", (I2,))
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(institutions)")}
+    if "done" in columns:  # that fieldkit kept progress on the row
+        progress.refresh(conn, None)
     conn.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -346,4 +347,51 @@ def test_writes_from_many_threads_are_serialised(tmp_path: Path) -> None:
     assert {r.done for r in s.assignments()} == {6}
     stamps = [op["hlc"] for op in s.pending_ops(1000)]
     assert len(set(stamps)) == len(stamps)
+    s.close()
+
+
+def test_list_order_and_paging_match_a_plain_sort(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    base = institution(3)
+    insts, steps, visits, truth = [], [], [], {}
+    for n in range(600):
+        inst_id = f"JG430702{n:04d}"
+        pinyin = "".join(rng.choice("abcdefgh") for _ in range(6))
+        insts.append({**base, "id": inst_id, "name": f"机构{n}", "pinyin": pinyin,
+                      "division_code": rng.choice(["430702", "430703", "430721"])})
+        done = rng.choice([0, 1, 2, 5, 11])
+        blocked = rng.random() < 0.15 and done < 11
+        for i, key in enumerate(domain.STEP_KEYS):
+            status = "done" if i < done else ("blocked" if blocked and i == done else "todo")
+            steps.append({"institution_id": inst_id, "step": key, "status": status,
+                          "reason": "x" if status == "blocked" else None})
+        next_on = None
+        if rng.random() < 0.3:
+            next_on = date(2026, 11, 1) + timedelta(days=rng.randrange(60))
+            visits.append({"seq": n, "kind": "visit", "id": f"v{n}", "data": {
+                "visit_id": f"v{n}", "institution_id": inst_id, "technician_id": "T1",
+                "kind": "follow_up", "started_at": "2026-10-01T09:00:00+08:00",
+                "next_visit_on": next_on.isoformat()}})
+        truth[inst_id] = (done, int(blocked), next_on, pinyin, insts[-1]["division_code"])
+    s = Store.open(tmp_path / "order.sqlite")
+    s.bulk_load(insts, steps)
+    s.apply_changes(visits, cursor=len(visits))
+
+    def priority(i: str) -> tuple[object, ...]:
+        done, blocked, next_on, pinyin, _ = truth[i]
+        due = next_on is not None and next_on <= TODAY
+        return (not due, next_on if due else date.min, -blocked, done, pinyin, i)
+
+    expected = {
+        "priority": sorted(truth, key=priority),
+        "name": sorted(truth, key=lambda i: (truth[i][3], f"机构{int(i[-4:])}", i)),
+        "county": sorted(truth, key=lambda i: (truth[i][4], truth[i][3], i)),
+    }
+    for sort, order in expected.items():
+        ones = [i for i in order if str(int(i[-4:])).startswith("1")]  # names 机构1...
+        # everything and a broad search walk the sort's index; a narrow search sorts its matches
+        for query, keep in (("", order), ("机构", order), ("机构1", ones)):
+            got = [r.id for off in range(0, 700, 70)
+                   for r in s.assignments(query, sort=sort, limit=70, offset=off, today=TODAY)]
+            assert got == keep, (sort, query)
     s.close()
