@@ -498,9 +498,13 @@ class Store:
                     conn.executemany(_STEP_UPSERT, steps)
                     steps = []
                     touched |= self._apply_one(conn, change, dirty)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                except (KeyError, TypeError, ValueError, AttributeError,
+                        sqlite3.IntegrityError) as exc:
                     raise MalformedChange(change, f"{type(exc).__name__}: {exc}") from None
-            conn.executemany(_STEP_UPSERT, steps)
+            try:
+                conn.executemany(_STEP_UPSERT, steps)
+            except sqlite3.IntegrityError as exc:
+                raise MalformedChange(changes[-1], str(exc)) from None
             progress.refresh(conn, [i for i in touched if _exists(conn, i)])
             _put_meta(conn, "cursor", str(int(cursor)))
             _put_meta(conn, "clock", self.clock.now())
@@ -509,11 +513,13 @@ class Store:
                   touched: set[str]) -> list[tuple[Any, ...]]:
         """The steps row a pulled step change writes (none if the register has local edits)."""
         data = change["data"]
-        inst_id, key = str(data["institution_id"]), str(data["step"])
-        if f"step:{inst_id}:{key}" in dirty:
-            return []
+        inst_id, key, status = str(data["institution_id"]), str(data["step"]), data["status"]
+        if status not in domain.STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        if key not in domain.STEPS_BY_KEY or f"step:{inst_id}:{key}" in dirty:
+            return []  # a step this version does not know cannot be shown; it is skipped
         touched.add(inst_id)
-        return [(inst_id, key, str(data["status"]), data.get("reason"), data.get("note"),
+        return [(inst_id, key, status, data.get("reason"), data.get("note"),
                  data.get("hlc"), data.get("updated_by"), "synced")]
 
     def _apply_one(self, conn: sqlite3.Connection, change: dict[str, Any],

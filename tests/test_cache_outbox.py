@@ -330,3 +330,26 @@ def test_answers_for_unknown_ops_change_nothing(store: Store) -> None:
     op = store.set_step(I1, "registered", "done", by="T1")
     store.record_results([{"op_id": "not-ours", "status": "applied"}])
     assert [o["op_id"] for o in store.pending_ops(10)] == [op["op_id"]]
+
+
+@pytest.mark.parametrize("change", [
+    {"seq": 2, "kind": "visit", "id": "v", "data": {"visit_id": "v", "institution_id": I1}},
+    {"seq": 2, "kind": "step", "id": "s", "data": {"institution_id": I1, "step": "registered",
+                                                   "status": "finished"}},
+    {"seq": 2, "kind": "institution", "id": "x", "data": {"id": "JG4301029999"}},
+    {"seq": 2, "kind": "step", "id": "s", "data": None},
+])
+def test_malformed_changes_leave_the_page_unapplied(store: Store, change: dict[str, Any]) -> None:
+    with pytest.raises(MalformedChange):
+        store.apply_changes([step_change(I1, "registered", "done", 1), change], cursor=2)
+    assert store.get_meta("cursor") is None
+    assert store.step_states(I1)["registered"].status == "todo"
+
+
+def test_unknown_steps_and_kinds_from_a_newer_office_are_skipped(store: Store) -> None:
+    store.apply_changes([step_change(I1, "drone_inspection", "done", 1),
+                         {"seq": 2, "kind": "hologram", "id": "h", "data": {}},
+                         step_change(I1, "registered", "done", 3)], cursor=3)
+    assert store.get_meta("cursor") == "3"
+    assert list(store.step_states(I1)) == list(domain.STEP_KEYS)
+    assert store.step_states(I1)["registered"].status == "done"
