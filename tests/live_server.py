@@ -14,7 +14,7 @@ from types import TracebackType
 import uvicorn
 
 from fieldkit import cli, domain
-from fieldkit.server.app import create_app
+from fieldkit.server.app import close_app, create_app
 
 
 def free_port() -> int:
@@ -66,7 +66,7 @@ class LiveServer:
         """Stop serving and wait for the server thread (the store stays on disk)."""
         self._server.should_exit = True
         self._thread.join(timeout=20)
-        self.app.state.store.close()
+        close_app(self.app)
 
 
 # --- a small office for tests ---------------------------------------------------------------------

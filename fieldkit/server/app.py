@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -135,6 +135,25 @@ def _install_errors(app: FastAPI) -> None:
                               "internal error, logged; try again later")
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header lets the answer be gzip-compressed."""
+    for part in header.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        quality = params.replace(" ", "").removeprefix("q=") or "1"
+        if name.strip() in ("gzip", "*"):
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def close_app(app: FastAPI) -> None:
+    """Stop the app's background work and release its store."""
+    app.state.puller.close()
+    app.state.store.close()
+
+
 def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAPI:
     """The office API over the store at `db` (a path or database URL); initialises it if new."""
     store = Store(db)
@@ -142,7 +161,8 @@ def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAP
     epoch = store.get_meta("epoch") or ""
     app = FastAPI(title="fieldkit office server", version=__version__,
                   description="同步、统计与支付码签名 / sync, stats and payment-code signing")
-    app.state.store = store
+    puller = pull.Puller(store, epoch)
+    app.state.store, app.state.puller = store, puller
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     _install_errors(app)
@@ -182,16 +202,20 @@ def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAP
 
     @app.get("/api/v1/sync/pull", response_model=models.PullAnswer, responses=errors,
              tags=["sync"])
-    def sync_pull(who: Who, cursor: Annotated[int, Query(ge=0)] = 0,
+    def sync_pull(who: Who, request: Request, cursor: Annotated[int, Query(ge=0)] = 0,
                   limit: Annotated[int, Query(ge=1, le=pull.MAX_LIMIT)] = pull.DEFAULT_LIMIT
                   ) -> Response:
-        """Changes after `cursor` in server order, only what the caller may see."""
+        """Changes after `cursor` in server order, only what the caller may see (gzip)."""
+        gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
         try:
-            chunks = pull.pull_chunks(store, who, cursor, limit, epoch)
+            page = puller.page(who, cursor, limit, gzipped)
         except pull.CursorUnknown:
             raise ApiError(410, "cursor_unknown", "服务器不认识这个同步位置，请从头重新同步",
                            "the server does not know this cursor: pull again from 0") from None
-        return StreamingResponse(chunks, media_type="application/json")
+        headers = {"Vary": "Accept-Encoding"}
+        if page.gzipped:  # compressed here already (GZipMiddleware leaves it as it is)
+            headers["Content-Encoding"] = "gzip"
+        return Response(page.body, media_type="application/json", headers=headers)
 
     @app.post("/api/v1/sync/push", response_model=models.PushAnswer, responses=errors,
               response_model_exclude_none=True, tags=["sync"])

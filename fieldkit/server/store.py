@@ -22,12 +22,15 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Select,
     String,
     Table,
     Text,
+    cast,
     create_engine,
     delete,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -220,7 +223,23 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+def _sqlite_joined(conn: Connection, page: Select[Any]) -> tuple[int, int, bytes]:
+    """SQLite joins the bodies itself (group_concat keeps the ordered subquery's order)."""
+    sub = page.subquery()
+    row = conn.execute(select(func.count(), func.max(sub.c.seq),
+                              cast(func.group_concat(sub.c.body, ","), LargeBinary))).one()
+    return int(row[0]), int(row[1] or 0), bytes(row[2] or b"")
 # --- end of SQLite-specific settings -------------------------------------------------------------
+
+
+def joined_bodies(conn: Connection, page: Select[Any]) -> tuple[int, int, bytes]:
+    """(row count, last seq, bodies joined by commas) of a `select(seq, body)` in seq order."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_joined(conn, page)
+    rows = conn.execute(page).all()
+    return len(rows), rows[-1][0] if rows else 0, b",".join(bytes(r[1]) for r in rows)
 
 
 def make_engine(db: str | Path) -> Engine:
