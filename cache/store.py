@@ -28,13 +28,10 @@ from .rows import (
     visit_params,
 )
 
-PENDING = ("unsent", "sending")
 # From this many institutions in one load or pulled page, the trigram index is rebuilt once
 # (before the next search that needs it) instead of being updated row by row.
 BIG_LOAD = 200
 _EMPTY: dict[str, str] = {}
-# Ops that keep an institution in the cache after the office unassigns it.
-HOLDING = ("unsent", "sending", "rejected")
 POSTER_SIZES = ("a4", "a6", "strip")
 QR_RESULTS = ("match", "mismatch")
 
@@ -66,8 +63,6 @@ _VISIT_UPSERT = (
     + ", ".join(f"{c} = excluded.{c}" for c in (*VISIT_COLUMNS[1:], "amendments", "hlc",
                                                   "sync_state"))
 )
-
-
 _NO_PROGRESS: dict[str, Any] = {
     "sync_state": "synced", "done": 0, "done_mask": 0, "touched": 0,
     "next_step": domain.STEP_KEYS[0], "blocked": 0, "full_process": 0, "last_visit_at": None,
@@ -770,6 +765,7 @@ def _apply_visit(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]
 
 
 def _held_institutions(conn: sqlite3.Connection) -> set[str]:
+    """Institutions that unsent, sending or rejected ops still refer to (they stay cached)."""
     rows = conn.execute("SELECT DISTINCT institution_id FROM outbox WHERE state IN "
                         "('unsent', 'sending', 'rejected') AND institution_id IS NOT NULL")
     return {r[0] for r in rows}
