@@ -48,14 +48,21 @@ class CacheTooNew(CacheError):
 
 
 class CacheUnavailable(CacheError):
-    """The file could not be opened or written (permissions, disk, lock)."""
+    """The file could not be opened or written (permissions, disk full, held by another program)."""
 
-    def __init__(self, path: Path, detail: str) -> None:
+    def __init__(self, path: Path, detail: str, writing: bool = False) -> None:
+        if writing:
+            zh_what, en_what = f"无法写入本地缓存 {path}", f"Could not save to the cache {path}"
+            zh_kept, en_kept = "这次更改没有保存，之前保存的数据都在", "this change was not saved; " \
+                "everything saved before is kept"
+        else:
+            zh_what, en_what = f"无法打开本地缓存 {path}", f"Cannot open the cache {path}"
+            zh_kept, en_kept = "已保存的数据没有丢失", "nothing saved was lost"
         super().__init__(
-            f"无法打开本地缓存 {path}：{detail}。已保存的数据没有丢失；"
-            "请检查磁盘空间和文件权限，关闭其他正在使用它的 fieldkit 后重试。",
-            f"Cannot open the cache {path}: {detail}. Nothing saved was lost; check disk space "
-            "and file permissions, close any other fieldkit using it, and try again.",
+            f"{zh_what}：{detail}。{zh_kept}；请检查磁盘空间和文件权限，"
+            "关闭其他正在使用它的 fieldkit 后重试。",
+            f"{en_what}: {detail}; {en_kept}. Check disk space and file permissions, close any "
+            "other fieldkit using it, and try again.",
         )
         self.path = path
 

@@ -97,13 +97,16 @@ class Store:
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating if missing) and migrate the cache at `path`."""
+    def open(cls, path: Path, timeout: float = 10.0) -> Store:
+        """Open (creating if missing) and migrate the cache at `path`.
+
+        `timeout`: seconds to wait for another process's write before giving up.
+        """
         path = Path(path)
         schema.check_file(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=10, isolation_level=None,
+            conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise CacheUnavailable(path, str(exc)) from None
@@ -143,19 +146,20 @@ class Store:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise CacheUnavailable(self.path, str(exc)) from None
+                raise CacheUnavailable(self.path, str(exc), writing=True) from None
             try:
                 yield conn
+            except sqlite3.OperationalError as exc:  # disk full, I/O error...
+                _rollback(conn)
+                raise CacheUnavailable(self.path, str(exc), writing=True) from None
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise CacheUnavailable(self.path, str(exc)) from None
+                _rollback(conn)
+                raise CacheUnavailable(self.path, str(exc), writing=True) from None
 
     def _ensure_client_id(self) -> str:
         existing = self.get_meta("client_id")
@@ -619,6 +623,11 @@ def _step_load_sql(columns: tuple[str, ...]) -> str:
         "updated_by = excluded.updated_by, sync_state = 'synced' "
         "WHERE steps.sync_state = 'synced'"
     )
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:

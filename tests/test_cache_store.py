@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cache import Store
+from cache import CacheUnavailable, Store
 from fieldkit import domain
 from tests.test_cache_fixtures import institution, load, open_loaded
 
@@ -394,4 +394,25 @@ def test_list_order_and_paging_match_a_plain_sort(tmp_path: Path) -> None:
             got = [r.id for off in range(0, 700, 70)
                    for r in s.assignments(query, sort=sort, limit=70, offset=off, today=TODAY)]
             assert got == keep, (sort, query)
+    s.close()
+
+
+def test_a_file_held_by_another_writer_gives_a_clear_error_and_loses_nothing(
+        tmp_path: Path) -> None:
+    path = tmp_path / "held.sqlite"
+    open_loaded(path).close()
+    s = Store.open(path, timeout=0.2)
+    s.set_step(I1, "registered", "done", by="T1")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(CacheUnavailable) as err:
+            s.set_step(I1, "parent_app", "in_progress", by="T1")
+        assert "not saved" in err.value.en and "没有保存" in err.value.zh
+        assert s.step_states(I1)["registered"].status == "done"  # reads still work
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    s.set_step(I1, "parent_app", "in_progress", by="T1")
+    assert len(s.pending_ops(10)) == 2
     s.close()
