@@ -53,8 +53,8 @@ class CacheUnavailable(CacheError):
     def __init__(self, path: Path, detail: str, writing: bool = False) -> None:
         if writing:
             zh_what, en_what = f"无法写入本地缓存 {path}", f"Could not save to the cache {path}"
-            zh_kept, en_kept = "这次更改没有保存，之前保存的数据都在", "this change was not saved; " \
-                "everything saved before is kept"
+            zh_kept = "这次更改没有保存，之前保存的数据都在"
+            en_kept = "this change was not saved; everything saved before is kept"
         else:
             zh_what, en_what = f"无法打开本地缓存 {path}", f"Cannot open the cache {path}"
             zh_kept, en_kept = "已保存的数据没有丢失", "nothing saved was lost"
