@@ -195,3 +195,30 @@ def test_assign_refuses_clearly(office: tuple[SmallOffice, str], argv: tuple[str
     assert code == 1
     assert "错误" in out and words in out
     assert pull(office, "tech_a", cursor)["changes"] == []
+
+
+def test_a_page_read_ahead_is_not_served_once_the_store_changed(
+        office: tuple[SmallOffice, str]) -> None:
+    first = pull(office, "tech_a", 0, 5)          # the server now prepares the next page
+    peek = pull(office, "tech_a", first["cursor"], 6)["changes"]
+    target = next(c["id"] for c in peek
+                  if c["kind"] == "step" and c["data"]["step"] != "bank_verified")
+    inst, step = target.split(":")
+    clock = domain.HLC("laptop-a")
+    assert push(office, "tech_a", [step_op(inst, step, "in_progress", clock)])[0]["status"] \
+        == "applied"
+    second = pull(office, "tech_a", first["cursor"], 5)
+    assert target not in {c["id"] for c in second["changes"]}
+    rest, _ = pull_all(office, "tech_a", second["cursor"], 5)
+    found = [c for c in rest if c["id"] == target]
+    assert len(found) == 1 and found[0]["data"]["status"] == "in_progress"
+
+
+def test_a_client_without_gzip_gets_plain_json(office: tuple[SmallOffice, str]) -> None:
+    built, url = office
+    for accept in ("identity", "br"):
+        answer = httpx.get(url + "/api/v1/sync/pull", params={"limit": 100},
+                           headers=built.headers("city_supervisor") | {"Accept-Encoding":
+                                                                         accept})
+        assert "content-encoding" not in answer.headers, accept
+        assert len(answer.json()["changes"]) == 60

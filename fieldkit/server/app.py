@@ -212,9 +212,9 @@ def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAP
         except pull.CursorUnknown:
             raise ApiError(410, "cursor_unknown", "服务器不认识这个同步位置，请从头重新同步",
                            "the server does not know this cursor: pull again from 0") from None
-        headers = {"Vary": "Accept-Encoding"}
+        headers = {}
         if page.gzipped:  # compressed here already (GZipMiddleware leaves it as it is)
-            headers["Content-Encoding"] = "gzip"
+            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         return Response(page.body, media_type="application/json", headers=headers)
 
     @app.post("/api/v1/sync/push", response_model=models.PushAnswer, responses=errors,
