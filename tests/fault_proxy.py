@@ -68,6 +68,7 @@ class FaultProxy:
     faults: Faults = field(default_factory=Faults)
     enabled: bool = True
     events: list[Event] = field(default_factory=list)
+    on_request: Callable[[str, str], None] | None = None  # (method, path), in the proxy's thread
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.upstream)
@@ -141,6 +142,8 @@ class FaultProxy:
             writer.close()
 
     async def _answer(self, request: _Request, writer: asyncio.StreamWriter) -> None:
+        if self.on_request is not None:
+            self.on_request(request.method, request.path)
         fault = self._choose()
         with self._lock:
             self.events.append(Event(fault, request.method, request.path))

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from cache.store import Store
 from fieldkit import config, paths
 from fieldkit.cli import main
 from fieldkit.sync import SyncClient, SyncError, login
@@ -76,12 +77,14 @@ async def test_sync_refuses_an_office_whose_key_changed() -> None:
     with ScriptedServer(office_routes(key)) as office:
         settings = await login(office.url, "good-token")
         key[0] = KEY_B
-        client = SyncClient(settings, store=None, token="good-token")  # type: ignore[arg-type]
-        try:
-            with pytest.raises(SyncError) as caught:
-                await client.run_round()
-        finally:
-            await client.aclose()
+        with Store.open(settings.cache_path) as store:
+            client = SyncClient(settings, store, token="good-token")
+            try:
+                with pytest.raises(SyncError) as caught:
+                    await client.run_round()
+            finally:
+                await client.aclose()
+            assert store.get_meta("last_sync") is None
         assert [p for _, p in office.requests][-1] == "/api/v1/office"
     assert caught.value.kind == "key_changed"
 
@@ -180,3 +183,18 @@ def test_cli_login_failure_exits_non_zero_with_the_reason(
     code = main(["login", f"http://127.0.0.1:{_unused_port()}", "--token-file", "-"])
     assert code != 0
     assert "登录失败" in capsys.readouterr().err
+
+
+def test_cli_login_asks_for_the_token_without_echo(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    asked: list[str] = []
+
+    def getpass(prompt: str) -> str:
+        asked.append(prompt)
+        return "good-token"
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    with ScriptedServer(office_routes([KEY_A])) as office:
+        assert main(["login", office.url]) == 0
+    assert asked == ["令牌 / Token: "]
+    assert config.load_token("default") == "good-token"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from fieldkit.server.store import (
     visits,
 )
 from fieldkit.sync import SyncClient, SyncError, login
+from tests.fault_proxy import FaultProxy
 from tests.live_server import LiveServer, admin
 
 PROVINCE = generate_province()
@@ -322,3 +324,49 @@ async def test_another_person_on_the_same_profile_never_sends_the_last_ones_work
         await client.aclose()
         assert sorted(r.id for r in store.assignments()) == real.ids[3:5]
     assert real.op_counts() and all(n == 1 for n, _ in real.op_counts().values())
+
+
+async def test_an_office_restored_from_a_backup_is_pulled_afresh(tmp_path: Path) -> None:
+    """The office restores yesterday's file: the cursor is unknown there (410), so pull from 0."""
+    real = RealOffice(tmp_path, institutions=4)
+    tech = real.add("李娜")
+    real.assign(tech, real.ids)
+    backup = tmp_path / "backup.sqlite"
+    with LiveServer(real.db) as server:
+        port = server.port
+        await connect(tech, server.url)
+        assert tech.client and tech.store
+        await tech.client.run_round()
+    shutil.copy(real.db, backup)  # the server is stopped: the file is whole
+    with LiveServer(real.db, port=port):
+        for n in range(3):
+            tech.store.create_visit(visit(tech, real.ids[n], n))
+        await tech.client.run_round()
+    assert real.visit_ids()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{real.db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(backup, real.db)
+    assert real.visit_ids() == []
+    edits: list[str] = []
+
+    def edit_meanwhile(method: str, path: str) -> None:
+        if path.startswith("/api/v1/sync/pull") and not edits:  # saved while the round runs
+            assert tech.store is not None
+            edits.append(tech.store.set_step(real.ids[3], "parent_app", "in_progress",
+                                             by=tech.id)["op_id"])
+
+    try:
+        with LiveServer(real.db, port=port) as server, \
+                FaultProxy(server.url, on_request=edit_meanwhile) as proxy:
+            await disconnect(tech)
+            await connect(tech, server.url, via=proxy.url)
+            await tech.client.run_round()
+            pulls = [e.path for e in proxy.events if e.path.startswith("/api/v1/sync/pull")]
+            assert "cursor=0&" not in pulls[0] and "cursor=0&" in pulls[1]  # 410, then from 0
+            assert [op["op_id"] for op in tech.store.pending_ops(10)] == edits
+            assert tech.store.step_states(real.ids[3])["parent_app"].status == "in_progress"
+            await tech.client.run_round()
+            assert replica(tech.store) == real.registers()
+            assert real.op_counts()[edits[0]] == (1, "applied")
+    finally:
+        await disconnect(tech)
