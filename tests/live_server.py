@@ -101,7 +101,7 @@ def token_from(output: str) -> str:
 class SmallOffice:
     """An office store with six institutions, two technicians and two supervisors."""
 
-    db: Path
+    db: Path | str
     tokens: dict[str, str]          # "tech_a", "tech_b", "city_supervisor", "other_supervisor"
     wuling: list[str]               # 3 institutions in 430702, assigned to tech_a (T0001)
     dingcheng: list[str]            # 2 institutions in 430703, assigned to tech_b (T0002)
@@ -117,9 +117,9 @@ SMALL_NAMES = [("常德星辰教育培训学校", "430702"), ("武陵区童趣�
                ("鼎城区启航编程培训学校", "430703"), ("长沙芙蓉棋艺培训中心", "430102")]
 
 
-def small_office(tmp: Path) -> SmallOffice:
-    """Build the small office in `tmp` through the real admin commands."""
-    db = tmp / "office.sqlite"
+def small_office(tmp: Path, db: Path | str | None = None) -> SmallOffice:
+    """Build the small office (in `tmp`, or in the store `db`) through the real admin commands."""
+    db = db or tmp / "office.sqlite"
     _check(admin(db, "init"))
     lines = [INSTITUTION_HEADER] + [institution_line(n, i + 1, d)
                                     for i, (n, d) in enumerate(SMALL_NAMES)]

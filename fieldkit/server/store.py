@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import secrets
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -76,7 +78,7 @@ institutions = Table(
     Column("payment_payload", Text, nullable=True),
     Column("payment_signature", Text, nullable=True),
     Column("orders", Integer, nullable=False, default=0),
-    Column("order_amount_fen", Integer, nullable=False, default=0),
+    Column("order_amount_fen", BigInteger, nullable=False, default=0),
     Column("hlc", Text, nullable=False, default=INITIAL_STAMP),
 )
 
@@ -89,7 +91,7 @@ steps = Table(
     Column("note", Text, nullable=True),
     Column("hlc", Text, nullable=True),
     Column("updated_by", String(64), nullable=True),
-    Column("received_ms", Integer, nullable=True),
+    Column("received_ms", BigInteger, nullable=True),
 )
 
 technicians = Table(
@@ -139,7 +141,7 @@ ops = Table(
     Column("op_id", String(64), primary_key=True),
     Column("technician_id", String(16), nullable=False),
     Column("client_id", String(64), nullable=False),
-    Column("kind", String(32), nullable=False),
+    Column("kind", String(40), nullable=False),
     Column("institution_id", String(32), nullable=False),
     Column("hlc", Text, nullable=False),
     Column("result", JSON, nullable=False),
@@ -194,10 +196,16 @@ def database_url(db: str | Path) -> str:
     """A SQLAlchemy URL for a file path or an URL (postgresql://…, sqlite:///…)."""
     text = str(db)
     if "://" in text:
-        if text.startswith("postgres://"):
-            text = "postgresql://" + text[len("postgres://"):]
+        for plain in ("postgres://", "postgresql://"):
+            if text.startswith(plain):  # the driver that is installed: psycopg 3, else psycopg2
+                text = f"postgresql+{_pg_driver()}://" + text[len(plain):]
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _pg_driver() -> str:
+    """psycopg (3) when installed, else psycopg2 (SQLAlchemy's default)."""
+    return "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
 
 
 # --- SQLite-specific settings: the one place with SQLite-only SQL -------------------------------
