@@ -36,8 +36,9 @@ from tests.live_server import LiveServer  # noqa: E402
 from tests.test_sync_office import RealOffice, visit  # noqa: E402
 
 
-async def prepare(office_db: Path, token: str, tech_id: str, ids: list[str], n: int,
-                  home: Path) -> tuple[Any, Store, list[dict[str, Any]]]:
+async def prepare(
+    office_db: Path, token: str, tech_id: str, ids: list[str], n: int, home: Path
+) -> tuple[Any, Store, list[dict[str, Any]]]:
     """A logged-in laptop with its first pull done and n unsent visits."""
     os.environ["FIELDKIT_HOME"] = str(home)
     with LiveServer(office_db) as server:
@@ -54,12 +55,14 @@ async def prepare(office_db: Path, token: str, tech_id: str, ids: list[str], n: 
     return settings, store, [wire_op(op) for op in store.pending_ops(n)]
 
 
-async def sync_round(office_db: Path, settings: Any, store: Store, token: str,
-                     batch: int) -> tuple[float, int, int]:
+async def sync_round(
+    office_db: Path, settings: Any, store: Store, token: str, batch: int
+) -> tuple[float, int, int]:
     """(seconds, round trips, changes pulled) of one sync round pushing every unsent op."""
     with LiveServer(office_db) as server:
-        client = SyncClient(replace(settings, server_url=server.url), store, token,
-                            batch_size=batch)
+        client = SyncClient(
+            replace(settings, server_url=server.url), store, token, batch_size=batch
+        )
         await client.check_office()  # done once per session, not per round
         before = client.requests
         started = time.perf_counter()
@@ -75,14 +78,19 @@ def baseline(office_db: Path, token: str, client_id: str, ops: list[dict[str, An
     """Seconds to post the same ops as one plain JSON request and read the answer."""
     limit, models.MAX_OPS = models.MAX_OPS, max(models.MAX_OPS, len(ops))
     try:
-        with LiveServer(office_db) as server, httpx.Client(base_url=server.url, timeout=300) as http:
+        with (
+            LiveServer(office_db) as server,
+            httpx.Client(base_url=server.url, timeout=300) as http,
+        ):
             http.get("/healthz")  # connection open, as the sync client's is
             started = time.perf_counter()
-            response = http.post("/api/v1/sync/push",
-                                 content=json.dumps({"client_id": client_id, "ops": ops},
-                                                    ensure_ascii=False).encode("utf-8"),
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/json"})
+            response = http.post(
+                "/api/v1/sync/push",
+                content=json.dumps({"client_id": client_id, "ops": ops}, ensure_ascii=False).encode(
+                    "utf-8"
+                ),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
             answer = response.json()
             elapsed = time.perf_counter() - started
     finally:
@@ -103,23 +111,30 @@ async def main_async(n: int, batch: int, rounds: int) -> None:
             run.mkdir()
             sync_db, base_db = run / "sync.sqlite", run / "base.sqlite"
             shutil.copy(office.db, sync_db)
-            settings, store, ops = await prepare(sync_db, tech.token, tech.id, office.ids, n,
-                                                 run / "home")
+            settings, store, ops = await prepare(
+                sync_db, tech.token, tech.id, office.ids, n, run / "home"
+            )
             shutil.copy(sync_db, base_db)  # the same office, the first pull done, nothing pushed
             bases.append(baseline(base_db, tech.token, store.client_id, ops))
             elapsed, trips, pulled = await sync_round(sync_db, settings, store, tech.token, batch)
             store.close()
             times.append(elapsed)
             trips_seen.append(trips)
-            print(f"round {r + 1}: sync {elapsed * 1000:.0f} ms in {trips} round trips "
-                  f"({pulled} changes pulled); baseline {bases[-1] * 1000:.0f} ms")
+            print(
+                f"round {r + 1}: sync {elapsed * 1000:.0f} ms in {trips} round trips "
+                f"({pulled} changes pulled); baseline {bases[-1] * 1000:.0f} ms"
+            )
     bound = math.ceil(n / batch) + 2
     sync_ms, base_ms = statistics.median(times) * 1000, statistics.median(bases) * 1000
     print(f"ops={n} batch={batch}")
-    print(f"round trips: {max(trips_seen)} (target <= ceil({n}/{batch}) + 2 = {bound}) "
-          f"{'OK' if max(trips_seen) <= bound else 'OVER'}")
-    print(f"time: sync round {sync_ms:.0f} ms (push + pull of the results) vs baseline "
-          f"{base_ms:.0f} ms (one plain POST) = {sync_ms / base_ms:.2f}x")
+    print(
+        f"round trips: {max(trips_seen)} (target <= ceil({n}/{batch}) + 2 = {bound}) "
+        f"{'OK' if max(trips_seen) <= bound else 'OVER'}"
+    )
+    print(
+        f"time: sync round {sync_ms:.0f} ms (push + pull of the results) vs baseline "
+        f"{base_ms:.0f} ms (one plain POST) = {sync_ms / base_ms:.2f}x"
+    )
 
 
 def main() -> None:

@@ -20,13 +20,27 @@ from fieldkit.config import ConfigError, Settings
 from fieldkit.sync import SyncClient, SyncError, login
 
 EXIT_OK = 0
-EXIT_FAILED = 1       # the round or login did not finish; the message says why
-EXIT_NOT_READY = 2    # not logged in, or the cache cannot be opened
+EXIT_FAILED = 1  # the round or login did not finish; the message says why
+EXIT_NOT_READY = 2  # not logged in, or the cache cannot be opened
 
-VISIT_COLUMNS = ("visit_id", "institution_id", "institution_name", "technician_id", "kind",
-                 "started_at", "ended_at", "outcome", "steps_advanced", "issues",
-                 "rectification_items", "rectification_deadline", "interview_recommended",
-                 "next_visit_on", "notes", "sync_state")
+VISIT_COLUMNS = (
+    "visit_id",
+    "institution_id",
+    "institution_name",
+    "technician_id",
+    "kind",
+    "started_at",
+    "ended_at",
+    "outcome",
+    "steps_advanced",
+    "issues",
+    "rectification_items",
+    "rectification_deadline",
+    "interview_recommended",
+    "next_visit_on",
+    "notes",
+    "sync_state",
+)
 
 PHASES = {"push": ("发送", "sending"), "pull": ("接收", "receiving")}
 
@@ -43,8 +57,10 @@ def _read_token(token_file: str | None) -> str:
         try:
             return Path(token_file).read_text("utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"无法读取令牌文件 {token_file}（{exc}） / "
-                              f"Cannot read the token file {token_file} ({exc})") from None
+            raise ConfigError(
+                f"无法读取令牌文件 {token_file}（{exc}） / "
+                f"Cannot read the token file {token_file} ({exc})"
+            ) from None
     return getpass.getpass("令牌 / Token: ").strip()
 
 
@@ -59,8 +75,10 @@ def cmd_login(args: argparse.Namespace) -> int:
     tech = settings.technician
     assert tech is not None
     role = "督导" if tech.role == "supervisor" else "技术员"
-    print(f"已登录 {settings.office_name}：{tech.name}（{role}，{tech.id}，片区 {tech.zone}） / "
-          f"Logged in to {settings.server_url} as {tech.name} ({tech.role}, zone {tech.zone})")
+    print(
+        f"已登录 {settings.office_name}：{tech.name}（{role}，{tech.id}，片区 {tech.zone}） / "
+        f"Logged in to {settings.server_url} as {tech.name} ({tech.role}, zone {tech.zone})"
+    )
     print(f"办公室公钥已记录 / Office key pinned: {settings.office_public_key}")
     return EXIT_OK
 
@@ -79,8 +97,9 @@ def _logged_in(profile: str) -> tuple[Settings, str]:
     """The profile's settings and token, or a ConfigError saying to log in."""
     settings = config.load(profile)
     if not settings.logged_in:
-        raise ConfigError("尚未登录：请运行 fieldkit login 服务器地址 / "
-                          "Not logged in: run `fieldkit login URL`.")
+        raise ConfigError(
+            "尚未登录：请运行 fieldkit login 服务器地址 / Not logged in: run `fieldkit login URL`."
+        )
     return settings, config.load_token(profile)
 
 
@@ -102,6 +121,7 @@ def _progress(quiet: bool) -> Any:
         zh, en = PHASES.get(phase, (phase, phase))
         of = f"/{total}" if total else ""
         print(f"{zh} {done}{of} / {en} {done}{of}", flush=True)
+
     return report
 
 
@@ -120,16 +140,22 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
         if client is not None:
             await client.aclose()
     counts = store.counts()
-    print(f"完成：发送 {result.pushed}（新 {result.applied}，重复 {result.duplicate}，拒绝 "
-          f"{result.rejected}），接收 {result.pulled} / Done: sent {result.pushed} (applied "
-          f"{result.applied}, duplicate {result.duplicate}, rejected {result.rejected}), "
-          f"received {result.pulled}")
+    print(
+        f"完成：发送 {result.pushed}（新 {result.applied}，重复 {result.duplicate}，拒绝 "
+        f"{result.rejected}），接收 {result.pulled} / Done: sent {result.pushed} (applied "
+        f"{result.applied}, duplicate {result.duplicate}, rejected {result.rejected}), "
+        f"received {result.pulled}"
+    )
     if counts.get("rejected"):
-        _err(f"有 {counts['rejected']} 项更改被服务器拒绝，请在应用中查看原因后处理 / "
-             f"{counts['rejected']} changes were rejected by the server; open the app to see why")
+        _err(
+            f"有 {counts['rejected']} 项更改被服务器拒绝，请在应用中查看原因后处理 / "
+            f"{counts['rejected']} changes were rejected by the server; open the app to see why"
+        )
     if counts.get("unsent"):
-        _err(f"仍有 {counts['unsent']} 项未发送，请再次同步 / "
-             f"{counts['unsent']} changes are still unsent; sync again")
+        _err(
+            f"仍有 {counts['unsent']} 项未发送，请再次同步 / "
+            f"{counts['unsent']} changes are still unsent; sync again"
+        )
         return EXIT_FAILED
     return EXIT_OK
 
@@ -141,17 +167,29 @@ def status_report(settings: Settings, store: Store | None) -> dict[str, Any]:
         "profile": settings.profile,
         "server": settings.server_url,
         "office": settings.office_name,
-        "technician": ({"id": tech.id, "name": tech.name, "role": tech.role, "zone": tech.zone}
-                       if tech else None),
-        "last_sync": None, "unsent": 0, "rejected": 0, "counts": {}, "rejected_ops": [],
+        "technician": (
+            {"id": tech.id, "name": tech.name, "role": tech.role, "zone": tech.zone}
+            if tech
+            else None
+        ),
+        "last_sync": None,
+        "unsent": 0,
+        "rejected": 0,
+        "counts": {},
+        "rejected_ops": [],
     }
     if store is not None:
         counts = store.counts()
-        report.update(last_sync=store.get_meta("last_sync"), unsent=counts.get("unsent", 0),
-                      rejected=counts.get("rejected", 0), counts=counts,
-                      rejected_ops=[{k: op.get(k) for k in ("op_id", "kind", "institution_id",
-                                                            "reason", "message")}
-                                    for op in store.rejected_ops()])
+        report.update(
+            last_sync=store.get_meta("last_sync"),
+            unsent=counts.get("unsent", 0),
+            rejected=counts.get("rejected", 0),
+            counts=counts,
+            rejected_ops=[
+                {k: op.get(k) for k in ("op_id", "kind", "institution_id", "reason", "message")}
+                for op in store.rejected_ops()
+            ],
+        )
     return report
 
 
@@ -186,8 +224,10 @@ def _print_status(report: dict[str, Any]) -> None:
         print(f"  {op['institution_id']} {op['kind']}: {op['message']} ({op['reason']})")
     counts = report["counts"]
     if counts:
-        print(f"机构 / Institutions: {counts.get('institutions', 0)}  "
-              f"走访 / Visits: {counts.get('visits', 0)}")
+        print(
+            f"机构 / Institutions: {counts.get('institutions', 0)}  "
+            f"走访 / Visits: {counts.get('visits', 0)}"
+        )
 
 
 def cmd_export_visits(args: argparse.Namespace) -> int:

@@ -21,16 +21,16 @@ FAULTS = ("drop_before", "drop_after", "truncate", "bad_gateway", "delay", "repe
 class Faults:
     """Probability of each fault per request (the rest pass through), and their bounds."""
 
-    drop_before: float = 0.0   # close the connection before the request reaches the server
-    drop_after: float = 0.0    # the server answered (and applied), the client never hears
-    truncate: float = 0.0      # only part of the answer arrives
-    bad_gateway: float = 0.0   # answer 502 or 503 without asking the server
-    delay: float = 0.0         # wait up to max_delay before forwarding
-    repeat: float = 0.0        # send the request to the server twice
+    drop_before: float = 0.0  # close the connection before the request reaches the server
+    drop_after: float = 0.0  # the server answered (and applied), the client never hears
+    truncate: float = 0.0  # only part of the answer arrives
+    bad_gateway: float = 0.0  # answer 502 or 503 without asking the server
+    delay: float = 0.0  # wait up to max_delay before forwarding
+    repeat: float = 0.0  # send the request to the server twice
     max_delay: float = 0.05
-    fixed_delay: float = 0.0   # every request waits this long first (a slow network)
+    fixed_delay: float = 0.0  # every request waits this long first (a slow network)
     answer_delay: float = 0.0  # every answer waits this long after the server gave it
-    max_faults: int = 10_000   # after this many faults, everything passes
+    max_faults: int = 10_000  # after this many faults, everything passes
 
     def pick(self, rng: random.Random) -> str:
         """One fault name, or "pass"."""
@@ -96,8 +96,9 @@ class FaultProxy:
             raise RuntimeError("fault proxy did not start")
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
@@ -114,8 +115,9 @@ class FaultProxy:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=HEAD_LIMIT,
-                                            ssl=getattr(self, "tls", None))
+        server = await asyncio.start_server(
+            self._handle, "127.0.0.1", 0, limit=HEAD_LIMIT, ssl=getattr(self, "tls", None)
+        )
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         async with server:
@@ -217,8 +219,11 @@ def _close_after(response: bytes) -> bytes:
     head, sep, body = response.partition(b"\r\n\r\n")
     if not sep:
         return response
-    lines = [line for line in head.split(b"\r\n")
-             if not line.lower().startswith((b"connection:", b"keep-alive:"))]
+    lines = [
+        line
+        for line in head.split(b"\r\n")
+        if not line.lower().startswith((b"connection:", b"keep-alive:"))
+    ]
     lines.append(b"Connection: close")
     return b"\r\n".join(lines) + sep + body
 
@@ -227,8 +232,10 @@ def _error_page(code: int) -> bytes:
     """A gateway's HTML error page, as a real one would send."""
     reason = {502: "Bad Gateway", 503: "Service Unavailable"}[code]
     body = f"<html><body><h1>{code} {reason}</h1></body></html>".encode()
-    return (f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/html\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/html\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
 
 
 @dataclass
@@ -242,8 +249,10 @@ class Reply:
 
     def encode(self) -> bytes:
         length = len(self.body) if self.content_length is None else self.content_length
-        return (f"HTTP/1.1 {self.status} X\r\nContent-Type: {self.content_type}\r\n"
-                f"Content-Length: {length}\r\nConnection: close\r\n\r\n").encode() + self.body
+        return (
+            f"HTTP/1.1 {self.status} X\r\nContent-Type: {self.content_type}\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        ).encode() + self.body
 
 
 Script = dict[str, Callable[[str, bytes], Reply]]

@@ -38,8 +38,9 @@ def start(tech: Person, **options: float) -> tuple[BackgroundSync, list[SyncStat
     assert tech.client is not None
     seen: list[SyncStatus] = []
     backoff = Backoff(base=0.05, cap=0.2, rng=random.Random(1))
-    background = BackgroundSync(tech.client, seen.append, backoff=backoff,
-                                **{"period": 600.0, "debounce": 0.2, **options})
+    background = BackgroundSync(
+        tech.client, seen.append, backoff=backoff, **{"period": 600.0, "debounce": 0.2, **options}
+    )
     return background, seen, asyncio.create_task(background.run())
 
 
@@ -127,7 +128,7 @@ async def test_it_stops_when_cancelled_even_while_waiting_for_the_office(laptop:
 def test_backoff_grows_exponentially_with_jitter_up_to_a_cap() -> None:
     backoff = Backoff(base=1, cap=30, rng=random.Random(7))
     delays = [backoff.next() for _ in range(10)]
-    ceilings = [min(30, 2 ** n) for n in range(10)]
+    ceilings = [min(30, 2**n) for n in range(10)]
     assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
     assert len(set(delays)) == len(delays)  # jittered
     backoff.reset()

@@ -43,8 +43,8 @@ def test_sync_before_login_tells_what_to_do(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_sync_shows_progress_and_status_counts_what_waits(
-        logged_in: tuple[Person, RealOffice, LiveServer],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    logged_in: tuple[Person, RealOffice, LiveServer], capsys: pytest.CaptureFixture[str]
+) -> None:
     tech, real, server = logged_in
     assert main(["sync"]) == 0
     out = capsys.readouterr().out
@@ -64,8 +64,8 @@ def test_sync_shows_progress_and_status_counts_what_waits(
 
 
 def test_sync_with_the_office_unreachable_fails_and_keeps_the_work(
-        logged_in: tuple[Person, RealOffice, LiveServer],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    logged_in: tuple[Person, RealOffice, LiveServer], capsys: pytest.CaptureFixture[str]
+) -> None:
     tech, real, server = logged_in
     assert main(["sync", "--quiet"]) == 0
     with Store.open(config.load().cache_path) as store:
@@ -82,8 +82,8 @@ def test_sync_with_the_office_unreachable_fails_and_keeps_the_work(
 
 
 def test_a_file_that_is_not_a_cache_is_refused_untouched(
-        logged_in: tuple[Person, RealOffice, LiveServer],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    logged_in: tuple[Person, RealOffice, LiveServer], capsys: pytest.CaptureFixture[str]
+) -> None:
     cache = paths.cache_file("default")
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(b"my holiday photos")
@@ -93,8 +93,10 @@ def test_a_file_that_is_not_a_cache_is_refused_untouched(
 
 
 def test_export_visits_writes_csv_excel_reads(
-        logged_in: tuple[Person, RealOffice, LiveServer], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    logged_in: tuple[Person, RealOffice, LiveServer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     tech, real, server = logged_in
     assert main(["sync", "--quiet"]) == 0
     with Store.open(config.load().cache_path) as store:

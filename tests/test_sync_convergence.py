@@ -18,8 +18,15 @@ from tests.test_sync_office import Person, RealOffice, connect, disconnect, repl
 
 SEEDS = [int(s) for s in os.environ.get("FIELDKIT_SYNC_SEEDS", "20261128").split(",")]
 ROUNDS = int(os.environ.get("FIELDKIT_SYNC_ROUNDS", "200"))
-FAULTS = Faults(drop_before=0.06, drop_after=0.08, truncate=0.06, bad_gateway=0.06,
-                delay=0.05, repeat=0.08, max_delay=0.02)
+FAULTS = Faults(
+    drop_before=0.06,
+    drop_after=0.08,
+    truncate=0.06,
+    bad_gateway=0.06,
+    delay=0.05,
+    repeat=0.08,
+    max_delay=0.02,
+)
 # A few registers, so that edits collide often.
 STEP_KEYS = ["personnel", "courses", "parent_app"]
 NAMES = ["蒋刚琳", "刘芳", "陈静", "周洋"]
@@ -40,8 +47,11 @@ def edit(person: Person, rng: random.Random, visit_no: list[int]) -> None:
             reason = "资料不全" if status == domain.BLOCKED else None
             op = store.set_step(inst, rng.choice(STEP_KEYS), status, reason, by=person.id)
         elif roll < 0.75:
-            op = (store.set_contact(inst, contact_phone=f"139{rng.randrange(10**8):08d}")
-                  if rng.random() < 0.5 else store.set_contact(inst, contact_name=rng.choice(NAMES)))
+            op = (
+                store.set_contact(inst, contact_phone=f"139{rng.randrange(10**8):08d}")
+                if rng.random() < 0.5
+                else store.set_contact(inst, contact_name=rng.choice(NAMES))
+            )
         elif roll < 0.9:
             visit_no[0] += 1
             op = store.create_visit(visit(person, inst, visit_no[0], f"第{visit_no[0]}次"))
@@ -57,9 +67,11 @@ def edit(person: Person, rng: random.Random, visit_no: list[int]) -> None:
 
 def meanwhile(person: Person, rng: random.Random, visit_no: list[int]) -> Progress:
     """Sometimes the technician saves an edit while the round runs (between push and pull)."""
+
     def report(phase: str, done: int, total: int) -> None:
         if phase == "push" and done == total and rng.random() < 0.5:
             edit(person, rng, visit_no)
+
     return report
 
 
@@ -77,8 +89,9 @@ async def simulate(tmp: Path, seed: int) -> None:
             for person in people:
                 await connect(person, server.url, batch_size=3, via=proxy.url)
             assert boss.store is not None  # the supervisor's laptop clock runs a minute ahead
-            boss.store.clock = domain.HLC(boss.store.client_id,
-                                          wall=lambda: int(time.time() * 1000) + 60_000)
+            boss.store.clock = domain.HLC(
+                boss.store.client_id, wall=lambda: int(time.time() * 1000) + 60_000
+            )
             for n in range(ROUNDS):
                 person = rng.choice(people)
                 for _ in range(rng.randint(0, 3)):
@@ -97,8 +110,10 @@ async def simulate(tmp: Path, seed: int) -> None:
             rejected = await final_sync(people)
             check(real, people, techs, boss, rejected)
             faults = proxy.counts()
-            assert all(faults[name] > 0 for name in ("drop_before", "drop_after", "truncate",
-                                                      "bad_gateway", "repeat")), faults
+            assert all(
+                faults[name] > 0
+                for name in ("drop_before", "drop_after", "truncate", "bad_gateway", "repeat")
+            ), faults
             on_push = {e.fault for e in proxy.events if e.path == "/api/v1/sync/push"}
             assert {"drop_after", "repeat", "truncate"} <= on_push  # applied, answer lost
         finally:
@@ -120,8 +135,13 @@ async def final_sync(people: list[Person]) -> dict[str, set[str]]:
     return rejected
 
 
-def check(real: RealOffice, people: list[Person], techs: list[Person], boss: Person,
-          rejected: dict[str, set[str]]) -> None:
+def check(
+    real: RealOffice,
+    people: list[Person],
+    techs: list[Person],
+    boss: Person,
+    rejected: dict[str, set[str]],
+) -> None:
     """Every op on the office exactly once with the client's answer; every replica equal."""
     recorded = real.op_counts()
     server = real.registers()

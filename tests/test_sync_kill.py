@@ -35,8 +35,14 @@ KILL_POINTS: dict[str, Callable[[FaultProxy], bool]] = {
 
 
 def _sync(env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "fieldkit.cli", "sync"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "fieldkit.cli", "sync"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("point", sorted(KILL_POINTS))
@@ -44,15 +50,19 @@ async def test_a_killed_sync_completes_when_run_again(tmp_path: Path, point: str
     real = RealOffice(tmp_path)
     tech = real.add("李娜")
     real.assign(tech, real.ids)
-    with LiveServer(real.db) as server, \
-            FaultProxy(server.url, faults=Faults(answer_delay=0.5)) as proxy:
+    with (
+        LiveServer(real.db) as server,
+        FaultProxy(server.url, faults=Faults(answer_delay=0.5)) as proxy,
+    ):
         settings = await login(server.url, tech.token)
         with Store.open(settings.cache_path) as store:
             client = SyncClient(settings, store, tech.token)
             await client.run_round()
             await client.aclose()
-            made = [store.create_visit(visit(tech, real.ids[n % 12], n, f"走访{n}"))["op_id"]
-                    for n in range(VISITS)]
+            made = [
+                store.create_visit(visit(tech, real.ids[n % 12], n, f"走访{n}"))["op_id"]
+                for n in range(VISITS)
+            ]
         config.save(replace(settings, server_url=proxy.url))
         env = dict(os.environ, PYTHONPATH=str(ROOT))
 

@@ -67,13 +67,16 @@ class Laptops(RuleBasedStateMachine):
             return
         inst = held[int(inst_no) % len(held)]
         try:
-            store.set_step(inst, key, status, "资料不全" if status == domain.BLOCKED else None,
-                           by=who)
+            store.set_step(
+                inst, key, status, "资料不全" if status == domain.BLOCKED else None, by=who
+            )
         except domain.DomainError:
             pass
 
     people_ids = st.sampled_from(["T0001", "T0002", "T0003"])
-    edits = st.tuples(st.sampled_from("0123"), st.sampled_from(KEYS), st.sampled_from(domain.STATUSES))
+    edits = st.tuples(
+        st.sampled_from("0123"), st.sampled_from(KEYS), st.sampled_from(domain.STATUSES)
+    )
 
     @rule(who=people_ids, edit=edits)
     def edit_step(self, who: str, edit: tuple[str, str, str]) -> None:
@@ -89,8 +92,11 @@ class Laptops(RuleBasedStateMachine):
     @rule(who=people_ids, minutes=st.integers(-30, 30))
     def set_laptop_clock(self, who: str, minutes: int) -> None:
         store = self.stores[who]
-        store.clock = domain.HLC(store.client_id, store.get_meta("clock"),
-                                 wall=lambda: int(time.time() * 1000) + minutes * 60_000)
+        store.clock = domain.HLC(
+            store.client_id,
+            store.get_meta("clock"),
+            wall=lambda: int(time.time() * 1000) + minutes * 60_000,
+        )
 
     @rule(who=people_ids)
     def sync(self, who: str) -> None:
@@ -134,6 +140,10 @@ def test_any_interleaving_of_edits_and_syncs_converges(tmp_path: Path) -> None:
         Laptops.office, Laptops.server, Laptops.people = office, server, people
         Laptops.folder = Path(folder)
         run = Laptops.TestCase
-        run.settings = settings(max_examples=8, stateful_step_count=10, deadline=None,
-                                suppress_health_check=[HealthCheck.too_slow])
+        run.settings = settings(
+            max_examples=8,
+            stateful_step_count=10,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
         run().runTest()

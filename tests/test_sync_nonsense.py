@@ -29,8 +29,9 @@ STEPS = [dict(s, hlc=None, updated_by=None) for s in PROVINCE.steps if s["instit
 def first_page() -> dict[str, Any]:
     """The office's first page: the institutions and their steps."""
     changes = [{"kind": "institution", "id": i["id"], "data": i} for i in INSTITUTIONS]
-    changes += [{"kind": "step", "id": f"{s['institution_id']}:{s['step']}", "data": s}
-                for s in STEPS]
+    changes += [
+        {"kind": "step", "id": f"{s['institution_id']}:{s['step']}", "data": s} for s in STEPS
+    ]
     for seq, change in enumerate(changes, start=1):
         change["seq"] = seq
     return {"changes": changes, "cursor": len(changes), "more": False, "epoch": EPOCH}
@@ -58,8 +59,9 @@ class Office:
         if self.push is not None:
             return self.push(batch)
         self.pushed += [op["op_id"] for op in batch["ops"]]
-        return _json({"results": [{"op_id": op["op_id"], "status": "applied"}
-                                  for op in batch["ops"]]})
+        return _json(
+            {"results": [{"op_id": op["op_id"], "status": "applied"} for op in batch["ops"]]}
+        )
 
     def _pull(self, query: str, body: bytes) -> Reply:
         cursor = int(dict(p.split("=") for p in query.split("&"))["cursor"])
@@ -82,8 +84,9 @@ def office() -> Iterator[tuple[Office, ScriptedServer]]:
 
 
 @pytest.fixture
-async def synced(office: tuple[Office, ScriptedServer], tmp_path: Path
-                 ) -> AsyncIterator[tuple[Office, Store, SyncClient]]:
+async def synced(
+    office: tuple[Office, ScriptedServer], tmp_path: Path
+) -> AsyncIterator[tuple[Office, Store, SyncClient]]:
     """Logged in, first round done: the cache holds the office's three institutions."""
     script, server = office
     settings = await login(server.url, "good-token")
@@ -98,30 +101,58 @@ async def synced(office: tuple[Office, ScriptedServer], tmp_path: Path
 def local_edits(store: Store) -> list[str]:
     """A technician's afternoon: steps, a contact and a visit, all unsent."""
     a, b, _ = sorted(IDS)
-    ops = [store.set_step(a, "parent_app", "in_progress", by="T0001"),
-           store.set_step(b, "personnel", "blocked", "教师资格证缺失", by="T0001"),
-           store.set_contact(a, contact_phone="13812345678"),
-           store.create_visit(domain.Visit(
-               visit_id="v-1", institution_id=a, technician_id="T0001", kind="guidance",
-               started_at=datetime(2026, 11, 28, 9, 0), notes="首次走访"))]
+    ops = [
+        store.set_step(a, "parent_app", "in_progress", by="T0001"),
+        store.set_step(b, "personnel", "blocked", "教师资格证缺失", by="T0001"),
+        store.set_contact(a, contact_phone="13812345678"),
+        store.create_visit(
+            domain.Visit(
+                visit_id="v-1",
+                institution_id=a,
+                technician_id="T0001",
+                kind="guidance",
+                started_at=datetime(2026, 11, 28, 9, 0),
+                notes="首次走访",
+            )
+        ),
+    ]
     return [op["op_id"] for op in ops]
 
 
 def snapshot(store: Store) -> dict[str, Any]:
     """Everything a technician could see, with 'sending' read as 'unsent' (both go out again)."""
+
     def same(state: str | None) -> str | None:
         return "unsent" if state == "sending" else state
 
-    insts = {i: {**(store.institution(i) or {}), "sync_state": same(
-        (store.institution(i) or {}).get("sync_state"))} for i in sorted(IDS)}
-    steps = {i: {k: (s.status, s.reason, s.hlc, same(s.sync_state))
-                 for k, s in store.step_states(i).items()} for i in sorted(IDS)}
+    insts = {
+        i: {
+            **(store.institution(i) or {}),
+            "sync_state": same((store.institution(i) or {}).get("sync_state")),
+        }
+        for i in sorted(IDS)
+    }
+    steps = {
+        i: {
+            k: (s.status, s.reason, s.hlc, same(s.sync_state))
+            for k, s in store.step_states(i).items()
+        }
+        for i in sorted(IDS)
+    }
     visits = [{**v, "sync_state": same(v.get("sync_state"))} for v in store.visits()]
-    outbox = [(op["op_id"], op["hlc"], op["kind"], op["data"], same(op["state"]))
-              for op in store.pending_ops(1000) + store.rejected_ops()]
-    return {"institutions": insts, "steps": steps, "visits": visits, "outbox": outbox,
-            "counts": store.counts(), "cursor": store.get_meta("cursor"),
-            "epoch": store.get_meta("epoch")}
+    outbox = [
+        (op["op_id"], op["hlc"], op["kind"], op["data"], same(op["state"]))
+        for op in store.pending_ops(1000) + store.rejected_ops()
+    ]
+    return {
+        "institutions": insts,
+        "steps": steps,
+        "visits": visits,
+        "outbox": outbox,
+        "counts": store.counts(),
+        "cursor": store.get_meta("cursor"),
+        "epoch": store.get_meta("epoch"),
+    }
 
 
 def _results_for(batch: dict[str, Any], skip: int = 0) -> list[dict[str, Any]]:
@@ -133,10 +164,12 @@ PUSH_NONSENSE: dict[str, Callable[[dict[str, Any]], Reply]] = {
     "truncated_json": lambda b: Reply(200, json.dumps({"results": _results_for(b)}).encode()[:25]),
     "results_not_a_list": lambda b: _json({"results": {"ok": True}}),
     "a_result_missing": lambda b: _json({"results": _results_for(b, skip=1)}),
-    "a_foreign_op": lambda b: _json({"results": _results_for(b) + [
-        {"op_id": "not-sent", "status": "applied"}]}),
-    "unknown_status": lambda b: _json({"results": [{"op_id": op["op_id"], "status": "maybe"}
-                                                   for op in b["ops"]]}),
+    "a_foreign_op": lambda b: _json(
+        {"results": _results_for(b) + [{"op_id": "not-sent", "status": "applied"}]}
+    ),
+    "unknown_status": lambda b: _json(
+        {"results": [{"op_id": op["op_id"], "status": "maybe"} for op in b["ops"]]}
+    ),
     "a_json_list": lambda b: _json([]),
     "teapot": lambda b: Reply(418, b'{"error":"teapot"}'),
 }
@@ -144,7 +177,8 @@ PUSH_NONSENSE: dict[str, Callable[[dict[str, Any]], Reply]] = {
 
 @pytest.mark.parametrize("name", sorted(PUSH_NONSENSE))
 async def test_push_nonsense_keeps_every_unsent_change(
-        synced: tuple[Office, Store, SyncClient], name: str) -> None:
+    synced: tuple[Office, Store, SyncClient], name: str
+) -> None:
     script, store, client = synced
     op_ids = local_edits(store)
     before = snapshot(store)
@@ -166,10 +200,20 @@ def _page(cursor: int, changes: list[dict[str, Any]], more: bool = False) -> Rep
 
 def _step_change(seq: int, status: str = "in_progress") -> dict[str, Any]:
     inst = sorted(IDS)[2]
-    return {"seq": seq, "kind": "step", "id": f"{inst}:parent_app",
-            "data": {"institution_id": inst, "step": "parent_app", "status": status,
-                     "reason": None, "note": None, "hlc": f"{1:015d}-0000-office",
-                     "updated_by": "office"}}
+    return {
+        "seq": seq,
+        "kind": "step",
+        "id": f"{inst}:parent_app",
+        "data": {
+            "institution_id": inst,
+            "step": "parent_app",
+            "status": status,
+            "reason": None,
+            "note": None,
+            "hlc": f"{1:015d}-0000-office",
+            "updated_by": "office",
+        },
+    }
 
 
 PULL_NONSENSE: dict[str, Callable[[int], Reply]] = {
@@ -192,7 +236,8 @@ PULL_NONSENSE: dict[str, Callable[[int], Reply]] = {
 
 @pytest.mark.parametrize("name", sorted(PULL_NONSENSE))
 async def test_pull_nonsense_leaves_the_cache_as_it_was(
-        synced: tuple[Office, Store, SyncClient], name: str) -> None:
+    synced: tuple[Office, Store, SyncClient], name: str
+) -> None:
     script, store, client = synced
     op_ids = local_edits(store)
     seen: dict[str, Any] = {}
@@ -224,8 +269,7 @@ async def _expect(client: SyncClient, kind: str) -> SyncError:
     return caught.value
 
 
-async def test_a_page_that_never_ends_is_stopped(
-        synced: tuple[Office, Store, SyncClient]) -> None:
+async def test_a_page_that_never_ends_is_stopped(synced: tuple[Office, Store, SyncClient]) -> None:
     script, store, client = synced
     script.pull = PULL_NONSENSE["endless_pages"]
     error = await _expect(client, "protocol")
@@ -234,7 +278,8 @@ async def test_a_page_that_never_ends_is_stopped(
 
 
 async def test_gateway_errors_and_revoked_tokens_keep_every_unsent_change(
-        synced: tuple[Office, Store, SyncClient]) -> None:
+    synced: tuple[Office, Store, SyncClient],
+) -> None:
     script, store, client = synced
     op_ids = local_edits(store)
     script.push = lambda b: Reply(502, b"<html>Bad Gateway</html>", "text/html")
@@ -246,8 +291,9 @@ async def test_gateway_errors_and_revoked_tokens_keep_every_unsent_change(
         calls.append(batch)
         if len(calls) == 1:
             return _json({"results": _results_for(batch)})
-        return Reply(401, json.dumps({"error": "unauthorized",
-                                      "message": "访问令牌无效或已停用"}).encode())
+        return Reply(
+            401, json.dumps({"error": "unauthorized", "message": "访问令牌无效或已停用"}).encode()
+        )
 
     script.push = revoke_after_first
     error = await _expect(client, "auth")
@@ -258,7 +304,8 @@ async def test_gateway_errors_and_revoked_tokens_keep_every_unsent_change(
 
 
 async def test_a_changed_epoch_repulls_from_scratch_keeping_unsent_changes(
-        synced: tuple[Office, Store, SyncClient]) -> None:
+    synced: tuple[Office, Store, SyncClient],
+) -> None:
     script, store, client = synced
     a = sorted(IDS)[0]
     page = first_page() | {"epoch": "e-2"}
@@ -281,7 +328,8 @@ async def test_a_changed_epoch_repulls_from_scratch_keeping_unsent_changes(
 
 
 async def test_a_cursor_the_server_forgot_means_a_full_repull(
-        synced: tuple[Office, Store, SyncClient], office: tuple[Office, ScriptedServer]) -> None:
+    synced: tuple[Office, Store, SyncClient], office: tuple[Office, ScriptedServer]
+) -> None:
     script, store, client = synced
     a = sorted(IDS)[0]
     store.set_step(a, "parent_app", "in_progress", by="T0001")
@@ -290,8 +338,7 @@ async def test_a_cursor_the_server_forgot_means_a_full_repull(
     store.set_meta("cursor", "999")
     script.push = None
     gone = Reply(410, json.dumps({"error": "cursor_unknown", "message": "请从头同步"}).encode())
-    script.pull = lambda c: gone if c == 999 else (_json(first_page()) if c == 0
-                                                   else _page(c, []))
+    script.pull = lambda c: gone if c == 999 else (_json(first_page()) if c == 0 else _page(c, []))
     result = await client.run_round()
     assert result.pushed == 1 and result.pulled == HEAD
     assert store.get_meta("cursor") == str(HEAD)
@@ -306,7 +353,8 @@ def test_settings_saved_for_the_profile(synced: tuple[Office, Store, SyncClient]
 
 
 async def test_one_op_the_office_cannot_read_does_not_block_the_queue(
-        synced: tuple[Office, Store, SyncClient]) -> None:
+    synced: tuple[Office, Store, SyncClient],
+) -> None:
     script, store, client = synced
     client.batch_size = 4
     op_ids = local_edits(store)
@@ -317,8 +365,11 @@ async def test_one_op_the_office_cannot_read_does_not_block_the_queue(
         sent = [op["op_id"] for op in batch["ops"]]
         sizes.append(len(sent))
         if poisoned in sent:
-            body = {"error": "invalid", "message": "字段无效 / field 'ops.0.data' is invalid",
-                    "field": f"ops.{sent.index(poisoned)}.data"}
+            body = {
+                "error": "invalid",
+                "message": "字段无效 / field 'ops.0.data' is invalid",
+                "field": f"ops.{sent.index(poisoned)}.data",
+            }
             return Reply(422, json.dumps(body).encode())
         script.pushed += sent
         return _json({"results": _results_for(batch)})
@@ -334,7 +385,8 @@ async def test_one_op_the_office_cannot_read_does_not_block_the_queue(
 
 
 async def test_a_push_refused_as_a_whole_rejects_nothing(
-        synced: tuple[Office, Store, SyncClient]) -> None:
+    synced: tuple[Office, Store, SyncClient],
+) -> None:
     script, store, client = synced
     op_ids = local_edits(store)
     body = {"error": "invalid", "message": "client_id is invalid", "field": "client_id"}

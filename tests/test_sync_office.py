@@ -33,8 +33,10 @@ from tests.fault_proxy import FaultProxy
 from tests.live_server import LiveServer, admin
 
 PROVINCE = generate_province()
-COUNTY = sorted((i for i in PROVINCE.institutions if i["division_code"] == DEMO_TECH_COUNTY),
-                key=lambda i: i["id"])
+COUNTY = sorted(
+    (i for i in PROVINCE.institutions if i["division_code"] == DEMO_TECH_COUNTY),
+    key=lambda i: i["id"],
+)
 
 
 @dataclass
@@ -84,8 +86,11 @@ class RealOffice:
     def set_token(self, person: Person, token: str) -> None:
         """Revoke the person's token by giving them another one (only its hash is kept)."""
         with self.server_store() as store, store.writing() as conn:
-            conn.execute(update(technicians).where(technicians.c.id == person.id)
-                         .values(token_hash=token_hash(token)))
+            conn.execute(
+                update(technicians)
+                .where(technicians.c.id == person.id)
+                .values(token_hash=token_hash(token))
+            )
 
     def server_store(self) -> Any:
         from contextlib import contextmanager
@@ -97,13 +102,15 @@ class RealOffice:
                 yield store
             finally:
                 store.close()
+
         return opened()
 
     def op_counts(self) -> dict[str, tuple[int, str]]:
         """op_id -> (times recorded, first answer) as the office keeps them."""
         with self.server_store() as store, store.engine.connect() as conn:
-            rows = conn.execute(select(ops.c.op_id, func.count(), ops.c.result)
-                                .group_by(ops.c.op_id)).all()
+            rows = conn.execute(
+                select(ops.c.op_id, func.count(), ops.c.result).group_by(ops.c.op_id)
+            ).all()
         return {r[0]: (r[1], r[2]["status"]) for r in rows}
 
     def registers(self) -> dict[str, dict[str, Any]]:
@@ -111,18 +118,26 @@ class RealOffice:
         with self.server_store() as store, store.engine.connect() as conn:
             out: dict[str, dict[str, Any]] = {
                 r.id: {"steps": {}, "contact": (r.contact_name, r.contact_phone), "visits": {}}
-                for r in conn.execute(select(institutions))}
+                for r in conn.execute(select(institutions))
+            }
             for r in conn.execute(select(steps)):
                 out[r.institution_id]["steps"][r.step] = (r.status, r.reason, r.hlc)
             for r in conn.execute(select(visits)):
-                out[r.institution_id]["visits"][r.visit_id] = (r.data.get("notes"),
-                                                               r.data.get("outcome"))
+                out[r.institution_id]["visits"][r.visit_id] = (
+                    r.data.get("notes"),
+                    r.data.get("outcome"),
+                )
         return out
 
     def assigned(self, person: Person) -> list[str]:
         with self.server_store() as store, store.engine.connect() as conn:
-            return sorted(conn.execute(select(assignments.c.institution_id).where(
-                assignments.c.technician_id == person.id)).scalars())
+            return sorted(
+                conn.execute(
+                    select(assignments.c.institution_id).where(
+                        assignments.c.technician_id == person.id
+                    )
+                ).scalars()
+            )
 
     def visit_ids(self) -> list[str]:
         with self.server_store() as store, store.engine.connect() as conn:
@@ -137,13 +152,16 @@ def replica(store: Store) -> dict[str, dict[str, Any]]:
         out[row.id] = {
             "steps": {k: (s.status, s.reason, s.hlc) for k, s in store.step_states(row.id).items()},
             "contact": (inst.get("contact_name"), inst.get("contact_phone")),
-            "visits": {v["visit_id"]: (v.get("notes"), v.get("outcome"))
-                       for v in store.visits(row.id)}}
+            "visits": {
+                v["visit_id"]: (v.get("notes"), v.get("outcome")) for v in store.visits(row.id)
+            },
+        }
     return out
 
 
-async def connect(person: Person, url: str, batch_size: int = 200,
-                  via: str | None = None) -> Person:
+async def connect(
+    person: Person, url: str, batch_size: int = 200, via: str | None = None
+) -> Person:
     """Log the person in on their own profile and open their cache and sync client."""
     settings = await login(url, person.token, profile=person.id)
     if via is not None:  # the same office, reached through a proxy
@@ -162,9 +180,14 @@ async def disconnect(*people: Person) -> None:
 
 
 def visit(person: Person, inst_id: str, n: int, notes: str = "") -> domain.Visit:
-    return domain.Visit(visit_id=f"{person.id}-v{n}", institution_id=inst_id,
-                        technician_id=person.id, kind="guidance",
-                        started_at=datetime(2026, 11, 28, 9, n % 60), notes=notes)
+    return domain.Visit(
+        visit_id=f"{person.id}-v{n}",
+        institution_id=inst_id,
+        technician_id=person.id,
+        kind="guidance",
+        started_at=datetime(2026, 11, 28, 9, n % 60),
+        notes=notes,
+    )
 
 
 @pytest.fixture
@@ -209,7 +232,8 @@ async def test_a_round_trip_reaches_the_supervisor(office: tuple[RealOffice, Liv
 
 
 async def test_a_revoked_token_mid_round_keeps_every_unsent_change(
-        office: tuple[RealOffice, LiveServer]) -> None:
+    office: tuple[RealOffice, LiveServer],
+) -> None:
     real, server = office
     tech = real.add("李娜")
     real.assign(tech, real.ids[:4])
@@ -217,8 +241,7 @@ async def test_a_revoked_token_mid_round_keeps_every_unsent_change(
     assert tech.store and tech.client
     try:
         await tech.client.run_round()
-        made = [tech.store.create_visit(visit(tech, real.ids[n % 4], n))["op_id"]
-                for n in range(5)]
+        made = [tech.store.create_visit(visit(tech, real.ids[n % 4], n))["op_id"] for n in range(5)]
 
         def revoke_after_first_batch(phase: str, done: int, total: int) -> None:
             if phase == "push" and done == 2:
@@ -242,7 +265,8 @@ async def test_a_revoked_token_mid_round_keeps_every_unsent_change(
 
 
 async def test_a_reassigned_institution_leaves_only_once_nothing_unsent_refers_to_it(
-        office: tuple[RealOffice, LiveServer]) -> None:
+    office: tuple[RealOffice, LiveServer],
+) -> None:
     real, server = office
     tech, other = real.add("李娜"), real.add("张伟")
     real.assign(tech, real.ids[:3])
@@ -267,7 +291,8 @@ async def test_a_reassigned_institution_leaves_only_once_nothing_unsent_refers_t
 
 
 async def test_an_edit_saved_while_a_round_runs_still_converges(
-        office: tuple[RealOffice, LiveServer]) -> None:
+    office: tuple[RealOffice, LiveServer],
+) -> None:
     """The pull skips a register with an unsent edit; if that edit then loses, the winner comes."""
     real, server = office
     tech, boss = real.add("李娜"), real.add("王主任", supervisor=True)
@@ -280,7 +305,9 @@ async def test_an_edit_saved_while_a_round_runs_still_converges(
         await tech.client.run_round()
         await boss.client.run_round()
         ahead = boss.store.clock
-        boss.store.clock = domain.HLC(ahead.client_id, wall=lambda: int(time.time() * 1000) + 60_000)
+        boss.store.clock = domain.HLC(
+            ahead.client_id, wall=lambda: int(time.time() * 1000) + 60_000
+        )
         boss.store.set_step(inst, "parent_app", "blocked", "家长端未安装", by=boss.id)
         await boss.client.run_round()  # the supervisor's laptop clock runs a minute ahead
 
@@ -301,7 +328,8 @@ async def test_an_edit_saved_while_a_round_runs_still_converges(
 
 
 async def test_another_person_on_the_same_profile_never_sends_the_last_ones_work(
-        office: tuple[RealOffice, LiveServer]) -> None:
+    office: tuple[RealOffice, LiveServer],
+) -> None:
     real, server = office
     first, second = real.add("李娜"), real.add("张伟")
     real.assign(first, real.ids[:3])
@@ -352,12 +380,15 @@ async def test_an_office_restored_from_a_backup_is_pulled_afresh(tmp_path: Path)
     def edit_meanwhile(method: str, path: str) -> None:
         if path.startswith("/api/v1/sync/pull") and not edits:  # saved while the round runs
             assert tech.store is not None
-            edits.append(tech.store.set_step(real.ids[3], "parent_app", "in_progress",
-                                             by=tech.id)["op_id"])
+            edits.append(
+                tech.store.set_step(real.ids[3], "parent_app", "in_progress", by=tech.id)["op_id"]
+            )
 
     try:
-        with LiveServer(real.db, port=port) as server, \
-                FaultProxy(server.url, on_request=edit_meanwhile) as proxy:
+        with (
+            LiveServer(real.db, port=port) as server,
+            FaultProxy(server.url, on_request=edit_meanwhile) as proxy,
+        ):
             await disconnect(tech)
             await connect(tech, server.url, via=proxy.url)
             await tech.client.run_round()

@@ -4,5 +4,12 @@ from .background import BackgroundSync, Backoff
 from .client import RoundResult, SyncClient, SyncStatus, login
 from .errors import SyncError
 
-__all__ = ["Backoff", "BackgroundSync", "RoundResult", "SyncClient", "SyncError", "SyncStatus",
-           "login"]
+__all__ = [
+    "Backoff",
+    "BackgroundSync",
+    "RoundResult",
+    "SyncClient",
+    "SyncError",
+    "SyncStatus",
+    "login",
+]

@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 class Backoff:
     """Exponential delays with jitter, capped: base, 2·base, 4·base … each drawn in [d/2, d]."""
 
-    def __init__(self, base: float = 2.0, cap: float = 300.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, base: float = 2.0, cap: float = 300.0, rng: random.Random | None = None
+    ) -> None:
         self.base = base
         self.cap = cap
         self.rng = rng or random.Random()
@@ -38,8 +39,15 @@ class Backoff:
 class BackgroundSync:
     """Runs sync rounds forever and reports a SyncStatus after every change of state."""
 
-    def __init__(self, client: SyncClient, on_status: Callable[[SyncStatus], None], *,
-                 period: float = 60, debounce: float = 2, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        client: SyncClient,
+        on_status: Callable[[SyncStatus], None],
+        *,
+        period: float = 60,
+        debounce: float = 2,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.client = client
         self.on_status = on_status
         self.period = period
@@ -100,18 +108,26 @@ class BackgroundSync:
         try:
             await self.client.run_round()
         except SyncError as exc:
-            self._publish(sending=False, online=exc.kind != "offline",
-                          last_error=exc.message(self.client.settings.language), **self._counts())
+            self._publish(
+                sending=False,
+                online=exc.kind != "offline",
+                last_error=exc.message(self.client.settings.language),
+                **self._counts(),
+            )
             return exc
         except Exception as exc:  # a bug must not stop syncing forever; say it and carry on
             log.exception("sync round failed")
             error = SyncError("server", f"同步出错：{exc}", f"Sync failed: {exc}")
-            self._publish(sending=False, last_error=error.message(self.client.settings.language),
-                          **self._counts())
+            self._publish(
+                sending=False,
+                last_error=error.message(self.client.settings.language),
+                **self._counts(),
+            )
             return SyncError("config", error.zh, error.en)
         self.rounds += 1
-        self._publish(sending=False, online=True, last_success=utc_now(), last_error=None,
-                      **self._counts())
+        self._publish(
+            sending=False, online=True, last_success=utc_now(), last_error=None, **self._counts()
+        )
         return None
 
     async def _until_reachable(self) -> None:

@@ -28,8 +28,8 @@ OFFICE = "/api/v1/office"
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"
 HEALTH = "/healthz"
-REPULL = "sync_repull"        # meta: set when the next pull must start from 0 (see _pull)
-REJECTED = "sync_rejected"    # meta: the rejected op ids seen at the end of the last round
+REPULL = "sync_repull"  # meta: set when the next pull must start from 0 (see _pull)
+REJECTED = "sync_rejected"  # meta: the rejected op ids seen at the end of the last round
 
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -63,15 +63,21 @@ def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-async def login(url: str, token: str, profile: str = "default",
-                ca_file: str | None = None,
-                transport: httpx.AsyncBaseTransport | None = None) -> Settings:
+async def login(
+    url: str,
+    token: str,
+    profile: str = "default",
+    ca_file: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Settings:
     """Check the token with the office, pin its public key, save the profile and the token."""
     url = normalise_url(url)
     token = token.strip()
     if not token:
-        raise config_problem("令牌为空。请粘贴办公室发给您的令牌。",
-                             "The token is empty; paste the token the office gave you.")
+        raise config_problem(
+            "令牌为空。请粘贴办公室发给您的令牌。",
+            "The token is empty; paste the token the office gave you.",
+        )
     ca_path = str(Path(ca_file).expanduser().resolve()) if ca_file else None
     previous = config.load(profile)
     async with make_client(url, token, ca_path, transport) as http:
@@ -81,9 +87,14 @@ async def login(url: str, token: str, profile: str = "default",
         office_name, public_key = wire.check_office(office_body)
     if previous.office_public_key and previous.office_public_key != public_key:
         raise key_changed(url)
-    settings = replace(previous, server_url=url, office_name=office_name,
-                       office_public_key=public_key, ca_file=ca_path,
-                       technician=Technician(**me))
+    settings = replace(
+        previous,
+        server_url=url,
+        office_name=office_name,
+        office_public_key=public_key,
+        ca_file=ca_path,
+        technician=Technician(**me),
+    )
     if previous.technician is None or previous.technician.id != me["id"]:
         _hand_over_cache(previous, settings)
     config.save(settings)
@@ -112,7 +123,8 @@ def _hand_over_cache(previous: Settings, settings: Settings) -> None:
                     f"This profile ({settings.profile}) still holds {waiting} unsent or rejected "
                     f"changes by {who.name} ({who.id}); another person cannot log in on it. Sync "
                     "and settle them with their token first, or log in on a new profile with "
-                    "`fieldkit --profile NAME login`.")
+                    "`fieldkit --profile NAME login`.",
+                )
             store.reset_for_full_pull()
             store.set_meta("epoch", None)
     except CacheError as exc:
@@ -122,12 +134,22 @@ def _hand_over_cache(previous: Settings, settings: Settings) -> None:
 class SyncClient:
     """Runs sync rounds for one profile's store against its office."""
 
-    def __init__(self, settings: Settings, store: Store, token: str, *, batch_size: int = 200,
-                 transport: httpx.AsyncBaseTransport | None = None, page_limit: int = 1000,
-                 max_pages: int = 1000) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        token: str,
+        *,
+        batch_size: int = 200,
+        transport: httpx.AsyncBaseTransport | None = None,
+        page_limit: int = 1000,
+        max_pages: int = 1000,
+    ) -> None:
         if not settings.server_url or not settings.office_public_key:
-            raise config_problem("尚未登录：请先运行 fieldkit login 服务器地址",
-                                 "Not logged in: run `fieldkit login URL` first.")
+            raise config_problem(
+                "尚未登录：请先运行 fieldkit login 服务器地址",
+                "Not logged in: run `fieldkit login URL` first.",
+            )
         self.settings = settings
         self.store = store
         self.batch_size = max(1, min(batch_size, 500))
@@ -197,8 +219,11 @@ class SyncClient:
         report("push", 0, total)
         answered: set[str] = set()
         for _ in range(math.ceil(total / self.batch_size) + 10):
-            batch = [op for op in await self._db(self.store.pending_ops, self.batch_size)
-                     if op["op_id"] not in answered]
+            batch = [
+                op
+                for op in await self._db(self.store.pending_ops, self.batch_size)
+                if op["op_id"] not in answered
+            ]
             if not batch:
                 return
             await self._send(batch, result)
@@ -218,8 +243,10 @@ class SyncClient:
                 await self._send(batch[half:], result)
                 return
             if status == 422 and not _about_the_op(answer):
-                raise protocol(f"服务器拒绝了整批推送（{_said(answer)}）",
-                               f"the server refused the push itself ({_said(answer)})")
+                raise protocol(
+                    f"服务器拒绝了整批推送（{_said(answer)}）",
+                    f"the server refused the push itself ({_said(answer)})",
+                )
             results = [_refused_alone(ids[0], status, answer)]
         elif status != 200:
             raise protocol(f"推送返回了 HTTP {status}", f"push answered HTTP {status}")
@@ -255,8 +282,9 @@ class SyncClient:
         """Pull pages after `cursor`, each applied with its cursor in one transaction."""
         restarted = False
         for _ in range(self.max_pages):
-            status, body = await request_json(self._http, "GET", PULL,
-                                              params={"cursor": cursor, "limit": self.page_limit})
+            status, body = await request_json(
+                self._http, "GET", PULL, params={"cursor": cursor, "limit": self.page_limit}
+            )
             if status == 410:
                 if restarted or cursor == 0:
                     raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
@@ -268,8 +296,10 @@ class SyncClient:
             page = wire.check_page(body, cursor)
             if self._diverged(page, cursor):
                 if restarted:
-                    raise protocol("同一轮同步中服务器的数据标识变了两次",
-                                   "the server's epoch changed twice in one round")
+                    raise protocol(
+                        "同一轮同步中服务器的数据标识变了两次",
+                        "the server's epoch changed twice in one round",
+                    )
                 await self._restart(page.epoch)
                 cursor, restarted, self._restarted = 0, True, True
                 continue
@@ -279,8 +309,10 @@ class SyncClient:
             report("pull", result.pulled, 0)
             if not page.more:
                 return
-        raise protocol(f"拉取超过 {self.max_pages} 页仍未结束",
-                       f"the pull did not end after {self.max_pages} pages")
+        raise protocol(
+            f"拉取超过 {self.max_pages} 页仍未结束",
+            f"the pull did not end after {self.max_pages} pages",
+        )
 
     def _diverged(self, page: wire.Page, cursor: int) -> bool:
         """Whether the server's store is not the one this cache was pulled from."""
@@ -321,8 +353,16 @@ def _refused_alone(op_id: str, status: int, answer: Any) -> dict[str, Any]:
     """A single op the server refuses outright (too large, invalid): kept as rejected, with why."""
     detail = answer.get("message") if isinstance(answer, dict) else None
     if status == 413:
-        return {"op_id": op_id, "status": "rejected", "reason": "too_large",
-                "message": "此更改过大，服务器无法接收 / This change is too large for the server"
-                           + (f" ({detail})" if detail else "")}
-    return {"op_id": op_id, "status": "rejected", "reason": "invalid",
-            "message": str(detail or "服务器认为此更改无效 / The server finds this change invalid")}
+        return {
+            "op_id": op_id,
+            "status": "rejected",
+            "reason": "too_large",
+            "message": "此更改过大，服务器无法接收 / This change is too large for the server"
+            + (f" ({detail})" if detail else ""),
+        }
+    return {
+        "op_id": op_id,
+        "status": "rejected",
+        "reason": "invalid",
+        "message": str(detail or "服务器认为此更改无效 / The server finds this change invalid"),
+    }

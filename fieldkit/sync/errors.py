@@ -32,45 +32,54 @@ KEPT_EN = "Every unsent change is kept on this computer."
 
 def offline(detail: str) -> SyncError:
     """The server could not be reached or the connection broke."""
-    return SyncError("offline", f"无法连接服务器（{detail}）。{KEPT_ZH}有网络时会自动重试。",
-                     f"Cannot reach the server ({detail}). {KEPT_EN} "
-                     "It will retry when the network is back.")
+    return SyncError(
+        "offline",
+        f"无法连接服务器（{detail}）。{KEPT_ZH}有网络时会自动重试。",
+        f"Cannot reach the server ({detail}). {KEPT_EN} It will retry when the network is back.",
+    )
 
 
 def server_failed(status: int, detail: str = "") -> SyncError:
     """The server answered with a failure of its own (5xx)."""
     extra = f"：{detail}" if detail else ""
     extra_en = f": {detail}" if detail else ""
-    return SyncError("server", f"服务器暂时出错（HTTP {status}{extra}）。{KEPT_ZH}稍后会重试。",
-                     f"The server failed (HTTP {status}{extra_en}). {KEPT_EN} "
-                     "It will retry later.")
+    return SyncError(
+        "server",
+        f"服务器暂时出错（HTTP {status}{extra}）。{KEPT_ZH}稍后会重试。",
+        f"The server failed (HTTP {status}{extra_en}). {KEPT_EN} It will retry later.",
+    )
 
 
 def auth_failed(detail: str = "") -> SyncError:
     """The token was refused (401)."""
     extra = f"（{detail}）" if detail else ""
     extra_en = f" ({detail})" if detail else ""
-    return SyncError("auth",
-                     f"令牌无效或已被撤销{extra}。{KEPT_ZH}请向办公室索取新令牌后运行 "
-                     "fieldkit login 重新登录。",
-                     f"The token is invalid or has been revoked{extra_en}. {KEPT_EN} "
-                     "Ask the office for a new token and run `fieldkit login` again.")
+    return SyncError(
+        "auth",
+        f"令牌无效或已被撤销{extra}。{KEPT_ZH}请向办公室索取新令牌后运行 fieldkit login 重新登录。",
+        f"The token is invalid or has been revoked{extra_en}. {KEPT_EN} "
+        "Ask the office for a new token and run `fieldkit login` again.",
+    )
 
 
 def forbidden(detail: str = "") -> SyncError:
     """The token is valid but may not do this (403)."""
-    return SyncError("auth", f"服务器拒绝了此请求（无权限：{detail}）。{KEPT_ZH}请联系办公室。",
-                     f"The server refused this request (not allowed: {detail}). {KEPT_EN} "
-                     "Contact the office.")
+    return SyncError(
+        "auth",
+        f"服务器拒绝了此请求（无权限：{detail}）。{KEPT_ZH}请联系办公室。",
+        f"The server refused this request (not allowed: {detail}). {KEPT_EN} Contact the office.",
+    )
 
 
 def protocol(detail_zh: str, detail_en: str) -> SyncError:
     """The server answered something this client cannot trust."""
-    return SyncError("protocol",
-                     f"服务器的回答无法识别：{detail_zh}。本机缓存与待发送更改保持不变。"
-                     "请检查服务器地址是否正确，或联系办公室。",
-                     f"The server's answer makes no sense: {detail_en}. The local cache and "
-                     "unsent changes are unchanged. Check the server address or contact the office.")
+    return SyncError(
+        "protocol",
+        f"服务器的回答无法识别：{detail_zh}。本机缓存与待发送更改保持不变。"
+        "请检查服务器地址是否正确，或联系办公室。",
+        f"The server's answer makes no sense: {detail_en}. The local cache and "
+        "unsent changes are unchanged. Check the server address or contact the office.",
+    )
 
 
 def key_changed(url: str) -> SyncError:

@@ -31,13 +31,16 @@ def normalise_url(url: str) -> str:
     url = url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise config_problem(f"服务器地址无效：{url!r}，应形如 https://office.example:8400",
-                             f"Not a server address: {url!r}; expected e.g. https://office.example:8400")
+        raise config_problem(
+            f"服务器地址无效：{url!r}，应形如 https://office.example:8400",
+            f"Not a server address: {url!r}; expected e.g. https://office.example:8400",
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise config_problem(
             f"为保护令牌，只能通过 https 连接其他计算机上的服务器：{url}。请改用 https:// 地址。",
             f"To protect the token, servers on other computers are reached over https only: {url}. "
-            "Use an https:// address.")
+            "Use an https:// address.",
+        )
     return url
 
 
@@ -58,18 +61,26 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=str(path))
     except (OSError, ssl.SSLError) as exc:
-        raise config_problem(f"无法读取 CA 证书文件 {path}（{exc}）。请确认是办公室提供的 PEM 文件。",
-                             f"Cannot read the CA file {path} ({exc}); it must be the office's "
-                             "PEM certificate.") from None
+        raise config_problem(
+            f"无法读取 CA 证书文件 {path}（{exc}）。请确认是办公室提供的 PEM 文件。",
+            f"Cannot read the CA file {path} ({exc}); it must be the office's PEM certificate.",
+        ) from None
 
 
-def make_client(url: str, token: str, ca_file: str | None = None,
-                transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def make_client(
+    url: str,
+    token: str,
+    ca_file: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
     """An AsyncClient for one office with the bearer token; verification cannot be turned off."""
     return httpx.AsyncClient(
         base_url=url,
-        headers={"Authorization": f"Bearer {token}", "User-Agent": f"fieldkit/{__version__}",
-                 "Accept": "application/json"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "User-Agent": f"fieldkit/{__version__}",
+            "Accept": "application/json",
+        },
         verify=tls_context(ca_file),
         timeout=TIMEOUT,
         transport=transport,
@@ -77,17 +88,27 @@ def make_client(url: str, token: str, ca_file: str | None = None,
     )
 
 
-async def request_json(http: httpx.AsyncClient, method: str, path: str, *,
-                       params: dict[str, Any] | None = None,
-                       body: Any = None) -> tuple[int, Any]:
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    body: Any = None,
+) -> tuple[int, Any]:
     """Send one request; answer (status, parsed JSON) for 2xx, 410 and 413/422, raise otherwise."""
     try:
         if body is None:
             response = await http.request(method, path, params=params)
         else:
             content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-            response = await http.request(method, path, params=params, content=content,
-                                          headers={"Content-Type": "application/json"})
+            response = await http.request(
+                method,
+                path,
+                params=params,
+                content=content,
+                headers={"Content-Type": "application/json"},
+            )
     except httpx.DecodingError as exc:
         raise protocol(f"回答无法解压（{exc}）", f"the answer cannot be decoded ({exc})") from None
     except httpx.TransportError as exc:
@@ -109,12 +130,15 @@ def _parse(response: httpx.Response, path: str) -> Any:
     if status in (410, 413, 422) and isinstance(body, dict):
         return body
     if not 200 <= status < 300:
-        raise protocol(f"{path} 返回了意外的 HTTP {status}{('：' + detail) if detail else ''}",
-                       f"{path} answered HTTP {status}{(': ' + detail) if detail else ''}")
+        raise protocol(
+            f"{path} 返回了意外的 HTTP {status}{('：' + detail) if detail else ''}",
+            f"{path} answered HTTP {status}{(': ' + detail) if detail else ''}",
+        )
     if body is None:
         kind = response.headers.get("content-type", "?")
-        raise protocol(f"{path} 返回的不是有效的 JSON（{kind}）",
-                       f"{path} did not answer valid JSON ({kind})")
+        raise protocol(
+            f"{path} 返回的不是有效的 JSON（{kind}）", f"{path} did not answer valid JSON ({kind})"
+        )
     return body
 
 
@@ -140,7 +164,8 @@ def _transport_error(http: httpx.AsyncClient, exc: httpx.TransportError) -> Sync
                 f"服务器 {http.base_url} 的证书无法验证（{cause.verify_message}）。"
                 "如办公室使用自己的 CA，请用 fieldkit login 地址 --ca CA文件 登录。",
                 f"The certificate of {http.base_url} cannot be verified ({cause.verify_message}). "
-                "If the office uses its own CA, log in with `fieldkit login URL --ca CA_FILE`.")
+                "If the office uses its own CA, log in with `fieldkit login URL --ca CA_FILE`.",
+            )
         cause = cause.__cause__ or cause.__context__
     name = type(exc).__name__
     return offline(f"{name}: {exc}" if str(exc) else name)

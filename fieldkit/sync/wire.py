@@ -55,13 +55,17 @@ def check_office(body: Any) -> tuple[str, str]:
         raise _bad("/api/v1/office 不是 JSON 对象", "/api/v1/office is not a JSON object")
     name, key = body.get("name"), body.get("public_key")
     if not isinstance(name, str) or not isinstance(key, str):
-        raise _bad("/api/v1/office 缺少 name 或 public_key", "/api/v1/office lacks name or public_key")
+        raise _bad(
+            "/api/v1/office 缺少 name 或 public_key", "/api/v1/office lacks name or public_key"
+        )
     try:
         raw = base64.b64decode(key, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        raise _bad("办公室公钥不是有效的 Ed25519 公钥", "the office key is not an Ed25519 public key")
+        raise _bad(
+            "办公室公钥不是有效的 Ed25519 公钥", "the office key is not an Ed25519 public key"
+        )
     return name, key
 
 
@@ -80,17 +84,23 @@ def check_push(body: Any, sent: list[str]) -> list[dict[str, Any]]:
     checked = []
     for item in results:
         if not isinstance(item, dict) or item.get("op_id") not in expected:
-            raise _bad("推送的回答含有未发送的操作", "the push answer names an op that was not sent")
+            raise _bad(
+                "推送的回答含有未发送的操作", "the push answer names an op that was not sent"
+            )
         if item["op_id"] in seen:
             raise _bad("推送的回答重复了同一操作", "the push answer repeats an op")
         if item.get("status") not in RESULT_STATUSES:
-            raise _bad(f"未知的推送结果 {item.get('status')!r}",
-                       f"unknown push result {item.get('status')!r}")
+            raise _bad(
+                f"未知的推送结果 {item.get('status')!r}",
+                f"unknown push result {item.get('status')!r}",
+            )
         seen.add(item["op_id"])
         checked.append(_result(item))
     if seen != expected:
-        raise _bad(f"推送的回答缺少 {len(expected - seen)} 个操作的结果",
-                   f"the push answer lacks the result of {len(expected - seen)} ops")
+        raise _bad(
+            f"推送的回答缺少 {len(expected - seen)} 个操作的结果",
+            f"the push answer lacks the result of {len(expected - seen)} ops",
+        )
     return checked
 
 
@@ -117,14 +127,21 @@ def check_page(body: Any, cursor: int) -> Page:
     changes, new, more = body.get("changes"), body.get("cursor"), body.get("more")
     epoch = body.get("epoch")
     if not isinstance(changes, list) or not _is_int(new) or not isinstance(more, bool):
-        raise _bad("拉取的回答缺少 changes、cursor 或 more", "the pull answer lacks changes, cursor or more")
+        raise _bad(
+            "拉取的回答缺少 changes、cursor 或 more",
+            "the pull answer lacks changes, cursor or more",
+        )
     if epoch is not None and not isinstance(epoch, str):
         raise _bad("拉取的回答中 epoch 不是文本", "the pull answer's epoch is not text")
     if new < cursor:
-        raise _bad(f"同步游标倒退（{cursor} → {new}）", f"the cursor went backwards ({cursor} → {new})")
+        raise _bad(
+            f"同步游标倒退（{cursor} → {new}）", f"the cursor went backwards ({cursor} → {new})"
+        )
     if more and new == cursor:
-        raise _bad("服务器称还有更多数据，但游标没有前进",
-                   "the server says there is more but the cursor did not move")
+        raise _bad(
+            "服务器称还有更多数据，但游标没有前进",
+            "the server says there is more but the cursor did not move",
+        )
     last = cursor
     for change in changes:
         last = _check_change(change, last, new)
@@ -137,10 +154,14 @@ def _check_change(change: Any, after: int, upto: int) -> int:
         raise _bad("变更不是 JSON 对象", "a change is not a JSON object")
     seq = change.get("seq")
     if not _is_int(seq) or not after < seq <= upto:
-        raise _bad(f"变更序号 {seq!r} 不在 {after}–{upto} 之间或未递增",
-                   f"change seq {seq!r} is not increasing within {after}–{upto}")
+        raise _bad(
+            f"变更序号 {seq!r} 不在 {after}–{upto} 之间或未递增",
+            f"change seq {seq!r} is not increasing within {after}–{upto}",
+        )
     if change.get("kind") not in CHANGE_KINDS:
-        raise _bad(f"未知的变更类型 {change.get('kind')!r}", f"unknown change kind {change.get('kind')!r}")
+        raise _bad(
+            f"未知的变更类型 {change.get('kind')!r}", f"unknown change kind {change.get('kind')!r}"
+        )
     if not isinstance(change.get("id"), str) or not change["id"]:
         raise _bad(f"变更 {seq} 缺少 id", f"change {seq} has no id")
     data = change.get("data")
@@ -150,7 +171,9 @@ def _check_change(change: Any, after: int, upto: int) -> int:
         try:
             Stamp.parse(stamp)
         except ValidationError:
-            raise _bad(f"变更 {seq} 的时间戳格式错误", f"change {seq} has a malformed HLC") from None
+            raise _bad(
+                f"变更 {seq} 的时间戳格式错误", f"change {seq} has a malformed HLC"
+            ) from None
     return seq
 
 
