@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cache import Store
-from tests.test_cache_fixtures import institution, open_loaded
+from cache.search import Matcher
+from tests.test_cache_fixtures import institution, institutions, open_loaded
 
 
 @pytest.fixture
@@ -166,3 +168,22 @@ def test_another_process_changing_the_file_is_seen_by_short_searches(tmp_path: P
     finally:
         first.close()
         second.close()
+
+
+def test_the_trigram_index_and_the_in_memory_copy_agree(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    s = Store.open(tmp_path / "agree.sqlite")
+    s.bulk_load(many(250) + institutions(), [])
+    s.build_search_index()
+    names = [r.name for r in s.assignments(limit=1000)]
+    words = ["培训", "常德育", "changde1", "cd12", "CD12", "人民路66", "1390736", "不存在",
+             "52430702", "育才培训12", "ĀBC", "ｘｕｅ"]
+    words += [name[i:i + rng.randint(3, 6)] for name in names[:60]
+              for i in (rng.randrange(len(name) - 2),)]
+    conn = s._conn  # the matcher itself, cold (trigram index) and warm (in-memory copy)
+    for word in words:
+        for query in (word, word + " 培"):
+            cold, warm = Matcher(), Matcher()
+            warm._keys(conn)
+            assert cold.match(conn, query) == warm.match(conn, query), query
+    s.close()
