@@ -252,7 +252,7 @@ class SyncClient:
             raise protocol(f"推送返回了 HTTP {status}", f"push answered HTTP {status}")
         else:
             results = wire.check_push(answer, ids)
-        if any(item.get("superseded") for item in results):
+        if any(item.get("superseded") or item.get("conflict") for item in results):
             await self._db(self.store.set_meta, REPULL, "superseded")
         await self._db(self.store.record_results, results)
         result.pushed += len(results)
@@ -263,8 +263,9 @@ class SyncClient:
         """Pull every page; after a nonsense page the cursor goes back to where the round began.
 
         Going back is always safe: a change pulled again is applied again, to the same effect.
-        When a local edit lost to a newer one (or a rejected edit was discarded), the pull starts
-        from 0 instead: the winner may have arrived while the edit was unsent, and been skipped.
+        When a local edit lost to a newer one, clashed with another writer's, or was rejected and
+        then discarded, the pull starts from 0 instead: the winner may have arrived while the
+        edit was unsent, and been skipped.
         """
         start = int(self.store.get_meta("cursor") or 0)
         rewind = self.store.get_meta(REPULL) is not None
