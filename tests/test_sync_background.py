@@ -84,6 +84,32 @@ async def test_local_changes_are_sent_after_a_quiet_spell(laptop: tuple) -> None
         await stop(task)
 
 
+async def test_steady_typing_cannot_put_the_sync_off_forever(laptop: tuple) -> None:
+    tech, proxy, real = laptop
+    background, seen, task = start(tech)
+    try:
+        await until(lambda: background.rounds == 1)
+        started = asyncio.get_running_loop().time()
+        while background.rounds == 1:  # a poke every 0.1 s, inside the 0.2 s debounce
+            assert asyncio.get_running_loop().time() - started < 3, "never synced"
+            background.poke()
+            await asyncio.sleep(0.1)
+        assert asyncio.get_running_loop().time() - started >= 0.2 * 4
+    finally:
+        await stop(task)
+
+
+async def test_syncs_periodically_without_being_asked(laptop: tuple) -> None:
+    tech, proxy, real = laptop
+    background, seen, task = start(tech, period=0.2)
+    try:
+        await until(lambda: background.rounds >= 3, timeout=5)
+        pulls = [e for e in proxy.events if e.path.startswith("/api/v1/sync/pull")]
+        assert len(pulls) >= 3
+    finally:
+        await stop(task)
+
+
 async def test_sync_now_skips_the_wait(laptop: tuple) -> None:
     tech, proxy, real = laptop
     background, seen, task = start(tech)

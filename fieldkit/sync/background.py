@@ -12,6 +12,7 @@ from .client import SyncClient, SyncStatus, utc_now
 from .errors import SyncError
 
 log = logging.getLogger(__name__)
+MAX_DEBOUNCES = 5  # pokes keep postponing a sync by `debounce`, up to this many times its length
 
 
 class Backoff:
@@ -58,6 +59,7 @@ class BackgroundSync:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._poke_due: float | None = None
+        self._poke_first: float | None = None
         self._now = False
 
     async def run(self) -> None:
@@ -91,8 +93,11 @@ class BackgroundSync:
             self._loop.call_soon_threadsafe(fn)
 
     def _on_poke(self) -> None:
-        loop_time = self._loop.time() if self._loop else 0.0
-        self._poke_due = loop_time + self.debounce
+        now = self._loop.time() if self._loop else 0.0
+        if self._poke_first is None:
+            self._poke_first = now
+        # each change waits for a quiet spell, but steady typing cannot put the sync off forever
+        self._poke_due = min(now + self.debounce, self._poke_first + MAX_DEBOUNCES * self.debounce)
         if self._wake is not None:
             self._wake.set()
 
@@ -103,7 +108,7 @@ class BackgroundSync:
 
     async def _round(self) -> SyncError | None:
         """One round, with the status published before and after."""
-        self._poke_due = None
+        self._poke_due = self._poke_first = None
         self._publish(sending=True)
         try:
             await self.client.run_round()
