@@ -236,6 +236,9 @@ def test_contact_and_visit_amendments_reach_the_office(office: tuple[SmallOffice
     assert stats["visits"] >= 2 and stats["rectification_notices"] == 1
     assert stats["qr_checks"] >= 1 and stats["qr_mismatches"] == 1
     assert stats["posters_printed"] >= 1
+    check = next(r for r in detail(office, "JG4307020001")["records"] if r["kind"] == "qr.checked")
+    assert (check["result"], check["found"], check["visit_id"]) == ("mismatch", "wechat_personal",
+                                                                    visit_id)
 
 
 @pytest.mark.parametrize(("body", "field"), [

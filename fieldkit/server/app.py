@@ -24,6 +24,7 @@ from .store import (
     conflicts,
     institution_wire,
     institutions,
+    records,
     step_wire,
     steps,
     visit_wire,
@@ -268,11 +269,16 @@ def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAP
             step_rows = conn.execute(select(steps).where(steps.c.institution_id == row.id))
             visit_rows = conn.execute(select(visits).where(visits.c.institution_id == row.id)
                                       .order_by(visits.c.received_at.desc()))
+            record_rows = conn.execute(select(records).where(records.c.institution_id == row.id)
+                                       .order_by(records.c.received_at.desc()))
             order = {k: i for i, k in enumerate(domain.STEP_KEYS)}
             return {"institution": institution_wire(row),
                     "steps": sorted((step_wire(s) for s in step_rows),
                                     key=lambda s: order[s["step"]]),
-                    "visits": [visit_wire(v) for v in visit_rows], "technician_id": owner}
+                    "visits": [visit_wire(v) for v in visit_rows],
+                    "records": [{"kind": r.kind, "technician_id": r.technician_id, "hlc": r.hlc,
+                                 "received_at": r.received_at, **r.data} for r in record_rows],
+                    "technician_id": owner}
 
     @app.get("/api/v1/conflicts", response_model=list[models.Conflict], responses=errors,
              tags=["office"])

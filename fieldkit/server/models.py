@@ -116,6 +116,7 @@ class InstitutionDetail(BaseModel):
     institution: dict[str, Any]
     steps: list[dict[str, Any]]
     visits: list[dict[str, Any]]
+    records: list[dict[str, Any]] = Field(description="posters printed and on-site code checks")
     technician_id: str | None
 
 
