@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,4 +187,22 @@ def test_the_trigram_index_and_the_in_memory_copy_agree(tmp_path: Path) -> None:
             cold, warm = Matcher(), Matcher()
             warm._keys(conn)
             assert cold.match(conn, query) == warm.match(conn, query), query
+    s.close()
+
+
+def test_search_works_while_another_writer_holds_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "held.sqlite"
+    with Store.open(path) as s:
+        s.bulk_load(many(300), [])
+    s = Store.open(path, timeout=0.1)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert s.count_assignments("育才培训12") == 100  # no index rebuild possible: the copy answers
+        assert s.get_meta("search_index") == "stale"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert s.count_assignments("育才培训129") == 10
+    assert s.get_meta("search_index") is None
     s.close()
