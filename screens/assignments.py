@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, Select
+from textual.widgets import Input, Label
 from textual.worker import get_current_worker
 
 from .base import FieldkitScreen
 from .i18n import step_name, tr
+from .widgets.choice_bar import ChoiceBar
 from .widgets.footer import TranslatedFooter
-from .widgets.progress import progress_cell
+from .widgets.progress import progress_parts
 from .widgets.status_bar import StatusBar
+from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
 
 if TYPE_CHECKING:
     from cache.store import AssignmentRow
@@ -47,27 +48,18 @@ COLUMNS = (
     Column("col.bank", 8),
     Column("col.last_visit", 5, optional=True),
     Column("col.next_visit", 5, optional=True),
-    Column("col.unsent", 2),
+    Column("col.unsent", 4),
 )
 
 
 def fit_columns(width: int) -> list[Column]:
-    """The columns that fit `width` cells, the name taking what is left (optional ones go first)."""
+    """The columns that leave the name at least 20 cells of `width` (optional ones go first)."""
     columns = list(COLUMNS)
     while True:
-        fixed = sum(c.width + 2 for c in columns if c.width) + 2 + 3  # name padding, scrollbar
+        fixed = sum(c.width + 2 for c in columns if c.width) + 2 + 4  # name padding, scrollbar
         if width - fixed >= 20 or not any(c.optional for c in columns):
-            break
+            return columns
         columns.remove(next(c for c in reversed(columns) if c.optional))
-    name_width = max(14, min(40, width - fixed))
-    return [Column(c.key, name_width) if c.key == "col.name" else c for c in columns]
-
-
-def clip(text: str, width: int) -> Text:
-    """Text cut to `width` terminal cells (Chinese characters count two), with an ellipsis."""
-    cell = Text(text, no_wrap=True, overflow="ellipsis")
-    cell.truncate(width, overflow="ellipsis")
-    return cell
 
 
 def short_date(value: str | None) -> str:
@@ -75,19 +67,19 @@ def short_date(value: str | None) -> str:
     return value[5:10] if value and len(value) >= 10 else ""
 
 
-def row_cells(row: AssignmentRow, columns: list[Column], lang: str, today: date) -> list[Any]:
-    """The cells of one institution's row."""
-    cells: dict[str, Any] = {
-        "col.name": clip(row.name, columns[0].width),
-        "col.county": clip(row.county, 8),
-        "col.progress": progress_cell(row.done, 11, 5, row.blocked),
-        "col.next_step": clip(step_name(row.next_step, lang), 12),
-        "col.bank": Text(tr(f"bank.{row.bank_status}", lang), BANK_STYLES.get(row.bank_status, "")),
-        "col.last_visit": short_date(row.last_visit_at),
-        "col.next_visit": Text(short_date(row.next_visit_on),
-                               "bold red" if row.next_visit_on and
-                               row.next_visit_on < today.isoformat() else ""),
-        "col.unsent": Text("●", "yellow") if row.unsent else "",
+def row_cells(row: AssignmentRow, columns: list[Column], lang: str, today: date) -> list[Cell]:
+    """The cells of one institution's row, as (text, style) parts."""
+    overdue = bool(row.next_visit_on and row.next_visit_on < today.isoformat())
+    cells: dict[str, Cell] = {
+        "col.name": [(row.name, "")],
+        "col.county": [(row.county, "")],
+        "col.progress": progress_parts(row.done, 11, 5, row.blocked),
+        "col.next_step": [(step_name(row.next_step, lang), "")],
+        "col.bank": [(tr(f"bank.{row.bank_status}", lang),
+                      BANK_STYLES.get(row.bank_status, ""))],
+        "col.last_visit": [(short_date(row.last_visit_at), "")],
+        "col.next_visit": [(short_date(row.next_visit_on), "bold red" if overdue else "")],
+        "col.unsent": [("●", "yellow")] if row.unsent else [],
     }
     return [cells[c.key] for c in columns]
 
@@ -97,19 +89,19 @@ class AssignmentsScreen(FieldkitScreen):
 
     CSS_PATH = "assignments.tcss"
     BINDINGS = [
-        Binding("enter", "open", "Open", id="open", show=False),
         Binding("slash", "search", "Search", id="search"),
         Binding("f", "next_filter", "Filter", id="filter"),
         Binding("o", "next_sort", "Sort", id="sort"),
-        Binding("pagedown", "more", "Load more", id="more", show=False),
+        Binding("ctrl+pagedown", "more", "Load more", id="more", show=False),
     ]
 
     class PageLoaded(Message):
         """A page of rows arrived from the cache."""
 
-        def __init__(self, rows: list[AssignmentRow], total: int, offset: int) -> None:
+        def __init__(self, rows: list[AssignmentRow], total: int, offset: int,
+                     query: tuple[str, str, str]) -> None:
             super().__init__()
-            self.rows, self.total, self.offset = rows, total, offset
+            self.rows, self.total, self.offset, self.query = rows, total, offset, query
 
     def __init__(self) -> None:
         super().__init__()
@@ -119,19 +111,22 @@ class AssignmentsScreen(FieldkitScreen):
         self.total = 0
         self.loaded = 0
         self.columns: list[Column] = fit_columns(100)
+        self.pages_shown = 0  # pages put in the table so far (benchmarks and tests watch it)
 
     def compose(self) -> ComposeResult:
         """Search, filter and sort on top, the list below."""
         yield StatusBar()
-        yield Input(value=self.query_text, placeholder=self.t("list.search"), id="search",
-                    compact=True)
-        with Horizontal(id="controls"):
-            yield Select([(self.t(f"filter.{f}"), f) for f in FILTERS], value=self.filter,
-                         allow_blank=False, id="filter", compact=True)
-            yield Select([(self.t(f"sort.{s}"), s) for s in SORTS], value=self.sort,
-                         allow_blank=False, id="sort", compact=True)
+        with Horizontal(id="top"):
+            yield Input(value=self.query_text, placeholder=self.t("list.search"), id="search",
+                        compact=True)
             yield Label("", id="count")
-        yield DataTable(id="assignments", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="controls"):
+            yield ChoiceBar(self.t("list.filter_title"),
+                            [(self.t(f"filter.{f}"), f) for f in FILTERS], self.filter,
+                            id="filter")
+            yield ChoiceBar(self.t("list.sort_title"), [(self.t(f"sort.{s}"), s) for s in SORTS],
+                            self.sort, id="sort")
+        yield VirtualTable(id="assignments")
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
@@ -141,17 +136,18 @@ class AssignmentsScreen(FieldkitScreen):
         self.follow_sync()
 
     def after_compose(self) -> None:
-        """Columns, focus, first page."""
+        """Columns, focus, and the first page at once (one indexed query, a few ms)."""
         self._add_columns()
-        self.query_one(DataTable).focus()
-        self.reload()
+        self.query_one(VirtualTable).focus()
+        page = self.query_page(0)
+        if page is not None:
+            self.on_assignments_screen_page_loaded(page)
 
     def on_resize(self) -> None:
         """Re-fit the columns when the terminal changes size."""
         columns = fit_columns(self.size.width)
         if columns != self.columns:
             self.columns = columns
-            self.query_one(DataTable).clear(columns=True)
             self._add_columns()
             self.reload()
 
@@ -160,9 +156,9 @@ class AssignmentsScreen(FieldkitScreen):
         self.reload()
 
     def _add_columns(self) -> None:
-        table = self.query_one(DataTable)
-        for column in self.columns:
-            table.add_column(self.t(column.key), width=column.width, key=column.key)
+        self.query_one(VirtualTable).set_columns(
+            [ColumnSpec(self.t(c.key), 14 if c.key == "col.name" else c.width,
+                        fill=c.key == "col.name") for c in self.columns])
 
     def reload(self) -> None:
         """Load the first page for the current search, filter and sort."""
@@ -171,70 +167,86 @@ class AssignmentsScreen(FieldkitScreen):
     @work(thread=True, exclusive=True, group="assignments", exit_on_error=False)
     def load_page(self, offset: int) -> None:
         """Query one page (and the total) from the cache, off the event loop."""
+        page = self.query_page(offset)
+        if page is not None and not get_current_worker().is_cancelled:
+            self.post_message(page)
+
+    def query_page(self, offset: int) -> PageLoaded | None:
+        """One page of the current search from the cache (a few ms: see bench_cache.py)."""
         store, today = self.fk.store, self.fk.today()
         if store is None:
-            return
-        rows = store.assignments(self.query_text, self.filter, self.sort, PAGE, offset, today)
-        total = (store.count_assignments(self.query_text, self.filter, today)
-                 if offset == 0 else self.total)
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.PageLoaded(rows, total, offset))
+            return None
+        query = self.current_query
+        text, filter_, sort = query
+        rows = store.assignments(text, filter_, sort, PAGE, offset, today)
+        total = store.count_assignments(text, filter_, today) if offset == 0 else self.total
+        return self.PageLoaded(rows, total, offset, query)
+
+    @property
+    def current_query(self) -> tuple[str, str, str]:
+        """What the list should show: search text, filter, sort."""
+        return (self.query_text, self.filter, self.sort)
+
+    @property
+    def loading_query(self) -> bool:
+        """Whether the table still shows an older search than the one typed."""
+        return getattr(self, "shown_query", None) != self.current_query
 
     def on_assignments_screen_page_loaded(self, message: PageLoaded) -> None:
         """Put a page of rows in the table (a whole new list, or the next page)."""
-        table = self.query_one(DataTable)
-        if message.offset and message.offset != self.loaded:
-            return
-        if not message.offset:
-            keep = table.cursor_row
-            table.clear()
-            self.loaded = 0
+        table = self.query_one(VirtualTable)
+        if message.query != self.current_query or (message.offset
+                                                    and message.offset != self.loaded):
+            return  # an older search: a newer page is on its way
         lang, today = self.fk.language, self.fk.today()
-        for row in message.rows:
-            table.add_row(*row_cells(row, self.columns, lang, today), key=row.id)
-        self.loaded += len(message.rows)
+        table.set_rows([r.id for r in message.rows],
+                       [row_cells(r, self.columns, lang, today) for r in message.rows],
+                       append=bool(message.offset),
+                       keep_cursor=message.query == getattr(self, "shown_query", None))
+        self.shown_query = message.query
+        self.pages_shown += 1
+        self.loaded = table.row_count
         self.total = message.total
-        if not message.offset and 0 < keep < self.loaded:
-            table.move_cursor(row=keep)
-        label = (self.t("list.count", total=message.total, shown=self.loaded)
+        label = (self.t("list.count", total=message.total)
                  if message.total else self.t("list.empty"))
         self.query_one("#count", Label).update(label)
 
     def selected_id(self) -> str | None:
         """The id of the institution under the cursor."""
-        table = self.query_one(DataTable)
-        if not (0 <= table.cursor_row < table.row_count):
-            return None
-        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self.query_one(VirtualTable).selected_key()
 
     @on(Input.Changed, "#search")
     def _search(self, event: Input.Changed) -> None:
+        """Answer each keystroke at once: the cache answers a search in a few milliseconds
+        (measured by benchmarks/bench_cache.py), less than a thread hand-off costs."""
         self.query_text = event.value.strip()
-        self.reload()
+        page = self.query_page(0)
+        if page is not None:
+            self.on_assignments_screen_page_loaded(page)
 
     @on(Input.Submitted, "#search")
     def _to_list(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(VirtualTable).focus()
 
-    @on(Select.Changed, "#filter")
-    def _filter(self, event: Select.Changed) -> None:
-        if event.value != self.filter and isinstance(event.value, str):
+    @on(ChoiceBar.Changed, "#filter")
+    def _filter(self, event: ChoiceBar.Changed) -> None:
+        if event.value != self.filter:
             self.filter = event.value
             self.reload()
 
-    @on(Select.Changed, "#sort")
-    def _sort(self, event: Select.Changed) -> None:
-        if event.value != self.sort and isinstance(event.value, str):
+    @on(ChoiceBar.Changed, "#sort")
+    def _sort(self, event: ChoiceBar.Changed) -> None:
+        if event.value != self.sort:
             self.sort = event.value
             self.reload()
 
-    @on(DataTable.RowSelected)
+    @on(VirtualTable.Selected)
     def _open_row(self) -> None:
         self.action_open()
 
-    @on(DataTable.RowHighlighted)
-    def _maybe_more(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row >= self.loaded - 5:
+    @on(VirtualTable.Highlighted)
+    def _maybe_more(self, event: VirtualTable.Highlighted) -> None:
+        if event.index >= self.loaded - 5:
             self.action_more()
 
     def action_open(self) -> None:
@@ -251,12 +263,11 @@ class AssignmentsScreen(FieldkitScreen):
 
     def action_next_filter(self) -> None:
         """Show the next filter."""
-        self.query_one("#filter", Select).value = FILTERS[(FILTERS.index(self.filter) + 1)
-                                                          % len(FILTERS)]
+        self.query_one("#filter", ChoiceBar).cycle()
 
     def action_next_sort(self) -> None:
         """Sort the next way."""
-        self.query_one("#sort", Select).value = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.query_one("#sort", ChoiceBar).cycle()
 
     def action_more(self) -> None:
         """Load the next page, if there is one."""

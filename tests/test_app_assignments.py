@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
-from textual.widgets import DataTable, Label
+from textual.widgets import Label
 
 from cache.store import Store
+from screens.widgets.virtual_table import VirtualTable
 from tests.test_app_fixtures import app_for, county_rows, county_store, settle, visible_rows
 
 
@@ -25,7 +26,7 @@ async def test_list_shows_the_county_with_progress_and_next_step(store: Store) -
     app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(VirtualTable)
         rows = visible_rows(table)
         assert str(app.screen.query_one("#count", Label).content).startswith(f"共 {len(insts)} 家")
         assert {r[0] for r in rows} <= {i["name"] for i in insts}
@@ -43,7 +44,7 @@ async def test_search_by_pinyin_initials_as_you_type(store: Store) -> None:
         await settle(pilot)
         await pilot.press("slash", *prefix)
         await settle(pilot)
-        names = sorted(r[0] for r in visible_rows(app.screen.query_one(DataTable)))
+        names = sorted(r[0] for r in visible_rows(app.screen.query_one(VirtualTable)))
         assert target["name"] in names
         assert len(names) < len(insts)
         assert set(names) >= set(expected)
@@ -57,11 +58,11 @@ async def test_search_by_chinese_name_and_credit_code(store: Store) -> None:
         await settle(pilot)
         await pilot.press("slash", *target["uscc"])
         await settle(pilot)
-        assert [r[0] for r in visible_rows(app.screen.query_one(DataTable))] == [target["name"]]
+        assert [r[0] for r in visible_rows(app.screen.query_one(VirtualTable))] == [target["name"]]
         search = app.screen.query_one("#search")
         search.value = target["name"][-6:]
         await settle(pilot)
-        assert target["name"] in [r[0] for r in visible_rows(app.screen.query_one(DataTable))]
+        assert target["name"] in [r[0] for r in visible_rows(app.screen.query_one(VirtualTable))]
 
 
 async def test_filter_blocked_shows_only_blocked_institutions(store: Store) -> None:
@@ -70,7 +71,7 @@ async def test_filter_blocked_shows_only_blocked_institutions(store: Store) -> N
         await settle(pilot)
         await pilot.press("f", "f", "f")  # all → not started → in progress → blocked
         await settle(pilot)
-        rows = visible_rows(app.screen.query_one(DataTable))
+        rows = visible_rows(app.screen.query_one(VirtualTable))
         blocked = store.count_assignments(filter="blocked")
         assert len(rows) == blocked > 0
         assert str(app.screen.query_one("#count", Label).content).startswith(f"{blocked} ")
@@ -80,7 +81,7 @@ async def test_chinese_names_align_in_the_table(store: Store) -> None:
     app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(VirtualTable)
         # every rendered line of the table has the same width in cells, Chinese or not
         widths = {cell_len(strip.text) for strip in
                   (table.render_line(y) for y in range(min(10, table.size.height)))}
@@ -91,7 +92,7 @@ async def test_opening_a_row_shows_the_institution(store: Store) -> None:
     app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        first = visible_rows(app.screen.query_one(DataTable))[0][0]
+        first = visible_rows(app.screen.query_one(VirtualTable))[0][0]
         await pilot.press("enter")
         await settle(pilot)
         assert first in str(app.screen.query_one("#title", Label).content)

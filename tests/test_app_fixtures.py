@@ -91,7 +91,9 @@ async def wait_until(pilot: Any, condition: Any, rounds: int = 200) -> None:
 
 
 def visible_rows(table: Any) -> list[list[str]]:
-    """The rows of a DataTable as the plain text a user reads."""
+    """The rows of a table (DataTable or the list's VirtualTable) as the plain text a user reads."""
+    if hasattr(table, "row_text"):
+        return [table.row_text(i) for i in range(table.row_count)]
     return [[str(getattr(cell, "plain", cell)) for cell in table.get_row_at(i)]
             for i in range(table.row_count)]
 

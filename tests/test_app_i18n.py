@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
-from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 
 from cache.store import Store
@@ -18,6 +17,7 @@ from screens import i18n
 from screens.assignments import FILTERS, SORTS
 from screens.widgets.footer import TranslatedFooter
 from screens.widgets.status_bar import StatusBar
+from screens.widgets.virtual_table import VirtualTable
 from tests.test_app_fixtures import app_for, county_store, settle
 
 SCREENS = Path(__file__).resolve().parents[1] / "screens"
@@ -95,7 +95,7 @@ async def test_switching_language_relabels_every_screen_and_is_saved(store: Stor
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         list_screen = app.screen
-        headers = [str(c.label) for c in list_screen.query_one(DataTable).columns.values()]
+        headers = [c.label for c in list_screen.query_one(VirtualTable).columns]
         assert headers[0] == "机构名称"
         await pilot.press("f4")
         await settle(pilot)
@@ -108,8 +108,8 @@ async def test_switching_language_relabels_every_screen_and_is_saved(store: Stor
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is list_screen
-        headers = [str(c.label) for c in app.screen.query_one(DataTable).columns.values()]
+        headers = [c.label for c in app.screen.query_one(VirtualTable).columns]
         assert headers[:3] == ["Institution", "County", "Progress"]
-        assert app.screen.query_one(DataTable).row_count > 0
+        assert app.screen.query_one(VirtualTable).row_count > 0
     saved = json.loads(paths.config_file("default").read_text("utf-8"))
     assert saved["language"] == "en"

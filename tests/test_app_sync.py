@@ -15,6 +15,7 @@ from fieldkit.sync import BackgroundSync, SyncClient, SyncStatus, login
 from screens.app import SyncFactory, services_for
 from screens.institution import InstitutionScreen
 from screens.widgets.status_bar import StatusBar
+from screens.widgets.virtual_table import VirtualTable
 from tests.live_server import LiveServer, SmallOffice, free_port, small_office
 from tests.test_app_fixtures import app_for, settle, visible_rows, wait_until, widget_text
 
@@ -65,9 +66,9 @@ async def test_first_run_checks_the_token_then_opens_the_synced_list(office: Sma
             assert refused.startswith("✗") and "令牌" in refused
             app.screen.query_one("#token", Input).value = office.tokens["tech_a"]
             await pilot.click("#connect")
-            await wait_until(pilot, lambda: app.screen.query(DataTable)
-                             and app.screen.query_one(DataTable).row_count == 3)
-            names = {r[0] for r in visible_rows(app.screen.query_one(DataTable))}
+            await wait_until(pilot, lambda: app.screen.query(VirtualTable)
+                             and app.screen.query_one(VirtualTable).row_count == 3)
+            names = {r[0] for r in visible_rows(app.screen.query_one(VirtualTable))}
             assert names == {"常德星辰教育培训学校", "武陵区童趣美术培训中心", "常德明理书法培训学校"}
             assert "李明" in status_text(app) and "在线" in status_text(app)
             app.store.close()  # type: ignore[union-attr]
