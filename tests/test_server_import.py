@@ -197,3 +197,15 @@ def test_bank_results_with_bad_rows_change_nothing(db: Path, tmp_path: Path) -> 
     bank = ["uscc,result,reason,account_no", f"{make_uscc(2)},passed,,43050338847530331112"]
     code, out = admin(db, "import-bank-results", str(write_csv(tmp_path / "bank2.csv", bank)))
     assert code == 1 and "第2行" in out and "import it first" in out
+
+
+@pytest.mark.parametrize(("db", "words"), [
+    ("nonsense://x", "URL"),
+    ("mysql://office@127.0.0.1/office", "driver"),
+    ("{tmp}/no/such/folder/office.sqlite", "folder exists"),
+])
+def test_a_store_that_cannot_be_opened_is_explained(tmp_path: Path, db: str, words: str) -> None:
+    code, out = admin(db.format(tmp=tmp_path), "init")
+    assert code == 1
+    assert out.startswith("错误：") and words in out
+    assert "Traceback" not in out and "sqlalche.me" not in out

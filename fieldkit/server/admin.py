@@ -26,6 +26,11 @@ def _fail(zh: str, en: str) -> int:
     return 1
 
 
+def _reason(exc: Exception) -> str:
+    """The driver's own words for a database error, without SQLAlchemy's links."""
+    return str(getattr(exc, "orig", None) or exc).split("\n")[0]
+
+
 def _open(args: argparse.Namespace) -> Store | None:
     """The store named by --db, initialised; None (after saying why) if it cannot be used."""
     try:
@@ -37,8 +42,12 @@ def _open(args: argparse.Namespace) -> Store | None:
             store.close()
             return None
         return store
-    except (SQLAlchemyError, StoreError, OSError) as exc:
-        _fail(f"无法打开数据库“{args.db}”：{exc}", f"cannot open the store '{args.db}': {exc}")
+    except StoreError as exc:
+        _fail(*str(exc).split(" / ", 1))
+        return None
+    except (SQLAlchemyError, OSError) as exc:
+        _fail(f"无法打开数据库“{args.db}”：{_reason(exc)}",
+              f"cannot open the store '{args.db}': {_reason(exc)}")
         return None
 
 
@@ -47,8 +56,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     try:
         store = Store(args.db)
         created = store.initialize(getattr(args, "name", DEFAULT_OFFICE_NAME))
+    except StoreError as exc:
+        return _fail(*str(exc).split(" / ", 1))
     except (SQLAlchemyError, OSError) as exc:
-        return _fail(f"无法创建数据库“{args.db}”：{exc}", f"cannot create the store '{args.db}': {exc}")
+        return _fail(f"无法创建数据库“{args.db}”：{_reason(exc)}（请检查目录是否存在、是否可写）",
+                     f"cannot create the store '{args.db}': {_reason(exc)} (check that the "
+                     "folder exists and is writable)")
     try:
         if created:
             _say(f"已创建办公室数据库 {args.db}，并生成签名密钥", f"created the office store {args.db} "
@@ -70,8 +83,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         app = create_app(args.db)
+    except StoreError as exc:
+        return _fail(*str(exc).split(" / ", 1))
     except (SQLAlchemyError, OSError) as exc:
-        return _fail(f"无法打开数据库“{args.db}”：{exc}", f"cannot open the store '{args.db}': {exc}")
+        return _fail(f"无法打开数据库“{args.db}”：{_reason(exc)}",
+                     f"cannot open the store '{args.db}': {_reason(exc)}")
     _say(f"办公室服务器运行于 http://{args.host}:{args.port}（Ctrl+C 停止）",
          f"office server on http://{args.host}:{args.port} (Ctrl+C stops it)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

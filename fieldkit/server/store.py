@@ -39,6 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from fieldkit import domain, signing
 
@@ -182,6 +183,10 @@ changes = Table(
 )
 
 
+class StoreError(Exception):
+    """The office store cannot be used as asked; the message is bilingual and says what to do."""
+
+
 def now_iso() -> str:
     """The current UTC time as ISO 8601 text."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -251,15 +256,19 @@ def joined_bodies(conn: Connection, page: Select[Any]) -> tuple[int, int, bytes]
 
 
 def make_engine(db: str | Path) -> Engine:
-    """An engine for the office store at `db` (path or URL)."""
+    """An engine for the office store at `db` (path or URL); StoreError if it cannot be made."""
     url = database_url(db)
-    if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True)
-
-
-class StoreError(Exception):
-    """The office store cannot be used as asked; the message is bilingual and says what to do."""
+    try:
+        if make_url(url).get_backend_name() == "sqlite":
+            return _sqlite_engine(url)
+        return create_engine(url, pool_pre_ping=True)
+    except ArgumentError as exc:
+        raise StoreError(f"数据库地址“{db}”无效：{exc} / the database URL '{db}' is invalid: "
+                         f"{exc}") from None
+    except ImportError as exc:
+        raise StoreError(f"缺少数据库驱动（{exc.name}），PostgreSQL 请安装 psycopg[binary] / "
+                         f"the database driver {exc.name} is not installed (PostgreSQL: "
+                         "pip install 'psycopg[binary]')") from None
 
 
 class Store:
