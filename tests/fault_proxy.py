@@ -69,6 +69,7 @@ class FaultProxy:
     enabled: bool = True
     events: list[Event] = field(default_factory=list)
     on_request: Callable[[str, str], None] | None = None  # (method, path), in the proxy's thread
+    on_forwarded: Callable[[str, str], None] | None = None  # the server answered, not yet relayed
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.upstream)
@@ -167,6 +168,8 @@ class FaultProxy:
             response = await self._forward(request)
         with self._lock:
             self.forwarded[request.path.split("?")[0]] += 1
+        if self.on_forwarded is not None:
+            self.on_forwarded(request.method, request.path)
         if self.faults.answer_delay:
             await asyncio.sleep(self.faults.answer_delay)
         if fault == "drop_after":

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -52,7 +51,7 @@ async def test_a_killed_sync_completes_when_run_again(tmp_path: Path, point: str
     real.assign(tech, real.ids)
     with (
         LiveServer(real.db) as server,
-        FaultProxy(server.url, faults=Faults(answer_delay=0.5)) as proxy,
+        FaultProxy(server.url, faults=Faults(answer_delay=0.2)) as proxy,
     ):
         settings = await login(server.url, tech.token)
         with Store.open(settings.cache_path) as store:
@@ -67,12 +66,18 @@ async def test_a_killed_sync_completes_when_run_again(tmp_path: Path, point: str
         env = dict(os.environ, PYTHONPATH=str(ROOT))
 
         proc = _sync(env)
-        deadline = time.monotonic() + 30
-        while not KILL_POINTS[point](proxy):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the sync never reached the kill point"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
+
+        def kill_when_due(method: str, path: str) -> None:
+            """Runs in the proxy as the office's answer comes back, before it is relayed."""
+            if KILL_POINTS[point](proxy) and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+
+        proxy.on_forwarded = kill_when_due
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("the sync never reached the kill point") from None
         assert proc.wait(10) == -signal.SIGKILL
 
         with Store.open(settings.cache_path) as store:
