@@ -42,6 +42,7 @@ VISIT_COLUMNS = (
     "sync_state",
 )
 
+SHOWN_REJECTED = 20
 PHASES = {"push": ("发送", "sending"), "pull": ("接收", "receiving")}
 
 
@@ -148,9 +149,12 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
     )
     if counts.get("rejected"):
         _err(
-            f"有 {counts['rejected']} 项更改被服务器拒绝，请在应用中查看原因后处理 / "
-            f"{counts['rejected']} changes were rejected by the server; open the app to see why"
+            f"有 {counts['rejected']} 项更改被服务器拒绝，请在应用中处理（修改后重做或丢弃） / "
+            f"{counts['rejected']} changes were rejected by the server; settle them in the app "
+            "(redo them differently, or discard them)"
         )
+        for op in store.rejected_ops()[:SHOWN_REJECTED]:
+            _err(f"  {op['institution_id']} {op['kind']}: {op.get('message') or op.get('reason')}")
     if counts.get("unsent"):
         _err(
             f"仍有 {counts['unsent']} 项未发送，请再次同步 / "

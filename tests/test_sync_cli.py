@@ -111,3 +111,20 @@ def test_export_visits_writes_csv_excel_reads(
     assert sorted(r["notes"] for r in rows) == ["整改意见，第0条", "整改意见，第1条"]
     assert {r["institution_name"] for r in rows} <= {i["name"] for i in real.institutions}
     assert all(r["institution_name"] and r["sync_state"] == "unsent" for r in rows)
+
+
+def test_sync_names_each_rejected_change_and_why(
+    logged_in: tuple[Person, RealOffice, LiveServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tech, real, server = logged_in
+    assert main(["sync", "--quiet"]) == 0
+    with Store.open(config.load().cache_path) as store:
+        store.set_step(real.ids[0], "parent_app", "in_progress", by=tech.id)
+    other = real.add("张伟")
+    real.assign(other, [real.ids[0]])  # the office moved it while the laptop was offline
+    assert main(["sync", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "被服务器拒绝" in err and real.ids[0] in err and "未分配给您" in err
+    assert main(["status", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rejected"] == 1 and report["rejected_ops"][0]["reason"] == "not_assigned"
