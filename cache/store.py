@@ -42,8 +42,16 @@ _INST_UPSERT = (
     f"INSERT INTO institutions ({_INST_COLS}) VALUES ({_INST_MARKS}) ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in INSTITUTION_FIELDS if c != "id")
 )
-_INST_UPSERT_POSITIONAL = _INST_UPSERT.replace(
-    _INST_MARKS, ", ".join("?" * (len(INSTITUTION_FIELDS) + 1 + len(progress.COLUMN_NAMES))))
+# A bulk load keeps contact fields that have a local edit waiting to be sent.
+_INST_LOAD = (
+    f"INSERT INTO institutions ({_INST_COLS}) VALUES ("
+    + ", ".join("?" * (len(INSTITUTION_FIELDS) + 1 + len(progress.COLUMN_NAMES)))
+    + ") ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = CASE WHEN institutions.sync_state IN ('unsent', 'sending') THEN institutions.{c} "
+        f"ELSE excluded.{c} END" if c in CONTACT_FIELDS else f"{c} = excluded.{c}"
+        for c in INSTITUTION_FIELDS if c != "id")
+)
 _SEARCH_KEYS_ALL = ("INSERT INTO search_keys (rowid, keys) SELECT rowid, "
                     + progress.search_keys_sql().replace("new.", "") + " FROM institutions")
 _SEARCH_KEYS_UPSERT = (
@@ -580,7 +588,7 @@ class Store:
             local = conn.execute("SELECT EXISTS (SELECT 1 FROM outbox) "
                                  "OR EXISTS (SELECT 1 FROM visits)").fetchone()[0]
             empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM institutions)").fetchone()[0]
-            conn.executemany(_INST_UPSERT_POSITIONAL, inst_rows)
+            conn.executemany(_INST_LOAD, inst_rows)
             conn.executemany(_step_load_sql(columns), step_rows)
             if big:
                 if empty:

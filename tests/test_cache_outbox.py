@@ -353,3 +353,11 @@ def test_unknown_steps_and_kinds_from_a_newer_office_are_skipped(store: Store) -
     assert store.get_meta("cursor") == "3"
     assert list(store.step_states(I1)) == list(domain.STEP_KEYS)
     assert store.step_states(I1)["registered"].status == "done"
+
+
+def test_bulk_load_keeps_a_contact_with_a_local_edit(store: Store) -> None:
+    store.set_contact(I2, contact_phone="13907319999")
+    store.bulk_load([{**institution(2), "contact_phone": "13000000000", "address": "新地址"}], [])
+    inst = store.institution(I2)
+    assert inst is not None
+    assert (inst["contact_phone"], inst["address"]) == ("13907319999", "新地址")
