@@ -140,6 +140,10 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
     finally:
         if client is not None:
             await client.aclose()
+    for lang in ("zh", "en"):
+        warning = client.clock_warning(lang)
+        if warning:
+            _err(warning)
     counts = store.counts()
     print(
         f"完成：发送 {result.pushed}（新 {result.applied}，重复 {result.duplicate}，拒绝 "

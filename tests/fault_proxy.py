@@ -249,12 +249,14 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json"
     content_length: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         length = len(self.body) if self.content_length is None else self.content_length
+        extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
         return (
             f"HTTP/1.1 {self.status} X\r\nContent-Type: {self.content_type}\r\n"
-            f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+            f"Content-Length: {length}\r\n{extra}Connection: close\r\n\r\n"
         ).encode() + self.body
 
 

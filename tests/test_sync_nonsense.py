@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -395,3 +397,32 @@ async def test_a_push_refused_as_a_whole_rejects_nothing(
     assert "client_id" in error.en
     assert store.rejected_ops() == []
     assert [op["op_id"] for op in store.pending_ops(10)] == op_ids
+
+
+async def test_a_laptop_clock_far_from_the_offices_is_pointed_out(
+    office: tuple[Office, ScriptedServer], tmp_path: Path
+) -> None:
+    script, server = office
+    two_hours_ago = formatdate(time.time() - 7200, usegmt=True)
+    routes = server.routes
+    for path, route in list(routes.items()):
+        routes[path] = _dated(route, two_hours_ago)
+    settings = await login(server.url, "good-token")
+    with Store.open(settings.cache_path) as store:
+        client = SyncClient(settings, store, "good-token")
+        try:
+            await client.run_round()
+        finally:
+            await client.aclose()
+    assert client.clock_skew is not None and 7100 < client.clock_skew < 7300
+    assert "快约 120 分钟" in (client.clock_warning("zh") or "")
+    assert "120 minutes ahead" in (client.clock_warning("en") or "")
+
+
+def _dated(route: Callable[[str, bytes], Reply], date: str) -> Callable[[str, bytes], Reply]:
+    def answer(query: str, body: bytes) -> Reply:
+        reply = route(query, body)
+        reply.headers["Date"] = date
+        return reply
+
+    return answer

@@ -131,7 +131,12 @@ class BackgroundSync:
             return SyncError("config", error.zh, error.en)
         self.rounds += 1
         self._publish(
-            sending=False, online=True, last_success=utc_now(), last_error=None, **self._counts()
+            clock_warning=self.client.clock_warning(self.client.settings.language),
+            sending=False,
+            online=True,
+            last_success=utc_now(),
+            last_error=None,
+            **self._counts(),
         )
         return None
 

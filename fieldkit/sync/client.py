@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +31,7 @@ PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"
 HEALTH = "/healthz"
 REPULL = "sync_repull"  # meta: set when the next pull must start from 0 (see _pull)
+CLOCK_TOLERANCE = 300  # seconds; beyond this a wrong laptop clock is worth a word
 REJECTED = "sync_rejected"  # meta: the rejected op ids seen at the end of the last round
 
 Progress = Callable[[str, int, int], None]
@@ -45,6 +48,7 @@ class SyncStatus:
     rejected: int = 0
     last_success: str | None = None
     last_error: str | None = None
+    clock_warning: str | None = None  # this computer's clock is far from the office's
 
 
 @dataclass
@@ -158,12 +162,38 @@ class SyncClient:
         self.requests = 0
         self._http = make_client(settings.server_url, token, settings.ca_file, transport)
         self._http.event_hooks["request"].append(self._count)
+        self._http.event_hooks["response"].append(self._read_clock)
+        self.clock_skew: float | None = None  # seconds this computer runs ahead of the office
         self._office_checked = False
         self._restarted = False
         self._lock: asyncio.Lock | None = None
 
     async def _count(self, request: httpx.Request) -> None:
         self.requests += 1
+
+    async def _read_clock(self, response: httpx.Response) -> None:
+        """Compare this computer's clock with the office's (its Date header)."""
+        said = response.headers.get("date")
+        if said:
+            try:
+                office = parsedate_to_datetime(said)
+            except (TypeError, ValueError):
+                return
+            self.clock_skew = time.time() - office.timestamp()
+
+    def clock_warning(self, lang: str = "zh") -> str | None:
+        """Words for a clock far from the office's (edits are ordered by it), or None."""
+        if self.clock_skew is None or abs(self.clock_skew) < CLOCK_TOLERANCE:
+            return None
+        minutes = round(abs(self.clock_skew) / 60)
+        if lang.startswith("zh"):
+            way = "快" if self.clock_skew > 0 else "慢"
+            return f"本机时钟比办公室{way}约 {minutes} 分钟，请校准系统时间，否则修改的先后可能判断错误。"
+        way = "ahead of" if self.clock_skew > 0 else "behind"
+        return (
+            f"This computer's clock is about {minutes} minutes {way} the office's; set the "
+            "system time right, or the order of edits may be judged wrongly."
+        )
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a store call in a thread, so the app's event loop never waits on the disk."""
