@@ -8,21 +8,19 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from fieldkit import domain
 
-from . import progress, queries, schema, search
+from . import outbox, progress, pull, queries, schema, search
+from . import statements as sql
 from .errors import CacheError, CacheUnavailable, MalformedChange
 from .rows import (
     CONTACT_FIELDS,
-    INSTITUTION_FIELDS,
-    VISIT_COLUMNS,
     AssignmentRow,
     StepState,
-    institution_params,
     institution_row,
     op_dict,
     visit_params,
@@ -34,52 +32,6 @@ BIG_LOAD = 200
 _EMPTY: dict[str, str] = {}
 POSTER_SIZES = ("a4", "a6", "strip")
 QR_RESULTS = ("match", "mismatch")
-
-_INST_COLS = ", ".join(INSTITUTION_FIELDS) + ", sync_state, " + ", ".join(progress.COLUMN_NAMES)
-_INST_MARKS = ", ".join(f":{c}" for c in INSTITUTION_FIELDS) + ", :sync_state, " + ", ".join(
-    f":{c}" for c in progress.COLUMN_NAMES)
-_INST_UPSERT = (
-    f"INSERT INTO institutions ({_INST_COLS}) VALUES ({_INST_MARKS}) ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in INSTITUTION_FIELDS if c != "id")
-)
-# A bulk load keeps contact fields that have a local edit waiting to be sent.
-_INST_LOAD = (
-    f"INSERT INTO institutions ({_INST_COLS}) VALUES ("
-    + ", ".join("?" * (len(INSTITUTION_FIELDS) + 1 + len(progress.COLUMN_NAMES)))
-    + ") ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(
-        f"{c} = CASE WHEN institutions.sync_state IN ('unsent', 'sending') THEN institutions.{c} "
-        f"ELSE excluded.{c} END" if c in CONTACT_FIELDS else f"{c} = excluded.{c}"
-        for c in INSTITUTION_FIELDS if c != "id")
-)
-_SEARCH_KEYS_ALL = ("INSERT INTO search_keys (rowid, keys) SELECT rowid, "
-                    + progress.search_keys_sql().replace("new.", "") + " FROM institutions")
-_SEARCH_KEYS_UPSERT = (
-    _SEARCH_KEYS_ALL + " WHERE id IN (SELECT value FROM json_each(?)) "
-    "ON CONFLICT(rowid) DO UPDATE SET keys = excluded.keys"
-)
-_STEP_UPSERT = (
-    "INSERT INTO steps (institution_id, step, status, reason, note, hlc, updated_by, sync_state) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(institution_id, step) DO UPDATE SET "
-    "status = excluded.status, reason = excluded.reason, note = excluded.note, "
-    "hlc = excluded.hlc, updated_by = excluded.updated_by, sync_state = excluded.sync_state"
-)
-_VISIT_UPSERT = (
-    f"INSERT INTO visits ({', '.join(VISIT_COLUMNS)}, amendments, hlc, sync_state) VALUES ("
-    + ", ".join(f":{c}" for c in VISIT_COLUMNS)
-    + ", :amendments, :hlc, :sync_state) ON CONFLICT(visit_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*VISIT_COLUMNS[1:], "amendments", "hlc",
-                                                  "sync_state"))
-)
-_NO_PROGRESS: dict[str, Any] = {
-    "sync_state": "synced", "done": 0, "done_mask": 0, "touched": 0,
-    "next_step": domain.STEP_KEYS[0], "blocked": 0, "full_process": 0, "last_visit_at": None,
-    "next_visit_on": None, "unsent": 0,
-}
-
-
-def _utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _unknown_institution(inst_id: str) -> domain.ValidationError:
@@ -189,7 +141,7 @@ class Store:
     def set_meta(self, key: str, value: str | None) -> None:
         """Keep (or with None, forget) a value in meta."""
         with self._tx() as conn:
-            _put_meta(conn, key, value)
+            sql.put_meta(conn, key, value)
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -213,10 +165,10 @@ class Store:
     def build_search_index(self) -> bool:
         """Rebuild the trigram index if a big load left it stale; return whether it was rebuilt."""
         with self._tx() as conn:
-            if not _get_meta(conn, progress.STALE_KEY):
+            if not sql.get_meta(conn, progress.STALE_KEY):
                 return False
             conn.execute("INSERT INTO search_fts (search_fts) VALUES ('rebuild')")
-            _put_meta(conn, progress.STALE_KEY, None)
+            sql.put_meta(conn, progress.STALE_KEY, None)
         return True
 
     def _search_ready(self, query: str) -> bool:
@@ -280,7 +232,7 @@ class Store:
                                 "FROM steps WHERE institution_id = ? AND step = ?",
                                 (inst_id, step)).fetchone()
             hlc = self._stamp(conn)
-            conn.execute(_STEP_UPSERT, (inst_id, step, status, reason, note, hlc, by, "unsent"))
+            conn.execute(sql.STEP_UPSERT, (inst_id, step, status, reason, note, hlc, by, "unsent"))
             op = self._enqueue(conn, "step.set", inst_id, f"step:{inst_id}:{step}",
                                {"step": step, "status": status, "reason": reason, "note": note},
                                dict(prev) if prev else None, hlc)
@@ -300,7 +252,7 @@ class Store:
                     f"Visit {visit.visit_id} already exists; visits are appended or amended",
                     "visit_id")
             hlc = self._stamp(conn)
-            conn.execute(_VISIT_UPSERT, {**visit_params(data), "hlc": hlc, "sync_state": "unsent"})
+            conn.execute(sql.VISIT_UPSERT, {**visit_params(data), "hlc": hlc, "sync_state": "unsent"})
             op = self._enqueue(conn, "visit.create", visit.institution_id,
                                f"visit:{visit.visit_id}", data, None, hlc)
             progress.refresh(conn, [visit.institution_id])
@@ -327,7 +279,7 @@ class Store:
             hlc = self._stamp(conn)
             amended = {k: wire[k] for k in changes}
             amendments = [*before["amendments"], {"hlc": hlc, "changes": amended}]
-            conn.execute(_VISIT_UPSERT, {**visit_params({**wire, "amendments": amendments}),
+            conn.execute(sql.VISIT_UPSERT, {**visit_params({**wire, "amendments": amendments}),
                                          "hlc": hlc, "sync_state": "unsent"})
             op = self._enqueue(conn, "visit.amend", row["institution_id"], f"visit:{visit_id}",
                                {"visit_id": visit_id, **amended},
@@ -394,7 +346,7 @@ class Store:
             conn.execute(
                 "INSERT INTO events (event_id, institution_id, visit_id, kind, data, hlc, "
                 "created_at, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent')",
-                (event_id, inst_id, visit_id, kind, json.dumps(data), hlc, _utcnow()))
+                (event_id, inst_id, visit_id, kind, json.dumps(data), hlc, sql.utcnow()))
             op = self._enqueue(conn, kind, inst_id, f"event:{event_id}", data, None, hlc,
                                op_id=event_id)
             progress.refresh(conn, [inst_id])
@@ -406,7 +358,7 @@ class Store:
         if saved and saved[0]:
             self.clock.observe(saved[0])  # another process on this file may have moved on
         stamp = self.clock.now()
-        _put_meta(conn, "clock", stamp)
+        sql.put_meta(conn, "clock", stamp)
         return stamp
 
     def _enqueue(self, conn: sqlite3.Connection, kind: str, inst_id: str, register: str,
@@ -414,7 +366,7 @@ class Store:
                  op_id: str | None = None) -> dict[str, Any]:
         """Append one op to the outbox (inside the caller's transaction) and return it."""
         op_id = op_id or str(uuid.uuid4())
-        created = _utcnow()
+        created = sql.utcnow()
         conn.execute(
             "INSERT INTO outbox (op_id, hlc, kind, institution_id, register, data, prev, state, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent', ?)",
@@ -436,18 +388,18 @@ class Store:
     def mark_sending(self, op_ids: list[str]) -> None:
         """Note that these ops are on their way to the office."""
         with self._tx() as conn:
-            registers = _registers_of(conn, op_ids)
+            registers = outbox.registers_of(conn, op_ids)
             conn.executemany("UPDATE outbox SET state = 'sending' WHERE op_id = ? "
                              "AND state IN ('unsent', 'sending')", [(i,) for i in op_ids])
             for register in registers:
-                _refresh_register(conn, register)
+                outbox.refresh_register(conn, register)
 
     def record_results(self, results: list[dict[str, Any]]) -> None:
         """Apply the office's answer per op: applied/duplicate → synced, rejected → kept with why."""
         with self._tx(keys=True) as conn:
             op_ids = [str(r["op_id"]) for r in results]
-            registers = _registers_of(conn, op_ids)
-            insts = _institutions_of(conn, op_ids)
+            registers = outbox.registers_of(conn, op_ids)
+            insts = outbox.institutions_of(conn, op_ids)
             for result in results:
                 if result.get("status") == "rejected":
                     conn.execute("UPDATE outbox SET state = 'rejected', reason = ?, message = ? "
@@ -458,9 +410,9 @@ class Store:
                     conn.execute("UPDATE outbox SET state = 'synced', reason = NULL, "
                                  "message = NULL WHERE op_id = ?", (str(result["op_id"]),))
             for register in registers:
-                _refresh_register(conn, register)
+                outbox.refresh_register(conn, register)
             progress.refresh(conn, insts)
-            _sweep_removals(conn)
+            outbox.sweep_removals(conn)
 
     def rejected_ops(self) -> list[dict[str, Any]]:
         """Ops the office refused, with reason and message, oldest first."""
@@ -481,19 +433,19 @@ class Store:
             later = conn.execute("SELECT 1 FROM outbox WHERE register = ? AND seq > ? "
                                  "AND state != 'discarded'", (row["register"], row["seq"]))
             if later.fetchone() is None:
-                _restore(conn, row)
-            _refresh_register(conn, row["register"])
+                outbox.restore(conn, row)
+            outbox.refresh_register(conn, row["register"])
             progress.refresh(conn, [row["institution_id"]])
-            _sweep_removals(conn)
+            outbox.sweep_removals(conn)
 
     # ---- pull ----------------------------------------------------------------------------
 
     def apply_changes(self, changes: list[dict[str, Any]], cursor: int) -> None:
         """Apply one page of the office's changes and its cursor, in one transaction."""
         with self._tx(keys=True) as conn:
-            dirty = _dirty_registers(conn)
+            dirty = outbox.dirty_registers(conn)
             if sum(1 for c in changes if c.get("kind") == "institution") >= BIG_LOAD:
-                _put_meta(conn, progress.STALE_KEY, "stale")
+                sql.put_meta(conn, progress.STALE_KEY, "stale")
             self._observe_newest(changes)
             touched: set[str] = set()
             steps: list[tuple[Any, ...]] = []  # runs of step changes go in one executemany
@@ -502,19 +454,19 @@ class Store:
                     if change.get("kind") == "step":
                         steps += self._step_row(change, dirty, touched)
                         continue
-                    conn.executemany(_STEP_UPSERT, steps)
+                    conn.executemany(sql.STEP_UPSERT, steps)
                     steps = []
                     touched |= self._apply_one(conn, change, dirty)
                 except (KeyError, TypeError, ValueError, AttributeError,
                         sqlite3.IntegrityError) as exc:
                     raise MalformedChange(change, f"{type(exc).__name__}: {exc}") from None
             try:
-                conn.executemany(_STEP_UPSERT, steps)
+                conn.executemany(sql.STEP_UPSERT, steps)
             except sqlite3.IntegrityError as exc:
                 raise MalformedChange(changes[-1], str(exc)) from None
             progress.refresh(conn, [i for i in touched if _exists(conn, i)])
-            _put_meta(conn, "cursor", str(int(cursor)))
-            _put_meta(conn, "clock", self.clock.now())
+            sql.put_meta(conn, "cursor", str(int(cursor)))
+            sql.put_meta(conn, "clock", self.clock.now())
 
     def _step_row(self, change: dict[str, Any], dirty: set[str],
                   touched: set[str]) -> list[tuple[Any, ...]]:
@@ -534,12 +486,12 @@ class Store:
         """Apply one change other than a step; return the institutions whose progress it may move."""
         kind, data = change.get("kind"), change.get("data") or {}
         if kind == "institution":
-            return {_apply_institution(conn, data, dirty)}
+            return {pull.apply_institution(conn, data, dirty)}
         if kind == "visit":
-            return _apply_visit(conn, data, dirty)
+            return pull.apply_visit(conn, data, dirty)
         if kind == "unassigned":
             inst_id = str(change.get("id") or data.get("institution_id"))
-            _unassign(conn, inst_id)
+            outbox.unassign(conn, inst_id)
         return set()
 
     def _observe_newest(self, changes: list[dict[str, Any]]) -> None:
@@ -556,7 +508,7 @@ class Store:
     def reset_for_full_pull(self) -> None:
         """Forget the office's copies (cursor to 0) but keep the outbox and unsent rows."""
         with self._tx(keys=True) as conn:
-            held = _held_institutions(conn)
+            held = outbox.held_institutions(conn)
             conn.execute("DELETE FROM steps WHERE sync_state = 'synced' AND institution_id NOT IN "
                          "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
             conn.execute("DELETE FROM visits WHERE sync_state = 'synced' AND institution_id NOT "
@@ -565,8 +517,8 @@ class Store:
                          "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
             # Whatever the full pull does not bring back leaves once its ops are synced.
             conn.executemany("INSERT OR IGNORE INTO pending_removals VALUES (?, ?)",
-                             [(i, _utcnow()) for i in held])
-            _put_meta(conn, "cursor", "0")
+                             [(i, sql.utcnow()) for i in held])
+            sql.put_meta(conn, "cursor", "0")
 
     def bulk_load(self, institutions: list[dict[str, Any]], steps: list[dict[str, Any]]) -> None:
         """Load many institutions and their steps in one transaction (registers with local edits kept)."""
@@ -574,29 +526,29 @@ class Store:
         untouched = progress.step_values(_EMPTY)
         inst_rows = [(*institution_row(i), "synced", *values.get(i["id"], untouched), None, None, 0)
                      for i in institutions]
-        columns = _step_columns(steps)
+        columns = sql.step_columns(steps)
         step_rows = [tuple(s.get(c) for c in columns) for s in steps] if len(columns) > 4 else [
             (s["institution_id"], s["step"], s["status"], s.get("reason")) for s in steps]
         big = len(institutions) >= BIG_LOAD
         with self._tx(keys=True) as conn:
             if big:  # set-based search keys, one index rebuild and fresh sort indexes beat
                 # 7,750 trigger runs and index updates
-                _put_meta(conn, progress.STALE_KEY, "stale")
-                _put_meta(conn, progress.BULK_KEY, "1")
+                sql.put_meta(conn, progress.STALE_KEY, "stale")
+                sql.put_meta(conn, progress.BULK_KEY, "1")
                 for name in schema.LIST_INDEXES:
                     conn.execute(f"DROP INDEX IF EXISTS {name}")
             local = conn.execute("SELECT EXISTS (SELECT 1 FROM outbox) "
                                  "OR EXISTS (SELECT 1 FROM visits)").fetchone()[0]
             empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM institutions)").fetchone()[0]
-            conn.executemany(_INST_LOAD, inst_rows)
-            conn.executemany(_step_load_sql(columns), step_rows)
+            conn.executemany(sql.INST_LOAD, inst_rows)
+            conn.executemany(sql.step_load_sql(columns), step_rows)
             if big:
                 if empty:
-                    conn.execute(_SEARCH_KEYS_ALL)
+                    conn.execute(sql.SEARCH_KEYS_ALL)
                 else:
-                    conn.execute(_SEARCH_KEYS_UPSERT,
+                    conn.execute(sql.SEARCH_KEYS_UPSERT,
                                  (json.dumps([i["id"] for i in institutions]),))
-                _put_meta(conn, progress.BULK_KEY, None)
+                sql.put_meta(conn, progress.BULK_KEY, None)
                 for name, definition in schema.LIST_INDEXES.items():
                     conn.execute(f"CREATE INDEX {name} ON {definition}")
             if local:
@@ -616,39 +568,9 @@ def _wire_value(value: Any) -> Any:
     return value
 
 
-def _step_columns(steps: list[dict[str, Any]]) -> tuple[str, ...]:
-    """The step columns a load carries: always the first four, hlc/updated_by/note if given."""
-    extra = set().union(*steps) & {"note", "hlc", "updated_by"}
-    return ("institution_id", "step", "status", "reason", *sorted(extra))
-
-
-def _step_load_sql(columns: tuple[str, ...]) -> str:
-    """Insert loaded steps; a step holding a local edit (not 'synced') is left as it is."""
-    return (
-        f"INSERT INTO steps ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        "ON CONFLICT(institution_id, step) DO UPDATE SET status = excluded.status, "
-        "reason = excluded.reason, note = excluded.note, hlc = excluded.hlc, "
-        "updated_by = excluded.updated_by, sync_state = 'synced' "
-        "WHERE steps.sync_state = 'synced'"
-    )
-
-
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
-
-
-def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return None if row is None else row[0]
-
-
-def _put_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
-    if value is None:
-        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-    else:
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
 
 def _require_institution(conn: sqlite3.Connection, inst_id: str) -> sqlite3.Row:
@@ -667,146 +589,4 @@ def _check_sha256(value: str, field: str) -> None:
         raise domain.ValidationError("sha256", f"{field} 应为64位十六进制摘要",
                                      f"{field} must be a 64-character hex SHA-256", field)
 
-
-def _registers_of(conn: sqlite3.Connection, op_ids: list[str]) -> set[str]:
-    rows = conn.execute("SELECT DISTINCT register FROM outbox WHERE op_id IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(op_ids),))
-    return {r[0] for r in rows}
-
-
-def _institutions_of(conn: sqlite3.Connection, op_ids: list[str]) -> set[str]:
-    rows = conn.execute("SELECT DISTINCT institution_id FROM outbox WHERE op_id IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(op_ids),))
-    return {r[0] for r in rows if r[0]}
-
-
-def _register_state(conn: sqlite3.Connection, register: str) -> str:
-    """unsent / sending if any op of the register still is; rejected if its newest op was; else synced."""
-    states = [r[0] for r in conn.execute(
-        "SELECT state FROM outbox WHERE register = ? AND state != 'discarded' ORDER BY seq DESC",
-        (register,))]
-    if "unsent" in states:
-        return "unsent"
-    if "sending" in states:
-        return "sending"
-    return "rejected" if states and states[0] == "rejected" else "synced"
-
-
-def _refresh_register(conn: sqlite3.Connection, register: str) -> None:
-    """Write the register's sync state onto the row that holds it."""
-    state = _register_state(conn, register)
-    kind, _, rest = register.partition(":")
-    if kind == "step":
-        inst_id, _, key = rest.rpartition(":")
-        conn.execute("UPDATE steps SET sync_state = ? WHERE institution_id = ? AND step = ?",
-                     (state, inst_id, key))
-    elif kind == "contact":
-        conn.execute("UPDATE institutions SET sync_state = ? WHERE id = ?", (state, rest))
-    elif kind == "visit":
-        conn.execute("UPDATE visits SET sync_state = ? WHERE visit_id = ?", (state, rest))
-    elif kind == "event":
-        conn.execute("UPDATE events SET sync_state = ? WHERE event_id = ?", (state, rest))
-
-
-def _restore(conn: sqlite3.Connection, op: sqlite3.Row) -> None:
-    """Put back what a discarded op overwrote, if the row still holds the op's value."""
-    prev = json.loads(op["prev"]) if op["prev"] else None
-    kind, _, rest = op["register"].partition(":")
-    if kind == "step":
-        inst_id, _, key = rest.rpartition(":")
-        if prev is None:
-            conn.execute("DELETE FROM steps WHERE institution_id = ? AND step = ? AND hlc = ?",
-                         (inst_id, key, op["hlc"]))
-        else:
-            conn.execute("UPDATE steps SET status = ?, reason = ?, note = ?, hlc = ?, "
-                         "updated_by = ? WHERE institution_id = ? AND step = ? AND hlc = ?",
-                         (prev["status"], prev["reason"], prev["note"], prev["hlc"],
-                          prev["updated_by"], inst_id, key, op["hlc"]))
-    elif kind == "contact" and prev is not None:
-        data = json.loads(op["data"])
-        row = conn.execute("SELECT contact_name, contact_phone FROM institutions WHERE id = ?",
-                           (rest,)).fetchone()
-        if row is not None and all(row[k] == v for k, v in data.items()):
-            conn.execute("UPDATE institutions SET contact_name = ?, contact_phone = ? "
-                         "WHERE id = ?", (prev["contact_name"], prev["contact_phone"], rest))
-    elif kind == "visit":
-        if prev is None:
-            conn.execute("DELETE FROM visits WHERE visit_id = ? AND hlc = ?", (rest, op["hlc"]))
-        else:
-            _restore_visit(conn, prev, op["hlc"])
-    elif kind == "event":
-        conn.execute("DELETE FROM events WHERE event_id = ?", (rest,))
-
-
-def _restore_visit(conn: sqlite3.Connection, prev: dict[str, Any], hlc: str) -> None:
-    cols = [c for c in prev if c not in ("visit_id",)]
-    sets = ", ".join(f"{c} = :{c}" for c in cols)
-    conn.execute(f"UPDATE visits SET {sets} WHERE visit_id = :visit_id AND hlc = :guard",
-                 {**prev, "guard": hlc})
-
-
-def _dirty_registers(conn: sqlite3.Connection) -> set[str]:
-    """Registers a pull must not overwrite: those with unsent or sending ops (contact per field)."""
-    dirty: set[str] = set()
-    for register, kind, inst_id, data in conn.execute(
-        "SELECT register, kind, institution_id, data FROM outbox "
-        "WHERE state IN ('unsent', 'sending')"
-    ):
-        dirty.add(register)
-        if kind == "contact.set":
-            dirty |= {f"{field}:{inst_id}" for field in json.loads(data)}
-    return dirty
-
-
-def _apply_institution(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> str:
-    params = institution_params(data)
-    inst_id = params["id"]
-    row = conn.execute("SELECT contact_name, contact_phone FROM institutions WHERE id = ?",
-                       (inst_id,)).fetchone()
-    for field in CONTACT_FIELDS:
-        if row is not None and f"{field}:{inst_id}" in dirty:
-            params[field] = row[field]  # a local edit not yet accepted wins until it is
-    # A new row starts with no progress; the caller refreshes it once the page is applied.
-    params.update(_NO_PROGRESS)
-    conn.execute(_INST_UPSERT, params)
-    conn.execute("DELETE FROM pending_removals WHERE institution_id = ?", (inst_id,))
-    return str(inst_id)
-
-
-def _apply_visit(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> set[str]:
-    if f"visit:{data['visit_id']}" in dirty:
-        return set()
-    conn.execute(_VISIT_UPSERT, {**visit_params(data), "hlc": data.get("hlc"),
-                                 "sync_state": "synced"})
-    return {str(data["institution_id"])}
-
-
-def _held_institutions(conn: sqlite3.Connection) -> set[str]:
-    """Institutions that unsent, sending or rejected ops still refer to (they stay cached)."""
-    rows = conn.execute("SELECT DISTINCT institution_id FROM outbox WHERE state IN "
-                        "('unsent', 'sending', 'rejected') AND institution_id IS NOT NULL")
-    return {r[0] for r in rows}
-
-
-def _unassign(conn: sqlite3.Connection, inst_id: str) -> None:
-    """Remove an institution the office took away, or remember it while local ops still need it."""
-    if inst_id in _held_institutions(conn):
-        conn.execute("INSERT OR IGNORE INTO pending_removals VALUES (?, ?)", (inst_id, _utcnow()))
-    else:
-        _remove(conn, inst_id)
-
-
-def _remove(conn: sqlite3.Connection, inst_id: str) -> None:
-    for table, column in (("steps", "institution_id"), ("visits", "institution_id"),
-                          ("events", "institution_id"), ("institutions", "id"),
-                          ("pending_removals", "institution_id")):
-        conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (inst_id,))
-
-
-def _sweep_removals(conn: sqlite3.Connection) -> None:
-    """Remove the remembered unassigned institutions whose ops are all synced or discarded."""
-    held = _held_institutions(conn)
-    for (inst_id,) in conn.execute("SELECT institution_id FROM pending_removals").fetchall():
-        if inst_id not in held:
-            _remove(conn, inst_id)
 
