@@ -123,13 +123,16 @@ def add_institutions(conn: Connection, rows: Sequence[dict[str, Any]],
                                 "updated_by": SERVER_WRITER, "received_ms": None})
     conn.execute(insert(institutions), inst_values)
     conn.execute(insert(steps), step_values)
-    division = {r["id"]: r["division_code"] for r in rows}
-    log = [institution_change(v) for v in inst_values]
-    log += [{"kind": "step", "entity_id": f"{s['institution_id']}:{s['step']}",
-             "institution_id": s["institution_id"], "division_code": division[s["institution_id"]],
-             "data": dumps({k: s[k] for k in ("institution_id", "step", "status", "reason", "note",
-                                               "hlc", "updated_by")})}
-            for s in step_values]
+    # Each institution followed by its steps, so every page of a pull carries a like mix.
+    log: list[dict[str, Any]] = []
+    for value, first in zip(inst_values, range(0, len(step_values), len(domain.STEP_KEYS)),
+                            strict=True):
+        log.append(institution_change(value))
+        log += [{"kind": "step", "entity_id": f"{s['institution_id']}:{s['step']}",
+                 "institution_id": s["institution_id"], "division_code": value["division_code"],
+                 "data": dumps({k: s[k] for k in ("institution_id", "step", "status", "reason",
+                                                   "note", "hlc", "updated_by")})}
+                for s in step_values[first:first + len(domain.STEP_KEYS)]]
     emit(conn, log)
 
 
