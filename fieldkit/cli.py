@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8400)
+    serve.add_argument("--certfile", metavar="F", help="serve HTTPS with this certificate (PEM)")
+    serve.add_argument("--keyfile", metavar="F", help="the certificate's private key (PEM)")
 
     server = sub.add_parser("server", help="office administration")
     server_sub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
