@@ -252,7 +252,8 @@ class Store:
                     f"Visit {visit.visit_id} already exists; visits are appended or amended",
                     "visit_id")
             hlc = self._stamp(conn)
-            conn.execute(sql.VISIT_UPSERT, {**visit_params(data), "hlc": hlc, "sync_state": "unsent"})
+            conn.execute(sql.VISIT_UPSERT,
+                         {**visit_params(data), "hlc": hlc, "sync_state": "unsent"})
             op = self._enqueue(conn, "visit.create", visit.institution_id,
                                f"visit:{visit.visit_id}", data, None, hlc)
             progress.refresh(conn, [visit.institution_id])
@@ -280,10 +281,9 @@ class Store:
             amended = {k: wire[k] for k in changes}
             amendments = [*before["amendments"], {"hlc": hlc, "changes": amended}]
             conn.execute(sql.VISIT_UPSERT, {**visit_params({**wire, "amendments": amendments}),
-                                         "hlc": hlc, "sync_state": "unsent"})
+                                            "hlc": hlc, "sync_state": "unsent"})
             op = self._enqueue(conn, "visit.amend", row["institution_id"], f"visit:{visit_id}",
-                               {"visit_id": visit_id, **amended},
-                               {**dict(row)}, hlc)
+                               {"visit_id": visit_id, **amended}, dict(row), hlc)
             progress.refresh(conn, [row["institution_id"]])
         return op
 
