@@ -1,4 +1,17 @@
-"""The offline store: one SQLite file per profile, its migrations, queries, search and outbox."""
+"""The offline store: one SQLite file per profile, its migrations, queries, search and outbox.
+
+`Store.open(path)` creates or migrates the file (WAL, numbered sqlite-utils migrations) and
+refuses, untouched, a file that is not a fieldkit cache (`NotAFieldkitCache`) or is newer than
+this code (`CacheTooNew`). One connection guarded by a lock serves every thread, so Textual
+thread workers may call any method. Each local edit is checked by `fieldkit.domain` first
+(`DomainError`, nothing written) and then written with its outbox op in one transaction; a write
+the file refuses (held by another writer, disk full) raises `CacheUnavailable` and saves nothing.
+A pulled page that does not fit raises `MalformedChange` and is not applied.
+
+Search: words of 3+ characters use a trigram index, shorter ones an in-memory copy of the
+search keys. After a big load or pull (200+ institutions) the trigram index is rebuilt once,
+before the next search that needs it; `Store.build_search_index()` does it ahead of time.
+"""
 
 from .errors import CacheError, CacheTooNew, CacheUnavailable, MalformedChange, NotAFieldkitCache
 from .rows import AssignmentRow, StepState
