@@ -40,6 +40,17 @@ CHILD = textwrap.dedent("""
 
         Store._enqueue = paused
         store.set_step(ids[0], "registered", "done", by="T1")
+    elif mode == "pull":
+        page = 0
+        while True:  # page p sets parent_app of every institution to a note naming p
+            page += 1
+            store.apply_changes([
+                {"seq": page, "kind": "step", "id": f"{i}:parent_app",
+                 "data": {"institution_id": i, "step": "parent_app", "status": "in_progress",
+                          "reason": None, "note": f"page {page}",
+                          "hlc": f"{page:015d}-0000-office", "updated_by": "office"}}
+                for i in ids], cursor=page)
+            print(f"COMMITTED {page}", flush=True)
     else:
         n = 0
         while True:
@@ -130,3 +141,31 @@ def test_killed_while_looping_every_edit_is_whole(tmp_path: Path) -> None:
     numbers = [int(n.split()[1]) for n in notes]
     # every edit up to the last committed one is there, in order, none half-written
     assert numbers == [n for n in range(len(ops)) if n % 3]
+
+
+def test_killed_while_pulling_each_page_lands_with_its_cursor(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    ids = [institution(n)["id"] for n in range(1, 9)]
+    with open_loaded(path) as store:
+        for inst in ids:
+            store.set_step(inst, "registered", "done", by="T1")
+        for op in store.pending_ops(100):
+            store.record_results([{"op_id": op["op_id"], "status": "applied"}])
+    proc = child(path, "pull", ids)
+    assert proc.stdout is not None
+    committed = 0
+    while committed < 20:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        committed = int(line.split()[1])
+    time.sleep(0.03)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert committed >= 20, proc.stderr.read() if proc.stderr else ""
+    assert integrity(path) == "ok"
+    with Store.open(path) as store:
+        cursor = int(store.get_meta("cursor") or 0)
+        assert cursor >= committed
+        notes = {store.step_states(i)["parent_app"].note for i in ids}
+        assert notes == {f"page {cursor}"}  # every row of the last page, none of a later one
