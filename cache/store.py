@@ -464,7 +464,7 @@ class Store:
                 conn.executemany(sql.STEP_UPSERT, steps)
             except sqlite3.IntegrityError as exc:
                 raise MalformedChange(changes[-1], str(exc)) from None
-            progress.refresh(conn, [i for i in touched if _exists(conn, i)])
+            progress.refresh(conn, touched)  # (ids no longer cached update nothing)
             sql.put_meta(conn, "cursor", str(int(cursor)))
             sql.put_meta(conn, "clock", self.clock.now())
 
@@ -579,9 +579,6 @@ def _require_institution(conn: sqlite3.Connection, inst_id: str) -> sqlite3.Row:
         raise _unknown_institution(inst_id)
     return row
 
-
-def _exists(conn: sqlite3.Connection, inst_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM institutions WHERE id = ?", (inst_id,)).fetchone() is not None
 
 
 def _check_sha256(value: str, field: str) -> None:
