@@ -160,6 +160,13 @@ def _list_indexes(db: Database) -> None:
         db.conn.execute(f"CREATE INDEX {name} ON {definition}")
 
 
+@MIGRATIONS(name="0007_outbox_flags")
+def _outbox_flags(db: Database) -> None:
+    """The office's flags on an accepted op: superseded by a newer edit, or a concurrent edit."""
+    db.conn.execute("ALTER TABLE outbox ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0")
+    db.conn.execute("ALTER TABLE outbox ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0")
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one, inside the migration's transaction (executescript would commit)."""
     for statement in script.split(";\n"):

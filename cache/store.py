@@ -408,7 +408,9 @@ class Store:
                                   str(result["op_id"])))
                 elif result.get("status") in ("applied", "duplicate"):
                     conn.execute("UPDATE outbox SET state = 'synced', reason = NULL, "
-                                 "message = NULL WHERE op_id = ?", (str(result["op_id"]),))
+                                 "message = NULL, superseded = ?, conflict = ? WHERE op_id = ?",
+                                 (int(bool(result.get("superseded"))),
+                                  int(bool(result.get("conflict"))), str(result["op_id"])))
             for register in registers:
                 outbox.refresh_register(conn, register)
             progress.refresh(conn, insts)
@@ -419,6 +421,14 @@ class Store:
         with self._read() as conn:
             rows = conn.execute("SELECT * FROM outbox WHERE state = 'rejected' ORDER BY seq")
             return [op_dict(r) for r in rows.fetchall()]
+
+    def conflicts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Synced ops the office flagged (concurrent edit, or superseded), newest first."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM outbox WHERE state = 'synced' AND "
+                                "(conflict OR superseded) ORDER BY seq DESC LIMIT ?", (limit,))
+            return [{**op_dict(r), "conflict": bool(r["conflict"]),
+                     "superseded": bool(r["superseded"])} for r in rows.fetchall()]
 
     def discard_op(self, op_id: str) -> None:
         """Give up a rejected op; the register goes back to what it held before the edit."""

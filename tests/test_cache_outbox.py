@@ -361,3 +361,20 @@ def test_bulk_load_keeps_a_contact_with_a_local_edit(store: Store) -> None:
     inst = store.institution(I2)
     assert inst is not None
     assert (inst["contact_phone"], inst["address"]) == ("13907319999", "新地址")
+
+
+def test_the_offices_conflict_flags_are_kept_for_the_sync_screen(store: Store) -> None:
+    plain = store.set_step(I1, "registered", "done", by="T1")
+    lost = store.set_step(I2, "registered", "in_progress", by="T1")
+    raced = store.set_contact(I3, contact_name="赵六")
+    store.mark_sending([plain["op_id"], lost["op_id"], raced["op_id"]])
+    store.record_results([
+        {"op_id": plain["op_id"], "status": "applied"},
+        {"op_id": lost["op_id"], "status": "applied", "superseded": True},
+        {"op_id": raced["op_id"], "status": "applied", "conflict": True},
+    ])
+    flagged = store.conflicts()
+    assert [(c["op_id"], c["conflict"], c["superseded"]) for c in flagged] == [
+        (raced["op_id"], True, False), (lost["op_id"], False, True)]
+    assert flagged[0]["kind"] == "contact.set" and flagged[0]["state"] == "synced"
+    assert store.counts()["unsent"] == 0
