@@ -1,0 +1,183 @@
+"""The endpoints of the office API: identity, sync pull and push, stats, institutions, conflicts."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from fieldkit import domain
+
+from . import models, pull, push, stats
+from .auth import Caller, division_filter, find_caller, institution_scope, may_touch
+from .errors import ApiError
+from .store import (
+    Store,
+    assignments,
+    conflicts,
+    institution_wire,
+    institutions,
+    records,
+    step_wire,
+    steps,
+    visit_wire,
+    visits,
+)
+
+router = APIRouter()
+bearer = HTTPBearer(auto_error=False, description="the technician's token")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": models.ErrorBody} for s in (401, 403, 404, 410, 413, 422)}
+
+
+def store_of(request: Request) -> Store:
+    """The app's store."""
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+Office = Annotated[Store, Depends(store_of)]
+
+
+def caller(store: Office,
+           creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """The technician behind the bearer token (401 otherwise)."""
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise ApiError(401, "unauthorized", "缺少访问令牌，请先登录", "no bearer token: log in first")
+    with store.engine.connect() as conn:
+        found = find_caller(conn, creds.credentials)
+    if found is None:
+        raise ApiError(401, "unauthorized", "访问令牌无效或已停用，请向办公室索取新令牌",
+                       "the token is not valid: ask the office for a new one")
+    return found
+
+
+Who = Annotated[Caller, Depends(caller)]
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header lets the answer be gzip-compressed."""
+    for part in header.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        quality = params.replace(" ", "").removeprefix("q=") or "1"
+        if name.strip() in ("gzip", "*"):
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+@router.get("/healthz", tags=["office"])
+def healthz() -> dict[str, bool]:
+    """Whether the server is up."""
+    return {"ok": True}
+
+
+@router.get("/api/v1/office", response_model=models.Office, tags=["office"])
+def office(store: Office, request: Request) -> dict[str, str]:
+    """The office's name and the public key that verifies its payment codes."""
+    return {"name": store.get_meta("office_name") or "", "public_key": store.public_key,
+            "epoch": request.app.state.epoch}
+
+
+@router.get("/api/v1/me", response_model=models.Me, responses=ERRORS, tags=["sync"])
+def me(who: Who) -> dict[str, str]:
+    """The technician the token belongs to."""
+    return who.wire()
+
+
+@router.get("/api/v1/sync/pull", response_model=models.PullAnswer, responses=ERRORS,
+            tags=["sync"])
+def sync_pull(who: Who, request: Request, cursor: Annotated[int, Query(ge=0)] = 0,
+              limit: Annotated[int, Query(ge=1, le=pull.MAX_LIMIT)] = pull.DEFAULT_LIMIT
+              ) -> Response:
+    """Changes after `cursor` in server order, only what the caller may see (gzip)."""
+    gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
+    try:
+        page = request.app.state.puller.page(who, cursor, limit, gzipped)
+    except pull.CursorUnknown:
+        raise ApiError(410, "cursor_unknown", "服务器不认识这个同步位置，请从头重新同步",
+                       "the server does not know this cursor: pull again from 0") from None
+    headers = {}
+    if page.gzipped:  # compressed here already (GZipMiddleware leaves it as it is)
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return Response(page.body, media_type="application/json", headers=headers)
+
+
+@router.post("/api/v1/sync/push", response_model=models.PushAnswer, responses=ERRORS,
+             response_model_exclude_none=True, tags=["sync"])
+def sync_push(who: Who, store: Office, batch: models.PushRequest) -> dict[str, Any]:
+    """Apply a batch of ops; one result per op."""
+    if len(batch.ops) > models.MAX_OPS:
+        raise ApiError(413, "batch_too_large",
+                       f"一批最多{models.MAX_OPS}条操作（收到{len(batch.ops)}条），请分批发送",
+                       f"at most {models.MAX_OPS} ops per batch (got {len(batch.ops)})")
+    ops = [op.model_dump() for op in batch.ops]
+    return {"results": push.push(store, who, batch.client_id, ops)}
+
+
+@router.get("/api/v1/stats", response_model=models.Stats, responses=ERRORS, tags=["stats"])
+def get_stats(who: Who, store: Office, division: Annotated[str | None, Query(
+        pattern=r"^\d{6}$", description="a division inside your zone")] = None
+              ) -> dict[str, Any]:
+    """The figures of a division (supervisors) or of the caller's own list."""
+    with store.engine.connect() as conn:
+        if not who.supervisor:
+            if division is not None:
+                raise ApiError(403, "forbidden", "技术人员只能查看自己负责的机构统计",
+                               "technicians see the figures of their own list only")
+            answer = stats.figures(conn, institution_scope(who), None, who.name)
+            return answer | {"technician_id": who.id}
+        code = division or who.zone
+        if code not in domain.DIVISIONS:
+            raise ApiError(422, "invalid", f"未知的行政区划代码“{code}”",
+                           f"unknown division code '{code}'", "division")
+        if not domain.contains(who.zone, code):
+            raise ApiError(403, "forbidden", f"“{domain.full_name(code)}”不在您的管辖范围",
+                           f"division {code} is outside your zone {who.zone}")
+        scope = division_filter(institutions.c.division_code, code)
+        return stats.figures(conn, scope, code, domain.full_name(code))
+
+
+@router.get("/api/v1/institutions/{institution_id}", response_model=models.InstitutionDetail,
+            responses=ERRORS, tags=["office"])
+def institution(who: Who, store: Office, institution_id: str) -> dict[str, Any]:
+    """One institution with its checklist, visits and audit records (403 outside one's scope)."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(institutions).where(institutions.c.id == institution_id)).first()
+        if row is None:
+            raise ApiError(404, "not_found", f"没有机构“{institution_id}”",
+                           f"no institution '{institution_id}'")
+        if not may_touch(conn, who, row.id, row.division_code):
+            raise ApiError(403, "forbidden", "该机构未分配给您",
+                           "this institution is not assigned to you")
+        owner = conn.execute(select(assignments.c.technician_id)
+                             .where(assignments.c.institution_id == row.id)).scalar()
+        step_rows = conn.execute(select(steps).where(steps.c.institution_id == row.id))
+        visit_rows = conn.execute(select(visits).where(visits.c.institution_id == row.id)
+                                  .order_by(visits.c.received_at.desc()))
+        record_rows = conn.execute(select(records).where(records.c.institution_id == row.id)
+                                   .order_by(records.c.received_at.desc()))
+        order = {k: i for i, k in enumerate(domain.STEP_KEYS)}
+        return {"institution": institution_wire(row),
+                "steps": sorted((step_wire(s) for s in step_rows), key=lambda s: order[s["step"]]),
+                "visits": [visit_wire(v) for v in visit_rows],
+                "records": [{"kind": r.kind, "technician_id": r.technician_id, "hlc": r.hlc,
+                             "received_at": r.received_at, **r.data} for r in record_rows],
+                "technician_id": owner}
+
+
+@router.get("/api/v1/conflicts", response_model=list[models.Conflict], responses=ERRORS,
+            tags=["office"])
+def list_conflicts(who: Who, store: Office) -> list[dict[str, Any]]:
+    """Concurrent edits flagged in the supervisor's zone."""
+    if not who.supervisor:
+        raise ApiError(403, "forbidden", "只有主管可以查看编辑冲突",
+                       "only supervisors see edit conflicts")
+    joined = conflicts.join(institutions, institutions.c.id == conflicts.c.institution_id)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(conflicts).select_from(joined)
+                            .where(division_filter(institutions.c.division_code, who.zone))
+                            .order_by(conflicts.c.id)).all()
+    return [dict(r._mapping) for r in rows]
