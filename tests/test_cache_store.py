@@ -416,3 +416,18 @@ def test_a_file_held_by_another_writer_gives_a_clear_error_and_loses_nothing(
     s.set_step(I1, "parent_app", "in_progress", by="T1")
     assert len(s.pending_ops(10)) == 2
     s.close()
+
+
+def test_a_load_giving_a_step_twice_counts_the_last(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "twice.sqlite") as s:
+        inst = institution(1)
+        s.bulk_load([inst], [
+            {"institution_id": inst["id"], "step": "registered", "status": "done", "reason": None},
+            {"institution_id": inst["id"], "step": "parent_app", "status": "done", "reason": None},
+            {"institution_id": inst["id"], "step": "parent_app", "status": "blocked",
+             "reason": "家长端无法下载"},
+            {"institution_id": inst["id"], "step": "drone", "status": "done", "reason": None},
+        ])
+        row = s.assignments()[0]
+        assert (row.done, row.blocked) == (1, True)
+        assert s.step_states(inst["id"])["parent_app"].status == "blocked"
