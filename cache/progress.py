@@ -96,35 +96,14 @@ def step_values(statuses: Mapping[str, str]) -> tuple[int, int, int, str | None,
 
 def load_values(steps: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int, int, str | None,
                                                                         int, int]]:
-    """step_values for every institution of a list of step rows, in one pass."""
-    seen: dict[str, list[int]] = {}  # institution -> [steps seen, done mask, touched, blocked]
-    for s in steps:
-        acc = seen.get(s["institution_id"])
-        if acc is None:
-            acc = seen[s["institution_id"]] = [0, 0, 0, 0]
-        bit = STEP_BIT.get(s["step"])
-        if bit is None:
-            continue
-        if acc[0] & bit:
-            return _load_values_by_dict(steps)  # a step given twice: the last one counts
-        acc[0] |= bit
-        status = s["status"]
-        if status != domain.TODO:
-            acc[2] += 1
-            if status == domain.DONE:
-                acc[1] |= bit
-            elif status == domain.BLOCKED:
-                acc[3] = 1
-    return {inst: (DONE_COUNT[done], done, touched, NEXT_STEP[done], blocked,
-                   int(done & FULL_MASK == FULL_MASK))
-            for inst, (_, done, touched, blocked) in seen.items()}
-
-
-def _load_values_by_dict(steps: Iterable[Mapping[str, Any]]) -> dict[str, tuple[
-        int, int, int, str | None, int, int]]:
+    """step_values for every institution of a list of step rows (a step given twice: the last)."""
     statuses: dict[str, dict[str, str]] = {}
     for s in steps:
-        statuses.setdefault(s["institution_id"], {})[s["step"]] = s["status"]
+        inst = s["institution_id"]
+        held = statuses.get(inst)
+        if held is None:
+            held = statuses[inst] = {}
+        held[s["step"]] = s["status"]
     return {inst: step_values(held) for inst, held in statuses.items()}
 
 
