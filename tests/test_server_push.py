@@ -301,3 +301,14 @@ def test_bad_input_never_answers_500(office: tuple[SmallOffice, str]) -> None:
            op("poster.printed", "JG4307020001", {"copies": True}, clock),
            op("qr.checked", "JG4307020001", {"found": None}, clock)]
     assert [r["status"] for r in push(office, "tech_a", odd)] == ["rejected"] * len(odd)
+
+
+def test_a_rejected_op_leaves_nothing_half_applied(office: tuple[SmallOffice, str]) -> None:
+    clock = domain.HLC("laptop-a")
+    before = detail(office, "JG4307020002")["institution"]
+    half = op("contact.set", "JG4307020002", {"contact_name": "新联系人",
+                                              "contact_phone": "123"}, clock)
+    assert push(office, "tech_a", [half])[0]["reason"] == "invalid"
+    after = detail(office, "JG4307020002")["institution"]
+    assert (after["contact_name"], after["contact_phone"]) == (before["contact_name"],
+                                                               before["contact_phone"])

@@ -1,0 +1,1 @@
+"""The office server: its store, HTTP API, imports and administration commands."""

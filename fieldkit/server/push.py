@@ -58,7 +58,8 @@ def apply_op(store: Store, caller: Caller, client_id: str, op: dict[str, Any]) -
         if first is not None:
             return _repeat(first.result)
         try:
-            extras = _apply(conn, store, caller, op)
+            with conn.begin_nested():  # a rejection undoes whatever the op had written
+                extras = _apply(conn, store, caller, op)
             result: dict[str, Any] = {"op_id": op["op_id"], "status": "applied", **extras}
         except Rejected as rejected:
             result = {"op_id": op["op_id"], "status": "rejected", "reason": rejected.reason,
