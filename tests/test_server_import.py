@@ -209,3 +209,11 @@ def test_a_store_that_cannot_be_opened_is_explained(tmp_path: Path, db: str, wor
     assert code == 1
     assert out.startswith("错误：") and words in out
     assert "Traceback" not in out and "sqlalche.me" not in out
+
+
+def test_seed_demo_refuses_a_store_with_institutions(db: Path, tmp_path: Path) -> None:
+    lines = [INSTITUTION_HEADER, institution_line("常德星辰教育培训学校", 1, "430702")]
+    assert admin(db, "import-institutions", str(write_csv(tmp_path / "in.csv", lines)))[0] == 0
+    code, out = admin(db, "seed-demo")
+    assert code == 1 and "empty store" in out and "空数据库" in out
+    assert rows(db, "SELECT count(*) FROM institutions") == [(1,)]
