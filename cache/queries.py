@@ -38,6 +38,7 @@ SORTS: dict[str, str] = {
 }
 SORT_INDEXES = {"priority": "institutions_priority"}
 DUE = "i.next_visit_on <= :today"
+DUE_INDEX = "institutions_due"
 NOT_DUE = "(i.next_visit_on IS NULL OR i.next_visit_on > :today)"
 # From this many matches, walking the sort's index (stopping after one page) beats sorting them.
 WALK_FROM = 400
@@ -70,11 +71,12 @@ def assignments(conn: sqlite3.Connection, matcher: search.Matcher, query: str, f
     index = SORT_INDEXES.get(sort) if walk else None
     if sort != "priority":
         return _page(conn, where, params, SORTS[sort], index, limit, offset)
-    due = _count(conn, f"{where} AND {DUE}", params)
+    # Overdue rows come first; the partial index holds only rows with a follow-up date.
+    due = _count(conn, f"{where} AND {DUE}", params, DUE_INDEX)
     rows: list[AssignmentRow] = []
     if offset < due:
         rows = _page(conn, f"{where} AND {DUE}", params, "i.next_visit_on, " + SORTS[sort],
-                     None, limit, offset)
+                     DUE_INDEX, limit, offset)
     if len(rows) < limit:
         rows += _page(conn, f"{where} AND {NOT_DUE}", params, SORTS[sort], index,
                       limit - len(rows), max(0, offset - due))
@@ -90,8 +92,10 @@ def _page(conn: sqlite3.Connection, where: str, params: dict[str, Any], order: s
     return [assignment_row(r) for r in rows]
 
 
-def _count(conn: sqlite3.Connection, where: str, params: dict[str, Any]) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM institutions i WHERE {where}",
+def _count(conn: sqlite3.Connection, where: str, params: dict[str, Any],
+           index: str | None = None) -> int:
+    indexed_by = f" INDEXED BY {index}" if index else ""
+    return int(conn.execute(f"SELECT count(*) FROM institutions i{indexed_by} WHERE {where}",
                             params).fetchone()[0])
 
 
