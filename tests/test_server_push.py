@@ -312,3 +312,23 @@ def test_a_rejected_op_leaves_nothing_half_applied(office: tuple[SmallOffice, st
     after = detail(office, "JG4307020002")["institution"]
     assert (after["contact_name"], after["contact_phone"]) == (before["contact_name"],
                                                                before["contact_phone"])
+
+
+def test_a_supervisor_marks_a_conflict_resolved(office: tuple[SmallOffice, str]) -> None:
+    built, url = office
+    an_hour_ago = time.time_ns() // 1_000_000 - 3_600_000
+    newer = step_op("JG4307020001", "personnel", "in_progress", _clock("a2", an_hour_ago + 9))
+    older = step_op("JG4307020001", "personnel", "blocked", _clock("s2", an_hour_ago),
+                    reason="资料不全")
+    push(office, "tech_a", [newer], "a2")
+    assert push(office, "city_supervisor", [older], "s2")[0]["conflict"] is True
+    flagged = next(c for c in _conflicts(office) if c["op_id"] == older["op_id"])
+    assert flagged["resolved"] is False
+    before = httpx.get(url + "/api/v1/stats", headers=built.headers("city_supervisor")).json()
+    path = f"{url}/api/v1/conflicts/{flagged['id']}/resolve"
+    assert httpx.post(path, headers=built.headers("tech_a")).status_code == 403
+    assert httpx.post(path, headers=built.headers("other_supervisor")).status_code == 404
+    answer = httpx.post(path, headers=built.headers("city_supervisor"))
+    assert answer.status_code == 200 and answer.json()["resolved"] is True
+    after = httpx.get(url + "/api/v1/stats", headers=built.headers("city_supervisor")).json()
+    assert after["open_conflicts"] == before["open_conflicts"] - 1

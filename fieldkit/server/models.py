@@ -130,6 +130,7 @@ class Conflict(BaseModel):
     kept_value: Any
     lost_hlc: str
     lost_value: Any
+    op_id: str
     technician_id: str
     created_at: str
     resolved: bool

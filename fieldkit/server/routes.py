@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fieldkit import domain
 
@@ -181,3 +181,22 @@ def list_conflicts(who: Who, store: Office) -> list[dict[str, Any]]:
                             .where(division_filter(institutions.c.division_code, who.zone))
                             .order_by(conflicts.c.id)).all()
     return [dict(r._mapping) for r in rows]
+
+
+@router.post("/api/v1/conflicts/{conflict_id}/resolve", response_model=models.Conflict,
+             responses=ERRORS, tags=["office"])
+def resolve_conflict(who: Who, store: Office, conflict_id: int) -> dict[str, Any]:
+    """Mark a flagged edit as looked at (supervisors of the institution's zone)."""
+    if not who.supervisor:
+        raise ApiError(403, "forbidden", "只有主管可以处理编辑冲突",
+                       "only supervisors resolve edit conflicts")
+    joined = conflicts.join(institutions, institutions.c.id == conflicts.c.institution_id)
+    with store.writing() as conn:
+        row = conn.execute(select(conflicts, institutions.c.division_code).select_from(joined)
+                           .where(conflicts.c.id == conflict_id)).first()
+        if row is None or not domain.contains(who.zone, row.division_code):
+            raise ApiError(404, "not_found", f"您的辖区内没有编号为{conflict_id}的冲突",
+                           f"no conflict {conflict_id} in your zone")
+        conn.execute(update(conflicts).where(conflicts.c.id == conflict_id).values(resolved=True))
+        found = conn.execute(select(conflicts).where(conflicts.c.id == conflict_id)).one()
+    return dict(found._mapping)
