@@ -1,5 +1,7 @@
 """The office server: the FastAPI app over one store, with its limits and compression."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -74,7 +76,12 @@ def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAP
     store = Store(db)
     store.initialize(office_name)
     epoch = store.get_meta("epoch") or ""
-    app = FastAPI(title="fieldkit office server", version=__version__,
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        close_app(app)
+
+    app = FastAPI(title="fieldkit office server", version=__version__, lifespan=lifespan,
                   description="同步、统计与支付码签名 / sync, stats and payment-code signing")
     app.state.store, app.state.epoch = store, epoch
     app.state.puller = pull.Puller(store, epoch)
