@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,18 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def visit_changes(insts: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    """Pulled visits for 2,000 institutions, next visits from a month ago to a month ahead."""
+    out = []
+    for n, inst in enumerate(rng.sample(insts, 2000)):
+        next_on = date.today() + timedelta(days=rng.randint(-30, 30))
+        out.append({"seq": n + 1, "kind": "visit", "id": f"v{n}", "data": {
+            "visit_id": f"v{n}", "institution_id": inst["id"], "technician_id": "T1",
+            "kind": "guidance", "started_at": (next_on - timedelta(days=30)).isoformat() + "T09:00",
+            "next_visit_on": next_on.isoformat()}})
+    return out
+
+
 def search_once(store: Store, query: str, cold: bool = False) -> None:
     """What the list screen asks for one keystroke: the first page and the total.
 
@@ -166,8 +179,9 @@ def bench_search(insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> fl
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "search.sqlite")
         store.bulk_load(insts, steps)
-        store.build_search_index()
         rng = random.Random(7)
+        store.apply_changes(visit_changes(insts, rng), cursor=1)  # some follow-ups overdue
+        store.build_search_index()
         print(f"search over {store.counts()['institutions']:,} institutions: "
               "assignments(query, limit=100, sort=priority) + count_assignments(query), "
               "ms wall / cpu:")
