@@ -25,6 +25,7 @@ from tests.live_server import (
     free_port,
     make_uscc,
     small_office,
+    token_from,
     write_csv,
 )
 
@@ -131,3 +132,23 @@ def test_stats_and_reassignment_on_postgres(office: tuple[SmallOffice, str], pg_
                  "JG4307020003")[0] == 0
     after = call(office, "GET", "/api/v1/sync/pull", "tech_a", params={"cursor": cursor}).json()
     assert [(c["kind"], c["id"]) for c in after["changes"]] == [("unassigned", "JG4307020003")]
+
+
+def test_the_seeded_province_figures_on_postgres(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE province")
+    url = pg_url.rsplit("/", 1)[0] + "/province"
+    assert admin(url, "init")[0] == 0
+    code, out = admin(url, "seed-demo")
+    assert code == 0, out
+    token = token_from(admin(url, "add-technician", "省主管", "--zone", "430000",
+                             "--supervisor")[1])
+    with LiveServer(url) as server:
+        stats = httpx.get(server.url + "/api/v1/stats", timeout=60,
+                          headers={"Authorization": f"Bearer {token}"}).json()
+    assert {k: stats[k] for k in ("institutions", "bank_verified", "bank_verified_rate",
+                                  "full_process", "orders", "order_amount_fen")} == {
+        "institutions": 7750, "bank_verified": 6760, "bank_verified_rate": 0.8723,
+        "full_process": 4179, "orders": 6885, "order_amount_fen": 688_670_000}
