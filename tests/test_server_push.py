@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fieldkit import domain
 from tests.live_server import LiveServer, SmallOffice, small_office
@@ -332,3 +334,30 @@ def test_a_supervisor_marks_a_conflict_resolved(office: tuple[SmallOffice, str])
     assert answer.status_code == 200 and answer.json()["resolved"] is True
     after = httpx.get(url + "/api/v1/stats", headers=built.headers("city_supervisor")).json()
     assert after["open_conflicts"] == before["open_conflicts"] - 1
+
+
+JUNK = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                    | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+FIELDS = st.sampled_from(["step", "status", "reason", "note", "visit_id", "kind", "started_at",
+                          "ended_at", "outcome", "steps_advanced", "issues", "rectification",
+                          "next_visit_on", "contact_name", "contact_phone", "size", "copies",
+                          "payload_sha256", "result", "found", "content_sha256"])
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["step.set", "visit.create", "visit.amend", "contact.set",
+                             "poster.printed", "qr.checked", "other.kind"]),
+       data=st.dictionaries(FIELDS, JUNK | st.sampled_from(
+           ["2026-11-28T09:00:00+08:00", "2026-11-28T10:00:00", "done", "guidance", "a4"]),
+           max_size=6))
+def test_any_op_data_gets_an_answer_never_a_500(office: tuple[SmallOffice, str], kind: str,
+                                               data: dict[str, Any]) -> None:
+    built, url = office
+    sent = op(kind, "JG4307020003", data, domain.HLC("fuzz"))
+    answer = httpx.post(url + "/api/v1/sync/push", headers=built.headers("tech_a"),
+                        json={"client_id": "fuzz", "ops": [sent]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["status"] in ("applied", "rejected")

@@ -40,17 +40,17 @@ class Op(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    op_id: str = Field(min_length=1, max_length=64)
+    op_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._:-]+$")
     hlc: str = Field(min_length=1, max_length=100)
-    kind: str = Field(min_length=1, max_length=40)
-    institution_id: str = Field(min_length=1, max_length=32)
+    kind: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z._-]+$")
+    institution_id: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
     data: dict[str, Any]
 
 
 class PushRequest(BaseModel):
     """A batch of ops (at most 500; a larger batch is answered 413)."""
 
-    client_id: str = Field(min_length=1, max_length=64)
+    client_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._:-]+$")
     ops: list[Op]
 
 

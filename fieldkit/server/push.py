@@ -93,6 +93,9 @@ def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -
         domain.Stamp.parse(op["hlc"])
     except domain.ValidationError as exc:
         raise Rejected("invalid", exc.zh, exc.en) from None
+    if _has_nul(op["data"]):
+        raise Rejected("invalid", "数据中含有不可见的空字符（\\0），请重新输入",
+                       "The data contains a NUL character; enter it again")
     institution = conn.execute(select(institutions)
                                .where(institutions.c.id == op["institution_id"])).first()
     if institution is None:
@@ -105,6 +108,17 @@ def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -
     extras = handler(conn, caller, op, institution)
     store.clock(conn).observe(op["hlc"])
     return extras
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in (nested) op data."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _invalid(exc: domain.DomainError) -> Rejected:
@@ -241,10 +255,7 @@ def _contact_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
 # --- visits --------------------------------------------------------------------------------------
 def _visit_create(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any) -> dict:
     data = dict(op["data"]) | {"institution_id": inst.id, "technician_id": caller.id}
-    try:
-        visit = domain.validate_visit(domain.visit_from_wire(data))
-    except domain.ValidationError as exc:
-        raise _invalid(exc) from None
+    visit = _visit(data)
     if not visit.visit_id.strip() or len(visit.visit_id) > 64:
         raise Rejected("invalid", "走访编号无效", "The visit id is invalid")
     exists = conn.execute(select(visits.c.visit_id).where(visits.c.visit_id == visit.visit_id))
@@ -280,10 +291,7 @@ def _visit_amend(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
     newer = {k: v for k, v in fields.items() if domain.newer(op["hlc"], hlcs.get(k))}
     merged = dict(row.data) | newer | {"institution_id": inst.id,
                                        "technician_id": row.technician_id}
-    try:
-        visit = domain.validate_visit(domain.visit_from_wire(merged))
-    except domain.ValidationError as exc:
-        raise _invalid(exc) from None
+    visit = _visit(merged)
     if not newer:
         return {"superseded": True}
     wire = domain.visit_to_wire(visit)
@@ -294,6 +302,17 @@ def _visit_amend(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
         data=wire, field_hlcs=hlcs, has_rectification=visit.rectification is not None))
     _emit_visit(conn, inst, visit_id)
     return {} if len(newer) == len(fields) else {"superseded": True}
+
+
+def _visit(data: dict[str, Any]) -> domain.Visit:
+    """A visit read from op data and checked by the domain's rules (Rejected otherwise)."""
+    try:
+        return domain.validate_visit(domain.visit_from_wire(data))
+    except domain.ValidationError as exc:
+        raise _invalid(exc) from None
+    except TypeError:  # e.g. one time with a zone and one without
+        raise Rejected("invalid", "走访时间格式不一致：请都带或都不带时区",
+                       "The visit's times mix zoned and unzoned values; use one form") from None
 
 
 def _emit_visit(conn: Connection, inst: Any, visit_id: str) -> None:

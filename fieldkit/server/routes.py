@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
@@ -142,7 +142,8 @@ def get_stats(who: Who, store: Office, division: Annotated[str | None, Query(
 
 @router.get("/api/v1/institutions/{institution_id}", response_model=models.InstitutionDetail,
             responses=ERRORS, tags=["office"])
-def institution(who: Who, store: Office, institution_id: str) -> dict[str, Any]:
+def institution(who: Who, store: Office,
+                institution_id: Annotated[str, Path(max_length=32)]) -> dict[str, Any]:
     """One institution with its checklist, visits and audit records (403 outside one's scope)."""
     with store.engine.connect() as conn:
         row = conn.execute(select(institutions).where(institutions.c.id == institution_id)).first()
@@ -185,7 +186,8 @@ def list_conflicts(who: Who, store: Office) -> list[dict[str, Any]]:
 
 @router.post("/api/v1/conflicts/{conflict_id}/resolve", response_model=models.Conflict,
              responses=ERRORS, tags=["office"])
-def resolve_conflict(who: Who, store: Office, conflict_id: int) -> dict[str, Any]:
+def resolve_conflict(who: Who, store: Office,
+                     conflict_id: Annotated[int, Path(ge=1, le=2**62)]) -> dict[str, Any]:
     """Mark a flagged edit as looked at (supervisors of the institution's zone)."""
     if not who.supervisor:
         raise ApiError(403, "forbidden", "只有主管可以处理编辑冲突",
