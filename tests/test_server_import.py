@@ -217,3 +217,16 @@ def test_seed_demo_refuses_a_store_with_institutions(db: Path, tmp_path: Path) -
     code, out = admin(db, "seed-demo")
     assert code == 1 and "empty store" in out and "空数据库" in out
     assert rows(db, "SELECT count(*) FROM institutions") == [(1,)]
+
+
+def test_a_store_from_a_newer_fieldkit_is_left_alone(db: Path) -> None:
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
+    engine.dispose()
+    before = db.read_bytes()
+    for argv in (("init",), ("add-technician", "李明", "--zone", "430702")):
+        code, out = admin(db, *argv)
+        assert code == 1 and "upgrade fieldkit" in out and "升级" in out
+    assert rows(db, "SELECT count(*) FROM technicians") == [(0,)]
+    assert db.read_bytes() == before

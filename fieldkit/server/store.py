@@ -286,13 +286,25 @@ class Store:
         metadata.create_all(self.engine)
 
     def initialized(self) -> bool:
-        """Whether the schema and the office key exist."""
+        """Whether the schema and the office key exist (StoreError if made by a newer version)."""
         if not inspect(self.engine).has_table("meta"):
             return False
+        self.check_version()
         return self.get_meta("private_key") is not None
+
+    def check_version(self) -> None:
+        """Refuse a store whose schema is newer than this program knows (it is left untouched)."""
+        found = self.get_meta("schema_version")
+        if found is not None and int(found) > int(SCHEMA_VERSION):
+            raise StoreError(f"办公室数据库版本为{found}，比本程序（{SCHEMA_VERSION}）新，请升级 fieldkit，"
+                             "数据库未作任何改动 / the office store has schema version "
+                             f"{found}, newer than this fieldkit ({SCHEMA_VERSION}): upgrade "
+                             "fieldkit; the store was not changed")
 
     def initialize(self, office_name: str) -> bool:
         """Create the schema, the office key and the epoch if missing; True if it did so."""
+        if inspect(self.engine).has_table("meta"):
+            self.check_version()
         self.create_schema()
         with self.engine.begin() as conn:
             existing = conn.execute(select(meta.c.value).where(meta.c.key == "private_key"))
