@@ -64,6 +64,8 @@ def apply_op(store: Store, caller: Caller, client_id: str, op: dict[str, Any]) -
         except Rejected as rejected:
             result = {"op_id": op["op_id"], "status": "rejected", "reason": rejected.reason,
                       "message": rejected.text}
+        if result["status"] == "rejected" or result.get("superseded"):
+            refresh(conn, caller, op)
         conn.execute(insert(ops).values(
             op_id=op["op_id"], technician_id=caller.id, client_id=client_id, kind=op["kind"],
             institution_id=op["institution_id"], hlc=op["hlc"], result=result,
@@ -71,6 +73,30 @@ def apply_op(store: Store, caller: Caller, client_id: str, op: dict[str, Any]) -
         if result["status"] == "applied":
             store.save_clock(conn)
         return result
+
+
+def refresh(conn: Connection, caller: Caller, op: dict[str, Any]) -> None:
+    """Log the current value of the register an op lost or failed on, as a new change.
+
+    The pushing client may have skipped the winner while its own edit was unsent; the fresh
+    change (a new seq) brings the winner with its next pull. Nothing outside the caller's scope.
+    """
+    institution = conn.execute(select(institutions)
+                               .where(institutions.c.id == op["institution_id"])).first()
+    if institution is None or not may_touch(conn, caller, institution.id,
+                                            institution.division_code):
+        return
+    data = op["data"] if isinstance(op["data"], dict) else {}
+    if op["kind"] == "step.set" and data.get("step") in domain.STEP_KEYS:
+        _emit_step(conn, institution, data["step"])
+    elif op["kind"] == "contact.set":
+        emit(conn, [institution_change(institution)])
+    elif op["kind"] in ("visit.create", "visit.amend") and isinstance(data.get("visit_id"), str):
+        found = conn.execute(select(visits.c.visit_id).where(
+            visits.c.visit_id == data["visit_id"],
+            visits.c.institution_id == institution.id)).first()
+        if found is not None:
+            _emit_visit(conn, institution, data["visit_id"])
 
 
 def _repeat(first: dict[str, Any]) -> dict[str, Any]:
