@@ -5,17 +5,29 @@ refuses, untouched, a file that is not a fieldkit cache (`NotAFieldkitCache`) or
 this code (`CacheTooNew`). One connection guarded by a lock serves every thread, so Textual
 thread workers may call any method. Each local edit is checked by `fieldkit.domain` first
 (`DomainError`, nothing written) and then written with its outbox op in one transaction; a write
-the file refuses (held by another writer, disk full) raises `CacheUnavailable` and saves nothing.
-A pulled page that does not fit raises `MalformedChange` and is not applied.
+the file refuses (held by another writer) raises `CacheUnavailable` and saves nothing; a full disk
+raises `CacheFull` (a `CacheUnavailable`), a damaged file `CacheDamaged`. `open_or_salvage(path)`
+opens a cache, or keeps a damaged one aside (renamed, never deleted) and rescues its readable ops
+into a fresh one (`salvage`). A pulled page that does not fit raises `MalformedChange`.
 
 Search: words of 3+ characters use a trigram index, shorter ones an in-memory copy of the
 search keys. After a big load or pull (200+ institutions) the trigram index is rebuilt once,
 before the next search that needs it; `Store.build_search_index()` does it ahead of time.
 """
 
-from .errors import CacheError, CacheTooNew, CacheUnavailable, MalformedChange, NotAFieldkitCache
+from .errors import (
+    CacheDamaged,
+    CacheError,
+    CacheFull,
+    CacheTooNew,
+    CacheUnavailable,
+    MalformedChange,
+    NotAFieldkitCache,
+)
 from .rows import AssignmentRow, StepState
+from .salvage import SalvageReport, open_or_salvage, salvage
 from .store import Store
 
-__all__ = ["AssignmentRow", "CacheError", "CacheTooNew", "CacheUnavailable", "MalformedChange",
-           "NotAFieldkitCache", "StepState", "Store"]
+__all__ = ["AssignmentRow", "CacheDamaged", "CacheError", "CacheFull", "CacheTooNew",
+           "CacheUnavailable", "MalformedChange", "NotAFieldkitCache", "SalvageReport",
+           "StepState", "Store", "open_or_salvage", "salvage"]

@@ -30,6 +30,7 @@ class NotAFieldkitCache(CacheError):
             "untouched. Check FIELDKIT_HOME or the profile, or move the file away, reopen and sync.",
         )
         self.path = path
+        self.detail = detail
 
 
 class CacheTooNew(CacheError):
@@ -79,3 +80,54 @@ class MalformedChange(CacheError):
             "and nothing already saved changed. Sync again later; if it persists, tell the office.",
         )
         self.change = change
+
+
+class CacheFull(CacheUnavailable):
+    """The disk (or the file's size limit) is full: the change was not saved, nothing earlier lost."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        CacheError.__init__(
+            self,
+            f"无法写入本地缓存 {path}：磁盘空间已满或无法写入（{detail}）。这次更改没有保存，"
+            "之前保存的数据都在。请清理磁盘空间（删除不需要的文件或清空回收站）后再保存一次。",
+            f"Could not save to the cache {path}: the disk is full or cannot be written "
+            f"({detail}). This change was not saved; everything saved before is kept. Free some "
+            "disk space (delete files you do not need, empty the recycle bin) and save again.",
+        )
+        self.path = path
+
+
+class CacheDamaged(NotAFieldkitCache):
+    """The cache file is damaged (truncated, overwritten); `fieldkit sync` sets it aside and salvages it."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        CacheError.__init__(
+            self,
+            f"本地缓存 {path} 已损坏（{detail}）。请运行 fieldkit sync：它会把损坏的文件改名保留"
+            "（不会删除），抢救其中还能读出的未发送更改，再从办公室重新下载其余数据。",
+            f"The cache {path} is damaged ({detail}). Run `fieldkit sync`: it keeps the damaged "
+            "file aside (renamed, never deleted), rescues the unsent changes it can still read, "
+            "and downloads the rest from the office again.",
+        )
+        self.path = path
+        self.detail = detail
+
+
+# SQLite primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
+SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 10, 11, 13, 26
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether an sqlite3 error says the file's content is damaged (not busy, not full)."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (SQLITE_CORRUPT, SQLITE_NOTADB)
+
+
+def from_sqlite(path: Path, exc: BaseException, writing: bool = False) -> CacheError:
+    """The cache error an sqlite3 error means: full disk, damaged file, or unavailable."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == SQLITE_FULL or (writing and code == SQLITE_IOERR):
+        return CacheFull(path, str(exc))
+    if is_damage(exc):
+        return CacheDamaged(path, str(exc))
+    return CacheUnavailable(path, str(exc), writing=writing)

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from . import progress
-from .errors import CacheTooNew, CacheUnavailable, NotAFieldkitCache
+from .errors import CacheDamaged, CacheTooNew, CacheUnavailable, NotAFieldkitCache
 
 MIGRATION_SET = "fieldkit-cache"
 MIGRATIONS_TABLE = Migrations.migrations_table
@@ -203,11 +203,14 @@ def check_file(path: Path) -> None:
         return
     try:
         with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
+            header = fh.read(100)
     except OSError as exc:
         raise CacheUnavailable(path, str(exc)) from None
-    if header != SQLITE_HEADER:
+    if not header.startswith(SQLITE_HEADER):
         raise NotAFieldkitCache(path, "不是 SQLite 文件 / not an SQLite file")
+    short = _missing_bytes(path, header)
+    if short:
+        raise CacheDamaged(path, f"文件被截断，缺少 {short} 字节 / truncated, {short} bytes missing")
     uri = path.resolve().as_uri() + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True)
@@ -218,7 +221,7 @@ def check_file(path: Path) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise NotAFieldkitCache(path, str(exc)) from None
+        raise CacheDamaged(path, str(exc)) from None
     if app_id != APPLICATION_ID:
         if tables:
             raise NotAFieldkitCache(path, "其他程序的数据库 / another program's database")
@@ -226,6 +229,19 @@ def check_file(path: Path) -> None:
     unknown = [name for name in applied if name not in known_names()]
     if unknown:
         raise CacheTooNew(path, unknown)
+
+
+def _missing_bytes(path: Path, header: bytes) -> int:
+    """How many bytes short of the size its own header gives the file is (0 if whole or unknown)."""
+    if len(header) < 100:
+        return 0
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter, pages, valid_for = (int.from_bytes(header[o:o + 4], "big")
+                                        for o in (24, 28, 92))
+    if pages == 0 or change_counter != valid_for:  # the size field is not trustworthy
+        return 0
+    return max(0, pages * page_size - path.stat().st_size)
 
 
 def _applied(conn: sqlite3.Connection) -> list[str]:

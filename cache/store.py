@@ -16,7 +16,14 @@ from fieldkit import domain
 
 from . import outbox, progress, pull, queries, schema, search
 from . import statements as sql
-from .errors import CacheError, CacheUnavailable, MalformedChange
+from .errors import (
+    CacheDamaged,
+    CacheError,
+    CacheUnavailable,
+    MalformedChange,
+    from_sqlite,
+    is_damage,
+)
 from .rows import (
     CONTACT_FIELDS,
     AssignmentRow,
@@ -76,9 +83,18 @@ class Store:
             schema.migrate(conn)
         except sqlite3.Error as exc:
             conn.close()
-            raise CacheUnavailable(path, str(exc)) from None
+            raise from_sqlite(path, exc) from None
         conn.row_factory = sqlite3.Row
         return cls(path, conn)
+
+    def quick_check(self) -> str | None:
+        """None if SQLite's quick check finds the file sound, else its first complaint."""
+        try:
+            with self._read() as conn:
+                first = conn.execute("PRAGMA quick_check").fetchone()
+        except CacheDamaged as exc:
+            return exc.detail
+        return None if first is None or first[0] == "ok" else str(first[0])
 
     def close(self) -> None:
         """Close the file (checkpointing the WAL)."""
@@ -94,7 +110,12 @@ class Store:
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            yield self._conn
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as exc:
+                if is_damage(exc):
+                    raise CacheDamaged(self.path, str(exc)) from None
+                raise
 
     @contextmanager
     def _tx(self, keys: bool = False) -> Iterator[sqlite3.Connection]:
@@ -105,13 +126,15 @@ class Store:
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise CacheUnavailable(self.path, str(exc), writing=True) from None
+            except sqlite3.DatabaseError as exc:
+                raise from_sqlite(self.path, exc, writing=True) from None
             try:
                 yield conn
-            except sqlite3.OperationalError as exc:  # disk full, I/O error...
+            except sqlite3.DatabaseError as exc:  # disk full, I/O error, damaged file...
                 _rollback(conn)
-                raise CacheUnavailable(self.path, str(exc), writing=True) from None
+                if isinstance(exc, sqlite3.OperationalError) or is_damage(exc):
+                    raise from_sqlite(self.path, exc, writing=True) from None
+                raise
             except BaseException:
                 _rollback(conn)
                 raise
@@ -119,7 +142,7 @@ class Store:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback(conn)
-                raise CacheUnavailable(self.path, str(exc), writing=True) from None
+                raise from_sqlite(self.path, exc, writing=True) from None
 
     def _ensure_client_id(self) -> str:
         existing = self.get_meta("client_id")
@@ -416,6 +439,29 @@ class Store:
             progress.refresh(conn, insts)
             outbox.sweep_removals(conn)
 
+    def adopt_ops(self, ops: list[dict[str, Any]], clock: str | None = None) -> int:
+        """Take in ops rescued from a damaged cache (kept as they were; sending ones become unsent)."""
+        rows = [(op["op_id"], op["hlc"], op["kind"], op.get("institution_id"), op["register"],
+                 op["data"], op.get("prev"),
+                 "unsent" if op["state"] == "sending" else op["state"], op.get("reason"),
+                 op.get("message"), op["created_at"]) for op in ops]
+        with self._tx() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO outbox (op_id, hlc, kind, institution_id, register, data, "
+                "prev, state, reason, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows)
+            adopted = conn.total_changes - before
+            stamps = {clock, *(op["hlc"] for op in ops)}
+            for stamp in sorted((s for s in stamps if isinstance(s, str)), reverse=True):
+                try:
+                    self.clock.observe(stamp)  # new stamps sort after every rescued one
+                    break
+                except domain.DomainError:
+                    continue
+            sql.put_meta(conn, "clock", self.clock.now())
+        return adopted
+
     def rejected_ops(self) -> list[dict[str, Any]]:
         """Ops the office refused, with reason and message, oldest first."""
         with self._read() as conn:
@@ -580,7 +626,10 @@ def _wire_value(value: Any) -> Any:
 
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (after a full disk or I/O error it may)
 
 
 def _require_institution(conn: sqlite3.Connection, inst_id: str) -> sqlite3.Row:

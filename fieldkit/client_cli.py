@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cache.errors import CacheError
+from cache.errors import CacheDamaged, CacheError, NotAFieldkitCache
+from cache.salvage import SalvageReport, open_or_salvage, salvage
 from cache.store import Store
 from fieldkit import config
 from fieldkit.config import ConfigError, Settings
@@ -43,6 +44,11 @@ VISIT_COLUMNS = (
 )
 
 SHOWN_REJECTED = 20
+REPAIR_HINT = (
+    "运行 fieldkit sync 可修复：把该文件改名保留（不会删除），抢救其中未发送的更改，再从办公室重新下载。 / "
+    "`fieldkit sync` repairs this: it keeps the file aside (renamed, never deleted), rescues the "
+    "unsent changes it can read, and downloads the rest from the office again."
+)
 PHASES = {"push": ("发送", "sending"), "pull": ("接收", "receiving")}
 
 
@@ -105,14 +111,39 @@ def _logged_in(profile: str) -> tuple[Settings, str]:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    """Push then pull with progress; 0 only when everything was sent and pulled."""
+    """Push then pull with progress; 0 only when everything was sent and pulled.
+
+    A damaged cache is repaired on the way: kept aside (renamed), its readable unsent changes
+    rescued into a fresh cache, which this round fills again from the office. A cache from a
+    newer fieldkit is left untouched.
+    """
     try:
         settings, token = _logged_in(args.profile)
-        with _open_store(settings) as store:
-            return asyncio.run(_sync(settings, store, token, quiet=args.quiet))
+        try:
+            return _sync_repairing(settings, token, args.quiet)
+        except CacheDamaged as exc:  # found during the round, not at opening
+            _explain_salvage(salvage(settings.cache_path, exc.detail))
+            return _sync_repairing(settings, token, args.quiet)
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
         return EXIT_NOT_READY
+
+
+def _sync_repairing(settings: Settings, token: str, quiet: bool) -> int:
+    """Open the cache (salvaging a damaged one) and run one round."""
+    store, report = open_or_salvage(settings.cache_path)
+    try:
+        if report is not None:
+            _explain_salvage(report)
+        return asyncio.run(_sync(settings, store, token, quiet=quiet))
+    finally:
+        store.close()
+
+
+def _explain_salvage(report: SalvageReport) -> None:
+    """Tell the technician what happened to a damaged cache, in both languages."""
+    _err(report.message("zh"))
+    _err(report.message("en"))
 
 
 def _progress(quiet: bool) -> Any:
@@ -207,9 +238,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         settings = config.load(args.profile)
         if settings.cache_path.exists():
             with _open_store(settings) as store:
+                problem = store.quick_check()
+                if problem is not None:
+                    raise CacheDamaged(settings.cache_path, problem)
                 report = status_report(settings, store)
         else:
             report = status_report(settings, None)
+    except NotAFieldkitCache as exc:  # damaged (or not a cache): say how `sync` repairs it
+        _err(str(exc))
+        if not isinstance(exc, CacheDamaged):
+            _err(REPAIR_HINT)
+        return EXIT_NOT_READY
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
         return EXIT_NOT_READY

@@ -82,15 +82,23 @@ def test_sync_with_the_office_unreachable_fails_and_keeps_the_work(
         assert store.counts()["unsent"] == 0
 
 
-def test_a_file_that_is_not_a_cache_is_refused_untouched(
+def test_a_file_that_is_not_a_cache_is_kept_aside_untouched_and_the_cache_pulled_afresh(
     logged_in: tuple[Person, RealOffice, LiveServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
     cache = paths.cache_file("default")
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(b"my holiday photos")
-    assert main(["sync"]) == 2
-    assert "不是 fieldkit 的本地缓存" in capsys.readouterr().err
+    assert main(["status"]) == 2  # status only explains, changes nothing
+    err = capsys.readouterr().err
+    assert "不是 fieldkit 的本地缓存" in err and "fieldkit sync" in err
     assert cache.read_bytes() == b"my holiday photos"
+    assert main(["sync"]) == 0
+    err = capsys.readouterr().err
+    aside = [p for p in cache.parent.iterdir() if p.name.startswith("cache.sqlite.damaged-")]
+    assert len(aside) == 1 and aside[0].read_bytes() == b"my holiday photos"
+    assert str(aside[0]) in err and "改名保留" in err and "kept aside" in err
+    with Store.open(cache) as store:
+        assert store.counts()["institutions"] == 4
 
 
 def test_export_visits_writes_csv_excel_reads(
