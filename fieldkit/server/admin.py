@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -81,6 +82,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
+    certfile, keyfile = getattr(args, "certfile", None), getattr(args, "keyfile", None)
+    refused = _tls_refusal(certfile, keyfile)
+    if refused is not None:
+        return _fail(*refused)
     try:
         app = create_app(args.db)
     except StoreError as exc:
@@ -88,10 +93,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (SQLAlchemyError, OSError) as exc:
         return _fail(f"无法打开数据库“{args.db}”：{_reason(exc)}",
                      f"cannot open the store '{args.db}': {_reason(exc)}")
-    _say(f"办公室服务器运行于 http://{args.host}:{args.port}（Ctrl+C 停止）",
-         f"office server on http://{args.host}:{args.port} (Ctrl+C stops it)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    scheme = "https" if certfile else "http"
+    _say(f"办公室服务器运行于 {scheme}://{args.host}:{args.port}（Ctrl+C 停止）",
+         f"office server on {scheme}://{args.host}:{args.port} (Ctrl+C stops it)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info",
+                ssl_certfile=certfile, ssl_keyfile=keyfile)
     return 0
+
+
+def _tls_refusal(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:
+    """Why --certfile/--keyfile cannot be used as given (zh, en), or None when they can."""
+    if bool(certfile) != bool(keyfile):
+        return ("HTTPS 需要同时给出 --certfile 和 --keyfile（或都不给，使用 HTTP）",
+                "HTTPS needs both --certfile and --keyfile (or neither, for plain HTTP)")
+    for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if path and not Path(path).is_file():
+            return (f"找不到 {option} 指定的文件“{path}”，请检查路径",
+                    f"{option} file '{path}' not found: check the path")
+    if certfile and keyfile:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+        except (ssl.SSLError, OSError) as exc:
+            return (f"证书或私钥无法使用（{exc}），请确认两者是配对的 PEM 文件",
+                    f"the certificate or key cannot be used ({exc}): check that both are "
+                    "matching PEM files")
+    return None
 
 
 def cmd_add_technician(args: argparse.Namespace) -> int:
