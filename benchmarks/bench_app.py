@@ -54,10 +54,20 @@ def child_bare() -> None:
             yield Static("fieldkit")
 
     async def pilot(p: Any) -> None:
-        await p.pause()
+        await drawn(p.app.screen)
         p.app.exit()
 
     Bare().run(headless=True, size=SIZE, auto_pilot=pilot)
+
+
+async def drawn(screen: Any) -> None:
+    """Until the screen has been drawn with what it holds now (same test for both apps)."""
+    import asyncio
+
+    done = asyncio.Event()
+    screen.refresh()  # a frame is due whether or not anything changed since the last one
+    screen.call_after_refresh(done.set)
+    await done.wait()
 
 
 def _app(cache: str, lang: str = "zh") -> Any:
@@ -89,7 +99,7 @@ def child_app(cache: str) -> None:
     """The app on the province cache; exits once the first page of the list is shown."""
 
     async def pilot(p: Any) -> None:
-        await _first_page(p)
+        await drawn(await _first_page(p))
         p.app.exit()
 
     _app(cache).run(headless=True, size=SIZE, auto_pilot=pilot)
@@ -110,9 +120,7 @@ def child_search(cache: str) -> None:
             if screen.pages_shown > before and not screen.loading_query:
                 break
             await asyncio.sleep(0.0002)
-        drawn = asyncio.Event()
-        screen.call_after_refresh(drawn.set)
-        await drawn.wait()
+        await drawn(screen)
 
     async def pilot(p: Any) -> None:
         screen = await _first_page(p)

@@ -60,24 +60,38 @@ class FieldkitApp(App[None]):
         """Today, by the app's clock."""
         return self.clock().date()
 
-    def on_mount(self) -> None:
-        """Open on the assignment list when there is a cache, else on the first-run screen."""
-        self.title = self.t("app.title")
+    def get_default_screen(self) -> Screen[Any]:
+        """The assignment list when there is a cache, else the first-run screen."""
         if self.store is None:
             from .first_run import FirstRunScreen
 
-            self.push_screen(FirstRunScreen())
-            return
-        self.open_assignments()
-
-    def open_assignments(self) -> None:
-        """Show the assignment list and start syncing in the background."""
+            return FirstRunScreen()
         from .assignments import AssignmentsScreen
 
+        self._show_technician()
+        return AssignmentsScreen()
+
+    def on_mount(self) -> None:
+        """Start the services once the first screen is up."""
+        self.title = self.t("app.title")
+        if self.store is not None:
+            self.call_after_refresh(self.start_services)
+
+    def _show_technician(self) -> None:
         tech = self.settings.technician
         self.status_view = replace(self.status_view, technician=tech.name if tech else "",
                                    configured=self._sync_factory is not None)
+
+    def open_assignments(self) -> None:
+        """After the first run: show the assignment list and start the services."""
+        from .assignments import AssignmentsScreen
+
+        self._show_technician()
         self.push_screen(AssignmentsScreen())
+        self.start_services()
+
+    def start_services(self) -> None:
+        """Read the counts and start syncing in the background."""
         self.refresh_counts()
         if self._sync_factory is not None:
             self.sync = self._sync_factory(self._on_sync_status)

@@ -25,7 +25,7 @@ from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
 if TYPE_CHECKING:
     from cache.store import AssignmentRow
 
-PAGE = 100
+PAGE = 60
 FILTERS = ("all", "not_started", "in_progress", "blocked", "full_process", "follow_up_due")
 SORTS = ("priority", "name", "county")
 BANK_STYLES = {"passed": "green", "failed": "bold red", "pending": "yellow"}

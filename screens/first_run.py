@@ -100,7 +100,6 @@ class FirstRunScreen(FieldkitScreen):
         tech = message.settings.technician
         self.notify(self.t("first.ok", office=message.settings.office_name or "",
                            name=tech.name if tech else ""))
-        self.app.pop_screen()
         self.fk.use_services(message.settings, message.store, message.sync)  # type: ignore[arg-type]
 
     @on(Button.Pressed, "#demo")

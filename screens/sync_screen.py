@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -11,6 +12,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Label, Static
+
+from fieldkit import domain
 
 from .base import FieldkitScreen
 from .dialogs.confirm import ConfirmDialog
@@ -30,6 +33,15 @@ def op_summary(op: dict[str, Any], lang: str) -> str:
                   status=status_name(str(data.get("status")), lang))
     key = f"op.{kind}"
     return tr(key, lang) if key in MESSAGES else kind
+
+
+def op_time(op: dict[str, Any], tz: tzinfo | None) -> str:
+    """When the change was made ('11-28 09:15'), read from its clock stamp, in the app's zone."""
+    try:
+        ms = domain.Stamp.parse(op.get("hlc") or "").ms
+    except domain.DomainError:
+        return short_time(op.get("created_at")) or ""
+    return datetime.fromtimestamp(ms / 1000, tz or UTC).strftime("%m-%d %H:%M")
 
 
 def reason_words(op: dict[str, Any], lang: str) -> str:
@@ -132,7 +144,7 @@ class SyncScreen(FieldkitScreen):
                 inst_id = op.get("institution_id") or ""
                 last = (Text(reason_words(op, lang), "red") if table_id == "#rejected"
                         else tr(f"sync.{op.get('state', 'unsent')}", lang))
-                table.add_row(short_time(op.get("created_at")) or "",
+                table.add_row(op_time(op, self.fk.clock().tzinfo),
                               message.names.get(inst_id, inst_id), op_summary(op, lang), last,
                               key=op["op_id"])
         self.rejected = {op["op_id"]: op for op in message.rejected}

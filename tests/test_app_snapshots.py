@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-import cache.store
 from cache.store import Store
 from fieldkit import domain
 from screens.dashboard import DashboardScreen
@@ -22,13 +21,14 @@ from tests.test_app_fixtures import CST, app_for, county_rows, county_store, set
 
 SIZE = (100, 30)
 LANGS = ["zh", "en"]
+EDITED_MS = int(datetime(2026, 11, 28, 9, 15, tzinfo=CST).timestamp() * 1000)
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+def store(tmp_path: Path) -> Iterator[Store]:
     """The demo county, with a step change, a visit and a refused change at fixed times."""
-    monkeypatch.setattr(cache.store, "_utcnow", lambda: "2026-11-28T01:15:00+00:00")
     for store in county_store(tmp_path):
+        store.clock = domain.HLC(store.client_id, wall=lambda: EDITED_MS)
         insts, _ = county_rows()
         first, second = insts[0]["id"], insts[1]["id"]
         store.set_step(first, "parent_app", "in_progress", by="T0001")
