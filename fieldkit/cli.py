@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    command = args.command
+    command = args.command or "app"  # no command: the subparsers leave None, not the default
     if command == "server":
         command = f"server-{args.server_command}"
     module_name, function_name = HANDLERS[command]
