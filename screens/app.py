@@ -60,22 +60,22 @@ class FieldkitApp(App[None]):
         """Today, by the app's clock."""
         return self.clock().date()
 
-    def get_default_screen(self) -> Screen[Any]:
-        """The assignment list when there is a cache, else the first-run screen."""
+    def on_mount(self) -> None:
+        """Open on the assignment list when there is a cache, else on the first-run screen.
+
+        (Pushed rather than returned by get_default_screen: a default screen's CSS_PATH is not
+        loaded.)"""
+        self.title = self.t("app.title")
         if self.store is None:
             from .first_run import FirstRunScreen
 
-            return FirstRunScreen()
+            self.push_screen(FirstRunScreen())
+            return
         from .assignments import AssignmentsScreen
 
         self._show_technician()
-        return AssignmentsScreen()
-
-    def on_mount(self) -> None:
-        """Start the services once the first screen is up."""
-        self.title = self.t("app.title")
-        if self.store is not None:
-            self.call_after_refresh(self.start_services)
+        self.push_screen(AssignmentsScreen())
+        self.call_after_refresh(self.start_services)
 
     def _show_technician(self) -> None:
         tech = self.settings.technician
