@@ -15,6 +15,7 @@ import uvicorn
 
 from fieldkit import cli, domain
 from fieldkit.server.app import close_app, create_app
+from fieldkit.server.auth import FailedLogins
 
 
 def free_port() -> int:
@@ -38,11 +39,12 @@ def admin(db: str | Path, *argv: str) -> tuple[int, str]:
 class LiveServer:
     """`with LiveServer(db) as server:` runs the office API on `server.url` until the block ends."""
 
-    def __init__(self, db: str | Path, port: int | None = None) -> None:
+    def __init__(self, db: str | Path, port: int | None = None,
+                 failed_logins: FailedLogins | None = None) -> None:
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(db)
+        self.app = create_app(db, failed_logins=failed_logins)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 lifespan="off")
         self._server = uvicorn.Server(config)

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fieldkit import __version__
 
 from . import pull
+from .auth import FailedLogins
 from .errors import error_response, install_error_handlers
 from .routes import router
 from .store import Store
@@ -71,7 +72,8 @@ def close_app(app: FastAPI) -> None:
     app.state.store.close()
 
 
-def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAPI:
+def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME,
+               failed_logins: FailedLogins | None = None) -> FastAPI:
     """The office API over the store at `db` (a path or database URL); initialises it if new."""
     store = Store(db)
     store.initialize(office_name)
@@ -85,6 +87,7 @@ def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME) -> FastAP
                   description="同步、统计与支付码签名 / sync, stats and payment-code signing")
     app.state.store, app.state.epoch = store, epoch
     app.state.puller = pull.Puller(store, epoch)
+    app.state.failed_logins = failed_logins or FailedLogins()
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     install_error_handlers(app)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
@@ -91,3 +95,38 @@ def may_touch(conn: Connection, caller: Caller, institution_id: str, division_co
     owner = conn.execute(select(assignments.c.technician_id)
                          .where(assignments.c.institution_id == institution_id)).scalar()
     return owner == caller.id
+
+
+class FailedLogins:
+    """Bad tokens per client address in a sliding window; past the limit, the address waits."""
+
+    def __init__(self, limit: int = 20, window: float = 60.0, max_addresses: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.max_addresses, self.clock = limit, window, max_addresses, clock
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, address: str) -> int:
+        """Seconds this address must wait before its next token is checked (0: go ahead)."""
+        with self._lock:
+            times = self._recent(address)
+            if len(times) < self.limit:
+                return 0
+            return max(1, int(times[0] + self.window - self.clock()) + 1)
+
+    def failed(self, address: str) -> None:
+        """Count one bad token from this address."""
+        with self._lock:
+            times = self._recent(address)
+            times.append(self.clock())
+            self._seen[address] = times
+            self._seen.move_to_end(address)
+            while len(self._seen) > self.max_addresses:
+                self._seen.popitem(last=False)
+
+    def _recent(self, address: str) -> deque[float]:
+        """The failures of an address still inside the window."""
+        times = self._seen.get(address, deque())
+        while times and times[0] <= self.clock() - self.window:
+            times.popleft()
+        return times

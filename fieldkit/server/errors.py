@@ -14,9 +14,11 @@ log = logging.getLogger("fieldkit.server")
 class ApiError(Exception):
     """An error answer: HTTP status, stable code and a bilingual message."""
 
-    def __init__(self, status: int, code: str, zh: str, en: str, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, zh: str, en: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(en)
         self.status, self.code, self.message, self.field = status, code, f"{zh} / {en}", field
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
@@ -33,11 +35,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.code, exc.message, exc.field, headers)
+        headers = dict(exc.headers) | ({"WWW-Authenticate": "Bearer"} if exc.status == 401 else {})
+        return error_response(exc.status, exc.code, exc.message, exc.field, headers or None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI could not even decode (e.g. not UTF-8)
+            return error_response(422, "invalid", "请求体无法解析，须为 UTF-8 编码的 JSON / "
+                                  "the body cannot be read: send JSON encoded as UTF-8", "body")
         codes = {404: ("not_found", "没有这个地址", "no such endpoint"),
                  405: ("method_not_allowed", "不支持此请求方法", "method not allowed")}
         code, zh, en = codes.get(exc.status_code, ("http_error", "请求失败", str(exc.detail)))

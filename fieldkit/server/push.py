@@ -54,8 +54,10 @@ def push(store: Store, caller: Caller, client_id: str, batch: list[dict[str, Any
 def apply_op(store: Store, caller: Caller, client_id: str, op: dict[str, Any]) -> dict[str, Any]:
     """Apply one op (or answer its first result again) and remember the answer."""
     with store.writing() as conn:
-        first = conn.execute(select(ops.c.result).where(ops.c.op_id == op["op_id"])).first()
+        first = conn.execute(select(ops).where(ops.c.op_id == op["op_id"])).first()
         if first is not None:
+            if not _same_op(first, caller, op):
+                return _reused(op)
             return _repeat(first.result)
         try:
             with conn.begin_nested():  # a rejection undoes whatever the op had written
@@ -97,6 +99,19 @@ def refresh(conn: Connection, caller: Caller, op: dict[str, Any]) -> None:
             visits.c.institution_id == institution.id)).first()
         if found is not None:
             _emit_visit(conn, institution, data["visit_id"])
+
+
+def _same_op(first: Any, caller: Caller, op: dict[str, Any]) -> bool:
+    """Whether a re-sent op is the one first received (same sender, kind, institution, stamp)."""
+    return (first.technician_id, first.kind, first.institution_id, first.hlc) == (
+        caller.id, op["kind"], op["institution_id"], op["hlc"])
+
+
+def _reused(op: dict[str, Any]) -> dict[str, Any]:
+    """The answer to an op id already used for another change: refused, telling nothing of it."""
+    return {"op_id": op["op_id"], "status": "rejected", "reason": "invalid",
+            "message": "操作编号已用于另一项修改，本次修改未保存，请重新操作 / this op id was already "
+                       "used for a different change; this change was not saved: make it again"}
 
 
 def _repeat(first: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from fieldkit import domain
 
 from . import models, pull, push, stats
-from .auth import Caller, division_filter, find_caller, institution_scope, may_touch
+from .auth import Caller, FailedLogins, division_filter, find_caller, institution_scope, may_touch
 from .errors import ApiError
 from .store import (
     Store,
@@ -28,7 +28,7 @@ from .store import (
 router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="the technician's token")
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": models.ErrorBody} for s in (401, 403, 404, 410, 413, 422)}
+    s: {"model": models.ErrorBody} for s in (401, 403, 404, 410, 413, 422, 429)}
 
 
 def store_of(request: Request) -> Store:
@@ -39,14 +39,22 @@ def store_of(request: Request) -> Store:
 Office = Annotated[Store, Depends(store_of)]
 
 
-def caller(store: Office,
+def caller(store: Office, request: Request,
            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
-    """The technician behind the bearer token (401 otherwise)."""
+    """The technician behind the bearer token (401 otherwise; 429 after repeated bad tokens)."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise ApiError(401, "unauthorized", "缺少访问令牌，请先登录", "no bearer token: log in first")
+    guard: FailedLogins = request.app.state.failed_logins
+    address = request.client.host if request.client else "unknown"
+    wait = guard.retry_after(address)
+    if wait:
+        raise ApiError(429, "too_many_attempts",
+                       f"无效令牌尝试次数过多，请{wait}秒后再试", f"too many invalid tokens from "
+                       f"this address: try again in {wait} s", headers={"Retry-After": str(wait)})
     with store.engine.connect() as conn:
         found = find_caller(conn, creds.credentials)
     if found is None:
+        guard.failed(address)
         raise ApiError(401, "unauthorized", "访问令牌无效或已停用，请向办公室索取新令牌",
                        "the token is not valid: ask the office for a new one")
     return found
