@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
@@ -211,6 +212,9 @@ class FieldkitApp(App[None]):
             yield SystemCommand(f"{label} ({self.get_key_display(binding)})",
                                 self.t("palette.help", what=label),
                                 _runner(self, _node, binding.action))
+        other = "en" if self.language == "zh" else "zh"
+        yield SystemCommand(self.t("palette.language"), self.t("key.language"),
+                            lambda: self.run_worker(self.set_language(other), group="language"))
         yield from super().get_system_commands(screen)
 
 
@@ -245,11 +249,13 @@ def services_for(settings: config.Settings) -> tuple[Store, SyncFactory]:
 
 def run_from_cli(args: argparse.Namespace) -> int:
     """`fieldkit` with no command: open the app on the profile (first-run screen if not logged in)."""
+    from cache.errors import CacheError
+
     try:
         settings = config.load(args.profile)
         store, sync = services_for(settings) if settings.logged_in else (None, None)
-    except config.ConfigError as exc:
-        print(exc)
+    except (config.ConfigError, CacheError) as exc:
+        print(exc, file=sys.stderr)
         return 2
     app = make_app(settings, store, sync)
     try:

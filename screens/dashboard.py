@@ -99,11 +99,18 @@ class DashboardScreen(FieldkitScreen):
         """Two panels: the figures, then the divisions."""
         yield StatusBar()
         with VerticalScroll():
-            yield Static(self.t("dash.scope_mine"), classes="title", id="scope")
+            yield Static(self._scope(), classes="title", id="scope")
             yield Static("", id="stats")
             yield Static("", id="divisions-title", classes="title")
             yield Static("", id="divisions")
         yield TranslatedFooter()
+
+    def _scope(self) -> str:
+        """'My list', or a supervisor's zone by name."""
+        tech = self.fk.settings.technician
+        if tech is not None and tech.role == "supervisor":
+            return self.t("dash.scope_zone", zone=domain.full_name(tech.zone))
+        return self.t("dash.scope_mine")
 
     def on_mount(self) -> None:
         """Load the figures."""

@@ -198,6 +198,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # dashboard
     "dash.title": ("统计", "Dashboard"),
     "dash.scope_mine": ("我的名单", "My list"),
+    "dash.scope_zone": ("辖区：{zone}", "Zone: {zone}"),
     "dash.institutions": ("机构", "Institutions"),
     "dash.by_step": ("各步骤完成数", "Done per step"),
     "dash.bank_rate": ("银行核验通过率", "Bank verification pass rate"),
