@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -562,19 +562,51 @@ class Store:
                 continue  # a malformed stamp orders nothing; the change itself still applies
 
     def reset_for_full_pull(self) -> None:
-        """Forget the office's copies (cursor to 0) but keep the outbox and unsent rows."""
+        """Forget the office's copies (cursor to 0) but keep the outbox and unsent rows.
+
+        Every row the office gave is dropped (the full pull brings back what the office still
+        has); institutions that ops still refer to stay, with their local rows.
+        """
         with self._tx(keys=True) as conn:
             held = outbox.held_institutions(conn)
-            conn.execute("DELETE FROM steps WHERE sync_state = 'synced' AND institution_id NOT IN "
-                         "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
-            conn.execute("DELETE FROM visits WHERE sync_state = 'synced' AND institution_id NOT "
-                         "IN (SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
+            conn.execute("DELETE FROM steps WHERE sync_state = 'synced'")
+            conn.execute("DELETE FROM visits WHERE sync_state = 'synced'")
             conn.execute("DELETE FROM institutions WHERE id NOT IN "
                          "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
             # Whatever the full pull does not bring back leaves once its ops are synced.
             conn.executemany("INSERT OR IGNORE INTO pending_removals VALUES (?, ?)",
                              [(i, sql.utcnow()) for i in held])
+            progress.refresh(conn, held)
             sql.put_meta(conn, "cursor", "0")
+
+    def requeue_synced(self, exclude: Collection[str] = ()) -> int:
+        """Queue again every synced op still kept, for an office restored from a backup; how many.
+
+        The office keeps every op_id, so an op it still has answers "duplicate" and one it lost
+        is applied again. `exclude`: ops known to be there (just answered by the restored office).
+        """
+        with self._tx(keys=True) as conn:
+            # only ops of institutions still held here: one the office took away stays settled
+            rows = conn.execute("SELECT op_id FROM outbox WHERE state = 'synced' AND "
+                                "institution_id IN (SELECT id FROM institutions)").fetchall()
+            skip = set(exclude)
+            op_ids = [r[0] for r in rows if r[0] not in skip]
+            conn.execute("UPDATE outbox SET state = 'unsent', superseded = 0, conflict = 0 "
+                         "WHERE op_id IN (SELECT value FROM json_each(?))", (json.dumps(op_ids),))
+            for register in outbox.registers_of(conn, op_ids):
+                outbox.refresh_register(conn, register)
+            progress.refresh(conn, outbox.institutions_of(conn, op_ids))
+        return len(op_ids)
+
+    def forget_synced(self, before: str | None = None) -> int:
+        """Drop synced ops created before `before` (ISO UTC; all if None): they will not be re-sent."""
+        with self._tx() as conn:
+            if before is None:
+                cur = conn.execute("DELETE FROM outbox WHERE state = 'synced'")
+            else:
+                cur = conn.execute("DELETE FROM outbox WHERE state = 'synced' AND created_at < ?",
+                                   (before,))
+            return cur.rowcount
 
     def bulk_load(self, institutions: list[dict[str, Any]], steps: list[dict[str, Any]]) -> None:
         """Load many institutions and their steps in one transaction (registers with local edits kept)."""

@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +33,7 @@ HEALTH = "/healthz"
 REPULL = "sync_repull"  # meta: set when the next pull must start from 0 (see _pull)
 CLOCK_TOLERANCE = 300  # seconds; beyond this a wrong laptop clock is worth a word
 REJECTED = "sync_rejected"  # meta: the rejected op ids seen at the end of the last round
+KEEP_SYNCED_DAYS = 90  # synced ops kept this long, to re-send to an office restored from a backup
 
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -130,6 +131,7 @@ def _hand_over_cache(previous: Settings, settings: Settings) -> None:
                     "`fieldkit --profile NAME login`.",
                 )
             store.reset_for_full_pull()
+            store.forget_synced()  # the last person's ops are never re-sent under this token
             store.set_meta("epoch", None)
     except CacheError as exc:
         raise config_problem(exc.zh, exc.en) from None
@@ -166,6 +168,8 @@ class SyncClient:
         self.clock_skew: float | None = None  # seconds this computer runs ahead of the office
         self._office_checked = False
         self._restarted = False
+        self._resend = False  # ops were queued again for a restored office
+        self._answered: set[str] = set()  # ops the office accepted in this round
         self._lock: asyncio.Lock | None = None
 
     async def _count(self, request: httpx.Request) -> None:
@@ -226,11 +230,18 @@ class SyncClient:
         report: Progress = progress or (lambda phase, done, total: None)
         async with self._lock:
             result = RoundResult()
+            self._answered.clear()
             if not self._office_checked:
                 await self.check_office()
             await self._note_discards()
             await self._push(result, report)
             await self._pull(result, report)
+            if self._resend:  # the office was restored from a backup: send what it lost, then
+                self._resend = False  # pull what those ops changed there
+                await self._push(result, report)
+                await self._pull(result, report)
+            cutoff = (datetime.now(UTC) - timedelta(days=KEEP_SYNCED_DAYS)).isoformat()
+            await self._db(self.store.forget_synced, cutoff)
             rejected = sorted(op["op_id"] for op in await self._db(self.store.rejected_ops))
             await self._db(self.store.set_meta, REJECTED, json.dumps(rejected))
             await self._db(self.store.set_meta, "last_sync", utc_now())
@@ -285,6 +296,9 @@ class SyncClient:
         if any(item.get("superseded") or item.get("conflict") for item in results):
             await self._db(self.store.set_meta, REPULL, "superseded")
         await self._db(self.store.record_results, results)
+        self._answered.update(
+            str(item["op_id"]) for item in results if item["status"] in ("applied", "duplicate")
+        )
         result.pushed += len(results)
         for item in results:
             setattr(result, item["status"], getattr(result, item["status"]) + 1)
@@ -356,8 +370,14 @@ class SyncClient:
         return saved != page.epoch
 
     async def _restart(self, epoch: str | None) -> None:
-        """Start the pull over from scratch, keeping unsent ops (after re-checking the office)."""
+        """Start the pull over from scratch, keeping unsent ops (after re-checking the office).
+
+        The office lost changes (a backup restored: unknown cursor or new epoch), so every synced
+        op still kept goes again; ops it still has answer "duplicate".
+        """
         await self.check_office()
+        requeued = await self._db(self.store.requeue_synced, set(self._answered))
+        self._resend = requeued > 0 or self._resend
         await self._db(self.store.reset_for_full_pull)
         await self._db(self.store.set_meta, "epoch", epoch)
 
