@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.end_visit": ("结束走访", "End visit"),
     "key.cancel_visit": ("放弃走访", "Discard visit"),
     "key.discard": ("丢弃", "Discard"),
+    "key.open_institution": ("打开机构", "Open institution"),
     "key.level": ("切换层级", "Switch level"),
     "key.language": ("切换语言", "Switch language"),
     "key.cancel": ("取消", "Cancel"),

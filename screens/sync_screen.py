@@ -63,6 +63,7 @@ class SyncScreen(FieldkitScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("x", "discard", "Discard", id="discard"),
+        Binding("o", "open_institution", "Open institution", id="open_institution"),
     ]
 
     class Loaded(Message):
@@ -148,6 +149,7 @@ class SyncScreen(FieldkitScreen):
                               message.names.get(inst_id, inst_id), op_summary(op, lang), last,
                               key=op["op_id"])
         self.rejected = {op["op_id"]: op for op in message.rejected}
+        self.ops = {op["op_id"]: op for op in message.rejected + message.unsent}
         self._show_detail()
         self.query_one("#conflicts-title", Label).update(
             self.t("syncs.conflicts", n=len(message.conflicts)))
@@ -174,6 +176,19 @@ class SyncScreen(FieldkitScreen):
             lang = self.fk.language
             self.query_one("#rejected-detail", Static).update(
                 Text(f"{op_summary(op, lang)}: {reason_words(op, lang)}", "red"))
+
+    def action_open_institution(self) -> None:
+        """Open the institution of the highlighted change, to make it again correctly."""
+        from .institution import InstitutionScreen
+
+        table = self.focused if isinstance(self.focused, DataTable) else \
+            self.query_one("#rejected", DataTable)
+        if table.row_count == 0:
+            return
+        op_id = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        op = getattr(self, "ops", {}).get(op_id or "")
+        if op and op.get("institution_id"):
+            self.app.push_screen(InstitutionScreen(op["institution_id"]))
 
     def action_discard(self) -> None:
         """Give up the selected rejected change, after confirming."""

@@ -96,3 +96,15 @@ async def test_opening_a_row_shows_the_institution(store: Store) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert first in str(app.screen.query_one("#title", Label).content)
+
+
+async def test_clicking_a_filter_word_filters(store: Store) -> None:
+    app = app_for(store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        # "筛选 全部 未开始 进行中 受阻 …": 受阻 takes cells 24-27
+        await pilot.click("#filter", offset=(25, 0))
+        await settle(pilot)
+        rows = visible_rows(app.screen.query_one(VirtualTable))
+        assert len(rows) == store.count_assignments(filter="blocked") > 0
+        assert all("/11" in r[2] for r in rows)
