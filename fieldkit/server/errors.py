@@ -41,8 +41,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:  # a body FastAPI could not even decode (e.g. not UTF-8)
-            return error_response(422, "invalid", "请求体无法解析，须为 UTF-8 编码的 JSON / "
-                                  "the body cannot be read: send JSON encoded as UTF-8", "body")
+            return error_response(422, "invalid", "请求体无法解析，须为 UTF-8 编码、嵌套不过深的 JSON / "
+                                  "the body cannot be read: send JSON encoded as UTF-8, not "
+                                  "nested too deeply", "body")
         codes = {404: ("not_found", "没有这个地址", "no such endpoint"),
                  405: ("method_not_allowed", "不支持此请求方法", "method not allowed")}
         code, zh, en = codes.get(exc.status_code, ("http_error", "请求失败", str(exc.detail)))

@@ -18,6 +18,10 @@ from .store import Store, institutions
 
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _ACCOUNT = re.compile(r"^\d{8,32}$")
+_BREAKS = re.compile(r"[\t\r\n]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CELL_LIMITS = {"name": 100, "address": 200, "contact_name": 64, "licence_no": 64, "reason": 500}
+DEFAULT_CELL_LIMIT = 100
 
 INSTITUTION_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("name", "机构名称", "名称"),
@@ -144,8 +148,30 @@ def read_rows(path: Path, headers: dict[str, tuple[str, ...]], required: tuple[s
             report.rejected.append((line, f"应有{len(header)}列，这一行有{len(record)}列 / "
                                           f"expected {len(header)} columns, found {len(record)}"))
             continue
-        rows.append((line, {key: record[i].strip() for key, i in columns.items()}))
+        row = {key: _one_line(record[i]) for key, i in columns.items()}
+        problem = next((p for p in (_cell_problem(k, v) for k, v in row.items()) if p), None)
+        if problem:
+            report.rejected.append((line, problem))
+            continue
+        rows.append((line, row))
     return rows
+
+
+def _one_line(cell: str) -> str:
+    """A cell as one line: line breaks and tabs typed inside it (Alt+Enter in Excel) become spaces."""
+    return _BREAKS.sub(" ", cell).strip()
+
+
+def _cell_problem(key: str, text: str) -> str | None:
+    """Why a cell cannot be stored (control characters, too long), or None."""
+    if _CONTROL.search(text):
+        return (f"“{key}”含有不可见的控制字符，请在表格中删除后重新导入 / '{key}' contains invisible "
+                "control characters: delete them in the spreadsheet and import again")
+    limit = CELL_LIMITS.get(key, DEFAULT_CELL_LIMIT)
+    if len(text) > limit:
+        return (f"“{key}”超过{limit}字（{len(text)}字） / '{key}' is over {limit} characters "
+                f"({len(text)})")
+    return None
 
 
 def _columns(header: list[str], names: dict[str, tuple[str, ...]]) -> dict[str, int]:

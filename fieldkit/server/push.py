@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -29,6 +30,10 @@ from .store import (
 )
 
 MAX_TEXT = 2000
+MAX_LONG_TEXT = 10_000  # any text in op data (visit notes, issues…)
+MAX_DEPTH = 8
+MAX_VALUES = 2_000  # keys and values of one op's data, all levels together
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CONTACT_FIELDS = ("contact_name", "contact_phone")
 MASTER_FIELDS = ("id", "name", "uscc", "licence_no", "division_code", "address", "kind", "pinyin",
@@ -134,9 +139,7 @@ def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -
         domain.Stamp.parse(op["hlc"])
     except domain.ValidationError as exc:
         raise Rejected("invalid", exc.zh, exc.en) from None
-    if _has_nul(op["data"]):
-        raise Rejected("invalid", "数据中含有不可见的空字符（\\0），请重新输入",
-                       "The data contains a NUL character; enter it again")
+    check_data(op["data"])
     institution = conn.execute(select(institutions)
                                .where(institutions.c.id == op["institution_id"])).first()
     if institution is None:
@@ -151,15 +154,42 @@ def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -
     return extras
 
 
-def _has_nul(value: Any) -> bool:
-    """Whether a NUL character hides anywhere in (nested) op data."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+def check_data(data: Any) -> None:
+    """Refuse op data no client means: too deep or large, NUL, broken Unicode, NaN or infinity."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_VALUES:
+            raise Rejected("invalid", f"数据嵌套超过{MAX_DEPTH}层或超过{MAX_VALUES}项，请检查这条修改",
+                           f"The data is nested over {MAX_DEPTH} levels or holds over "
+                           f"{MAX_VALUES} values; check this change")
+        if isinstance(value, str):
+            _check_string(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise Rejected("invalid", "数据中含有无效数字（NaN 或无穷大）",
+                           "The data contains a number that is not finite (NaN or infinity)")
+        elif isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _check_string(value: str) -> None:
+    """Refuse a string too long to be typed, with a NUL, or not encodable as UTF-8."""
+    if len(value) > MAX_LONG_TEXT:
+        raise Rejected("invalid", f"文本超过{MAX_LONG_TEXT}字，请缩短后重新保存",
+                       f"A text is over {MAX_LONG_TEXT} characters; shorten it and save again")
+    if "\x00" in value:
+        raise Rejected("invalid", "数据中含有不可见的空字符（\\0），请重新输入",
+                       "The data contains a NUL character; enter it again")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Rejected("invalid", "数据中含有无效的 Unicode 字符（孤立代理项），请重新输入",
+                       "The data contains invalid Unicode (a lone surrogate); enter it again"
+                       ) from None
 
 
 def _invalid(exc: domain.DomainError) -> Rejected:
@@ -260,9 +290,10 @@ def _contact_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
     values: dict[str, str] = {}
     name = _text(data, "contact_name")
     if name is not None:
-        if not name.strip() or len(name) > 64:
-            raise Rejected("invalid", "联系人姓名不能为空且不超过64字",
-                           "The contact name must be 1 to 64 characters")
+        if not name.strip() or len(name) > 64 or _CONTROL.search(name):
+            raise Rejected("invalid", "联系人姓名不能为空、不超过64字、不含控制字符",
+                           "The contact name must be 1 to 64 characters, without control "
+                           "characters")
         values["contact_name"] = name.strip()
     phone = _text(data, "contact_phone")
     if phone is not None:
