@@ -91,9 +91,10 @@ def save(settings: Settings) -> None:
 def save_token(profile: str, token: str) -> Path:
     """Store the bearer token in a file only its owner can read."""
     path = paths.token_file(profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    tmp.unlink(missing_ok=True)  # a leftover file keeps its old mode: never write into it
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o600)
     try:
         os.write(fd, token.strip().encode("utf-8"))
@@ -111,11 +112,18 @@ def load_token(profile: str) -> str:
         raise ConfigError("尚未登录：请运行 fieldkit login 服务器地址 / "
                           "Not logged in: run `fieldkit login URL`.")
     if sys.platform != "win32":
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
+        mode = stat.S_IMODE(info.st_mode)
         if mode & 0o077:
             raise ConfigError(
                 f"令牌文件 {path} 可被其他用户读取（权限 {mode:o}）。请执行 chmod 600 {path} / "
                 f"Token file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+            )
+        if info.st_uid != os.getuid():
+            raise ConfigError(
+                f"令牌文件 {path} 属于其他用户，不予使用。请删除该文件后重新运行 fieldkit login / "
+                f"Token file {path} belongs to another user and is not used; delete it and run "
+                "`fieldkit login` again."
             )
     return path.read_text("utf-8").strip()
 

@@ -110,16 +110,32 @@ async def request_json(
                 headers={"Content-Type": "application/json"},
             )
     except httpx.DecodingError as exc:
-        raise protocol(f"回答无法解压（{exc}）", f"the answer cannot be decoded ({exc})") from None
+        said = _hide_token(http, str(exc))
+        raise protocol(f"回答无法解压（{said}）", f"the answer cannot be decoded ({said})") from None
     except httpx.TransportError as exc:
         raise _transport_error(http, exc) from None
-    return response.status_code, _parse(response, path)
+    return response.status_code, _parse(response, path, _token_of(http))
 
 
-def _parse(response: httpx.Response, path: str) -> Any:
-    """The JSON of a response, or the SyncError its status means."""
+HIDDEN = "[令牌已隐藏 / token hidden]"
+
+
+def _token_of(http: httpx.AsyncClient) -> str:
+    """The bearer token this client sends (empty if none)."""
+    header = http.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip()
+
+
+def _hide_token(http: httpx.AsyncClient, text: str) -> str:
+    """The text with this client's token replaced, so no message or log ever carries it."""
+    token = _token_of(http)
+    return text.replace(token, HIDDEN) if token else text
+
+
+def _parse(response: httpx.Response, path: str, token: str = "") -> Any:
+    """The JSON of a response, or the SyncError its status means (an echoed token hidden)."""
     status = response.status_code
-    body = _json_or_none(response)
+    body = _json_or_none(response, token)
     detail = _detail(body)
     if status == 401:
         raise auth_failed(detail)
@@ -142,9 +158,13 @@ def _parse(response: httpx.Response, path: str) -> Any:
     return body
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(response: httpx.Response, token: str = "") -> Any:
+    """The parsed body; a server echoing our token (in a message, a change) gets it hidden."""
+    content = response.content
+    if token and token.encode() in content:
+        content = content.replace(token.encode(), HIDDEN.encode())
     try:
-        return json.loads(response.content)
+        return json.loads(content)
     except ValueError:
         return None
 
@@ -168,4 +188,4 @@ def _transport_error(http: httpx.AsyncClient, exc: httpx.TransportError) -> Sync
             )
         cause = cause.__cause__ or cause.__context__
     name = type(exc).__name__
-    return offline(f"{name}: {exc}" if str(exc) else name)
+    return offline(_hide_token(http, f"{name}: {exc}") if str(exc) else name)
