@@ -20,7 +20,7 @@ from cache import (
     salvage,
     schema,
 )
-from fieldkit import domain, paths
+from fieldkit import config, domain, paths
 from fieldkit.cli import main
 from fieldkit.sync import login
 from tests.live_server import LiveServer
@@ -147,8 +147,15 @@ def test_a_cache_from_a_newer_fieldkit_is_never_salvaged(tmp_path: Path,
     assert main(["status"]) == 2
     err = capsys.readouterr().err
     assert "升级" in err and "Upgrade fieldkit" in err and "damaged" not in err
+    config.save(config.Settings(server_url="http://127.0.0.1:9", office_public_key="k",
+                                technician=config.Technician("T0001", "李娜", "technician",
+                                                             "430702")))
+    token = config.save_token("default", "secret-token")
+    assert main(["sync"]) == 2  # sync does not repair it either: the user should upgrade
+    err = capsys.readouterr().err
+    assert "升级" in err and "Upgrade fieldkit" in err and "kept aside" not in err
     assert digest(path) == before and sorted(p.name for p in path.parent.iterdir()) == [
-        "cache.sqlite"]
+        "cache.sqlite", "config.json", token.name]
 
 
 def pages_of(path: Path, table: str) -> tuple[list[int], int]:
