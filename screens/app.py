@@ -154,6 +154,12 @@ class FieldkitApp(App[None]):
                     + self.t("error.kept"), severity="error", timeout=8)
 
     # actions ----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Before the first login there is nothing to sync or count: hide those keys."""
+        if self.store is None and action in ("sync_now", "open_sync", "open_dashboard"):
+            return False
+        return True
+
     def action_sync_now(self) -> None:
         """Sync now instead of waiting."""
         if self.sync is None:

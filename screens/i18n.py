@@ -127,7 +127,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inst.guidance_pitfalls": ("常见问题", "Common pitfalls"),
     "inst.step": ("步骤", "Step"),
     "inst.status": ("状态", "Status"),
-    "inst.note": ("原因/备注", "Reason / note"),
+    "inst.note": ("原因/备注", "Reason"),
     "inst.saved": ("已保存（待同步）：{what}", "Saved (not yet sent): {what}"),
     "inst.server_step": ("此步骤由银行核验结果决定", "This step comes from the bank's answer"),
     "inst.no_visits": ("还没有走访记录", "No visits yet"),

@@ -45,9 +45,9 @@ class Checklist(DataTable[Any]):
         """The columns."""
         self.add_column("#", width=2, key="n")
         zh = self.lang == "zh"
-        self.add_column(tr("inst.step", self.lang), width=10 if zh else 18, key="step")
-        self.add_column(tr("inst.status", self.lang), width=8 if zh else 12, key="status")
-        self.add_column(tr("inst.sync_col", self.lang), width=6 if zh else 7, key="sync")
+        self.add_column(tr("inst.step", self.lang), width=10 if zh else 21, key="step")
+        self.add_column(tr("inst.status", self.lang), width=8 if zh else 13, key="status")
+        self.add_column(tr("inst.sync_col", self.lang), width=6, key="sync")
         self.add_column(tr("inst.note", self.lang), width=12, key="note")
 
     def show(self, states: Mapping[str, Any]) -> None:
