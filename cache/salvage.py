@@ -7,6 +7,7 @@ damaged, the user should upgrade (`CacheTooNew` is raised and the file left unto
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from . import schema
 from .errors import CacheTooNew, NotAFieldkitCache
-from .store import Store
+from .store import Store, salvaging_path
 
 OP_COLUMNS = ("op_id", "hlc", "kind", "institution_id", "register", "data", "prev", "state",
               "reason", "message", "created_at")
@@ -70,7 +71,11 @@ def open_or_salvage(path: Path) -> tuple[Store, SalvageReport | None]:
 
 
 def salvage(path: Path, reason: str = "") -> SalvageReport:
-    """Keep the file at `path` aside, rescue its readable ops into a fresh cache at `path`."""
+    """Keep the file at `path` aside, rescue its readable ops into a fresh cache at `path`.
+
+    The fresh cache is built beside it first (cache.sqlite.salvaging) and renamed into place
+    only after the damaged file was set aside; `Store.open` finishes a salvage cut short there.
+    """
     path = Path(path)
     try:
         schema.check_file(path)
@@ -78,13 +83,17 @@ def salvage(path: Path, reason: str = "") -> SalvageReport:
         raise
     except NotAFieldkitCache as exc:
         reason = reason or exc.detail
-    aside = _keep_aside(path)
-    ops, meta, unreadable = _read_damaged(aside)
-    fresh = _fresh(path, meta.get("client_id"))
+    building = salvaging_path(path)
+    for leftover in (building, *(Path(f"{building}{s}") for s in SIDECARS)):
+        leftover.unlink(missing_ok=True)  # our own scratch file from a salvage cut short
+    ops, meta, unreadable = _read_damaged(path)
+    fresh = _fresh(building, meta.get("client_id"))
     try:
         fresh.adopt_ops(ops, meta.get("clock"))
     finally:
         fresh.close()
+    aside = _keep_aside(path)
+    _move_with_sidecars(building, path)
     count = {state: sum(1 for op in ops if op["state"] == state) for state in KEPT_STATES}
     return SalvageReport(path, aside, count["unsent"] + count["sending"], count["rejected"],
                          count["synced"], unreadable, reason or "unreadable")
@@ -104,12 +113,17 @@ def aside_name(path: Path, now: datetime | None = None) -> Path:
 def _keep_aside(path: Path) -> Path:
     """Rename the file (and its WAL, shared-memory and journal files) to a free damaged-… name."""
     aside = aside_name(path)
-    path.rename(aside)
-    for suffix in SIDECARS:
-        sidecar = Path(f"{path}{suffix}")
-        if sidecar.exists():
-            sidecar.rename(Path(f"{aside}{suffix}"))
+    _move_with_sidecars(path, aside)
     return aside
+
+
+def _move_with_sidecars(source: Path, target: Path) -> None:
+    """Rename a database file together with its WAL, shared-memory and journal files."""
+    for suffix in SIDECARS:
+        sidecar = Path(f"{source}{suffix}")
+        if sidecar.exists():
+            os.replace(sidecar, Path(f"{target}{suffix}"))
+    os.replace(source, target)
 
 
 def _read_damaged(path: Path) -> tuple[list[dict[str, Any]], dict[str, str], int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -70,6 +71,7 @@ class Store:
         `timeout`: seconds to wait for another process's write before giving up.
         """
         path = Path(path)
+        _finish_salvage(path)
         schema.check_file(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -654,6 +656,18 @@ def _wire_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def salvaging_path(path: Path) -> Path:
+    """Where a salvage builds the fresh cache before renaming it into place."""
+    return path.with_name(f"{path.name}.salvaging")
+
+
+def _finish_salvage(path: Path) -> None:
+    """Put in place the fresh cache of a salvage cut short after the damaged file was set aside."""
+    building = salvaging_path(path)
+    if not path.exists() and building.is_file():
+        os.replace(building, path)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -221,3 +224,44 @@ def test_damage_found_after_opening_is_named_not_a_raw_sqlite_error(tmp_path: Pa
         assert store.quick_check() is not None
     finally:
         store.close()
+
+
+# Salvages the cache in a child that SIGKILLs itself at the n-th file move (1: setting the damaged
+# file aside, 2: putting the fresh cache in place).
+SALVAGE_CHILD = """
+import importlib, os, signal, sys
+from pathlib import Path
+
+mod = importlib.import_module("cache.salvage")  # the module (the package exports the function)
+
+moves, stop = [0], int(sys.argv[2])
+real_move = mod._move_with_sidecars
+
+def move(source, target):
+    moves[0] += 1
+    if moves[0] == stop:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_move(source, target)
+
+mod._move_with_sidecars = move
+mod.salvage(Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("stop", [1, 2])
+def test_a_salvage_killed_halfway_loses_no_rescued_op(tmp_path: Path, stop: int) -> None:
+    path = tmp_path / "cache.sqlite"
+    before = filled(path, visits=30)
+    with path.open("r+b") as fh:
+        fh.truncate(int(path.stat().st_size * 0.9))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", SALVAGE_CHILD, str(path), str(stop)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == -9, done.stderr
+    store, report = open_or_salvage(path)  # the next start finishes or redoes the salvage
+    store.close()
+    rescued = check_rescued(path, before)
+    assert len(rescued) > 20
+    assert len(aside_files(path)) == 1
+    assert (report is None) == (stop == 2)  # cut short after setting aside: only renamed in
