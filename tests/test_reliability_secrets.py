@@ -189,3 +189,11 @@ async def test_screenshots_never_show_the_token(tmp_path: Path) -> None:
             shot = app.export_screenshot()
             assert "李娜" in shot and tech.token not in shot
         store.close()
+
+
+async def test_an_address_carrying_credentials_is_refused_before_anything_is_saved() -> None:
+    with pytest.raises(SyncError) as err:
+        await login(f"https://T0001:{SECRET}@office.example.cn:8400", SECRET)
+    assert err.value.kind == "config" and SECRET not in str(err.value)
+    assert "用户名或密码" in err.value.zh and "user name or password" in err.value.en
+    assert not paths.config_file("default").exists() and not paths.token_file("default").exists()

@@ -35,6 +35,12 @@ def normalise_url(url: str) -> str:
             f"服务器地址无效：{url!r}，应形如 https://office.example:8400",
             f"Not a server address: {url!r}; expected e.g. https://office.example:8400",
         )
+    if parts.username or parts.password:
+        raise config_problem(
+            "服务器地址中不能包含用户名或密码（会被保存并显示出来）。请只填写地址，令牌另行输入。",
+            "The server address must not hold a user name or password (it would be saved and "
+            "shown); give the address alone and the token separately.",
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise config_problem(
             f"为保护令牌，只能通过 https 连接其他计算机上的服务器：{url}。请改用 https:// 地址。",
