@@ -336,8 +336,8 @@ def main() -> None:
         people = build_office(db, Path(tmp), args.technicians, args.institutions)
         print(f"office: {args.technicians} technicians, {args.technicians * args.institutions} "
               f"institutions, built in {time.perf_counter() - started:.1f} s")
-        common = {"batch": args.batch, "concurrency": args.concurrency,
-                  "time_limit": args.time_limit}
+        common: dict[str, Any] = {"batch": args.batch, "concurrency": args.concurrency,
+                                  "time_limit": args.time_limit}
         with running(db) as server:
             steady = asyncio.run(run_phase(server.url, people, args.ops, seed=1, **common))
             print("\n".join(steady.lines("steady load")))
