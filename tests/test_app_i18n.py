@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
-from textual.widgets._footer import FooterKey
 
 from cache.store import Store
 from fieldkit import domain, paths
@@ -102,8 +101,7 @@ async def test_switching_language_relabels_every_screen_and_is_saved(store: Stor
         await pilot.click("#lang-en")
         await settle(pilot)
         assert "unsent 0" in str(app.screen.query_one(StatusBar).content)
-        footer_labels = [k.description for k in app.screen.query_one(TranslatedFooter)
-                         .query(FooterKey)]
+        footer_labels = app.screen.query_one(TranslatedFooter).descriptions
         assert "Back" in footer_labels
         await pilot.press("escape")
         await settle(pilot)
