@@ -258,3 +258,14 @@ def _count(db: Path) -> int:
         found = int(conn.execute(text("SELECT count(*) FROM institutions")).scalar() or 0)
     engine.dispose()
     return found
+
+
+def test_a_batch_with_one_malformed_op_is_422_and_applies_nothing(
+        office: tuple[SmallOffice, str]) -> None:
+    good = visit("JG4307020002", "本该保存吗？")
+    broken = step("JG4307020002", "registered", "done") | {"op_id": "空格 不行"}
+    answer = post_raw(office, json.dumps({"client_id": "hostile", "ops": [good, broken]}).encode())
+    assert_json_error(answer, 422, "invalid")
+    assert answer.json()["field"] == "ops.1.op_id"
+    assert good["data"]["visit_id"] not in {v["visit_id"]
+                                            for v in detail(office, "JG4307020002")["visits"]}
