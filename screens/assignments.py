@@ -209,7 +209,9 @@ class AssignmentsScreen(FieldkitScreen):
         self.total = message.total
         label = (self.t("list.count", total=message.total)
                  if message.total else self.t("list.empty"))
-        self.query_one("#count", Label).update(label)
+        count = self.query_one("#count", Label)
+        if str(count.content) != label:
+            count.update(label, layout=False)  # fixed width: no relayout per keystroke
 
     def selected_id(self) -> str | None:
         """The id of the institution under the cursor."""
