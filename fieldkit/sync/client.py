@@ -148,7 +148,7 @@ class SyncClient:
         *,
         batch_size: int = 200,
         transport: httpx.AsyncBaseTransport | None = None,
-        page_limit: int = 1000,
+        page_limit: int = 5000,
         max_pages: int = 1000,
     ) -> None:
         if not settings.server_url or not settings.office_public_key:
