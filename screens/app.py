@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -46,6 +47,11 @@ class FieldkitApp(App[None]):
     def __init__(self, settings: config.Settings, store: Store | None,
                  sync: SyncFactory | None, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
+        # Start-up allocates many long-lived objects (modules, styles, widgets): collecting
+        # them over and over costs more than the first frame itself. Everything alive now is
+        # kept out of collections, and the collector waits until the first screen is drawn.
+        gc.freeze()
+        gc.disable()
         self.settings = settings
         self.store = store
         self.language = settings.language if settings.language in ("zh", "en") else "en"
@@ -71,6 +77,7 @@ class FieldkitApp(App[None]):
             from .first_run import FirstRunScreen
 
             self.push_screen(FirstRunScreen())
+            self.call_after_refresh(gc.enable)
             return
         from .assignments import AssignmentsScreen
 
@@ -93,6 +100,7 @@ class FieldkitApp(App[None]):
 
     def start_services(self) -> None:
         """Read the counts and start syncing in the background."""
+        gc.enable()
         self.refresh_counts()
         if self._sync_factory is not None:
             self.sync = self._sync_factory(self._on_sync_status)
