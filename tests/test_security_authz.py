@@ -16,7 +16,7 @@ from fieldkit import domain
 from fieldkit.server import auth
 from fieldkit.server.auth import FailedLogins, token_hash
 from fieldkit.server.store import Store
-from tests.live_server import LiveServer, SmallOffice, small_office
+from tests.live_server import LiveServer, SmallOffice, admin, small_office
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +207,23 @@ def test_failed_login_memory_is_bounded() -> None:
     for i in range(1000):
         guard.failed(f"10.0.{i // 256}.{i % 256}")
     assert len(guard._seen) == 100
+
+
+def test_a_visit_recorded_by_someone_else_stays_theirs_after_reassignment(tmp_path: Path) -> None:
+    built = small_office(tmp_path)
+    with LiveServer(built.db) as server:
+        office = (built, server.url)
+        theirs = op("visit.create", "JG4307020001", visit_data("李明记录"), domain.HLC("a"))
+        assert push(office, "tech_a", [theirs])[0]["status"] == "applied"
+        assert admin(built.db, "assign", "--technician", "T0002", "--institution",
+                     "JG4307020001")[0] == 0
+        visit_id = theirs["data"]["visit_id"]
+        amend = op("visit.amend", "JG4307020001", {"visit_id": visit_id, "notes": "改写"},
+                   domain.HLC("b"))
+        [result] = push(office, "tech_b", [amend])
+        assert (result["status"], result["reason"]) == ("rejected", "not_assigned")
+        by_supervisor = op("visit.amend", "JG4307020001", {"visit_id": visit_id,
+                                                           "notes": "主管补充"}, domain.HLC("s"))
+        assert push(office, "city_supervisor", [by_supervisor])[0]["status"] == "applied"
+        [visit] = detail(office, "JG4307020001")["visits"]
+        assert (visit["notes"], visit["technician_id"]) == ("主管补充", "T0001")

@@ -354,6 +354,10 @@ def _visit_amend(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
     if row is None:
         raise Rejected("unknown_visit", f"办公室没有这次走访记录（{visit_id}），请先同步走访本身",
                        f"The office has no visit '{visit_id}'; sync the visit itself first")
+    if row.technician_id != caller.id and not caller.supervisor:
+        raise Rejected("not_assigned", "这次走访由其他技术人员记录，只有记录人或主管可以修订",
+                       "Another technician recorded this visit; only they or a supervisor "
+                       "can amend it")
     fields = {k: v for k, v in data.items() if k != "visit_id"}
     wrong = [k for k in fields if k not in domain.AMENDABLE]
     if wrong or not fields:
