@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 
@@ -170,7 +171,7 @@ class SyncScreen(FieldkitScreen):
         if table.row_count == 0 or not rejected:
             self.query_one("#rejected-detail", Static).update("")
             return
-        op_id = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        op_id = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         op = rejected.get(op_id or "")
         if op is not None:
             lang = self.fk.language
@@ -185,7 +186,7 @@ class SyncScreen(FieldkitScreen):
             self.query_one("#rejected", DataTable)
         if table.row_count == 0:
             return
-        op_id = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        op_id = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         op = getattr(self, "ops", {}).get(op_id or "")
         if op and op.get("institution_id"):
             self.app.push_screen(InstitutionScreen(op["institution_id"]))
@@ -196,7 +197,7 @@ class SyncScreen(FieldkitScreen):
         if table.row_count == 0:
             self.notify(self.t("syncs.pick_rejected"), severity="warning")
             return
-        op_id = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        op_id = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         assert op_id is not None
 
         def answered(yes: bool | None) -> None:

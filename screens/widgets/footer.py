@@ -61,10 +61,10 @@ class TranslatedFooter(Static):
             # first, so a narrow terminal still shows the way to every action
             self.entries.insert(0, (palette[0], palette[1], tr("key.palette", lang)))
         key_style = Style.from_rich_style(self.get_component_rich_style("key-bar--key"))
-        parts = []
+        parts: list[Content] = []
         for index, (_node, binding, label) in enumerate(self.entries):
-            key = Content.styled(self.app.get_key_display(binding), key_style)
-            parts.append(Content.assemble(" ", key, " ", label, " ")
+            key_text = Content.styled(self.app.get_key_display(binding), key_style)
+            parts.append(Content.assemble(" ", key_text, " ", label, " ")
                          .stylize(f"@click=run_entry({index})"))
         self.update(Content("").join(parts))
 
