@@ -426,3 +426,18 @@ def _dated(route: Callable[[str, bytes], Reply], date: str) -> Callable[[str, by
         return reply
 
     return answer
+
+
+async def test_a_throttled_office_is_waited_for_not_called_nonsense(
+    synced: tuple[Office, Store, SyncClient],
+) -> None:
+    script, store, client = synced
+    op_ids = local_edits(store)
+    script.push = lambda b: Reply(
+        429,
+        json.dumps({"error": "too_many_attempts", "message": "稍后再试"}).encode(),
+        headers={"Retry-After": "42"},
+    )
+    error = await _expect(client, "server")
+    assert error.retry_soon and "42" in error.en and "42" in error.zh
+    assert {op["op_id"] for op in store.pending_ops(100)} == set(op_ids)

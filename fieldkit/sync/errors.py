@@ -50,6 +50,17 @@ def server_failed(status: int, detail: str = "") -> SyncError:
     )
 
 
+def throttled(retry_after: str | None) -> SyncError:
+    """The office asks this address to wait (429 after too many refused tokens)."""
+    wait = retry_after if (retry_after or "").isdigit() else "60"
+    return SyncError(
+        "server",
+        f"服务器要求稍候再试（尝试次数过多，请等待 {wait} 秒）。{KEPT_ZH}稍后会自动重试。",
+        f"The server asks to wait before trying again (too many attempts; wait {wait} s). "
+        f"{KEPT_EN} It will retry by itself.",
+    )
+
+
 def auth_failed(detail: str = "") -> SyncError:
     """The token was refused (401)."""
     extra = f"（{detail}）" if detail else ""

@@ -21,6 +21,7 @@ from .errors import (
     offline,
     protocol,
     server_failed,
+    throttled,
 )
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -147,6 +148,8 @@ def _parse(response: httpx.Response, path: str, token: str = "") -> Any:
         raise auth_failed(detail)
     if status == 403:
         raise forbidden(detail or path)
+    if status == 429:
+        raise throttled(response.headers.get("Retry-After"))
     if status >= 500:
         raise server_failed(status, detail)
     if status in (410, 413, 422) and isinstance(body, dict):
