@@ -128,7 +128,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inst.step": ("步骤", "Step"),
     "inst.status": ("状态", "Status"),
     "inst.note": ("原因/备注", "Reason"),
-    "inst.saved": ("已保存（待同步）：{what}", "Saved (not yet sent): {what}"),
+    "inst.saved": ("已保存：{what}", "Saved: {what}"),
     "inst.server_step": ("此步骤由银行核验结果决定", "This step comes from the bank's answer"),
     "inst.no_visits": ("还没有走访记录", "No visits yet"),
     "inst.qr_button": ("显示收款码", "Show the payment code"),

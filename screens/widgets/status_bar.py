@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
 
 from rich.text import Text
 from textual.message import Message
@@ -33,15 +35,20 @@ class StatusChanged(Message):
         self.view = view
 
 
-def short_time(stamp: str | None) -> str | None:
-    """'11-28 16:05' from an ISO timestamp (or the text itself when it is not one)."""
+def short_time(stamp: str | None, tz: tzinfo | None = None) -> str | None:
+    """'11-28 16:05' in zone `tz` (local time by default) from an ISO timestamp."""
     if not stamp:
         return None
-    text = stamp.replace("T", " ")
-    return text[5:16] if len(text) >= 16 else text
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(tz)
+    return moment.strftime("%m-%d %H:%M")
 
 
-def render_status(view: StatusView, lang: str) -> Text:
+def render_status(view: StatusView, lang: str, tz: tzinfo | None = None) -> Text:
     """The status line as styled text."""
     line = Text(no_wrap=True, overflow="ellipsis")
     if view.technician:
@@ -60,7 +67,7 @@ def render_status(view: StatusView, lang: str) -> Text:
                 "bold yellow" if view.unsent else "")
     line.append("  " + tr("status.rejected", lang, n=view.rejected),
                 "bold red" if view.rejected else "")
-    when = short_time(view.last_success)
+    when = short_time(view.last_success, tz)
     line.append("  " + (tr("status.last_sync", lang, when=when) if when
                         else tr("status.never", lang)), "dim")
     return line
@@ -78,4 +85,5 @@ class StatusBar(Static):
         self.watch(self.app, "status_view", self._show, init=True)
 
     def _show(self, view: StatusView) -> None:
-        self.update(render_status(view, self.app.language))  # type: ignore[attr-defined]
+        app: Any = self.app
+        self.update(render_status(view, app.language, app.clock().tzinfo))
