@@ -141,7 +141,9 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _fit_widths(self) -> None:
         """Give the fill column the room the others leave (at least its own width)."""
-        room = self.scrollable_content_region.width or self.size.width
+        # the vertical scrollbar is always reserved: it appears once rows outgrow the height,
+        # and the columns must not move when it does
+        room = self.size.width - self.styles.scrollbar_size_vertical
         fixed = sum(c.width + 2 for c in self.columns if not c.fill)
         self.widths = [max(c.width, room - fixed - 2) if c.fill else c.width
                        for c in self.columns]
