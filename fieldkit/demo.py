@@ -218,11 +218,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
 
 
-def _run_app(settings: config.Settings, relay: Relay) -> int:  # noqa: ARG001 (F9 toggle next)
+def _run_app(settings: config.Settings, relay: Relay) -> int:
     from screens.app import make_app, services_for
 
-    store, sync = services_for(settings)
-    app = make_app(settings, store, sync)
+    store, sync, notice = services_for(settings)
+    app = make_app(settings, store, sync, notice=notice, demo_network=relay)
     try:
         app.run()
     finally:

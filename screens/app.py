@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 SyncFactory = Callable[[Callable[["SyncStatus"], None]], "BackgroundSync"]
 
 
+class DemoNetwork(Protocol):
+    """The demo's switchable connection to its office (fieldkit.demo.Relay)."""
+
+    online: bool
+
+    def set_online(self, online: bool) -> None: ...
+
+
 class FieldkitApp(App[None]):
     """The technician's app; its services (settings, cache, sync) are handed in."""
 
@@ -40,12 +48,14 @@ class FieldkitApp(App[None]):
         Binding("f2", "open_sync", "Sync details", id="sync_screen"),
         Binding("f3", "open_dashboard", "Dashboard", id="dashboard"),
         Binding("f4", "open_settings", "Settings", id="settings"),
+        Binding("f9", "toggle_demo_network", "Cut/restore network (demo)", id="demo_network"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, show=False),
     ]
     status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
 
     def __init__(self, settings: config.Settings, store: Store | None,
-                 sync: SyncFactory | None, clock: Callable[[], datetime] | None = None) -> None:
+                 sync: SyncFactory | None, clock: Callable[[], datetime] | None = None,
+                 notice: str | None = None, demo_network: DemoNetwork | None = None) -> None:
         super().__init__()
         # Start-up allocates many long-lived objects (modules, styles, widgets): collecting
         # them over and over costs more than the first frame itself. Everything alive now is
@@ -58,6 +68,8 @@ class FieldkitApp(App[None]):
         self.clock = clock or (lambda: datetime.now().astimezone())
         self._sync_factory = sync
         self.sync: BackgroundSync | None = None
+        self._notice = notice
+        self.demo_network = demo_network
 
     def t(self, key: str, **values: object) -> str:
         """A message in the app's language."""
@@ -84,6 +96,8 @@ class FieldkitApp(App[None]):
         self._show_technician()
         self.push_screen(AssignmentsScreen())
         self.call_after_refresh(self.start_services)
+        if self._notice:
+            self.notify(self._notice, severity="warning", timeout=30)
 
     def _show_technician(self) -> None:
         tech = self.settings.technician
@@ -166,6 +180,8 @@ class FieldkitApp(App[None]):
         """Before the first login there is nothing to sync or count: hide those keys."""
         if self.store is None and action in ("sync_now", "open_sync", "open_dashboard"):
             return False
+        if action == "toggle_demo_network" and self.demo_network is None:
+            return False
         return True
 
     def action_sync_now(self) -> None:
@@ -175,6 +191,16 @@ class FieldkitApp(App[None]):
             return
         self.sync.sync_now()
         self.notify(self.t("status.sync_started"), timeout=2)
+
+    def action_toggle_demo_network(self) -> None:
+        """In the demo: cut the connection to the office, or restore it and sync at once."""
+        if self.demo_network is None:
+            return
+        online = not self.demo_network.online
+        self.demo_network.set_online(online)
+        self.notify(self.t("demo.online" if online else "demo.offline"), timeout=4)
+        if online and self.sync is not None:
+            self.sync.sync_now()
 
     def action_open_sync(self) -> None:
         """Show unsent and rejected changes."""
@@ -242,23 +268,28 @@ def _runner(app: App[None], node: Any, action: str) -> Callable[[], Any]:
 
 
 def make_app(settings: config.Settings, store: Store | None, sync: SyncFactory | None,
-             clock: Callable[[], datetime] | None = None) -> FieldkitApp:
-    """The app with its services: a cache (None before first login), a sync builder, a clock."""
-    return FieldkitApp(settings, store, sync, clock)
+             clock: Callable[[], datetime] | None = None, *, notice: str | None = None,
+             demo_network: DemoNetwork | None = None) -> FieldkitApp:
+    """The app with its services: a cache (None before first login), a sync builder, a clock;
+    a notice to show once at start; the demo's switchable network."""
+    return FieldkitApp(settings, store, sync, clock, notice, demo_network)
 
 
-def services_for(settings: config.Settings) -> tuple[Store, SyncFactory]:
-    """Open the profile's cache and prepare its background sync (token read from the profile)."""
-    from cache.store import Store
+def services_for(settings: config.Settings) -> tuple[Store, SyncFactory, str | None]:
+    """Open the profile's cache (repairing a damaged one) and prepare its background sync.
+
+    The third item says, in the user's language, what a repair did (None when nothing was wrong).
+    """
+    from cache.salvage import open_or_salvage
     from fieldkit.sync import BackgroundSync, SyncClient
 
-    store = Store.open(settings.cache_path)
     token = config.load_token(settings.profile)
+    store, repaired = open_or_salvage(settings.cache_path)
 
     def build(on_status: Callable[[SyncStatus], None]) -> BackgroundSync:
         return BackgroundSync(SyncClient(settings, store, token), on_status)
 
-    return store, build
+    return store, build, repaired.message(settings.language) if repaired else None
 
 
 def run_from_cli(args: argparse.Namespace) -> int:
@@ -267,11 +298,11 @@ def run_from_cli(args: argparse.Namespace) -> int:
 
     try:
         settings = config.load(args.profile)
-        store, sync = services_for(settings) if settings.logged_in else (None, None)
+        store, sync, notice = services_for(settings) if settings.logged_in else (None, None, None)
     except (config.ConfigError, CacheError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    app = make_app(settings, store, sync)
+    app = make_app(settings, store, sync, notice=notice)
     try:
         app.run()
     finally:

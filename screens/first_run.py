@@ -84,7 +84,7 @@ class FirstRunScreen(FieldkitScreen):
         try:
             settings = await login(url, token, self.fk.settings.profile)
             settings.language = self.fk.language
-            store, sync = await asyncio.to_thread(services_for, settings)
+            store, sync, _ = await asyncio.to_thread(services_for, settings)
         except (SyncError, config.ConfigError) as exc:
             self.post_message(self.Failed(error_text(exc, self.fk.language)))
             return

@@ -43,6 +43,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.tab_visits": ("走访记录页", "Visits tab"),
     "key.tab_qr": ("收款码页", "Payment code tab"),
     "key.palette": ("命令", "Commands"),
+    "key.demo_network": ("断网/联网（演示）", "Cut/restore network (demo)"),
+    "demo.offline": ("演示：已断网。更改照常保存在本机，标记为未发送。",
+                     "Demo: network cut. Changes are saved on this laptop as unsent."),
+    "demo.online": ("演示：网络已恢复，正在同步未发送的更改。",
+                    "Demo: network back; sending the unsent changes now."),
     "palette.help": ("在当前界面执行：{what}", "Run on this screen: {what}"),
     "palette.language": ("语言：中文 / English", "Language: 中文 / English"),
     # status bar

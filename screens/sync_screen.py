@@ -123,7 +123,7 @@ class SyncScreen(FieldkitScreen):
             return
         unsent = store.pending_ops(UNSENT_LIMIT)
         rejected = store.rejected_ops()
-        conflicts = store.conflicts() if hasattr(store, "conflicts") else []
+        conflicts = store.conflicts()
         names: dict[str, str] = {}
         for op in unsent + rejected:
             inst_id = op.get("institution_id") or ""

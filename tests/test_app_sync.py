@@ -41,7 +41,7 @@ async def logged_in(url: str, token: str) -> tuple[config.Settings, Store]:
     """A profile logged in and synced once, as after a day in the office."""
     settings = await login(url, token, "default")
     settings.language = "zh"
-    store, _ = services_for(settings)
+    store, _, _ = services_for(settings)
     client = SyncClient(settings, store, token)
     await client.run_round()
     await client.aclose()

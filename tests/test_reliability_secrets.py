@@ -180,7 +180,7 @@ async def test_screenshots_never_show_the_token(tmp_path: Path) -> None:
             if app.store is not None:
                 app.store.close()
         settings = config.load("default")
-        store, _ = services_for(settings)
+        store, _, _ = services_for(settings)
         app = make_app(settings, store, quick_sync(settings, store))
         async with app.run_test(size=(110, 32)) as pilot:
             await settle(pilot)
