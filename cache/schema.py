@@ -1,148 +1,27 @@
-"""The cache's schema as numbered migrations, and the checks that a file is a cache this code can open."""
+"""The cache file: the names of its migrations, and the checks that a file is a cache this code can open."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
-from . import progress
 from .errors import CacheDamaged, CacheTooNew, CacheUnavailable, NotAFieldkitCache
 
 MIGRATION_SET = "fieldkit-cache"
-MIGRATIONS_TABLE = Migrations.migrations_table
+MIGRATIONS_TABLE = "_sqlite_migrations"  # sqlite-utils' Migrations.migrations_table
+# The migrations of cache/migrations.py, oldest first (a test keeps the two lists equal).
+KNOWN = (
+    "0001_core",
+    "0002_visits_events",
+    "0003_search",
+    "0004_pending_removals",
+    "0005_progress_columns",
+    "0006_list_indexes",
+    "0007_outbox_flags",
+)
 # PRAGMA application_id marks the file as a fieldkit cache ("FKC1").
 APPLICATION_ID = 0x464B4331
 SQLITE_HEADER = b"SQLite format 3\x00"
-
-MIGRATIONS = Migrations(MIGRATION_SET)
-
-
-@MIGRATIONS(name="0001_core")
-def _core(db: Database) -> None:
-    """Meta, institutions, checklist steps and the outbox of local changes."""
-    _run(db, """
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
-        CREATE TABLE institutions (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            uscc TEXT NOT NULL DEFAULT '',
-            licence_no TEXT NOT NULL DEFAULT '',
-            division_code TEXT NOT NULL,
-            address TEXT NOT NULL DEFAULT '',
-            contact_name TEXT NOT NULL DEFAULT '',
-            contact_phone TEXT NOT NULL DEFAULT '',
-            kind TEXT NOT NULL DEFAULT 'non_academic',
-            pinyin TEXT NOT NULL DEFAULT '',
-            initials TEXT NOT NULL DEFAULT '',
-            bank_status TEXT NOT NULL DEFAULT 'pending',
-            bank_reason TEXT,
-            payment TEXT,
-            orders INTEGER NOT NULL DEFAULT 0,
-            order_amount_fen INTEGER NOT NULL DEFAULT 0,
-            sync_state TEXT NOT NULL DEFAULT 'synced'
-        );
-        CREATE TABLE steps (
-            institution_id TEXT NOT NULL,
-            step TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'todo',
-            reason TEXT,
-            note TEXT,
-            hlc TEXT,
-            updated_by TEXT,
-            sync_state TEXT NOT NULL DEFAULT 'synced',
-            PRIMARY KEY (institution_id, step)
-        ) WITHOUT ROWID;
-        CREATE TABLE outbox (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            op_id TEXT NOT NULL UNIQUE,
-            hlc TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            institution_id TEXT,
-            register TEXT NOT NULL,
-            data TEXT NOT NULL,
-            prev TEXT,
-            state TEXT NOT NULL DEFAULT 'unsent',
-            reason TEXT,
-            message TEXT,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX outbox_state ON outbox (state, seq);
-        CREATE INDEX outbox_institution ON outbox (institution_id, state);
-        CREATE INDEX outbox_register ON outbox (register, state);
-    """)
-    db.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-
-
-@MIGRATIONS(name="0002_visits_events")
-def _visits_events(db: Database) -> None:
-    """Visits (appended, amended) and events: posters printed, codes checked on site."""
-    _run(db, """
-        CREATE TABLE visits (
-            visit_id TEXT PRIMARY KEY,
-            institution_id TEXT NOT NULL,
-            technician_id TEXT NOT NULL DEFAULT '',
-            kind TEXT NOT NULL,
-            started_at TEXT NOT NULL,
-            ended_at TEXT,
-            outcome TEXT,
-            steps_advanced TEXT NOT NULL DEFAULT '[]',
-            issues TEXT NOT NULL DEFAULT '[]',
-            rectification TEXT,
-            interview_recommended INTEGER NOT NULL DEFAULT 0,
-            next_visit_on TEXT,
-            notes TEXT NOT NULL DEFAULT '',
-            amendments TEXT NOT NULL DEFAULT '[]',
-            hlc TEXT,
-            sync_state TEXT NOT NULL DEFAULT 'synced'
-        );
-        CREATE INDEX visits_institution ON visits (institution_id, started_at);
-        CREATE TABLE events (
-            event_id TEXT PRIMARY KEY,
-            institution_id TEXT NOT NULL,
-            visit_id TEXT,
-            kind TEXT NOT NULL,
-            data TEXT NOT NULL,
-            hlc TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            sync_state TEXT NOT NULL DEFAULT 'unsent'
-        );
-        CREATE INDEX events_institution ON events (institution_id, created_at);
-    """)
-
-
-@MIGRATIONS(name="0003_search")
-def _search(db: Database) -> None:
-    """Search text per institution (kept by triggers) with a trigram index for 3+ characters."""
-    _run(db, f"""
-        CREATE TABLE search_keys (rowid INTEGER PRIMARY KEY, keys TEXT NOT NULL);
-        CREATE VIRTUAL TABLE search_fts USING fts5(
-            keys, content='search_keys', content_rowid='rowid', tokenize='trigram'
-        );
-        {progress.search_triggers_sql()}
-        INSERT INTO search_keys (rowid, keys)
-            SELECT rowid, {progress.search_keys_sql().replace("new.", "")} FROM institutions;
-        INSERT INTO search_fts (search_fts) VALUES ('rebuild')
-    """)
-
-
-@MIGRATIONS(name="0004_pending_removals")
-def _pending_removals(db: Database) -> None:
-    """Institutions unassigned by the office but kept until their local changes are synced."""
-    db.conn.execute(
-        "CREATE TABLE pending_removals (institution_id TEXT PRIMARY KEY, since TEXT NOT NULL)"
-    )
-
-
-@MIGRATIONS(name="0005_progress_columns")
-def _progress_columns(db: Database) -> None:
-    """Progress kept on each institution row, so the assignment list never aggregates 85k steps."""
-    for column, decl in progress.COLUMNS:
-        db.conn.execute(f"ALTER TABLE institutions ADD COLUMN {column} {decl}")
-    progress.refresh(db.conn, None)
-
 
 # Indexes the assignment list walks in order (one page, no sort) for its default sort.
 # (The name and county sorts sort their rows: about 2 ms for all 7,750, not worth two more
@@ -153,30 +32,9 @@ LIST_INDEXES = {
 }
 
 
-@MIGRATIONS(name="0006_list_indexes")
-def _list_indexes(db: Database) -> None:
-    """An index in the assignment list's priority order, and one of follow-up dates."""
-    for name, definition in LIST_INDEXES.items():
-        db.conn.execute(f"CREATE INDEX {name} ON {definition}")
-
-
-@MIGRATIONS(name="0007_outbox_flags")
-def _outbox_flags(db: Database) -> None:
-    """The office's flags on an accepted op: superseded by a newer edit, or a concurrent edit."""
-    db.conn.execute("ALTER TABLE outbox ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0")
-    db.conn.execute("ALTER TABLE outbox ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0")
-
-
-def _run(db: Database, script: str) -> None:
-    """Run statements one by one, inside the migration's transaction (executescript would commit)."""
-    for statement in script.split(";\n"):
-        if statement.strip():
-            db.conn.execute(statement)
-
-
 def known_names() -> list[str]:
     """The migrations this code knows, oldest first."""
-    return [m.name for m in MIGRATIONS._migrations]
+    return list(KNOWN)
 
 
 def migrate(conn: sqlite3.Connection, stop_before: str | None = None) -> None:
@@ -184,6 +42,12 @@ def migrate(conn: sqlite3.Connection, stop_before: str | None = None) -> None:
 
     The write lock is taken first, so two processes opening a new file at once migrate it once.
     """
+    if stop_before is None and _up_to_date(conn):
+        return
+    from sqlite_utils import Database
+
+    from .migrations import MIGRATIONS
+
     db = Database(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -193,6 +57,14 @@ def migrate(conn: sqlite3.Connection, stop_before: str | None = None) -> None:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _up_to_date(conn: sqlite3.Connection) -> bool:
+    """Whether every known migration is applied already (read without taking the write lock)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+    ).fetchone()
+    return found is not None and tuple(_applied(conn)) == KNOWN
 
 
 def check_file(path: Path) -> None:
@@ -210,13 +82,17 @@ def check_file(path: Path) -> None:
         raise NotAFieldkitCache(path, "不是 SQLite 文件 / not an SQLite file")
     short = _missing_bytes(path, header)
     if short:
-        raise CacheDamaged(path, f"文件被截断，缺少 {short} 字节 / truncated, {short} bytes missing")
+        raise CacheDamaged(
+            path, f"文件被截断，缺少 {short} 字节 / truncated, {short} bytes missing"
+        )
     uri = path.resolve().as_uri() + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             applied = _applied(conn) if MIGRATIONS_TABLE in tables else []
         finally:
             conn.close()
@@ -237,8 +113,9 @@ def _missing_bytes(path: Path, header: bytes) -> int:
         return 0
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
-    change_counter, pages, valid_for = (int.from_bytes(header[o:o + 4], "big")
-                                        for o in (24, 28, 92))
+    change_counter, pages, valid_for = (
+        int.from_bytes(header[o : o + 4], "big") for o in (24, 28, 92)
+    )
     if pages == 0 or change_counter != valid_for:  # the size field is not trustworthy
         return 0
     return max(0, pages * page_size - path.stat().st_size)

@@ -202,3 +202,22 @@ def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) ->
     with sqlite3.connect(path) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
     assert names == NAMES
+
+
+def test_the_known_names_are_the_migrations_defined() -> None:
+    from cache.migrations import MIGRATIONS
+
+    assert [m.name for m in MIGRATIONS._migrations] == list(schema.KNOWN)
+
+
+def test_opening_a_current_cache_does_not_import_sqlite_utils(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "cache.sqlite"
+    Store.open(path).close()
+    code = ("import sys; from cache.store import Store; Store.open(sys.argv[1]).close(); "
+            "print('sqlite_utils' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"
