@@ -26,8 +26,26 @@ if str(ROOT) not in sys.path:
 START_TARGET = 1.5
 KEY_TARGET_MS = 50.0
 RSS_TARGET_MB = 200.0
-SEARCHES = ["csxc", "changsha", "长沙星辰", "524301", "人民路", "王", "wlq", "jiaoyu", "常德",
-            "cdwl", "yinyue", "美术", "hnsx", "430702", "xuexiao", "武陵", "tiyu", "张"]
+SEARCHES = [
+    "csxc",
+    "changsha",
+    "长沙星辰",
+    "524301",
+    "人民路",
+    "王",
+    "wlq",
+    "jiaoyu",
+    "常德",
+    "cdwl",
+    "yinyue",
+    "美术",
+    "hnsx",
+    "430702",
+    "xuexiao",
+    "武陵",
+    "tiyu",
+    "张",
+]
 SIZE = (120, 40)
 
 
@@ -75,11 +93,14 @@ def _app(cache: str, lang: str = "zh") -> Any:
     from fieldkit import config
     from screens.app import make_app
 
-    settings = config.Settings(profile="bench", server_url="http://127.0.0.1:9",
-                               office_name="湖南省", office_public_key="AAAA",
-                               technician=config.Technician("S0001", "省级主管", "supervisor",
-                                                            "430000"),
-                               language=lang)
+    settings = config.Settings(
+        profile="bench",
+        server_url="http://127.0.0.1:9",
+        office_name="湖南省",
+        office_public_key="AAAA",
+        technician=config.Technician("S0001", "省级主管", "supervisor", "430000"),
+        language=lang,
+    )
     return make_app(settings, Store.open(Path(cache)), None)
 
 
@@ -155,32 +176,51 @@ def peak_rss_mb(resource: Any) -> float:
 
 def timed(mode: str, cache: str) -> float:
     """Wall seconds of one child process, from spawn to exit."""
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-            f"from benchmarks.bench_app import child_{mode} as run; "
-            + ("run()" if mode == "bare" else f"run({cache!r})"))
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+        f"from benchmarks.bench_app import child_{mode} as run; "
+        + ("run()" if mode == "bare" else f"run({cache!r})")
+    )
     env = dict(os.environ, FIELDKIT_HOME=str(Path(cache).parent / "home"))
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
 def import_ms(module: str) -> float:
     """Milliseconds a fresh interpreter spends importing `module` (median of 5)."""
-    code = ("import time; t = time.perf_counter(); import " + module
-            + "; print((time.perf_counter() - t) * 1000)")
-    runs = [float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                                 text=True, cwd=ROOT).stdout) for _ in range(5)]
+    code = (
+        "import time; t = time.perf_counter(); import "
+        + module
+        + "; print((time.perf_counter() - t) * 1000)"
+    )
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+            ).stdout
+        )
+        for _ in range(5)
+    ]
     return statistics.median(runs)
 
 
 def search_figures(cache: str) -> dict[str, Any]:
     """Run the search child and read its figures."""
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-            f"from benchmarks.bench_app import child_search; child_search({cache!r})")
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+        f"from benchmarks.bench_app import child_search; child_search({cache!r})"
+    )
     env = dict(os.environ, FIELDKIT_HOME=str(Path(cache).parent / "home"))
-    out = subprocess.run([sys.executable, "-c", code], check=True, env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -207,16 +247,24 @@ def main() -> int:
     ok = lambda good: "OK" if good else "OVER"  # noqa: E731
     print(f"start, bare Textual app + Static : {bare_s * 1000:7.0f} ms (median of {args.rounds})")
     print(f"start, fieldkit list of 7,750    : {app_s * 1000:7.0f} ms (median of {args.rounds})")
-    print(f"start ratio                      : {ratio:7.2f}x  (target <= {START_TARGET}x) "
-          f"{ok(ratio <= START_TARGET)}")
+    print(
+        f"start ratio                      : {ratio:7.2f}x  (target <= {START_TARGET}x) "
+        f"{ok(ratio <= START_TARGET)}"
+    )
     sqlite_utils_ms = import_ms("sqlite_utils")
-    print(f"  of which importing sqlite_utils (cache/schema.py): {sqlite_utils_ms:5.0f} ms; "
-          f"without it the ratio would be {(app_s - sqlite_utils_ms / 1000) / bare_s:.2f}x")
-    print(f"keystroke to updated list        : p50 {p50:5.1f} ms, p95 {p95:5.1f} ms, "
-          f"max {lat[-1]:5.1f} ms over {len(lat)} keys  (target p95 <= {KEY_TARGET_MS} ms) "
-          f"{ok(p95 <= KEY_TARGET_MS)}")
-    print(f"resident memory (max RSS)        : {search['rss_mb']:7.1f} MB  "
-          f"(target <= {RSS_TARGET_MB} MB) {ok(search['rss_mb'] <= RSS_TARGET_MB)}")
+    print(
+        f"  of which importing sqlite_utils (cache/schema.py): {sqlite_utils_ms:5.0f} ms; "
+        f"without it the ratio would be {(app_s - sqlite_utils_ms / 1000) / bare_s:.2f}x"
+    )
+    print(
+        f"keystroke to updated list        : p50 {p50:5.1f} ms, p95 {p95:5.1f} ms, "
+        f"max {lat[-1]:5.1f} ms over {len(lat)} keys  (target p95 <= {KEY_TARGET_MS} ms) "
+        f"{ok(p95 <= KEY_TARGET_MS)}"
+    )
+    print(
+        f"resident memory (max RSS)        : {search['rss_mb']:7.1f} MB  "
+        f"(target <= {RSS_TARGET_MB} MB) {ok(search['rss_mb'] <= RSS_TARGET_MB)}"
+    )
     return 0
 
 

@@ -58,14 +58,17 @@ def baseline(path: Path, insts: list[dict[str, Any]], steps: list[dict[str, Any]
     conn.execute("PRAGMA synchronous = FULL")
     cols = ", ".join(f"{c}" for c in INSTITUTION_FIELDS)
     conn.execute(f"CREATE TABLE institutions ({cols}, PRIMARY KEY (id))")
-    conn.execute("CREATE TABLE steps (institution_id, step, status, reason, "
-                 "PRIMARY KEY (institution_id, step)) WITHOUT ROWID")
+    conn.execute(
+        "CREATE TABLE steps (institution_id, step, status, reason, "
+        "PRIMARY KEY (institution_id, step)) WITHOUT ROWID"
+    )
     start = now()
     inst_rows = [tuple(i[c] for c in INSTITUTION_FIELDS) for i in insts]
     step_rows = [(s["institution_id"], s["step"], s["status"], s["reason"]) for s in steps]
     conn.execute("BEGIN")
-    conn.executemany(f"INSERT INTO institutions VALUES ({', '.join('?' * len(INSTITUTION_FIELDS))})",
-                     inst_rows)
+    conn.executemany(
+        f"INSERT INTO institutions VALUES ({', '.join('?' * len(INSTITUTION_FIELDS))})", inst_rows
+    )
     conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?)", step_rows)
     conn.execute("COMMIT")
     elapsed = since(start)
@@ -73,8 +76,9 @@ def baseline(path: Path, insts: list[dict[str, Any]], steps: list[dict[str, Any]
     return elapsed
 
 
-def store_load(path: Path, insts: list[dict[str, Any]],
-               steps: list[dict[str, Any]]) -> tuple[Times, Times]:
+def store_load(
+    path: Path, insts: list[dict[str, Any]], steps: list[dict[str, Any]]
+) -> tuple[Times, Times]:
     """Store.bulk_load into an empty cache, then building its trigram index."""
     store = Store.open(path)
     start = now()
@@ -94,15 +98,18 @@ def bench_load(insts: list[dict[str, Any]], steps: list[dict[str, Any]], rounds:
         for n in range(rounds):  # interleaved so both see the same machine load
             base = baseline(Path(tmp) / f"base{n}.sqlite", insts, steps)
             runs.append((base, *store_load(Path(tmp) / f"store{n}.sqlite", insts, steps)))
-    print(f"load {len(insts):,} institutions + {len(steps):,} steps "
-          f"(median of {rounds}; wall / CPU):")
+    print(
+        f"load {len(insts):,} institutions + {len(steps):,} steps (median of {rounds}; wall / CPU):"
+    )
     ratios = []
     for k, label in ((0, "wall"), (1, "CPU ")):
         b, o, i = (statistics.median(r[j][k] for r in runs) for j in range(3))
         ratios.append(o / b)
-        print(f"  {label}: baseline executemany {b * 1000:4.0f} ms | Store.bulk_load "
-              f"{o * 1000:4.0f} ms, ratio {o / b:.2f}x (target <= {LOAD_TARGET}x) | + trigram "
-              f"index build (deferred) {i * 1000:4.0f} ms, load+index {(o + i) / b:.2f}x")
+        print(
+            f"  {label}: baseline executemany {b * 1000:4.0f} ms | Store.bulk_load "
+            f"{o * 1000:4.0f} ms, ratio {o / b:.2f}x (target <= {LOAD_TARGET}x) | + trigram "
+            f"index build (deferred) {i * 1000:4.0f} ms, load+index {(o + i) / b:.2f}x"
+        )
     return ratios[1]
 
 
@@ -112,7 +119,7 @@ def query_sets(insts: list[dict[str, Any]], rng: random.Random) -> dict[str, lis
 
     def piece(text: str, size: int) -> str:
         start = rng.randrange(0, max(1, len(text) - size + 1))
-        return text[start:start + size]
+        return text[start : start + size]
 
     sample = [rng.choice(insts) for _ in range(60)]
     return {
@@ -124,7 +131,7 @@ def query_sets(insts: list[dict[str, Any]], rng: random.Random) -> dict[str, lis
         "pinyin initials": [i["initials"][: rng.randint(2, 5)] for i in sample],
         "credit code prefix": [i["uscc"][: rng.randint(10, 18)] for i in sample],
         "address": [piece(i["address"], rng.randint(3, 6)) for i in sample],
-        "contact phone": [i["contact_phone"][-rng.randint(4, 8):] for i in sample],
+        "contact phone": [i["contact_phone"][-rng.randint(4, 8) :] for i in sample],
         "(no query: list)": [""] * 20,
     }
 
@@ -149,10 +156,21 @@ def visit_changes(insts: list[dict[str, Any]], rng: random.Random) -> list[dict[
     out = []
     for n, inst in enumerate(rng.sample(insts, 2000)):
         next_on = date.today() + timedelta(days=rng.randint(-30, 30))
-        out.append({"seq": n + 1, "kind": "visit", "id": f"v{n}", "data": {
-            "visit_id": f"v{n}", "institution_id": inst["id"], "technician_id": "T1",
-            "kind": "guidance", "started_at": (next_on - timedelta(days=30)).isoformat() + "T09:00",
-            "next_visit_on": next_on.isoformat()}})
+        out.append(
+            {
+                "seq": n + 1,
+                "kind": "visit",
+                "id": f"v{n}",
+                "data": {
+                    "visit_id": f"v{n}",
+                    "institution_id": inst["id"],
+                    "technician_id": "T1",
+                    "kind": "guidance",
+                    "started_at": (next_on - timedelta(days=30)).isoformat() + "T09:00",
+                    "next_visit_on": next_on.isoformat(),
+                },
+            }
+        )
     return out
 
 
@@ -182,13 +200,17 @@ def bench_search(insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> fl
         rng = random.Random(7)
         store.apply_changes(visit_changes(insts, rng), cursor=1)  # some follow-ups overdue
         store.build_search_index()
-        print(f"search over {store.counts()['institutions']:,} institutions: "
-              "assignments(query, limit=100, sort=priority) + count_assignments(query), "
-              "ms wall / cpu:")
+        print(
+            f"search over {store.counts()['institutions']:,} institutions: "
+            "assignments(query, limit=100, sort=priority) + count_assignments(query), "
+            "ms wall / cpu:"
+        )
         runs = [(kind, queries, False) for kind, queries in query_sets(insts, rng).items()]
-        runs += [(f"{kind} (index)", queries, True) for kind, queries, _ in runs
-                 if kind in ("3 chars", "4+ chars", "pinyin full", "credit code prefix",
-                             "address")]
+        runs += [
+            (f"{kind} (index)", queries, True)
+            for kind, queries, _ in runs
+            if kind in ("3 chars", "4+ chars", "pinyin full", "credit code prefix", "address")
+        ]
         for kind, queries, cold in runs:
             samples: list[tuple[float, float]] = []
             hits: list[int] = []
@@ -199,12 +221,16 @@ def bench_search(insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> fl
             cpu = [c for _, c in samples]
             worst_wall = max(worst_wall, pct(wall, 0.95))
             worst_cpu = max(worst_cpu, pct(cpu, 0.95))
-            print(f"  {kind:<26} p50 {pct(wall, .5):5.2f} / {pct(cpu, .5):5.2f}   "
-                  f"p95 {pct(wall, .95):5.2f} / {pct(cpu, .95):5.2f}   "
-                  f"median hits {int(statistics.median(hits)):,}")
+            print(
+                f"  {kind:<26} p50 {pct(wall, 0.5):5.2f} / {pct(cpu, 0.5):5.2f}   "
+                f"p95 {pct(wall, 0.95):5.2f} / {pct(cpu, 0.95):5.2f}   "
+                f"median hits {int(statistics.median(hits)):,}"
+            )
         store.close()
-    print(f"worst search p95: wall {worst_wall:.2f} ms, cpu {worst_cpu:.2f} ms "
-          f"(target <= {SEARCH_TARGET_MS} ms)")
+    print(
+        f"worst search p95: wall {worst_wall:.2f} ms, cpu {worst_cpu:.2f} ms "
+        f"(target <= {SEARCH_TARGET_MS} ms)"
+    )
     return worst_cpu
 
 
@@ -225,37 +251,52 @@ def bench_counts(insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> No
         aggregate = [c for _, c in timed(lambda: conn.execute(AGGREGATE).fetchall(), 20)]
         conn.close()
         todo = [i["id"] for i in insts][:40]
-        edits = [w for inst in todo for w, _ in timed(
-            partial(store.set_contact, inst, contact_name="王伟"), 1)]
+        edits = [
+            w
+            for inst in todo
+            for w, _ in timed(partial(store.set_contact, inst, contact_name="王伟"), 1)
+        ]
         store.close()
-    print("progress kept on the rows (ms CPU, p50): local_stats() "
-          f"{pct(stats, .5):.2f}, progress('county') {pct(counties, .5):.2f}; the same counts "
-          f"aggregated over the 85,250 steps {pct(aggregate, .5):.2f}")
-    print(f"one local edit (row + op + progress, one fsync'd transaction): p50 "
-          f"{pct(edits, .5):.2f} ms wall")
+    print(
+        "progress kept on the rows (ms CPU, p50): local_stats() "
+        f"{pct(stats, 0.5):.2f}, progress('county') {pct(counties, 0.5):.2f}; the same counts "
+        f"aggregated over the 85,250 steps {pct(aggregate, 0.5):.2f}"
+    )
+    print(
+        f"one local edit (row + op + progress, one fsync'd transaction): p50 "
+        f"{pct(edits, 0.5):.2f} ms wall"
+    )
 
 
 def bench_pull_apply(insts: list[dict[str, Any]], steps: list[dict[str, Any]]) -> None:
     """Print the time to apply a full pull of the province, in pages of 1,000 changes."""
     changes: list[dict[str, Any]] = [
-        {"seq": n, "kind": "institution", "id": i["id"], "data": i}
-        for n, i in enumerate(insts, 1)]
-    changes += [{"seq": len(insts) + n, "kind": "step", "id": f"{s['institution_id']}:{s['step']}",
-                 "data": {**s, "hlc": "001790000000000-0000-office", "updated_by": "office"}}
-                for n, s in enumerate(steps, 1)]
+        {"seq": n, "kind": "institution", "id": i["id"], "data": i} for n, i in enumerate(insts, 1)
+    ]
+    changes += [
+        {
+            "seq": len(insts) + n,
+            "kind": "step",
+            "id": f"{s['institution_id']}:{s['step']}",
+            "data": {**s, "hlc": "001790000000000-0000-office", "updated_by": "office"},
+        }
+        for n, s in enumerate(steps, 1)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "pull.sqlite")
         start = now()
         for k in range(0, len(changes), 1000):
-            store.apply_changes(changes[k:k + 1000], cursor=k + 1000)
+            store.apply_changes(changes[k : k + 1000], cursor=k + 1000)
         wall, cpu = since(start)
         start = now()
         store.build_search_index()
         index_wall, _ = since(start)
         store.close()
-    print(f"full pull applied ({len(changes):,} changes in pages of 1,000): {wall * 1000:.0f} ms "
-          f"wall, {cpu * 1000:.0f} ms CPU; trigram index rebuilt after it in "
-          f"{index_wall * 1000:.0f} ms")
+    print(
+        f"full pull applied ({len(changes):,} changes in pages of 1,000): {wall * 1000:.0f} ms "
+        f"wall, {cpu * 1000:.0f} ms CPU; trigram index rebuilt after it in "
+        f"{index_wall * 1000:.0f} ms"
+    )
 
 
 def main() -> int:

@@ -67,14 +67,18 @@ class Figures:
 
     def lines(self, name: str) -> list[str]:
         """The figures as printed."""
-        out = [f"{name}: {self.ops} ops in {self.seconds:.1f} s ({self.ops / self.seconds:.0f} "
-               f"ops/s), {self.requests} requests, {self.retries} retried, "
-               f"{len(self.errors)} errors (error rate {len(self.errors) / max(1, self.requests):.4f})"]
+        out = [
+            f"{name}: {self.ops} ops in {self.seconds:.1f} s ({self.ops / self.seconds:.0f} "
+            f"ops/s), {self.requests} requests, {self.retries} retried, "
+            f"{len(self.errors)} errors (error rate {len(self.errors) / max(1, self.requests):.4f})"
+        ]
         for what, times in (("push", self.push), ("pull", self.pull)):
             if times:
                 q = statistics.quantiles(times, n=100) if len(times) > 1 else times * 99
-                out.append(f"  {what}: p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, "
-                           f"max {max(times) * 1000:.0f} ms over {len(times)} requests")
+                out.append(
+                    f"  {what}: p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, "
+                    f"max {max(times) * 1000:.0f} ms over {len(times)} requests"
+                )
         out += [f"  error: {e}" for e in self.errors[:10]]
         return out
 
@@ -87,7 +91,8 @@ def build_office(db: Path, folder: Path, technicians: int, per_technician: int) 
     count = technicians * per_technician
     lines = [INSTITUTION_HEADER] + [
         institution_line(f"负载测试培训学校{i}号", i + 1, COUNTIES[i % len(COUNTIES)])
-        for i in range(count)]
+        for i in range(count)
+    ]
     code, out = admin(db, "import-institutions", str(write_csv(folder / "load.csv", lines)))
     assert code == 0, out
     store = Store(db)
@@ -96,7 +101,7 @@ def build_office(db: Path, folder: Path, technicians: int, per_technician: int) 
         with store.writing() as conn:
             ids = [r for county in COUNTIES for r in office.institutions_in(conn, county)]
             for n in range(technicians):
-                mine = sorted(ids[n * per_technician:(n + 1) * per_technician])
+                mine = sorted(ids[n * per_technician : (n + 1) * per_technician])
                 new = office.add_technician(conn, f"技术员{n}", "430000", False)
                 office.assign(conn, new.id, mine)
                 people.append(Technician(new.id, new.token, mine, domain.HLC(f"laptop-{n}")))
@@ -112,8 +117,9 @@ def server_counts(db: Path) -> dict[str, dict[str, int]]:
         with store.engine.connect() as conn:
             out: dict[str, dict[str, int]] = {}
             for name, table in (("ops", ops), ("visits", visits), ("records", records)):
-                rows = conn.execute(select(table.c.technician_id, func.count())
-                                    .group_by(table.c.technician_id)).all()
+                rows = conn.execute(
+                    select(table.c.technician_id, func.count()).group_by(table.c.technician_id)
+                ).all()
                 out[name] = {r[0]: int(r[1]) for r in rows}
             return out
     finally:
@@ -131,8 +137,19 @@ class OfficeProcess:
     def start(self, timeout: float = 60) -> None:
         """Start serving and wait until /healthz answers."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fieldkit.cli", "serve", "--db", str(self.db), "--port",
-             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "fieldkit.cli",
+                "serve",
+                "--db",
+                str(self.db),
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -177,24 +194,35 @@ def make_ops(tech: Technician, count: int, rng: random.Random) -> list[dict[str,
         digest = hashlib.sha256(f"{tech.id}-{n}-{rng.random()}".encode()).hexdigest()
         if kind == "visit.create":
             data: dict[str, Any] = {
-                "visit_id": str(uuid.uuid4()), "kind": "guidance",
-                "started_at": "2026-11-28T09:00:00", "ended_at": "2026-11-28T10:00:00",
-                "outcome": "completed", "steps_advanced": [], "issues": ["前台未张贴收款码"],
-                "rectification": None, "interview_recommended": False, "next_visit_on": None,
-                "notes": f"第{n}次走访"}
+                "visit_id": str(uuid.uuid4()),
+                "kind": "guidance",
+                "started_at": "2026-11-28T09:00:00",
+                "ended_at": "2026-11-28T10:00:00",
+                "outcome": "completed",
+                "steps_advanced": [],
+                "issues": ["前台未张贴收款码"],
+                "rectification": None,
+                "interview_recommended": False,
+                "next_visit_on": None,
+                "notes": f"第{n}次走访",
+            }
         elif kind == "poster.printed":
             data = {"size": "a4", "payload_sha256": digest, "copies": 1}
         elif kind == "qr.checked":
-            data = {"visit_id": None, "result": "match", "found": "emv",
-                    "content_sha256": digest}
+            data = {"visit_id": None, "result": "match", "found": "emv", "content_sha256": digest}
         else:
-            tech.registered = domain.DONE if tech.registered != domain.DONE else \
-                domain.IN_PROGRESS
+            tech.registered = domain.DONE if tech.registered != domain.DONE else domain.IN_PROGRESS
             inst = tech.institutions[0]
-            data = {"step": "registered", "status": tech.registered, "reason": None,
-                    "note": None}
-        out.append({"op_id": str(uuid.uuid4()), "hlc": tech.clock.now(), "kind": kind,
-                    "institution_id": inst, "data": data})
+            data = {"step": "registered", "status": tech.registered, "reason": None, "note": None}
+        out.append(
+            {
+                "op_id": str(uuid.uuid4()),
+                "hlc": tech.clock.now(),
+                "kind": kind,
+                "institution_id": inst,
+                "data": data,
+            }
+        )
     return out
 
 
@@ -204,20 +232,24 @@ class Load:
     def __init__(self, url: str, figures: Figures, concurrency: int, deadline: float) -> None:
         self.url, self.figures, self.deadline = url, figures, deadline
         self.gate = asyncio.Semaphore(concurrency)
-        self.client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency))
+        self.client = httpx.AsyncClient(
+            timeout=30,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
         self.acknowledged = 0
 
-    async def request(self, method: str, path: str, tech: Technician,
-                      **kwargs: Any) -> httpx.Response | None:
+    async def request(
+        self, method: str, path: str, tech: Technician, **kwargs: Any
+    ) -> httpx.Response | None:
         """One request, retried with backoff and jitter on network errors and 5xx."""
         attempt = 0
         while time.monotonic() < self.deadline:
             async with self.gate:
                 started = time.perf_counter()
                 try:
-                    answer = await self.client.request(method, self.url + path,
-                                                       headers=tech.headers, **kwargs)
+                    answer = await self.client.request(
+                        method, self.url + path, headers=tech.headers, **kwargs
+                    )
                 except httpx.TransportError:
                     answer = None
                 elapsed = time.perf_counter() - started
@@ -227,16 +259,20 @@ class Load:
                 return answer
             attempt += 1
             self.figures.retries += 1
-            await asyncio.sleep(min(1.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+            await asyncio.sleep(min(1.0, 0.05 * 2**attempt) * (0.5 + random.random()))
         self.figures.errors.append(f"{tech.id} {method} {path}: gave up at the deadline")
         return None
 
     async def push_all(self, tech: Technician, batch: list[dict[str, Any]], size: int) -> None:
         """Push ops in batches; every result must be applied (or duplicate, after a retry)."""
         for i in range(0, len(batch), size):
-            chunk = batch[i:i + size]
-            answer = await self.request("POST", "/api/v1/sync/push", tech,
-                                        json={"client_id": tech.clock.client_id, "ops": chunk})
+            chunk = batch[i : i + size]
+            answer = await self.request(
+                "POST",
+                "/api/v1/sync/push",
+                tech,
+                json={"client_id": tech.clock.client_id, "ops": chunk},
+            )
             if answer is None:
                 return
             if answer.status_code != 200:
@@ -252,8 +288,9 @@ class Load:
         """Pull every change in the technician's scope; the number of visits seen."""
         cursor, seen = 0, set()
         while True:
-            answer = await self.request("GET", "/api/v1/sync/pull", tech,
-                                        params={"cursor": cursor, "limit": 1000})
+            answer = await self.request(
+                "GET", "/api/v1/sync/pull", tech, params={"cursor": cursor, "limit": 1000}
+            )
             if answer is None:
                 return -1
             if answer.status_code != 200:
@@ -270,17 +307,27 @@ class Load:
         await self.push_all(tech, batch, size)
         visits_seen = await self.pull_all(tech)
         if visits_seen != tech.sent["visit.create"]:
-            self.figures.errors.append(f"{tech.id} pulled {visits_seen} visits, sent "
-                                       f"{tech.sent['visit.create']}")
+            self.figures.errors.append(
+                f"{tech.id} pulled {visits_seen} visits, sent {tech.sent['visit.create']}"
+            )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self.client.aclose()
 
 
-async def run_phase(url: str, people: list[Technician], ops_each: int, *, batch: int,
-                    concurrency: int, seed: int, time_limit: float,
-                    restart: OfficeProcess | None = None, restart_at: float = 0.4) -> Figures:
+async def run_phase(
+    url: str,
+    people: list[Technician],
+    ops_each: int,
+    *,
+    batch: int,
+    concurrency: int,
+    seed: int,
+    time_limit: float,
+    restart: OfficeProcess | None = None,
+    restart_at: float = 0.4,
+) -> Figures:
     """Every technician pushes `ops_each` ops and pulls, concurrently; optionally kill the office
     once `restart_at` of the ops were acknowledged, and start it again on the same port."""
     rng = random.Random(seed)
@@ -297,8 +344,10 @@ async def run_phase(url: str, people: list[Technician], ops_each: int, *, batch:
             restart.kill()
             down = time.perf_counter()
             await asyncio.to_thread(restart.start)
-            print(f"  office killed after {load.acknowledged} of {total} ops acknowledged; "
-                  f"back after {time.perf_counter() - down:.1f} s")
+            print(
+                f"  office killed after {load.acknowledged} of {total} ops acknowledged; "
+                f"back after {time.perf_counter() - down:.1f} s"
+            )
         await asyncio.gather(*work)
     finally:
         await load.aclose()
@@ -311,8 +360,11 @@ def check_counts(db: Path, people: list[Technician], phases: int, ops_each: int)
     counts = server_counts(db)
     problems = []
     for tech in people:
-        expected = {"ops": phases * ops_each, "visits": tech.sent["visit.create"],
-                    "records": tech.sent["poster.printed"] + tech.sent["qr.checked"]}
+        expected = {
+            "ops": phases * ops_each,
+            "visits": tech.sent["visit.create"],
+            "records": tech.sent["poster.printed"] + tech.sent["qr.checked"],
+        }
         for what, wanted in expected.items():
             got = counts[what].get(tech.id, 0)
             if got != wanted:
@@ -334,20 +386,28 @@ def main() -> None:
         db = Path(tmp) / "office.sqlite"
         started = time.perf_counter()
         people = build_office(db, Path(tmp), args.technicians, args.institutions)
-        print(f"office: {args.technicians} technicians, {args.technicians * args.institutions} "
-              f"institutions, built in {time.perf_counter() - started:.1f} s")
-        common: dict[str, Any] = {"batch": args.batch, "concurrency": args.concurrency,
-                                  "time_limit": args.time_limit}
+        print(
+            f"office: {args.technicians} technicians, {args.technicians * args.institutions} "
+            f"institutions, built in {time.perf_counter() - started:.1f} s"
+        )
+        common: dict[str, Any] = {
+            "batch": args.batch,
+            "concurrency": args.concurrency,
+            "time_limit": args.time_limit,
+        }
         with running(db) as server:
             steady = asyncio.run(run_phase(server.url, people, args.ops, seed=1, **common))
             print("\n".join(steady.lines("steady load")))
             problems = check_counts(db, people, 1, args.ops)
             print(f"  store: {'every op applied exactly once' if not problems else problems[:5]}")
-            restarted = asyncio.run(run_phase(server.url, people, args.ops, seed=2,
-                                              restart=server, **common))
+            restarted = asyncio.run(
+                run_phase(server.url, people, args.ops, seed=2, restart=server, **common)
+            )
             print("\n".join(restarted.lines("restart mid-load")))
             problems = check_counts(db, people, 2, args.ops)
-            print(f"  store: {'every op applied exactly once, nothing lost' if not problems else problems[:5]}")
+            print(
+                f"  store: {'every op applied exactly once, nothing lost' if not problems else problems[:5]}"
+            )
 
 
 if __name__ == "__main__":

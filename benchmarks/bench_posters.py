@@ -21,8 +21,14 @@ from fieldkit import emv, signing
 from fieldkit.fonts import find_cjk_font
 from fieldkit.posters import INSTRUCTIONS, LAYOUTS, TITLE, render_poster, save_pdf
 
-NAMES = ("星辰教育培训学校", "阳光少儿艺术中心", "未来编程工作室", "小树苗美术培训有限公司",
-         "常德市武陵区书法院", "博雅英语口语拓展培训中心")
+NAMES = (
+    "星辰教育培训学校",
+    "阳光少儿艺术中心",
+    "未来编程工作室",
+    "小树苗美术培训有限公司",
+    "常德市武陵区书法院",
+    "博雅英语口语拓展培训中心",
+)
 
 
 def institutions(count: int) -> tuple[list[dict], str]:
@@ -32,10 +38,17 @@ def institutions(count: int) -> tuple[list[dict], str]:
     for n in range(1, count + 1):
         inst_id = f"JG430702{n:04d}"
         name = f"{NAMES[n % len(NAMES)]}{n}号"
-        payload = emv.build_payload(inst_id, f"6222020000{n:06d}", "Xingchen Jiaoyu", "Changde",
-                                    name, "常德")
-        made.append({"id": inst_id, "name": name, "bank_status": "passed",
-                     "payment": {"payload": payload, "signature": signing.sign(key, payload)}})
+        payload = emv.build_payload(
+            inst_id, f"6222020000{n:06d}", "Xingchen Jiaoyu", "Changde", name, "常德"
+        )
+        made.append(
+            {
+                "id": inst_id,
+                "name": name,
+                "bank_status": "passed",
+                "payment": {"payload": payload, "signature": signing.sign(key, payload)},
+            }
+        )
     return made, signing.public_key_of(key)
 
 
@@ -62,10 +75,14 @@ def run_baseline(items: list[dict]) -> float:
         page.paste(qr_image, ((layout.width - qr_image.width) // 2, 300))
         draw = ImageDraw.Draw(page)
         y = layout.margin
-        texts = [(TITLE, layout.title), (inst["name"], layout.name),
-                 (f"平台编号 {inst['id']}", layout.body),
-                 *((f"{n}. {line}", layout.body) for n, line in enumerate(INSTRUCTIONS, 1)),
-                 ("湖南省校外培训机构预收费资金监管", layout.small), ("打印日期 2026-11-28", layout.small)]
+        texts = [
+            (TITLE, layout.title),
+            (inst["name"], layout.name),
+            (f"平台编号 {inst['id']}", layout.body),
+            *((f"{n}. {line}", layout.body) for n, line in enumerate(INSTRUCTIONS, 1)),
+            ("湖南省校外培训机构预收费资金监管", layout.small),
+            ("打印日期 2026-11-28", layout.small),
+        ]
         for text, size in texts:
             draw.text((layout.margin, y), text, font=font.at(size), fill=0)
             y += int(size * 1.4)

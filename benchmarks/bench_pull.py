@@ -37,8 +37,9 @@ def full_pull(client: httpx.Client, url: str, token: str, limit: int) -> tuple[l
     cursor, wire = 0, 0
     headers = {"Authorization": f"Bearer {token}"}
     while True:
-        answer = client.get(url + "/api/v1/sync/pull", headers=headers,
-                            params={"cursor": cursor, "limit": limit})
+        answer = client.get(
+            url + "/api/v1/sync/pull", headers=headers, params={"cursor": cursor, "limit": limit}
+        )
         answer.raise_for_status()
         page = answer.json()
         wire += answer.num_bytes_downloaded
@@ -52,9 +53,11 @@ def full_pull(client: httpx.Client, url: str, token: str, limit: int) -> tuple[l
 def office_process(db: Path) -> Iterator[str]:
     """`fieldkit serve` in its own process, as an office runs it; yields its URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "fieldkit.cli", "serve", "--db", str(db),
-                                "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit.cli", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -73,13 +76,18 @@ def baseline_server(body: bytes) -> tuple[uvicorn.Server, threading.Thread, str]
     """A server that answers one pre-serialised gzip JSON body."""
 
     async def serve(_request: Request) -> Response:
-        return Response(body, media_type="application/json",
-                        headers={"Content-Encoding": "gzip"})
+        return Response(body, media_type="application/json", headers={"Content-Encoding": "gzip"})
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/all", serve)]),
-                                           host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[Route("/all", serve)]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -114,35 +122,46 @@ def main() -> None:
         code, out = admin(db, "seed-demo")
         assert code == 0, out
         print(f"seed-demo: {time.perf_counter() - started:.1f} s")
-        token = token_from(admin(db, "add-technician", "省主管", "--zone", "430000",
-                                 "--supervisor")[1])
+        token = token_from(
+            admin(db, "add-technician", "省主管", "--zone", "430000", "--supervisor")[1]
+        )
         with office_process(db) as office, httpx.Client(timeout=120) as client:
             changes, ours_bytes = full_pull(client, office, token, args.limit)  # warm up
-            body = json.dumps({"changes": changes, "cursor": changes[-1]["seq"], "more": False},
-                              ensure_ascii=False, separators=(",", ":")).encode()
+            body = json.dumps(
+                {"changes": changes, "cursor": changes[-1]["seq"], "more": False},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode()
             server, thread, url = baseline_server(gzip.compress(body, compresslevel=6))
             ours, base = [], []
             try:
                 same, base_bytes = baseline_pull(client, url)  # warm up
                 # Interleaved rounds, so load from elsewhere on the machine hits both alike.
                 for _ in range(args.rounds):
-                    ours.append(timed(lambda: full_pull(client, office, token,
-                                                        args.limit))[0])
+                    ours.append(timed(lambda: full_pull(client, office, token, args.limit))[0])
                     base.append(timed(lambda: baseline_pull(client, url))[0])
             finally:
                 server.should_exit = True
                 thread.join()
     assert len(same) == len(changes)
     kinds = {k: sum(1 for c in changes if c["kind"] == k) for k in ("institution", "step")}
-    print(f"changes: {len(changes)} ({kinds['institution']} institutions, {kinds['step']} steps),"
-          f" JSON {len(body) / 1e6:.1f} MB, page limit {args.limit}, {args.rounds} rounds")
-    print(f"full pull:  best {min(ours):.3f} s, median {statistics.median(ours):.3f} s, "
-          f"{ours_bytes / 1e6:.2f} MB on the wire")
-    print(f"baseline:   best {min(base):.3f} s, median {statistics.median(base):.3f} s, "
-          f"{base_bytes / 1e6:.2f} MB on the wire")
+    print(
+        f"changes: {len(changes)} ({kinds['institution']} institutions, {kinds['step']} steps),"
+        f" JSON {len(body) / 1e6:.1f} MB, page limit {args.limit}, {args.rounds} rounds"
+    )
+    print(
+        f"full pull:  best {min(ours):.3f} s, median {statistics.median(ours):.3f} s, "
+        f"{ours_bytes / 1e6:.2f} MB on the wire"
+    )
+    print(
+        f"baseline:   best {min(base):.3f} s, median {statistics.median(base):.3f} s, "
+        f"{base_bytes / 1e6:.2f} MB on the wire"
+    )
     pairs = statistics.median(o / b for o, b in zip(ours, base, strict=True))
-    print(f"time ratio:  {min(ours) / min(base):.2f}x best-to-best, {pairs:.2f}x median of "
-          "rounds (target ≤ 2x)")
+    print(
+        f"time ratio:  {min(ours) / min(base):.2f}x best-to-best, {pairs:.2f}x median of "
+        "rounds (target ≤ 2x)"
+    )
     print(f"bytes ratio: {ours_bytes / base_bytes:.3f}x (target ≤ 1.1x)")
 
 

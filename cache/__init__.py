@@ -28,6 +28,18 @@ from .rows import AssignmentRow, StepState
 from .salvage import SalvageReport, open_or_salvage, salvage
 from .store import Store
 
-__all__ = ["AssignmentRow", "CacheDamaged", "CacheError", "CacheFull", "CacheTooNew",
-           "CacheUnavailable", "MalformedChange", "NotAFieldkitCache", "SalvageReport",
-           "StepState", "Store", "open_or_salvage", "salvage"]
+__all__ = [
+    "AssignmentRow",
+    "CacheDamaged",
+    "CacheError",
+    "CacheFull",
+    "CacheTooNew",
+    "CacheUnavailable",
+    "MalformedChange",
+    "NotAFieldkitCache",
+    "SalvageReport",
+    "StepState",
+    "Store",
+    "open_or_salvage",
+    "salvage",
+]

@@ -12,23 +12,32 @@ from .statements import utcnow
 
 def registers_of(conn: sqlite3.Connection, op_ids: list[str]) -> set[str]:
     """The registers (step:inst:key, contact:inst, visit:id, event:id) these ops write."""
-    rows = conn.execute("SELECT DISTINCT register FROM outbox WHERE op_id IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(op_ids),))
+    rows = conn.execute(
+        "SELECT DISTINCT register FROM outbox WHERE op_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(op_ids),),
+    )
     return {r[0] for r in rows}
 
 
 def institutions_of(conn: sqlite3.Connection, op_ids: list[str]) -> set[str]:
     """The institutions these ops refer to."""
-    rows = conn.execute("SELECT DISTINCT institution_id FROM outbox WHERE op_id IN "
-                        "(SELECT value FROM json_each(?))", (json.dumps(op_ids),))
+    rows = conn.execute(
+        "SELECT DISTINCT institution_id FROM outbox WHERE op_id IN "
+        "(SELECT value FROM json_each(?))",
+        (json.dumps(op_ids),),
+    )
     return {r[0] for r in rows if r[0]}
 
 
 def register_state(conn: sqlite3.Connection, register: str) -> str:
     """unsent / sending if any op of the register still is; rejected if its newest op was; else synced."""
-    states = [r[0] for r in conn.execute(
-        "SELECT state FROM outbox WHERE register = ? AND state != 'discarded' ORDER BY seq DESC",
-        (register,))]
+    states = [
+        r[0]
+        for r in conn.execute(
+            "SELECT state FROM outbox WHERE register = ? AND state != 'discarded' ORDER BY seq DESC",
+            (register,),
+        )
+    ]
     if "unsent" in states:
         return "unsent"
     if "sending" in states:
@@ -42,8 +51,10 @@ def refresh_register(conn: sqlite3.Connection, register: str) -> None:
     kind, _, rest = register.partition(":")
     if kind == "step":
         inst_id, _, key = rest.rpartition(":")
-        conn.execute("UPDATE steps SET sync_state = ? WHERE institution_id = ? AND step = ?",
-                     (state, inst_id, key))
+        conn.execute(
+            "UPDATE steps SET sync_state = ? WHERE institution_id = ? AND step = ?",
+            (state, inst_id, key),
+        )
     elif kind == "contact":
         conn.execute("UPDATE institutions SET sync_state = ? WHERE id = ?", (state, rest))
     elif kind == "visit":
@@ -59,20 +70,35 @@ def restore(conn: sqlite3.Connection, op: sqlite3.Row) -> None:
     if kind == "step":
         inst_id, _, key = rest.rpartition(":")
         if prev is None:
-            conn.execute("DELETE FROM steps WHERE institution_id = ? AND step = ? AND hlc = ?",
-                         (inst_id, key, op["hlc"]))
+            conn.execute(
+                "DELETE FROM steps WHERE institution_id = ? AND step = ? AND hlc = ?",
+                (inst_id, key, op["hlc"]),
+            )
         else:
-            conn.execute("UPDATE steps SET status = ?, reason = ?, note = ?, hlc = ?, "
-                         "updated_by = ? WHERE institution_id = ? AND step = ? AND hlc = ?",
-                         (prev["status"], prev["reason"], prev["note"], prev["hlc"],
-                          prev["updated_by"], inst_id, key, op["hlc"]))
+            conn.execute(
+                "UPDATE steps SET status = ?, reason = ?, note = ?, hlc = ?, "
+                "updated_by = ? WHERE institution_id = ? AND step = ? AND hlc = ?",
+                (
+                    prev["status"],
+                    prev["reason"],
+                    prev["note"],
+                    prev["hlc"],
+                    prev["updated_by"],
+                    inst_id,
+                    key,
+                    op["hlc"],
+                ),
+            )
     elif kind == "contact" and prev is not None:
         data = json.loads(op["data"])
-        row = conn.execute("SELECT contact_name, contact_phone FROM institutions WHERE id = ?",
-                           (rest,)).fetchone()
+        row = conn.execute(
+            "SELECT contact_name, contact_phone FROM institutions WHERE id = ?", (rest,)
+        ).fetchone()
         if row is not None and all(row[k] == v for k, v in data.items()):
-            conn.execute("UPDATE institutions SET contact_name = ?, contact_phone = ? "
-                         "WHERE id = ?", (prev["contact_name"], prev["contact_phone"], rest))
+            conn.execute(
+                "UPDATE institutions SET contact_name = ?, contact_phone = ? WHERE id = ?",
+                (prev["contact_name"], prev["contact_phone"], rest),
+            )
     elif kind == "visit":
         if prev is None:
             conn.execute("DELETE FROM visits WHERE visit_id = ? AND hlc = ?", (rest, op["hlc"]))
@@ -86,8 +112,10 @@ def restore_visit(conn: sqlite3.Connection, prev: dict[str, Any], hlc: str) -> N
     """Put a visit row back as it was, if it still carries the discarded amendment's stamp."""
     cols = [c for c in prev if c not in ("visit_id",)]
     sets = ", ".join(f"{c} = :{c}" for c in cols)
-    conn.execute(f"UPDATE visits SET {sets} WHERE visit_id = :visit_id AND hlc = :guard",
-                 {**prev, "guard": hlc})
+    conn.execute(
+        f"UPDATE visits SET {sets} WHERE visit_id = :visit_id AND hlc = :guard",
+        {**prev, "guard": hlc},
+    )
 
 
 def dirty_registers(conn: sqlite3.Connection) -> set[str]:
@@ -105,8 +133,10 @@ def dirty_registers(conn: sqlite3.Connection) -> set[str]:
 
 def held_institutions(conn: sqlite3.Connection) -> set[str]:
     """Institutions that unsent, sending or rejected ops still refer to (they stay cached)."""
-    rows = conn.execute("SELECT DISTINCT institution_id FROM outbox WHERE state IN "
-                        "('unsent', 'sending', 'rejected') AND institution_id IS NOT NULL")
+    rows = conn.execute(
+        "SELECT DISTINCT institution_id FROM outbox WHERE state IN "
+        "('unsent', 'sending', 'rejected') AND institution_id IS NOT NULL"
+    )
     return {r[0] for r in rows}
 
 
@@ -120,9 +150,13 @@ def unassign(conn: sqlite3.Connection, inst_id: str) -> None:
 
 def remove(conn: sqlite3.Connection, inst_id: str) -> None:
     """Delete an institution and everything of it the cache holds (its ops stay, settled)."""
-    for table, column in (("steps", "institution_id"), ("visits", "institution_id"),
-                          ("events", "institution_id"), ("institutions", "id"),
-                          ("pending_removals", "institution_id")):
+    for table, column in (
+        ("steps", "institution_id"),
+        ("visits", "institution_id"),
+        ("events", "institution_id"),
+        ("institutions", "id"),
+        ("pending_removals", "institution_id"),
+    ):
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (inst_id,))
 
 

@@ -48,8 +48,9 @@ def search_keys_sql() -> str:
 def search_triggers_sql() -> str:
     """Triggers keeping search_keys (and its trigram index) in step with institutions."""
     keys = search_keys_sql()
-    fts_delete = ("INSERT INTO search_fts (search_fts, rowid, keys) "
-                  "VALUES ('delete', old.rowid, old.keys)")
+    fts_delete = (
+        "INSERT INTO search_fts (search_fts, rowid, keys) VALUES ('delete', old.rowid, old.keys)"
+    )
     fts_insert = "INSERT INTO search_fts (rowid, keys) VALUES (new.rowid, new.keys)"
     cols = ", ".join(SEARCH_COLUMNS)
     return (
@@ -90,12 +91,19 @@ def step_values(statuses: Mapping[str, str]) -> tuple[int, int, int, str | None,
             done_mask |= bit
         elif status == domain.BLOCKED:
             blocked = 1
-    return (DONE_COUNT[done_mask], done_mask, touched, NEXT_STEP[done_mask], blocked,
-            int(done_mask & FULL_MASK == FULL_MASK))
+    return (
+        DONE_COUNT[done_mask],
+        done_mask,
+        touched,
+        NEXT_STEP[done_mask],
+        blocked,
+        int(done_mask & FULL_MASK == FULL_MASK),
+    )
 
 
-def load_values(steps: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int, int, str | None,
-                                                                        int, int]]:
+def load_values(
+    steps: Iterable[Mapping[str, Any]],
+) -> dict[str, tuple[int, int, int, str | None, int, int]]:
     """step_values for every institution of a list of step rows (a step given twice: the last)."""
     statuses: dict[str, dict[str, str]] = {}
     for s in steps:
@@ -114,7 +122,7 @@ def refresh(conn: sqlite3.Connection, ids: Iterable[str] | None) -> None:
     else:
         todo = sorted(set(ids))
     for start in range(0, len(todo), CHUNK):
-        _refresh_chunk(conn, todo[start:start + CHUNK])
+        _refresh_chunk(conn, todo[start : start + CHUNK])
 
 
 def _refresh_chunk(conn: sqlite3.Connection, ids: list[str]) -> None:
@@ -127,16 +135,19 @@ def _refresh_chunk(conn: sqlite3.Connection, ids: list[str]) -> None:
     latest: dict[str, tuple[str, str | None]] = {}
     for inst, started, next_on in conn.execute(
         f"SELECT institution_id, started_at, next_visit_on FROM visits "
-        f"WHERE institution_id IN ({marks}) ORDER BY institution_id, started_at", ids
+        f"WHERE institution_id IN ({marks}) ORDER BY institution_id, started_at",
+        ids,
     ):
         latest[inst] = (started, next_on)
-    unsent = dict(conn.execute(
-        f"SELECT institution_id, count(*) FROM outbox WHERE state IN ('unsent', 'sending') "
-        f"AND institution_id IN ({marks}) GROUP BY institution_id", ids
-    ).fetchall())
+    unsent = dict(
+        conn.execute(
+            f"SELECT institution_id, count(*) FROM outbox WHERE state IN ('unsent', 'sending') "
+            f"AND institution_id IN ({marks}) GROUP BY institution_id",
+            ids,
+        ).fetchall()
+    )
     rows = [
-        (*step_values(statuses[i]), *latest.get(i, (None, None)), unsent.get(i, 0), i)
-        for i in ids
+        (*step_values(statuses[i]), *latest.get(i, (None, None)), unsent.get(i, 0), i) for i in ids
     ]
     sets = ", ".join(f"{c} = ?" for c in COLUMN_NAMES)
     conn.executemany(f"UPDATE institutions SET {sets} WHERE id = ?", rows)

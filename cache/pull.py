@@ -11,9 +11,16 @@ from .rows import CONTACT_FIELDS, institution_params, visit_params
 from .statements import INST_UPSERT, VISIT_UPSERT
 
 NO_PROGRESS: dict[str, Any] = {
-    "sync_state": "synced", "done": 0, "done_mask": 0, "touched": 0,
-    "next_step": domain.STEP_KEYS[0], "blocked": 0, "full_process": 0, "last_visit_at": None,
-    "next_visit_on": None, "unsent": 0,
+    "sync_state": "synced",
+    "done": 0,
+    "done_mask": 0,
+    "touched": 0,
+    "next_step": domain.STEP_KEYS[0],
+    "blocked": 0,
+    "full_process": 0,
+    "last_visit_at": None,
+    "next_visit_on": None,
+    "unsent": 0,
 }
 
 
@@ -21,8 +28,9 @@ def apply_institution(conn: sqlite3.Connection, data: dict[str, Any], dirty: set
     """Upsert an institution, keeping contact fields with unsent local edits; return its id."""
     params = institution_params(data)
     inst_id = params["id"]
-    row = conn.execute("SELECT contact_name, contact_phone FROM institutions WHERE id = ?",
-                       (inst_id,)).fetchone()
+    row = conn.execute(
+        "SELECT contact_name, contact_phone FROM institutions WHERE id = ?", (inst_id,)
+    ).fetchone()
     for field in CONTACT_FIELDS:
         if row is not None and f"{field}:{inst_id}" in dirty:
             params[field] = row[field]  # a local edit not yet accepted wins until it is
@@ -37,6 +45,7 @@ def apply_visit(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str])
     """Upsert a visit by visit_id unless it has unsent local ops; return its institution."""
     if f"visit:{data['visit_id']}" in dirty:
         return set()
-    conn.execute(VISIT_UPSERT, {**visit_params(data), "hlc": data.get("hlc"),
-                                 "sync_state": "synced"})
+    conn.execute(
+        VISIT_UPSERT, {**visit_params(data), "hlc": data.get("hlc"), "sync_state": "synced"}
+    )
     return {str(data["institution_id"])}

@@ -46,8 +46,14 @@ LEVELS = ("county", "city")
 _COLUMNS = ", ".join(f"i.{c}" for c in ASSIGNMENT_COLUMNS)
 
 
-def _where(conn: sqlite3.Connection, matcher: search.Matcher, query: str, filter: str,
-           today: date, indexed: bool) -> tuple[str, dict[str, Any], search.Matches | None]:
+def _where(
+    conn: sqlite3.Connection,
+    matcher: search.Matcher,
+    query: str,
+    filter: str,
+    today: date,
+    indexed: bool,
+) -> tuple[str, dict[str, Any], search.Matches | None]:
     if filter not in FILTERS:
         raise ValueError(f"unknown filter {filter!r}; one of {', '.join(FILTERS)}")
     params: dict[str, Any] = {"today": today.isoformat()}
@@ -55,13 +61,24 @@ def _where(conn: sqlite3.Connection, matcher: search.Matcher, query: str, filter
     if matches is None:
         return FILTERS[filter], params, None
     params["ids"] = matches.rowids_json
-    return (f"i.rowid IN (SELECT value FROM json_each(:ids)) AND {FILTERS[filter]}", params,
-            matches)
+    return (
+        f"i.rowid IN (SELECT value FROM json_each(:ids)) AND {FILTERS[filter]}",
+        params,
+        matches,
+    )
 
 
-def assignments(conn: sqlite3.Connection, matcher: search.Matcher, query: str, filter: str,
-                sort: str, limit: int, offset: int, today: date,
-                indexed: bool = True) -> list[AssignmentRow]:
+def assignments(
+    conn: sqlite3.Connection,
+    matcher: search.Matcher,
+    query: str,
+    filter: str,
+    sort: str,
+    limit: int,
+    offset: int,
+    today: date,
+    indexed: bool = True,
+) -> list[AssignmentRow]:
     """One page of the assignment list."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
@@ -75,32 +92,65 @@ def assignments(conn: sqlite3.Connection, matcher: search.Matcher, query: str, f
     due = _count(conn, f"{where} AND {DUE}", params, DUE_INDEX)
     rows: list[AssignmentRow] = []
     if offset < due:
-        rows = _page(conn, f"{where} AND {DUE}", params, "i.next_visit_on, " + SORTS[sort],
-                     DUE_INDEX, limit, offset)
+        rows = _page(
+            conn,
+            f"{where} AND {DUE}",
+            params,
+            "i.next_visit_on, " + SORTS[sort],
+            DUE_INDEX,
+            limit,
+            offset,
+        )
     if len(rows) < limit:
-        rows += _page(conn, f"{where} AND {NOT_DUE}", params, SORTS[sort], index,
-                      limit - len(rows), max(0, offset - due))
+        rows += _page(
+            conn,
+            f"{where} AND {NOT_DUE}",
+            params,
+            SORTS[sort],
+            index,
+            limit - len(rows),
+            max(0, offset - due),
+        )
     return rows
 
 
-def _page(conn: sqlite3.Connection, where: str, params: dict[str, Any], order: str,
-          index: str | None, limit: int, offset: int) -> list[AssignmentRow]:
+def _page(
+    conn: sqlite3.Connection,
+    where: str,
+    params: dict[str, Any],
+    order: str,
+    index: str | None,
+    limit: int,
+    offset: int,
+) -> list[AssignmentRow]:
     indexed_by = f" INDEXED BY {index}" if index else ""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM institutions i{indexed_by} WHERE {where} ORDER BY {order} "
-        "LIMIT :limit OFFSET :offset", {**params, "limit": limit, "offset": offset})
+        "LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
     return [assignment_row(r) for r in rows]
 
 
-def _count(conn: sqlite3.Connection, where: str, params: dict[str, Any],
-           index: str | None = None) -> int:
+def _count(
+    conn: sqlite3.Connection, where: str, params: dict[str, Any], index: str | None = None
+) -> int:
     indexed_by = f" INDEXED BY {index}" if index else ""
-    return int(conn.execute(f"SELECT count(*) FROM institutions i{indexed_by} WHERE {where}",
-                            params).fetchone()[0])
+    return int(
+        conn.execute(
+            f"SELECT count(*) FROM institutions i{indexed_by} WHERE {where}", params
+        ).fetchone()[0]
+    )
 
 
-def count_assignments(conn: sqlite3.Connection, matcher: search.Matcher, query: str,
-                      filter: str, today: date, indexed: bool = True) -> int:
+def count_assignments(
+    conn: sqlite3.Connection,
+    matcher: search.Matcher,
+    query: str,
+    filter: str,
+    today: date,
+    indexed: bool = True,
+) -> int:
     """How many rows the assignment list has for this search and filter."""
     where, params, matches = _where(conn, matcher, query, filter, today, indexed)
     if filter == "all" and matches is not None:
@@ -116,8 +166,10 @@ def institution(conn: sqlite3.Connection, inst_id: str) -> dict[str, Any] | None
 
 def step_states(conn: sqlite3.Connection, inst_id: str) -> dict[str, StepState]:
     """All eleven steps, in checklist order; steps the cache has no row for are todo."""
-    held = {r["step"]: step_state(r) for r in conn.execute(
-        "SELECT * FROM steps WHERE institution_id = ?", (inst_id,))}
+    held = {
+        r["step"]: step_state(r)
+        for r in conn.execute("SELECT * FROM steps WHERE institution_id = ?", (inst_id,))
+    }
     return {
         key: held.get(key) or StepState(key, domain.TODO, None, None, None, None, "synced")
         for key in domain.STEP_KEYS
@@ -129,8 +181,10 @@ def visits(conn: sqlite3.Connection, inst_id: str | None) -> list[dict[str, Any]
     if inst_id is None:
         rows = conn.execute("SELECT * FROM visits ORDER BY started_at DESC, visit_id")
     else:
-        rows = conn.execute("SELECT * FROM visits WHERE institution_id = ? "
-                            "ORDER BY started_at DESC, visit_id", (inst_id,))
+        rows = conn.execute(
+            "SELECT * FROM visits WHERE institution_id = ? ORDER BY started_at DESC, visit_id",
+            (inst_id,),
+        )
     return [visit_dict(r) for r in rows]
 
 
@@ -141,12 +195,23 @@ def visit_from_row(row: sqlite3.Row) -> dict[str, Any]:
 
 def events(conn: sqlite3.Connection, inst_id: str) -> list[dict[str, Any]]:
     """Posters printed and codes checked, newest first."""
-    rows = conn.execute("SELECT * FROM events WHERE institution_id = ? "
-                        "ORDER BY created_at DESC, hlc DESC", (inst_id,))
-    return [{"event_id": r["event_id"], "institution_id": r["institution_id"],
-             "visit_id": r["visit_id"], "kind": r["kind"], "data": json.loads(r["data"]),
-             "hlc": r["hlc"], "created_at": r["created_at"], "sync_state": r["sync_state"]}
-            for r in rows]
+    rows = conn.execute(
+        "SELECT * FROM events WHERE institution_id = ? ORDER BY created_at DESC, hlc DESC",
+        (inst_id,),
+    )
+    return [
+        {
+            "event_id": r["event_id"],
+            "institution_id": r["institution_id"],
+            "visit_id": r["visit_id"],
+            "kind": r["kind"],
+            "data": json.loads(r["data"]),
+            "hlc": r["hlc"],
+            "created_at": r["created_at"],
+            "sync_state": r["sync_state"],
+        }
+        for r in rows
+    ]
 
 
 def _step_sums() -> str:
@@ -170,9 +235,16 @@ def progress(conn: sqlite3.Connection, level: str) -> list[dict[str, Any]]:
     for r in rows:
         by_step = _by_step(r)
         division = domain.DIVISIONS.get(r["code"])
-        out.append({"division_code": r["code"], "name": division.name if division else r["code"],
-                    "institutions": r["n"], "by_step": by_step,
-                    "bank_verified": by_step["bank_verified"], "full_process": int(r["fp"] or 0)})
+        out.append(
+            {
+                "division_code": r["code"],
+                "name": division.name if division else r["code"],
+                "institutions": r["n"],
+                "by_step": by_step,
+                "bank_verified": by_step["bank_verified"],
+                "full_process": int(r["fp"] or 0),
+            }
+        )
     return out
 
 
@@ -196,17 +268,23 @@ def local_stats(conn: sqlite3.Connection, division: str | None) -> dict[str, Any
     ).fetchone()
     v = conn.execute(
         f"SELECT count(*), sum(v.rectification IS NOT NULL) FROM visits v "
-        f"JOIN institutions i ON i.id = v.institution_id WHERE {clause}", params,
+        f"JOIN institutions i ON i.id = v.institution_id WHERE {clause}",
+        params,
     ).fetchone()
     by_step = _by_step(r)
     total = int(r["n"] or 0)
     return {
-        "division": division, "institutions": total, "by_step": by_step,
+        "division": division,
+        "institutions": total,
+        "by_step": by_step,
         "bank_verified": by_step["bank_verified"],
         "bank_verified_rate": round(by_step["bank_verified"] / total, 4) if total else 0.0,
-        "payment_enabled": by_step["payment_enabled"], "full_process": int(r["fp"] or 0),
-        "orders": int(r["orders"] or 0), "order_amount_fen": int(r["amount"] or 0),
-        "visits": int(v[0] or 0), "rectification_notices": int(v[1] or 0),
+        "payment_enabled": by_step["payment_enabled"],
+        "full_process": int(r["fp"] or 0),
+        "orders": int(r["orders"] or 0),
+        "order_amount_fen": int(r["amount"] or 0),
+        "visits": int(v[0] or 0),
+        "rectification_notices": int(v[1] or 0),
     }
 
 
@@ -218,4 +296,3 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
         "(SELECT count(*) FROM institutions), (SELECT count(*) FROM visits)"
     ).fetchone()
     return {"unsent": r[0], "rejected": r[1], "institutions": r[2], "visits": r[3]}
-

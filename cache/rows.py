@@ -10,14 +10,38 @@ from typing import Any
 from fieldkit import domain
 
 INSTITUTION_FIELDS = (
-    "id", "name", "uscc", "licence_no", "division_code", "address", "contact_name",
-    "contact_phone", "kind", "pinyin", "initials", "bank_status", "bank_reason", "payment",
-    "orders", "order_amount_fen",
+    "id",
+    "name",
+    "uscc",
+    "licence_no",
+    "division_code",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "kind",
+    "pinyin",
+    "initials",
+    "bank_status",
+    "bank_reason",
+    "payment",
+    "orders",
+    "order_amount_fen",
 )
 CONTACT_FIELDS = ("contact_name", "contact_phone")
 VISIT_COLUMNS = (
-    "visit_id", "institution_id", "technician_id", "kind", "started_at", "ended_at", "outcome",
-    "steps_advanced", "issues", "rectification", "interview_recommended", "next_visit_on", "notes",
+    "visit_id",
+    "institution_id",
+    "technician_id",
+    "kind",
+    "started_at",
+    "ended_at",
+    "outcome",
+    "steps_advanced",
+    "issues",
+    "rectification",
+    "interview_recommended",
+    "next_visit_on",
+    "notes",
 )
 VISIT_JSON = ("steps_advanced", "issues", "rectification")
 SYNC_STATES = ("synced", "unsent", "sending", "rejected")
@@ -54,19 +78,36 @@ class StepState:
     sync_state: str
 
 
-ASSIGNMENT_COLUMNS = ("id", "name", "division_code", "done", "next_step", "bank_status",
-                      "last_visit_at", "next_visit_on", "blocked", "full_process", "unsent")
+ASSIGNMENT_COLUMNS = (
+    "id",
+    "name",
+    "division_code",
+    "done",
+    "next_step",
+    "bank_status",
+    "last_visit_at",
+    "next_visit_on",
+    "blocked",
+    "full_process",
+    "unsent",
+)
 
 
 def assignment_row(row: sqlite3.Row) -> AssignmentRow:
     """An AssignmentRow from a row selected with ASSIGNMENT_COLUMNS."""
     division = domain.DIVISIONS.get(row["division_code"])
     return AssignmentRow(
-        id=row["id"], name=row["name"], division_code=row["division_code"],
+        id=row["id"],
+        name=row["name"],
+        division_code=row["division_code"],
         county=division.name if division else row["division_code"],
-        done=row["done"], next_step=row["next_step"], bank_status=row["bank_status"],
-        last_visit_at=row["last_visit_at"], next_visit_on=row["next_visit_on"],
-        blocked=bool(row["blocked"]), full_process=bool(row["full_process"]),
+        done=row["done"],
+        next_step=row["next_step"],
+        bank_status=row["bank_status"],
+        last_visit_at=row["last_visit_at"],
+        next_visit_on=row["next_visit_on"],
+        blocked=bool(row["blocked"]),
+        full_process=bool(row["full_process"]),
         unsent=row["unsent"],
     )
 
@@ -83,12 +124,18 @@ def institution_params(inst: dict[str, Any]) -> dict[str, Any]:
     """Column values of an institution from its wire dict (missing optional fields defaulted)."""
     payment = inst.get("payment")
     return {
-        "id": inst["id"], "name": inst["name"], "uscc": inst.get("uscc") or "",
-        "licence_no": inst.get("licence_no") or "", "division_code": inst["division_code"],
-        "address": inst.get("address") or "", "contact_name": inst.get("contact_name") or "",
+        "id": inst["id"],
+        "name": inst["name"],
+        "uscc": inst.get("uscc") or "",
+        "licence_no": inst.get("licence_no") or "",
+        "division_code": inst["division_code"],
+        "address": inst.get("address") or "",
+        "contact_name": inst.get("contact_name") or "",
         "contact_phone": inst.get("contact_phone") or "",
-        "kind": inst.get("kind") or domain.NON_ACADEMIC, "pinyin": inst.get("pinyin") or "",
-        "initials": inst.get("initials") or "", "bank_status": inst.get("bank_status") or "pending",
+        "kind": inst.get("kind") or domain.NON_ACADEMIC,
+        "pinyin": inst.get("pinyin") or "",
+        "initials": inst.get("initials") or "",
+        "bank_status": inst.get("bank_status") or "pending",
         "bank_reason": inst.get("bank_reason"),
         "payment": json.dumps(payment, ensure_ascii=False) if payment else None,
         "orders": int(inst.get("orders") or 0),
@@ -100,21 +147,36 @@ def institution_row(inst: dict[str, Any]) -> tuple[Any, ...]:
     """institution_params as a tuple in INSTITUTION_FIELDS order (for executemany)."""
     payment = inst.get("payment")
     return (
-        inst["id"], inst["name"], inst.get("uscc") or "", inst.get("licence_no") or "",
-        inst["division_code"], inst.get("address") or "", inst.get("contact_name") or "",
-        inst.get("contact_phone") or "", inst.get("kind") or domain.NON_ACADEMIC,
-        inst.get("pinyin") or "", inst.get("initials") or "",
-        inst.get("bank_status") or "pending", inst.get("bank_reason"),
+        inst["id"],
+        inst["name"],
+        inst.get("uscc") or "",
+        inst.get("licence_no") or "",
+        inst["division_code"],
+        inst.get("address") or "",
+        inst.get("contact_name") or "",
+        inst.get("contact_phone") or "",
+        inst.get("kind") or domain.NON_ACADEMIC,
+        inst.get("pinyin") or "",
+        inst.get("initials") or "",
+        inst.get("bank_status") or "pending",
+        inst.get("bank_reason"),
         json.dumps(payment, ensure_ascii=False) if payment else None,
-        int(inst.get("orders") or 0), int(inst.get("order_amount_fen") or 0),
+        int(inst.get("orders") or 0),
+        int(inst.get("order_amount_fen") or 0),
     )
 
 
 def step_state(row: sqlite3.Row) -> StepState:
     """A StepState from a steps row."""
-    return StepState(step=row["step"], status=row["status"], reason=row["reason"],
-                     note=row["note"], hlc=row["hlc"], updated_by=row["updated_by"],
-                     sync_state=row["sync_state"])
+    return StepState(
+        step=row["step"],
+        status=row["status"],
+        reason=row["reason"],
+        note=row["note"],
+        hlc=row["hlc"],
+        updated_by=row["updated_by"],
+        sync_state=row["sync_state"],
+    )
 
 
 def visit_dict(row: sqlite3.Row) -> dict[str, Any]:
@@ -145,8 +207,13 @@ def visit_params(data: dict[str, Any]) -> dict[str, Any]:
 def op_dict(row: sqlite3.Row) -> dict[str, Any]:
     """An outbox op: the wire fields plus state, reason, message and created_at."""
     return {
-        "op_id": row["op_id"], "hlc": row["hlc"], "kind": row["kind"],
-        "institution_id": row["institution_id"], "data": json.loads(row["data"]),
-        "state": row["state"], "reason": row["reason"], "message": row["message"],
+        "op_id": row["op_id"],
+        "hlc": row["hlc"],
+        "kind": row["kind"],
+        "institution_id": row["institution_id"],
+        "data": json.loads(row["data"]),
+        "state": row["state"],
+        "reason": row["reason"],
+        "message": row["message"],
         "created_at": row["created_at"],
     }

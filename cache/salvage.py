@@ -19,8 +19,19 @@ from . import schema
 from .errors import CacheTooNew, NotAFieldkitCache
 from .store import Store, salvaging_path
 
-OP_COLUMNS = ("op_id", "hlc", "kind", "institution_id", "register", "data", "prev", "state",
-              "reason", "message", "created_at")
+OP_COLUMNS = (
+    "op_id",
+    "hlc",
+    "kind",
+    "institution_id",
+    "register",
+    "data",
+    "prev",
+    "state",
+    "reason",
+    "message",
+    "created_at",
+)
 KEPT_STATES = ("unsent", "sending", "rejected", "synced")
 SIDECARS = ("-wal", "-shm", "-journal")
 MAX_SCAN = 1_000_000  # outbox rows probed one by one past a damaged page, at most
@@ -42,15 +53,19 @@ class SalvageReport:
         """What happened and what happens next, in the user's language."""
         if lang.startswith("zh"):
             lost = f"；有 {self.unreadable} 条记录无法读出" if self.unreadable else ""
-            return (f"本地缓存已损坏（{self.reason}），已改名保留为 {self.kept_aside}（未删除）。"
-                    f"从中抢救出 {self.unsent} 项未发送的更改和 {self.rejected} 项被拒绝的更改"
-                    f"{lost}。已新建缓存 {self.path}；下次同步会发送抢救出的更改，并从办公室重新下载"
-                    "其余数据。")
+            return (
+                f"本地缓存已损坏（{self.reason}），已改名保留为 {self.kept_aside}（未删除）。"
+                f"从中抢救出 {self.unsent} 项未发送的更改和 {self.rejected} 项被拒绝的更改"
+                f"{lost}。已新建缓存 {self.path}；下次同步会发送抢救出的更改，并从办公室重新下载"
+                "其余数据。"
+            )
         lost = f"; {self.unreadable} records could not be read" if self.unreadable else ""
-        return (f"The local cache was damaged ({self.reason}); it was kept aside as "
-                f"{self.kept_aside} (not deleted). Rescued {self.unsent} unsent and "
-                f"{self.rejected} rejected changes{lost}. A fresh cache was created at {self.path}; "
-                "the next sync sends the rescued changes and downloads the rest from the office.")
+        return (
+            f"The local cache was damaged ({self.reason}); it was kept aside as "
+            f"{self.kept_aside} (not deleted). Rescued {self.unsent} unsent and "
+            f"{self.rejected} rejected changes{lost}. A fresh cache was created at {self.path}; "
+            "the next sync sends the rescued changes and downloads the rest from the office."
+        )
 
 
 def open_or_salvage(path: Path) -> tuple[Store, SalvageReport | None]:
@@ -95,8 +110,15 @@ def salvage(path: Path, reason: str = "") -> SalvageReport:
     aside = _keep_aside(path)
     _move_with_sidecars(building, path)
     count = {state: sum(1 for op in ops if op["state"] == state) for state in KEPT_STATES}
-    return SalvageReport(path, aside, count["unsent"] + count["sending"], count["rejected"],
-                         count["synced"], unreadable, reason or "unreadable")
+    return SalvageReport(
+        path,
+        aside,
+        count["unsent"] + count["sending"],
+        count["rejected"],
+        count["synced"],
+        unreadable,
+        reason or "unreadable",
+    )
 
 
 def aside_name(path: Path, now: datetime | None = None) -> Path:
@@ -182,15 +204,18 @@ def _read_ops(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
     return ops, unreadable
 
 
-def _rows(conn: sqlite3.Connection, query: str,
-          params: tuple[Any, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(
+    conn: sqlite3.Connection, query: str, params: tuple[Any, ...]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(seq, op) pairs of a query over the outbox; rows missing a needed column are skipped."""
     cursor = conn.execute(query, params)
     names = [d[0] for d in cursor.description]
     for row in cursor:
         values = dict(zip(names[1:], row[1:], strict=True))
-        if all(isinstance(values.get(k), str) for k in ("op_id", "hlc", "kind", "register",
-                                                         "data", "state", "created_at")):
+        if all(
+            isinstance(values.get(k), str)
+            for k in ("op_id", "hlc", "kind", "register", "data", "state", "created_at")
+        ):
             yield int(row[0]), {k: values.get(k) for k in OP_COLUMNS}
 
 
@@ -210,8 +235,9 @@ def _fresh(path: Path, client_id: str | None) -> Store:
         conn = sqlite3.connect(str(path), isolation_level=None)
         try:
             schema.migrate(conn)
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('client_id', ?)",
-                         (client_id,))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('client_id', ?)", (client_id,)
+            )
         finally:
             conn.close()
     return Store.open(path)

@@ -72,8 +72,12 @@ class Matcher:
         short = [t for t in words if t not in long]
         if long:
             fts = " AND ".join(_phrase(t) for t in long)
-            found = [r[0] for r in conn.execute(
-                "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (fts,))]
+            found = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (fts,)
+                )
+            ]
             if not short:
                 return found
             keep = set(found)

@@ -19,8 +19,11 @@ def utcnow() -> str:
 _INST_COLS = ", ".join(INSTITUTION_FIELDS) + ", sync_state, " + ", ".join(progress.COLUMN_NAMES)
 
 
-_INST_MARKS = ", ".join(f":{c}" for c in INSTITUTION_FIELDS) + ", :sync_state, " + ", ".join(
-    f":{c}" for c in progress.COLUMN_NAMES)
+_INST_MARKS = (
+    ", ".join(f":{c}" for c in INSTITUTION_FIELDS)
+    + ", :sync_state, "
+    + ", ".join(f":{c}" for c in progress.COLUMN_NAMES)
+)
 
 
 INST_UPSERT = (
@@ -36,13 +39,20 @@ INST_LOAD = (
     + ") ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(
         f"{c} = CASE WHEN institutions.sync_state IN ('unsent', 'sending') THEN institutions.{c} "
-        f"ELSE excluded.{c} END" if c in CONTACT_FIELDS else f"{c} = excluded.{c}"
-        for c in INSTITUTION_FIELDS if c != "id")
+        f"ELSE excluded.{c} END"
+        if c in CONTACT_FIELDS
+        else f"{c} = excluded.{c}"
+        for c in INSTITUTION_FIELDS
+        if c != "id"
+    )
 )
 
 
-SEARCH_KEYS_ALL = ("INSERT INTO search_keys (rowid, keys) SELECT rowid, "
-                    + progress.search_keys_sql().replace("new.", "") + " FROM institutions")
+SEARCH_KEYS_ALL = (
+    "INSERT INTO search_keys (rowid, keys) SELECT rowid, "
+    + progress.search_keys_sql().replace("new.", "")
+    + " FROM institutions"
+)
 
 
 SEARCH_KEYS_UPSERT = (
@@ -63,8 +73,9 @@ VISIT_UPSERT = (
     f"INSERT INTO visits ({', '.join(VISIT_COLUMNS)}, amendments, hlc, sync_state) VALUES ("
     + ", ".join(f":{c}" for c in VISIT_COLUMNS)
     + ", :amendments, :hlc, :sync_state) ON CONFLICT(visit_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*VISIT_COLUMNS[1:], "amendments", "hlc",
-                                                  "sync_state"))
+    + ", ".join(
+        f"{c} = excluded.{c}" for c in (*VISIT_COLUMNS[1:], "amendments", "hlc", "sync_state")
+    )
 )
 
 
@@ -96,5 +107,8 @@ def put_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
     if value is None:
         conn.execute("DELETE FROM meta WHERE key = ?", (key,))
     else:
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

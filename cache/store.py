@@ -75,8 +75,9 @@ class Store:
         schema.check_file(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                str(path), timeout=timeout, isolation_level=None, check_same_thread=False
+            )
         except (OSError, sqlite3.Error) as exc:
             raise CacheUnavailable(path, str(exc)) from None
         try:
@@ -151,8 +152,10 @@ class Store:
         if existing:
             return existing
         with self._tx() as conn:
-            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('client_id', ?)",
-                         (uuid.uuid4().hex,))
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('client_id', ?)",
+                (uuid.uuid4().hex,),
+            )
             return str(conn.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()[0])
 
     # ---- meta ----------------------------------------------------------------------------
@@ -170,22 +173,39 @@ class Store:
 
     # ---- reads ---------------------------------------------------------------------------
 
-    def assignments(self, query: str = "", filter: str = "all", sort: str = "priority",
-                    limit: int = 100, offset: int = 0,
-                    today: date | None = None) -> list[AssignmentRow]:
+    def assignments(
+        self,
+        query: str = "",
+        filter: str = "all",
+        sort: str = "priority",
+        limit: int = 100,
+        offset: int = 0,
+        today: date | None = None,
+    ) -> list[AssignmentRow]:
         """One page of the assignment list, searched, filtered and sorted."""
         indexed = self._search_ready(query)
         with self._read() as conn:
-            return queries.assignments(conn, self._matcher, query, filter, sort, limit, offset,
-                                       today or date.today(), indexed)
+            return queries.assignments(
+                conn,
+                self._matcher,
+                query,
+                filter,
+                sort,
+                limit,
+                offset,
+                today or date.today(),
+                indexed,
+            )
 
-    def count_assignments(self, query: str = "", filter: str = "all",
-                          today: date | None = None) -> int:
+    def count_assignments(
+        self, query: str = "", filter: str = "all", today: date | None = None
+    ) -> int:
         """How many institutions the same search and filter would list."""
         indexed = self._search_ready(query)
         with self._read() as conn:
-            return queries.count_assignments(conn, self._matcher, query, filter,
-                                             today or date.today(), indexed)
+            return queries.count_assignments(
+                conn, self._matcher, query, filter, today or date.today(), indexed
+            )
 
     def build_search_index(self) -> bool:
         """Rebuild the trigram index if a big load left it stale; return whether it was rebuilt."""
@@ -243,8 +263,16 @@ class Store:
 
     # ---- local edits ---------------------------------------------------------------------
 
-    def set_step(self, inst_id: str, step: str, status: str, reason: str | None = None,
-                 note: str | None = None, *, by: str) -> dict[str, Any]:
+    def set_step(
+        self,
+        inst_id: str,
+        step: str,
+        status: str,
+        reason: str | None = None,
+        note: str | None = None,
+        *,
+        by: str,
+    ) -> dict[str, Any]:
         """Change one checklist step (checked by the domain) and queue it for the office."""
         reason = reason.strip() if reason and reason.strip() else None
         note = note.strip() if note and note.strip() else None
@@ -253,14 +281,22 @@ class Store:
             current = queries.step_states(conn, inst_id)
             statuses = {key: s.status for key, s in current.items()}
             domain.check_transition(statuses, step, status, reason, actor=domain.TECHNICIAN)
-            prev = conn.execute("SELECT status, reason, note, hlc, updated_by, sync_state "
-                                "FROM steps WHERE institution_id = ? AND step = ?",
-                                (inst_id, step)).fetchone()
+            prev = conn.execute(
+                "SELECT status, reason, note, hlc, updated_by, sync_state "
+                "FROM steps WHERE institution_id = ? AND step = ?",
+                (inst_id, step),
+            ).fetchone()
             hlc = self._stamp(conn)
             conn.execute(sql.STEP_UPSERT, (inst_id, step, status, reason, note, hlc, by, "unsent"))
-            op = self._enqueue(conn, "step.set", inst_id, f"step:{inst_id}:{step}",
-                               {"step": step, "status": status, "reason": reason, "note": note},
-                               dict(prev) if prev else None, hlc)
+            op = self._enqueue(
+                conn,
+                "step.set",
+                inst_id,
+                f"step:{inst_id}:{step}",
+                {"step": step, "status": status, "reason": reason, "note": note},
+                dict(prev) if prev else None,
+                hlc,
+            )
             progress.refresh(conn, [inst_id])
         return op
 
@@ -270,17 +306,28 @@ class Store:
         data = domain.visit_to_wire(visit)
         with self._tx() as conn:
             _require_institution(conn, visit.institution_id)
-            if conn.execute("SELECT 1 FROM visits WHERE visit_id = ?",
-                            (visit.visit_id,)).fetchone():
+            if conn.execute(
+                "SELECT 1 FROM visits WHERE visit_id = ?", (visit.visit_id,)
+            ).fetchone():
                 raise domain.ValidationError(
-                    "visit_exists", f"走访 {visit.visit_id} 已存在，走访只能追加或修订",
+                    "visit_exists",
+                    f"走访 {visit.visit_id} 已存在，走访只能追加或修订",
                     f"Visit {visit.visit_id} already exists; visits are appended or amended",
-                    "visit_id")
+                    "visit_id",
+                )
             hlc = self._stamp(conn)
-            conn.execute(sql.VISIT_UPSERT,
-                         {**visit_params(data), "hlc": hlc, "sync_state": "unsent"})
-            op = self._enqueue(conn, "visit.create", visit.institution_id,
-                               f"visit:{visit.visit_id}", data, None, hlc)
+            conn.execute(
+                sql.VISIT_UPSERT, {**visit_params(data), "hlc": hlc, "sync_state": "unsent"}
+            )
+            op = self._enqueue(
+                conn,
+                "visit.create",
+                visit.institution_id,
+                f"visit:{visit.visit_id}",
+                data,
+                None,
+                hlc,
+            )
             progress.refresh(conn, [visit.institution_id])
         return op
 
@@ -289,15 +336,20 @@ class Store:
         unknown = sorted(set(changes) - set(domain.AMENDABLE))
         if unknown or not changes:
             raise domain.ValidationError(
-                "visit_amend", f"走访只能修订这些字段：{', '.join(domain.AMENDABLE)}",
+                "visit_amend",
+                f"走访只能修订这些字段：{', '.join(domain.AMENDABLE)}",
                 f"Only these visit fields can be amended: {', '.join(domain.AMENDABLE)}",
-                unknown[0] if unknown else "changes")
+                unknown[0] if unknown else "changes",
+            )
         with self._tx() as conn:
             row = conn.execute("SELECT * FROM visits WHERE visit_id = ?", (visit_id,)).fetchone()
             if row is None:
-                raise domain.ValidationError("unknown_visit", f"本地没有走访 {visit_id}",
-                                             f"Visit {visit_id} is not in the local cache",
-                                             "visit_id")
+                raise domain.ValidationError(
+                    "unknown_visit",
+                    f"本地没有走访 {visit_id}",
+                    f"Visit {visit_id} is not in the local cache",
+                    "visit_id",
+                )
             before = queries.visit_from_row(row)
             merged = {**before, **{k: _wire_value(v) for k, v in changes.items()}}
             visit = domain.validate_visit(domain.visit_from_wire(merged))
@@ -305,65 +357,112 @@ class Store:
             hlc = self._stamp(conn)
             amended = {k: wire[k] for k in changes}
             amendments = [*before["amendments"], {"hlc": hlc, "changes": amended}]
-            conn.execute(sql.VISIT_UPSERT, {**visit_params({**wire, "amendments": amendments}),
-                                            "hlc": hlc, "sync_state": "unsent"})
-            op = self._enqueue(conn, "visit.amend", row["institution_id"], f"visit:{visit_id}",
-                               {"visit_id": visit_id, **amended}, dict(row), hlc)
+            conn.execute(
+                sql.VISIT_UPSERT,
+                {
+                    **visit_params({**wire, "amendments": amendments}),
+                    "hlc": hlc,
+                    "sync_state": "unsent",
+                },
+            )
+            op = self._enqueue(
+                conn,
+                "visit.amend",
+                row["institution_id"],
+                f"visit:{visit_id}",
+                {"visit_id": visit_id, **amended},
+                dict(row),
+                hlc,
+            )
             progress.refresh(conn, [row["institution_id"]])
         return op
 
-    def set_contact(self, inst_id: str, *, contact_name: str | None = None,
-                    contact_phone: str | None = None) -> dict[str, Any]:
+    def set_contact(
+        self, inst_id: str, *, contact_name: str | None = None, contact_phone: str | None = None
+    ) -> dict[str, Any]:
         """Change the institution's contact person or mobile (checked) and queue it."""
         data: dict[str, str] = {}
         if contact_name is not None:
             if not contact_name.strip():
-                raise domain.ValidationError("contact_name", "联系人姓名不能为空",
-                                             "The contact name cannot be empty", "contact_name")
+                raise domain.ValidationError(
+                    "contact_name",
+                    "联系人姓名不能为空",
+                    "The contact name cannot be empty",
+                    "contact_name",
+                )
             data["contact_name"] = contact_name.strip()
         if contact_phone is not None:
             data["contact_phone"] = domain.validate_mobile(contact_phone)
         if not data:
-            raise domain.ValidationError("contact_empty", "请填写联系人或手机号",
-                                         "Give a contact name or a mobile number", "contact_name")
+            raise domain.ValidationError(
+                "contact_empty",
+                "请填写联系人或手机号",
+                "Give a contact name or a mobile number",
+                "contact_name",
+            )
         with self._tx(keys=True) as conn:
             row = _require_institution(conn, inst_id)
             prev = {k: row[k] for k in CONTACT_FIELDS}
             hlc = self._stamp(conn)
             sets = ", ".join(f"{k} = ?" for k in data)
-            conn.execute(f"UPDATE institutions SET {sets}, sync_state = 'unsent' WHERE id = ?",
-                         (*data.values(), inst_id))
+            conn.execute(
+                f"UPDATE institutions SET {sets}, sync_state = 'unsent' WHERE id = ?",
+                (*data.values(), inst_id),
+            )
             op = self._enqueue(conn, "contact.set", inst_id, f"contact:{inst_id}", data, prev, hlc)
             progress.refresh(conn, [inst_id])
         return op
 
-    def record_poster(self, inst_id: str, size: str, payload_sha256: str,
-                      copies: int = 1) -> dict[str, Any]:
+    def record_poster(
+        self, inst_id: str, size: str, payload_sha256: str, copies: int = 1
+    ) -> dict[str, Any]:
         """Record that a payment-code poster was printed, and queue it for the office's audit."""
         if size not in POSTER_SIZES:
-            raise domain.ValidationError("poster_size", f"未知的海报尺寸“{size}”（a4、a6、strip）",
-                                         f"Unknown poster size '{size}' (a4, a6, strip)", "size")
+            raise domain.ValidationError(
+                "poster_size",
+                f"未知的海报尺寸“{size}”（a4、a6、strip）",
+                f"Unknown poster size '{size}' (a4, a6, strip)",
+                "size",
+            )
         if copies < 1:
-            raise domain.ValidationError("poster_copies", "打印份数至少为1",
-                                         "At least one copy must be printed", "copies")
+            raise domain.ValidationError(
+                "poster_copies", "打印份数至少为1", "At least one copy must be printed", "copies"
+            )
         _check_sha256(payload_sha256, "payload_sha256")
-        return self._record_event(inst_id, None, "poster.printed",
-                                  {"size": size, "payload_sha256": payload_sha256,
-                                   "copies": copies})
+        return self._record_event(
+            inst_id,
+            None,
+            "poster.printed",
+            {"size": size, "payload_sha256": payload_sha256, "copies": copies},
+        )
 
-    def record_qr_check(self, inst_id: str, visit_id: str | None, result: str, found: str,
-                        content_sha256: str) -> dict[str, Any]:
+    def record_qr_check(
+        self, inst_id: str, visit_id: str | None, result: str, found: str, content_sha256: str
+    ) -> dict[str, Any]:
         """Record an on-site check of the code at the front desk, and queue it."""
         if result not in QR_RESULTS:
-            raise domain.ValidationError("qr_result", f"未知的核码结果“{result}”",
-                                         f"Unknown check result '{result}'", "result")
+            raise domain.ValidationError(
+                "qr_result",
+                f"未知的核码结果“{result}”",
+                f"Unknown check result '{result}'",
+                "result",
+            )
         _check_sha256(content_sha256, "content_sha256")
-        return self._record_event(inst_id, visit_id, "qr.checked",
-                                  {"visit_id": visit_id, "result": result, "found": found,
-                                   "content_sha256": content_sha256})
+        return self._record_event(
+            inst_id,
+            visit_id,
+            "qr.checked",
+            {
+                "visit_id": visit_id,
+                "result": result,
+                "found": found,
+                "content_sha256": content_sha256,
+            },
+        )
 
-    def _record_event(self, inst_id: str, visit_id: str | None, kind: str,
-                      data: dict[str, Any]) -> dict[str, Any]:
+    def _record_event(
+        self, inst_id: str, visit_id: str | None, kind: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
         with self._tx() as conn:
             _require_institution(conn, inst_id)
             hlc = self._stamp(conn)
@@ -371,9 +470,11 @@ class Store:
             conn.execute(
                 "INSERT INTO events (event_id, institution_id, visit_id, kind, data, hlc, "
                 "created_at, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent')",
-                (event_id, inst_id, visit_id, kind, json.dumps(data), hlc, sql.utcnow()))
-            op = self._enqueue(conn, kind, inst_id, f"event:{event_id}", data, None, hlc,
-                               op_id=event_id)
+                (event_id, inst_id, visit_id, kind, json.dumps(data), hlc, sql.utcnow()),
+            )
+            op = self._enqueue(
+                conn, kind, inst_id, f"event:{event_id}", data, None, hlc, op_id=event_id
+            )
             progress.refresh(conn, [inst_id])
         return op
 
@@ -386,36 +487,66 @@ class Store:
         sql.put_meta(conn, "clock", stamp)
         return stamp
 
-    def _enqueue(self, conn: sqlite3.Connection, kind: str, inst_id: str, register: str,
-                 data: dict[str, Any], prev: dict[str, Any] | None, hlc: str,
-                 op_id: str | None = None) -> dict[str, Any]:
+    def _enqueue(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        inst_id: str,
+        register: str,
+        data: dict[str, Any],
+        prev: dict[str, Any] | None,
+        hlc: str,
+        op_id: str | None = None,
+    ) -> dict[str, Any]:
         """Append one op to the outbox (inside the caller's transaction) and return it."""
         op_id = op_id or str(uuid.uuid4())
         created = sql.utcnow()
         conn.execute(
             "INSERT INTO outbox (op_id, hlc, kind, institution_id, register, data, prev, state, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent', ?)",
-            (op_id, hlc, kind, inst_id, register, json.dumps(data, ensure_ascii=False),
-             json.dumps(prev, ensure_ascii=False) if prev is not None else None, created))
-        return {"op_id": op_id, "hlc": hlc, "kind": kind, "institution_id": inst_id,
-                "data": data, "state": "unsent", "reason": None, "message": None,
-                "created_at": created}
+            (
+                op_id,
+                hlc,
+                kind,
+                inst_id,
+                register,
+                json.dumps(data, ensure_ascii=False),
+                json.dumps(prev, ensure_ascii=False) if prev is not None else None,
+                created,
+            ),
+        )
+        return {
+            "op_id": op_id,
+            "hlc": hlc,
+            "kind": kind,
+            "institution_id": inst_id,
+            "data": data,
+            "state": "unsent",
+            "reason": None,
+            "message": None,
+            "created_at": created,
+        }
 
     # ---- outbox --------------------------------------------------------------------------
 
     def pending_ops(self, limit: int) -> list[dict[str, Any]]:
         """Ops still to push (unsent or sending), oldest first."""
         with self._read() as conn:
-            rows = conn.execute("SELECT * FROM outbox WHERE state IN ('unsent', 'sending') "
-                                "ORDER BY seq LIMIT ?", (limit,)).fetchall()
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE state IN ('unsent', 'sending') ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
         return [op_dict(r) for r in rows]
 
     def mark_sending(self, op_ids: list[str]) -> None:
         """Note that these ops are on their way to the office."""
         with self._tx() as conn:
             registers = outbox.registers_of(conn, op_ids)
-            conn.executemany("UPDATE outbox SET state = 'sending' WHERE op_id = ? "
-                             "AND state IN ('unsent', 'sending')", [(i,) for i in op_ids])
+            conn.executemany(
+                "UPDATE outbox SET state = 'sending' WHERE op_id = ? "
+                "AND state IN ('unsent', 'sending')",
+                [(i,) for i in op_ids],
+            )
             for register in registers:
                 outbox.refresh_register(conn, register)
 
@@ -427,15 +558,25 @@ class Store:
             insts = outbox.institutions_of(conn, op_ids)
             for result in results:
                 if result.get("status") == "rejected":
-                    conn.execute("UPDATE outbox SET state = 'rejected', reason = ?, message = ? "
-                                 "WHERE op_id = ? AND state != 'discarded'",
-                                 (result.get("reason") or "rejected", result.get("message"),
-                                  str(result["op_id"])))
+                    conn.execute(
+                        "UPDATE outbox SET state = 'rejected', reason = ?, message = ? "
+                        "WHERE op_id = ? AND state != 'discarded'",
+                        (
+                            result.get("reason") or "rejected",
+                            result.get("message"),
+                            str(result["op_id"]),
+                        ),
+                    )
                 elif result.get("status") in ("applied", "duplicate"):
-                    conn.execute("UPDATE outbox SET state = 'synced', reason = NULL, "
-                                 "message = NULL, superseded = ?, conflict = ? WHERE op_id = ?",
-                                 (int(bool(result.get("superseded"))),
-                                  int(bool(result.get("conflict"))), str(result["op_id"])))
+                    conn.execute(
+                        "UPDATE outbox SET state = 'synced', reason = NULL, "
+                        "message = NULL, superseded = ?, conflict = ? WHERE op_id = ?",
+                        (
+                            int(bool(result.get("superseded"))),
+                            int(bool(result.get("conflict"))),
+                            str(result["op_id"]),
+                        ),
+                    )
             for register in registers:
                 outbox.refresh_register(conn, register)
             progress.refresh(conn, insts)
@@ -443,16 +584,29 @@ class Store:
 
     def adopt_ops(self, ops: list[dict[str, Any]], clock: str | None = None) -> int:
         """Take in ops rescued from a damaged cache (kept as they were; sending ones become unsent)."""
-        rows = [(op["op_id"], op["hlc"], op["kind"], op.get("institution_id"), op["register"],
-                 op["data"], op.get("prev"),
-                 "unsent" if op["state"] == "sending" else op["state"], op.get("reason"),
-                 op.get("message"), op["created_at"]) for op in ops]
+        rows = [
+            (
+                op["op_id"],
+                op["hlc"],
+                op["kind"],
+                op.get("institution_id"),
+                op["register"],
+                op["data"],
+                op.get("prev"),
+                "unsent" if op["state"] == "sending" else op["state"],
+                op.get("reason"),
+                op.get("message"),
+                op["created_at"],
+            )
+            for op in ops
+        ]
         with self._tx() as conn:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO outbox (op_id, hlc, kind, institution_id, register, data, "
                 "prev, state, reason, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows)
+                rows,
+            )
             adopted = conn.total_changes - before
             stamps = {clock, *(op["hlc"] for op in ops)}
             for stamp in sorted((s for s in stamps if isinstance(s, str)), reverse=True):
@@ -473,10 +627,15 @@ class Store:
     def conflicts(self, limit: int = 100) -> list[dict[str, Any]]:
         """Synced ops the office flagged (concurrent edit, or superseded), newest first."""
         with self._read() as conn:
-            rows = conn.execute("SELECT * FROM outbox WHERE state = 'synced' AND "
-                                "(conflict OR superseded) ORDER BY seq DESC LIMIT ?", (limit,))
-            return [{**op_dict(r), "conflict": bool(r["conflict"]),
-                     "superseded": bool(r["superseded"])} for r in rows.fetchall()]
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE state = 'synced' AND "
+                "(conflict OR superseded) ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            )
+            return [
+                {**op_dict(r), "conflict": bool(r["conflict"]), "superseded": bool(r["superseded"])}
+                for r in rows.fetchall()
+            ]
 
     def discard_op(self, op_id: str) -> None:
         """Give up a rejected op; the register goes back to what it held before the edit."""
@@ -486,10 +645,13 @@ class Store:
                 raise CacheError(
                     "只能丢弃被服务器拒绝的修改；未发送的修改会在下次同步时发送",
                     "Only changes the office rejected can be discarded; unsent changes are "
-                    "sent at the next sync")
+                    "sent at the next sync",
+                )
             conn.execute("UPDATE outbox SET state = 'discarded' WHERE op_id = ?", (op_id,))
-            later = conn.execute("SELECT 1 FROM outbox WHERE register = ? AND seq > ? "
-                                 "AND state != 'discarded'", (row["register"], row["seq"]))
+            later = conn.execute(
+                "SELECT 1 FROM outbox WHERE register = ? AND seq > ? AND state != 'discarded'",
+                (row["register"], row["seq"]),
+            )
             if later.fetchone() is None:
                 outbox.restore(conn, row)
             outbox.refresh_register(conn, row["register"])
@@ -515,8 +677,13 @@ class Store:
                     conn.executemany(sql.STEP_UPSERT, steps)
                     steps = []
                     touched |= self._apply_one(conn, change, dirty)
-                except (KeyError, TypeError, ValueError, AttributeError,
-                        sqlite3.IntegrityError) as exc:
+                except (
+                    KeyError,
+                    TypeError,
+                    ValueError,
+                    AttributeError,
+                    sqlite3.IntegrityError,
+                ) as exc:
                     raise MalformedChange(change, f"{type(exc).__name__}: {exc}") from None
             try:
                 conn.executemany(sql.STEP_UPSERT, steps)
@@ -526,8 +693,9 @@ class Store:
             sql.put_meta(conn, "cursor", str(int(cursor)))
             sql.put_meta(conn, "clock", self.clock.now())
 
-    def _step_row(self, change: dict[str, Any], dirty: set[str],
-                  touched: set[str]) -> list[tuple[Any, ...]]:
+    def _step_row(
+        self, change: dict[str, Any], dirty: set[str], touched: set[str]
+    ) -> list[tuple[Any, ...]]:
         """The steps row a pulled step change writes (none if the register has local edits)."""
         data = change["data"]
         inst_id, key, status = str(data["institution_id"]), str(data["step"]), data["status"]
@@ -536,11 +704,22 @@ class Store:
         if key not in domain.STEPS_BY_KEY or f"step:{inst_id}:{key}" in dirty:
             return []  # a step this version does not know cannot be shown; it is skipped
         touched.add(inst_id)
-        return [(inst_id, key, status, data.get("reason"), data.get("note"),
-                 data.get("hlc"), data.get("updated_by"), "synced")]
+        return [
+            (
+                inst_id,
+                key,
+                status,
+                data.get("reason"),
+                data.get("note"),
+                data.get("hlc"),
+                data.get("updated_by"),
+                "synced",
+            )
+        ]
 
-    def _apply_one(self, conn: sqlite3.Connection, change: dict[str, Any],
-                   dirty: set[str]) -> set[str]:
+    def _apply_one(
+        self, conn: sqlite3.Connection, change: dict[str, Any], dirty: set[str]
+    ) -> set[str]:
         """Apply one change other than a step; return the institutions whose progress it may move."""
         kind, data = change.get("kind"), change.get("data") or {}
         if kind == "institution":
@@ -555,7 +734,8 @@ class Store:
     def _observe_newest(self, changes: list[dict[str, Any]]) -> None:
         """Move the clock past the newest stamp of a page (stamp text sorts in stamp order)."""
         stamps = {c.get("hlc") for c in changes} | {
-            (c.get("data") or {}).get("hlc") for c in changes if isinstance(c.get("data"), dict)}
+            (c.get("data") or {}).get("hlc") for c in changes if isinstance(c.get("data"), dict)
+        }
         for stamp in sorted((s for s in stamps if isinstance(s, str)), reverse=True):
             try:
                 self.clock.observe(stamp)
@@ -573,11 +753,15 @@ class Store:
             held = outbox.held_institutions(conn)
             conn.execute("DELETE FROM steps WHERE sync_state = 'synced'")
             conn.execute("DELETE FROM visits WHERE sync_state = 'synced'")
-            conn.execute("DELETE FROM institutions WHERE id NOT IN "
-                         "(SELECT value FROM json_each(?))", (json.dumps(sorted(held)),))
+            conn.execute(
+                "DELETE FROM institutions WHERE id NOT IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(held)),),
+            )
             # Whatever the full pull does not bring back leaves once its ops are synced.
-            conn.executemany("INSERT OR IGNORE INTO pending_removals VALUES (?, ?)",
-                             [(i, sql.utcnow()) for i in held])
+            conn.executemany(
+                "INSERT OR IGNORE INTO pending_removals VALUES (?, ?)",
+                [(i, sql.utcnow()) for i in held],
+            )
             progress.refresh(conn, held)
             sql.put_meta(conn, "cursor", "0")
 
@@ -589,12 +773,17 @@ class Store:
         """
         with self._tx(keys=True) as conn:
             # only ops of institutions still held here: one the office took away stays settled
-            rows = conn.execute("SELECT op_id FROM outbox WHERE state = 'synced' AND "
-                                "institution_id IN (SELECT id FROM institutions)").fetchall()
+            rows = conn.execute(
+                "SELECT op_id FROM outbox WHERE state = 'synced' AND "
+                "institution_id IN (SELECT id FROM institutions)"
+            ).fetchall()
             skip = set(exclude)
             op_ids = [r[0] for r in rows if r[0] not in skip]
-            conn.execute("UPDATE outbox SET state = 'unsent', superseded = 0, conflict = 0 "
-                         "WHERE op_id IN (SELECT value FROM json_each(?))", (json.dumps(op_ids),))
+            conn.execute(
+                "UPDATE outbox SET state = 'unsent', superseded = 0, conflict = 0 "
+                "WHERE op_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(op_ids),),
+            )
             for register in outbox.registers_of(conn, op_ids):
                 outbox.refresh_register(conn, register)
             progress.refresh(conn, outbox.institutions_of(conn, op_ids))
@@ -606,19 +795,25 @@ class Store:
             if before is None:
                 cur = conn.execute("DELETE FROM outbox WHERE state = 'synced'")
             else:
-                cur = conn.execute("DELETE FROM outbox WHERE state = 'synced' AND created_at < ?",
-                                   (before,))
+                cur = conn.execute(
+                    "DELETE FROM outbox WHERE state = 'synced' AND created_at < ?", (before,)
+                )
             return cur.rowcount
 
     def bulk_load(self, institutions: list[dict[str, Any]], steps: list[dict[str, Any]]) -> None:
         """Load many institutions and their steps in one transaction (registers with local edits kept)."""
         values = progress.load_values(steps)
         untouched = progress.step_values(_EMPTY)
-        inst_rows = [(*institution_row(i), "synced", *values.get(i["id"], untouched), None, None, 0)
-                     for i in institutions]
+        inst_rows = [
+            (*institution_row(i), "synced", *values.get(i["id"], untouched), None, None, 0)
+            for i in institutions
+        ]
         columns = sql.step_columns(steps)
-        step_rows = [tuple(s.get(c) for c in columns) for s in steps] if len(columns) > 4 else [
-            (s["institution_id"], s["step"], s["status"], s.get("reason")) for s in steps]
+        step_rows = (
+            [tuple(s.get(c) for c in columns) for s in steps]
+            if len(columns) > 4
+            else [(s["institution_id"], s["step"], s["status"], s.get("reason")) for s in steps]
+        )
         big = len(institutions) >= BIG_LOAD
         with self._tx(keys=True) as conn:
             if big:  # set-based search keys, one index rebuild and fresh sort indexes beat
@@ -627,8 +822,9 @@ class Store:
                 sql.put_meta(conn, progress.BULK_KEY, "1")
                 for name in schema.LIST_INDEXES:
                     conn.execute(f"DROP INDEX IF EXISTS {name}")
-            local = conn.execute("SELECT EXISTS (SELECT 1 FROM outbox) "
-                                 "OR EXISTS (SELECT 1 FROM visits)").fetchone()[0]
+            local = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM visits)"
+            ).fetchone()[0]
             empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM institutions)").fetchone()[0]
             conn.executemany(sql.INST_LOAD, inst_rows)
             conn.executemany(sql.step_load_sql(columns), step_rows)
@@ -636,8 +832,9 @@ class Store:
                 if empty:
                     conn.execute(sql.SEARCH_KEYS_ALL)
                 else:
-                    conn.execute(sql.SEARCH_KEYS_UPSERT,
-                                 (json.dumps([i["id"] for i in institutions]),))
+                    conn.execute(
+                        sql.SEARCH_KEYS_UPSERT, (json.dumps([i["id"] for i in institutions]),)
+                    )
                 sql.put_meta(conn, progress.BULK_KEY, None)
                 for name, definition in schema.LIST_INDEXES.items():
                     conn.execute(f"CREATE INDEX {name} ON {definition}")
@@ -646,6 +843,7 @@ class Store:
 
 
 # ---- helpers working inside a transaction ----------------------------------------------------
+
 
 def _wire_value(value: Any) -> Any:
     """A visit field as the wire carries it (dates as ISO text, tuples as lists)."""
@@ -685,10 +883,11 @@ def _require_institution(conn: sqlite3.Connection, inst_id: str) -> sqlite3.Row:
     return row
 
 
-
 def _check_sha256(value: str, field: str) -> None:
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value.lower()):
-        raise domain.ValidationError("sha256", f"{field} 应为64位十六进制摘要",
-                                     f"{field} must be a 64-character hex SHA-256", field)
-
-
+        raise domain.ValidationError(
+            "sha256",
+            f"{field} 应为64位十六进制摘要",
+            f"{field} must be a 64-character hex SHA-256",
+            field,
+        )

@@ -35,9 +35,12 @@ DEFAULT_DB = "office.sqlite"
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=os.environ.get("FIELDKIT_DB", DEFAULT_DB),
-                        help="office store: a file path or a database URL "
-                             "(sqlite:///… or postgresql://…); default %(default)s")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("FIELDKIT_DB", DEFAULT_DB),
+        help="office store: a file path or a database URL "
+        "(sqlite:///… or postgresql://…); default %(default)s",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,25 +48,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fieldkit",
         description="fieldkit — 校外培训机构资金监管下沉式指导工具 / "
-                    "field tool for fund-supervision onboarding",
+        "field tool for fund-supervision onboarding",
     )
     parser.add_argument("--version", action="version", version=f"fieldkit {__version__}")
-    parser.add_argument("--profile", default=os.environ.get("FIELDKIT_PROFILE", "default"),
-                        help="which profile (server, token, cache) to use; default %(default)s")
+    parser.add_argument(
+        "--profile",
+        default=os.environ.get("FIELDKIT_PROFILE", "default"),
+        help="which profile (server, token, cache) to use; default %(default)s",
+    )
     parser.set_defaults(command="app")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="office server on loopback with the generated province, "
-                                       "and the app logged in as a technician")
-    demo.add_argument("--as", dest="as_role", choices=["technician", "supervisor"],
-                      default="technician", help="whom to log in as")
+    demo = sub.add_parser(
+        "demo",
+        help="office server on loopback with the generated province, "
+        "and the app logged in as a technician",
+    )
+    demo.add_argument(
+        "--as",
+        dest="as_role",
+        choices=["technician", "supervisor"],
+        default="technician",
+        help="whom to log in as",
+    )
     demo.add_argument("--offline", action="store_true", help="start with the connection cut")
-    demo.add_argument("--reset", action="store_true", help="throw the demo data away and start over")
+    demo.add_argument(
+        "--reset", action="store_true", help="throw the demo data away and start over"
+    )
 
     login = sub.add_parser("login", help="check the token with the server, pin its key, save")
     login.add_argument("url", help="the office server, e.g. https://office.example:8400")
-    login.add_argument("--token-file", help="read the token from this file ('-' for stdin) "
-                                            "instead of asking")
+    login.add_argument(
+        "--token-file", help="read the token from this file ('-' for stdin) instead of asking"
+    )
     login.add_argument("--ca", help="the office's own CA certificate (PEM) to trust")
 
     sync = sub.add_parser("sync", help="push then pull, with progress; exit 0 only if done")
@@ -84,8 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--png", metavar="F")
     target.add_argument("--pdf", metavar="F")
     qr.add_argument("--size", choices=["a4", "a6", "strip"], default="a4")
-    qr.add_argument("--print", dest="send_to_printer", action="store_true",
-                    help="also send it to the system printer (lp)")
+    qr.add_argument(
+        "--print",
+        dest="send_to_printer",
+        action="store_true",
+        help="also send it to the system printer (lp)",
+    )
 
     posters = sub.add_parser("posters", help="all printable codes of a zone in one PDF")
     posters.add_argument("--division", required=True, metavar="CODE")
@@ -98,11 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--text", help="the code's content, as typed, pasted or scanned")
     source.add_argument("--image", metavar="F", help="a photo or screenshot of the code")
 
-    notice = sub.add_parser("notice", help="a visit's rectification notice (整改通知书) as an A4 PDF")
+    notice = sub.add_parser(
+        "notice", help="a visit's rectification notice (整改通知书) as an A4 PDF"
+    )
     notice.add_argument("visit_id", metavar="VISIT_ID", help="the visit (its first characters do)")
     notice.add_argument("--pdf", required=True, metavar="F")
-    notice.add_argument("--print", dest="send_to_printer", action="store_true",
-                        help="also send it to the system printer (lp)")
+    notice.add_argument(
+        "--print",
+        dest="send_to_printer",
+        action="store_true",
+        help="also send it to the system printer (lp)",
+    )
 
     serve = sub.add_parser("serve", help="run the office server")
     _db_option(serve)

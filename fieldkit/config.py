@@ -109,8 +109,9 @@ def load_token(profile: str) -> str:
     """Read the bearer token, refusing a file others can read (with the fix)."""
     path = paths.token_file(profile)
     if not path.exists():
-        raise ConfigError("尚未登录：请运行 fieldkit login 服务器地址 / "
-                          "Not logged in: run `fieldkit login URL`.")
+        raise ConfigError(
+            "尚未登录：请运行 fieldkit login 服务器地址 / Not logged in: run `fieldkit login URL`."
+        )
     if sys.platform != "win32":
         info = path.stat()
         mode = stat.S_IMODE(info.st_mode)

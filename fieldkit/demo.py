@@ -62,7 +62,10 @@ def prepare_office(folder: Path) -> DemoOffice:
     store = Store(db)
     try:
         store.initialize("湖南省校外培训监管办公室（演示）")
-        _say("正在生成湖南省演示数据（7750 家机构）…", "generating the Hunan demo province (7,750 institutions)…")
+        _say(
+            "正在生成湖南省演示数据（7750 家机构）…",
+            "generating the Hunan demo province (7,750 institutions)…",
+        )
         seed_demo(store)
         tokens: dict[str, str] = {}
         ids: dict[str, str] = {}
@@ -156,8 +159,9 @@ def office_server(db: Path) -> Iterator[int]:
     from .server.app import create_app
 
     app = create_app(db)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True, name="demo-office")
     thread.start()
     deadline = time.monotonic() + 30
@@ -204,12 +208,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
             state = {"port": port, "relay_port": relay.port, "role": role}
             (folder / "server.json").write_text(json.dumps(state), "utf-8")
             try:
-                settings = _login(f"http://127.0.0.1:{relay.port}", demo.tokens[role],
-                                  PROFILES[role])
+                settings = _login(
+                    f"http://127.0.0.1:{relay.port}", demo.tokens[role], PROFILES[role]
+                )
                 relay.set_online(not args.offline)
                 if args.offline:
-                    _say("演示已断网：在应用中按 F9 恢复连接", "demo is offline: press F9 in the app "
-                         "to restore the connection")
+                    _say(
+                        "演示已断网：在应用中按 F9 恢复连接",
+                        "demo is offline: press F9 in the app to restore the connection",
+                    )
                 return _run_app(settings, relay)
             finally:
                 relay.close()

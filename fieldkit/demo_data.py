@@ -38,9 +38,20 @@ TOTAL_ORDER_AMOUNT_FEN = 688_670_000
 
 # Institutions per city: Changsha biggest, Xiangxi and Zhangjiajie smallest; sums to 7,750.
 CITY_SIZES: dict[str, int] = {
-    "430100": 1650, "430200": 560, "430300": 400, "430400": 820, "430500": 650,
-    "430600": 600, "430700": 560, "430800": 150, "430900": 400, "431000": 520,
-    "431100": 500, "431200": 430, "431300": 380, "433100": 130,
+    "430100": 1650,
+    "430200": 560,
+    "430300": 400,
+    "430400": 820,
+    "430500": 650,
+    "430600": 600,
+    "430700": 560,
+    "430800": 150,
+    "430900": 400,
+    "431000": 520,
+    "431100": 500,
+    "431200": 430,
+    "431300": 380,
+    "433100": 130,
 }
 
 # How far along the checklist an institution is; exact counts province-wide and in the demo county.
@@ -53,54 +64,255 @@ AWAITING = "awaiting_bank"  # account reviewed, bank has not answered
 ACCOUNT = "account_open"  # registered, account not reviewed yet
 NOT_STARTED = "not_started"  # not registered yet
 PROFILE_COUNTS: dict[str, int] = {
-    FULL: FULL_PROCESS, PURCHASED: 420, PAYING: 781, PASSED: 1380,
-    FAILED: 415, AWAITING: 250, ACCOUNT: 240, NOT_STARTED: 85,
+    FULL: FULL_PROCESS,
+    PURCHASED: 420,
+    PAYING: 781,
+    PASSED: 1380,
+    FAILED: 415,
+    AWAITING: 250,
+    ACCOUNT: 240,
+    NOT_STARTED: 85,
 }
 DEMO_PROFILE_COUNTS: dict[str, int] = {
-    FULL: 30, PURCHASED: 4, PAYING: 6, PASSED: 10,
-    FAILED: 3, AWAITING: 3, ACCOUNT: 2, NOT_STARTED: 2,
+    FULL: 30,
+    PURCHASED: 4,
+    PAYING: 6,
+    PASSED: 10,
+    FAILED: 3,
+    AWAITING: 3,
+    ACCOUNT: 2,
+    NOT_STARTED: 2,
 }
 PASSED_PROFILES = (FULL, PURCHASED, PAYING, PASSED)
 
 ACADEMIC_SHARE = 0.15
 
 BRANDS = (
-    "星辰", "启航", "博雅", "智慧", "未来", "阳光", "彩虹", "明德", "致远", "思齐", "睿思", "晨曦",
-    "朝阳", "蓝天", "青苗", "童心", "乐学", "优学", "卓越", "鸿儒", "书香", "墨韵", "翰林", "致知",
-    "育才", "英才", "梦想", "飞扬", "雅韵", "琴声", "聚星", "悦读", "知行", "弘毅", "尚学", "思源",
-    "启明", "新芽", "春苗", "启智", "益智", "博学", "海纳", "远航", "领航", "精英", "金桥", "银河",
-    "星空", "创客", "棋乐", "弈道", "跃动", "飞鹰", "冠军", "锐途", "翔宇", "天骄", "凌云", "凤鸣",
-    "龙腾", "麓山", "湘江", "橘洲", "潇湘", "三湘", "楚韵", "雅乐", "清华园", "百花", "向日葵", "小树苗",
-    "金色童年", "七彩", "彩虹桥", "润泽", "博思", "明远", "立德", "树人", "嘉禾", "德馨", "文萃", "艺苑",
-    "尚美", "美育", "墨香", "妙笔", "丹青", "童画", "金话筒", "小主持", "乐动", "韵律", "天籁", "和声",
-    "弦歌", "悦音", "舞韵", "炫舞", "芭蕾", "踏歌", "劲风", "健体", "少年行", "追风", "蓝鲸", "海豚",
-    "飞鱼", "火炬", "烛光", "萤火", "北斗", "天工", "智造", "极客", "码趣", "逻辑", "思维", "数理",
+    "星辰",
+    "启航",
+    "博雅",
+    "智慧",
+    "未来",
+    "阳光",
+    "彩虹",
+    "明德",
+    "致远",
+    "思齐",
+    "睿思",
+    "晨曦",
+    "朝阳",
+    "蓝天",
+    "青苗",
+    "童心",
+    "乐学",
+    "优学",
+    "卓越",
+    "鸿儒",
+    "书香",
+    "墨韵",
+    "翰林",
+    "致知",
+    "育才",
+    "英才",
+    "梦想",
+    "飞扬",
+    "雅韵",
+    "琴声",
+    "聚星",
+    "悦读",
+    "知行",
+    "弘毅",
+    "尚学",
+    "思源",
+    "启明",
+    "新芽",
+    "春苗",
+    "启智",
+    "益智",
+    "博学",
+    "海纳",
+    "远航",
+    "领航",
+    "精英",
+    "金桥",
+    "银河",
+    "星空",
+    "创客",
+    "棋乐",
+    "弈道",
+    "跃动",
+    "飞鹰",
+    "冠军",
+    "锐途",
+    "翔宇",
+    "天骄",
+    "凌云",
+    "凤鸣",
+    "龙腾",
+    "麓山",
+    "湘江",
+    "橘洲",
+    "潇湘",
+    "三湘",
+    "楚韵",
+    "雅乐",
+    "清华园",
+    "百花",
+    "向日葵",
+    "小树苗",
+    "金色童年",
+    "七彩",
+    "彩虹桥",
+    "润泽",
+    "博思",
+    "明远",
+    "立德",
+    "树人",
+    "嘉禾",
+    "德馨",
+    "文萃",
+    "艺苑",
+    "尚美",
+    "美育",
+    "墨香",
+    "妙笔",
+    "丹青",
+    "童画",
+    "金话筒",
+    "小主持",
+    "乐动",
+    "韵律",
+    "天籁",
+    "和声",
+    "弦歌",
+    "悦音",
+    "舞韵",
+    "炫舞",
+    "芭蕾",
+    "踏歌",
+    "劲风",
+    "健体",
+    "少年行",
+    "追风",
+    "蓝鲸",
+    "海豚",
+    "飞鱼",
+    "火炬",
+    "烛光",
+    "萤火",
+    "北斗",
+    "天工",
+    "智造",
+    "极客",
+    "码趣",
+    "逻辑",
+    "思维",
+    "数理",
 )
 
 ACADEMIC_FORMS = (
-    "教育培训学校", "文化培训学校", "学科培训学校", "教育培训中心", "文化培训中心",
+    "教育培训学校",
+    "文化培训学校",
+    "学科培训学校",
+    "教育培训中心",
+    "文化培训中心",
 )
 NON_ACADEMIC_FORMS = (
-    "艺术培训学校", "艺术培训中心", "音乐培训学校", "舞蹈培训学校", "美术培训中心", "书法培训学校",
-    "体育培训中心", "体育发展有限公司", "科技培训学校", "教育科技有限公司", "编程培训中心",
-    "围棋培训学校", "口才培训中心", "文化艺术有限公司", "跆拳道培训中心", "游泳培训有限公司",
-    "篮球培训中心", "研学教育有限公司", "机器人培训中心", "素质教育培训学校",
+    "艺术培训学校",
+    "艺术培训中心",
+    "音乐培训学校",
+    "舞蹈培训学校",
+    "美术培训中心",
+    "书法培训学校",
+    "体育培训中心",
+    "体育发展有限公司",
+    "科技培训学校",
+    "教育科技有限公司",
+    "编程培训中心",
+    "围棋培训学校",
+    "口才培训中心",
+    "文化艺术有限公司",
+    "跆拳道培训中心",
+    "游泳培训有限公司",
+    "篮球培训中心",
+    "研学教育有限公司",
+    "机器人培训中心",
+    "素质教育培训学校",
 )
 
 ROADS = (
-    "人民路", "建设路", "解放路", "五一路", "中山路", "朝阳路", "光明路", "新华路", "文化路", "滨江路",
-    "迎宾路", "长青路", "青年路", "育才路", "学府路", "民主路", "团结路", "东风路", "建设北路", "金霞路",
+    "人民路",
+    "建设路",
+    "解放路",
+    "五一路",
+    "中山路",
+    "朝阳路",
+    "光明路",
+    "新华路",
+    "文化路",
+    "滨江路",
+    "迎宾路",
+    "长青路",
+    "青年路",
+    "育才路",
+    "学府路",
+    "民主路",
+    "团结路",
+    "东风路",
+    "建设北路",
+    "金霞路",
 )
 BUILDINGS = (
-    "商务大厦", "国际广场", "时代中心", "财富中心", "步步高广场", "万达广场", "文化大厦", "金源大厦",
-    "星城广场", "大厦", "商业中心", "综合楼",
+    "商务大厦",
+    "国际广场",
+    "时代中心",
+    "财富中心",
+    "步步高广场",
+    "万达广场",
+    "文化大厦",
+    "金源大厦",
+    "星城广场",
+    "大厦",
+    "商业中心",
+    "综合楼",
 )
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玲燕红建文辉晶婷雪琳波宁亮浩宇欣怡子涵"
 MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
-    "155", "156", "157", "158", "159", "166", "173", "176", "177", "180", "181", "182", "183",
-    "185", "186", "187", "188", "189", "191", "198", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "173",
+    "176",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
 )
 
 BANK_FAIL_REASONS = (
@@ -163,8 +375,12 @@ def _generate(seed: int) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, An
             inst["bank_status"], inst["bank_reason"] = _bank(profile, reasons)
             institutions.append(inst)
             steps.extend(
-                {"institution_id": inst["id"], "step": key, "status": statuses[key],
-                 "reason": reasons.get(key)}
+                {
+                    "institution_id": inst["id"],
+                    "step": key,
+                    "status": statuses[key],
+                    "reason": reasons.get(key),
+                }
                 for key in STEP_KEYS
             )
     _add_orders(rng, institutions, steps)
@@ -231,8 +447,9 @@ def _short_place(name: str) -> str:
     return name if len(name) <= 2 else name[:-1]
 
 
-def _institution(rng: random.Random, county: str, serial: int, names: set[str],
-                 codes: set[str]) -> dict[str, Any]:
+def _institution(
+    rng: random.Random, county: str, serial: int, names: set[str], codes: set[str]
+) -> dict[str, Any]:
     """One institution's master data (checklist and bank status are added by the caller)."""
     division = DIVISIONS[county]
     city = DIVISIONS[division.parent]
@@ -263,8 +480,9 @@ def _institution(rng: random.Random, county: str, serial: int, names: set[str],
     }
 
 
-def _unique_name(rng: random.Random, county: str, city: str, kind: str,
-                 names: set[str]) -> tuple[str, str, str]:
+def _unique_name(
+    rng: random.Random, county: str, city: str, kind: str, names: set[str]
+) -> tuple[str, str, str]:
     """A (place, brand, form) whose joined name is not used yet."""
     forms = ACADEMIC_FORMS if kind == ACADEMIC else NON_ACADEMIC_FORMS
     places = (_short_place(county), _short_place(county), _short_place(city), "湖南")
@@ -281,7 +499,7 @@ def _latin(syllables: list[str], lengths: tuple[int, ...]) -> str:
     words: list[str] = []
     start = 0
     for n in lengths:
-        words.append("".join(syllables[start:start + n]).capitalize())
+        words.append("".join(syllables[start : start + n]).capitalize())
         start += n
     latin = words[0]
     for word in words[1:]:
@@ -294,7 +512,9 @@ def _latin(syllables: list[str], lengths: tuple[int, ...]) -> str:
 def _org_code(body: str) -> str:
     """GB 11714 organisation code: 8 characters and their check character."""
     weights = (3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body, weights, strict=True))
+    total = sum(
+        (int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body, weights, strict=True)
+    )
     check = 11 - total % 11
     return body + ("X" if check == 10 else "0" if check == 11 else str(check))
 
@@ -303,7 +523,9 @@ def _uscc(rng: random.Random, county: str, company: bool, codes: set[str]) -> st
     """A unique valid credit code: 91 (company) or 52 (private non-enterprise school) + county."""
     while True:
         if company:
-            body = "MA4" + rng.choice("LMPQRT") + "".join(rng.choice(USCC_CHARSET) for _ in range(4))
+            body = (
+                "MA4" + rng.choice("LMPQRT") + "".join(rng.choice(USCC_CHARSET) for _ in range(4))
+            )
         else:
             body = "MJ" + rng.choice("JKLM") + "".join(rng.choice(USCC_CHARSET) for _ in range(5))
         first17 = ("91" if company else "52") + county + _org_code(body)
@@ -316,8 +538,10 @@ def _uscc(rng: random.Random, county: str, company: bool, codes: set[str]) -> st
 def _address(rng: random.Random, city: str, county: str) -> str:
     """A street address inside the county."""
     floor = rng.randrange(1, 12)
-    return (f"湖南省{city}{county}{rng.choice(ROADS)}{rng.randrange(1, 400)}号"
-            f"{rng.choice(BUILDINGS)}{floor}楼{floor}{rng.randrange(1, 20):02d}室")
+    return (
+        f"湖南省{city}{county}{rng.choice(ROADS)}{rng.randrange(1, 400)}号"
+        f"{rng.choice(BUILDINGS)}{floor}楼{floor}{rng.randrange(1, 20):02d}室"
+    )
 
 
 def _checklist(rng: random.Random, profile: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -353,13 +577,17 @@ def _checklist(rng: random.Random, profile: str) -> tuple[dict[str, str], dict[s
     else:
         s["bank_verified"] = DONE
         _after_bank(rng, s, reasons, profile)
-    s["parent_app"] = DONE if rng.random() < (0.92 if profile == FULL else 0.55) else (
-        rng.choice((TODO, IN_PROGRESS)))
+    s["parent_app"] = (
+        DONE
+        if rng.random() < (0.92 if profile == FULL else 0.55)
+        else (rng.choice((TODO, IN_PROGRESS)))
+    )
     return s, reasons
 
 
-def _review(rng: random.Random, s: dict[str, str], reasons: dict[str, str], key: str,
-            done_share: float) -> None:
+def _review(
+    rng: random.Random, s: dict[str, str], reasons: dict[str, str], key: str, done_share: float
+) -> None:
     """One of the review steps: mostly done, sometimes in progress, now and then blocked."""
     roll = rng.random()
     if roll < done_share:
@@ -371,8 +599,9 @@ def _review(rng: random.Random, s: dict[str, str], reasons: dict[str, str], key:
         reasons[key] = rng.choice(REVIEW_BLOCK_REASONS[key])
 
 
-def _after_bank(rng: random.Random, s: dict[str, str], reasons: dict[str, str],
-                profile: str) -> None:
+def _after_bank(
+    rng: random.Random, s: dict[str, str], reasons: dict[str, str], profile: str
+) -> None:
     """Payment, purchase, consumption and refund for an institution whose bank check passed."""
     if profile == PASSED:
         roll = rng.random()
@@ -413,11 +642,15 @@ def _bank(profile: str, reasons: dict[str, str]) -> tuple[str, str | None]:
     return "pending", None
 
 
-def _add_orders(rng: random.Random, institutions: list[dict[str, Any]],
-                steps: list[dict[str, Any]]) -> None:
+def _add_orders(
+    rng: random.Random, institutions: list[dict[str, Any]], steps: list[dict[str, Any]]
+) -> None:
     """Platform orders at institutions whose first purchase is done: exact count and amount."""
-    purchased = {row["institution_id"] for row in steps
-                 if row["step"] == "first_purchase" and row["status"] == DONE}
+    purchased = {
+        row["institution_id"]
+        for row in steps
+        if row["step"] == "first_purchase" and row["status"] == DONE
+    }
     buyers = [inst for inst in institutions if inst["id"] in purchased]
     orders = [1] * len(buyers)
     for _ in range(TOTAL_ORDERS - len(buyers)):
@@ -429,5 +662,5 @@ def _add_orders(rng: random.Random, institutions: list[dict[str, Any]],
     start = 0
     for inst, n in zip(buyers, orders, strict=True):
         inst["orders"] = n
-        inst["order_amount_fen"] = sum(prices[start:start + n]) * 100
+        inst["order_amount_fen"] = sum(prices[start : start + n]) * 100
         start += n

@@ -73,13 +73,13 @@ def parse_tlv(text: str) -> dict[str, str]:
     while i < len(text):
         if i + 4 > len(text):
             raise EMVError(f"truncated field at position {i}")
-        tag, length = text[i:i + 2], text[i + 2:i + 4]
+        tag, length = text[i : i + 2], text[i + 2 : i + 4]
         if not (tag.isdigit() and length.isdigit()):
             raise EMVError(f"bad tag or length at position {i}")
         end = i + 4 + int(length)
         if end > len(text):
             raise EMVError(f"field {tag} runs past the end")
-        fields[tag] = text[i + 4:end]
+        fields[tag] = text[i + 4 : end]
         i = end
     return fields
 
@@ -115,8 +115,9 @@ class EMVPayload:
     @property
     def platform_account(self) -> dict[str, str] | None:
         """The merchant-account template that names the supervision platform, if any."""
-        return next((v for v in self.merchant_accounts.values()
-                     if v.get("00") == PLATFORM_GUID), None)
+        return next(
+            (v for v in self.merchant_accounts.values() if v.get("00") == PLATFORM_GUID), None
+        )
 
 
 def parse_payload(text: str) -> EMVPayload:

@@ -104,18 +104,28 @@ def _system_paths() -> list[Path]:
     fc_list = shutil.which("fc-list")
     if fc_list:
         try:
-            out = subprocess.run([fc_list, ":lang=zh-cn", "file"], capture_output=True,
-                                 text=True, timeout=10, check=False).stdout
+            out = subprocess.run(
+                [fc_list, ":lang=zh-cn", "file"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             out = ""
-        found += sorted(Path(line.split(":")[0].strip()) for line in out.splitlines()
-                        if line.strip())
-    platform = "win32" if sys.platform == "win32" else "darwin" if sys.platform == "darwin" else "linux"
+        found += sorted(
+            Path(line.split(":")[0].strip()) for line in out.splitlines() if line.strip()
+        )
+    platform = (
+        "win32" if sys.platform == "win32" else "darwin" if sys.platform == "darwin" else "linux"
+    )
     for name in SYSTEM_CANDIDATES[platform]:
         if platform == "win32":
             windir = Path(os.environ.get("WINDIR", r"C:\Windows"))
-            found += [windir / "Fonts" / name,
-                      Path(os.environ.get("LOCALAPPDATA", "")) / "Microsoft/Windows/Fonts" / name]
+            found += [
+                windir / "Fonts" / name,
+                Path(os.environ.get("LOCALAPPDATA", "")) / "Microsoft/Windows/Fonts" / name,
+            ]
         else:
             found.append(Path(name))
     return [p for p in dict.fromkeys(found) if p.is_file()]
@@ -126,8 +136,9 @@ def _best_face(path: Path) -> CJKFont | None:
     faces: list[CJKFont] = []
     for index in range(16):
         try:
-            name = " ".join(part or "" for part in
-                            ImageFont.truetype(str(path), 12, index=index).getname())
+            name = " ".join(
+                part or "" for part in ImageFont.truetype(str(path), 12, index=index).getname()
+            )
         except OSError:
             break
         face = CJKFont(path, index)

@@ -16,8 +16,11 @@ from . import qr
 from .fonts import CJKFont, find_cjk_font
 
 SIZES = ("a4", "a6", "strip")
-SIZE_NAMES = {"a4": ("A4 海报", "A4 poster"), "a6": ("A6 台卡", "A6 desk card"),
-              "strip": ("58 毫米热敏小票", "58 mm thermal strip")}
+SIZE_NAMES = {
+    "a4": ("A4 海报", "A4 poster"),
+    "a6": ("A6 台卡", "A6 desk card"),
+    "strip": ("58 毫米热敏小票", "58 mm thermal strip"),
+}
 INSTRUCTIONS = ("用家长端扫码缴费", "费用进入监管账户", "退费经平台办理")
 TITLE = "校外培训资金监管 · 缴费码"
 DEFAULT_ISSUER = "湖南省校外培训机构预收费资金监管"
@@ -86,8 +89,9 @@ class Canvas:
     A canvas without a page (`page=None`) only measures: the same calls, nothing drawn.
     """
 
-    def __init__(self, width: int, height: int | None, font: CJKFont, margin: int,
-                 top: int | None = None) -> None:
+    def __init__(
+        self, width: int, height: int | None, font: CJKFont, margin: int, top: int | None = None
+    ) -> None:
         self.width = width
         self.image = Image.new("1", (width, height), 1) if height else None
         self.draw = ImageDraw.Draw(self.image) if self.image else None
@@ -100,16 +104,27 @@ class Canvas:
     def inner_width(self) -> int:
         return self.width - 2 * self.margin
 
-    def text(self, text: str, size: int, *, bold: bool = False, align: str = "center",
-             gap: float = 0.35) -> None:
+    def text(
+        self, text: str, size: int, *, bold: bool = False, align: str = "center", gap: float = 0.35
+    ) -> None:
         """Draw text wrapped to the page width, advancing down the page."""
         stroke = max(1, size // 40) if bold else 0
         face = self.font.at(size)
         for line, width in wrapped(self.font, size, stroke, text, self.inner_width):
             if self.draw is not None:
-                x = self.margin + (self.inner_width - width) / 2 if align == "center" else self.margin
-                self.draw.text((x + stroke, self.y), line, font=face, fill=0, stroke_width=stroke,
-                               stroke_fill=0)
+                x = (
+                    self.margin + (self.inner_width - width) / 2
+                    if align == "center"
+                    else self.margin
+                )
+                self.draw.text(
+                    (x + stroke, self.y),
+                    line,
+                    font=face,
+                    fill=0,
+                    stroke_width=stroke,
+                    stroke_fill=0,
+                )
             self.texts.append(line)
             self.y += int(size * (1 + gap))
 
@@ -126,14 +141,16 @@ class Canvas:
     def rule(self, width: int = 2) -> None:
         """A horizontal line across the inner width."""
         if self.draw is not None:
-            self.draw.line([(self.margin, self.y), (self.width - self.margin, self.y)],
-                           fill=0, width=width)
+            self.draw.line(
+                [(self.margin, self.y), (self.width - self.margin, self.y)], fill=0, width=width
+            )
         self.y += width
 
 
 @lru_cache(maxsize=4096)
-def wrapped(font: CJKFont, size: int, stroke: int, text: str,
-            width: int) -> tuple[tuple[str, float], ...]:
+def wrapped(
+    font: CJKFont, size: int, stroke: int, text: str, width: int
+) -> tuple[tuple[str, float], ...]:
     """The lines text breaks into at this size and width, each with its drawn width."""
     face = font.at(size)
 
@@ -186,12 +203,19 @@ def qr_image(payload: str, target_width: int) -> Image.Image:
     return small.resize((count * module, count * module), Image.Resampling.NEAREST)
 
 
-def render_poster(institution: dict, public_key_b64: str | None, size: str = "a4",
-                  printed_on: date | None = None, issuer: str | None = None) -> Poster:
+def render_poster(
+    institution: dict,
+    public_key_b64: str | None,
+    size: str = "a4",
+    printed_on: date | None = None,
+    issuer: str | None = None,
+) -> Poster:
     """An institution's payment poster; refuses (PaymentCodeRefused) a payload the office did not sign."""
     if size not in LAYOUTS:
-        raise PosterError(f"未知的海报尺寸“{size}”，可选：a4、a6、strip。",
-                          f"Unknown poster size '{size}'; choose a4, a6 or strip.")
+        raise PosterError(
+            f"未知的海报尺寸“{size}”，可选：a4、a6、strip。",
+            f"Unknown poster size '{size}'; choose a4, a6 or strip.",
+        )
     payload = qr.verified_payload(institution, public_key_b64)
     layout = LAYOUTS[size]
     font = find_cjk_font()
@@ -201,21 +225,39 @@ def render_poster(institution: dict, public_key_b64: str | None, size: str = "a4
     _poster_content(plan, layout, institution, code, when, issuer)
     content = plan.y + layout.margin
     height = layout.height or content
-    canvas = Canvas(layout.width, height, font, layout.margin,
-                    top=layout.margin + max(0, (height - content) // 2))
+    canvas = Canvas(
+        layout.width,
+        height,
+        font,
+        layout.margin,
+        top=layout.margin + max(0, (height - content) // 2),
+    )
     _poster_content(canvas, layout, institution, code, when, issuer)
     assert canvas.image is not None and canvas.draw is not None
     if layout.frame:
         inset = layout.margin // 2
-        canvas.draw.rectangle([inset, inset, layout.width - inset, height - inset], outline=0,
-                              width=layout.frame)
+        canvas.draw.rectangle(
+            [inset, inset, layout.width - inset, height - inset], outline=0, width=layout.frame
+        )
     canvas.image.info["dpi"] = (layout.dpi, layout.dpi)
-    return Poster(canvas.image, layout.dpi, tuple(canvas.texts),
-                  institution_id=institution["id"], size=size, payload=payload)
+    return Poster(
+        canvas.image,
+        layout.dpi,
+        tuple(canvas.texts),
+        institution_id=institution["id"],
+        size=size,
+        payload=payload,
+    )
 
 
-def _poster_content(canvas: Canvas, layout: Layout, institution: dict, code: Image.Image,
-                    when: str, issuer: str | None) -> None:
+def _poster_content(
+    canvas: Canvas,
+    layout: Layout,
+    institution: dict,
+    code: Image.Image,
+    when: str,
+    issuer: str | None,
+) -> None:
     """Title, name, platform id, the code, the parents' instructions, issuer and date."""
     canvas.text(TITLE, layout.title, bold=True)
     canvas.space(layout.body // 3)
@@ -232,15 +274,21 @@ def _poster_content(canvas: Canvas, layout: Layout, institution: dict, code: Ima
     canvas.text(f"打印日期 {when}", layout.small)
 
 
-def render_rectification_notice(institution: dict, visit: dict, technician: str,
-                                printed_on: date | None = None,
-                                issuer: str | None = None) -> list[Page]:
+def render_rectification_notice(
+    institution: dict,
+    visit: dict,
+    technician: str,
+    printed_on: date | None = None,
+    issuer: str | None = None,
+) -> list[Page]:
     """The 整改通知书 of a visit on A4 pages: institution, items, deadline, technician, date, signatures."""
     rect = visit.get("rectification") or {}
     items = [item for item in rect.get("items") or [] if str(item).strip()]
     if not items:
-        raise PosterError("这次走访没有整改通知书（没有整改事项）。",
-                          "This visit has no rectification notice (no items to rectify).")
+        raise PosterError(
+            "这次走访没有整改通知书（没有整改事项）。",
+            "This visit has no rectification notice (no items to rectify).",
+        )
     layout = LAYOUTS["a4"]
     font = find_cjk_font()
     when = (printed_on or date.today()).isoformat()
@@ -251,11 +299,13 @@ def render_rectification_notice(institution: dict, visit: dict, technician: str,
     canvas.text("整改通知书", layout.title, bold=True)
     canvas.text(f"编号 {str(visit.get('visit_id', ''))[:8].upper()}", layout.small)
     canvas.space(layout.body)
-    for line in (f"机构名称：{institution.get('name', '')}",
-                 f"平台编号：{institution.get('id', '')}",
-                 f"地址：{institution.get('address') or ''}",
-                 f"检查日期：{visit_day}",
-                 "经现场检查，发现以下问题，请在整改期限内完成整改，并通过监管平台报告整改情况："):
+    for line in (
+        f"机构名称：{institution.get('name', '')}",
+        f"平台编号：{institution.get('id', '')}",
+        f"地址：{institution.get('address') or ''}",
+        f"检查日期：{visit_day}",
+        "经现场检查，发现以下问题，请在整改期限内完成整改，并通过监管平台报告整改情况：",
+    ):
         canvas.text(line, layout.body, align="left")
     canvas.space(layout.body // 2)
     for number, item in enumerate(items, 1):
@@ -268,13 +318,22 @@ def render_rectification_notice(institution: dict, visit: dict, technician: str,
     canvas.text(f"整改期限：{rect.get('deadline', '')} 前", layout.body, bold=True, align="left")
     canvas.text(f"检查人员：{technician}    打印日期：{when}", layout.body, align="left")
     canvas.space(layout.body * 2)
-    canvas.text("检查人员签字：____________________    日期：____________", layout.body,
-                align="left", gap=1.6)
-    canvas.text("机构负责人签字：__________________    日期：____________", layout.body,
-                align="left", gap=1.6)
+    canvas.text(
+        "检查人员签字：____________________    日期：____________",
+        layout.body,
+        align="left",
+        gap=1.6,
+    )
+    canvas.text(
+        "机构负责人签字：__________________    日期：____________",
+        layout.body,
+        align="left",
+        gap=1.6,
+    )
     canvas.space(layout.body)
-    canvas.text(f"{issuer or DEFAULT_ISSUER} · 本通知书一式两份，机构与检查单位各执一份。",
-                layout.small)
+    canvas.text(
+        f"{issuer or DEFAULT_ISSUER} · 本通知书一式两份，机构与检查单位各执一份。", layout.small
+    )
     pages.append(_finish(canvas, layout))
     return pages
 
@@ -314,13 +373,15 @@ def save_pdf(pages: Iterable[Page], path: str | Path) -> int:
 
 
 def _write_error(target: Path, exc: OSError) -> PosterError:
-    return PosterError(f"无法写入 {target}（{exc.strerror or exc}）。请换一个文件夹或文件名。",
-                       f"Cannot write {target} ({exc.strerror or exc}). Choose another folder "
-                       "or file name.")
+    return PosterError(
+        f"无法写入 {target}（{exc.strerror or exc}）。请换一个文件夹或文件名。",
+        f"Cannot write {target} ({exc.strerror or exc}). Choose another folder or file name.",
+    )
 
 
-def write_pdf(out: BinaryIO, pages: Iterable[Page | Image.Image], dpi: int = 300,
-              bilevel: bool = True) -> int:
+def write_pdf(
+    out: BinaryIO, pages: Iterable[Page | Image.Image], dpi: int = 300, bilevel: bool = True
+) -> int:
     """Stream pages (each one full-page image) into a PDF file object, black and white by default."""
     writer = _PdfWriter(out)
     for page in pages:
@@ -366,28 +427,31 @@ class _PdfWriter:
         image_id = self._object(
             b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
             b"/BitsPerComponent %d /Filter /FlateDecode /Length %d >>"
-            % (image.width, image.height, bits, len(data)), data)
+            % (image.width, image.height, bits, len(data)),
+            data,
+        )
         content = b"q %.3f 0 0 %.3f 0 0 cm /Im Do Q" % (width_pt, height_pt)
         content_id = self._object(b"<< /Length %d >>" % len(content), content)
         page_id = self._object(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.3f %.3f] "
             b"/Resources << /XObject << /Im %d 0 R >> >> /Contents %d 0 R >>"
-            % (width_pt, height_pt, image_id, content_id))
+            % (width_pt, height_pt, image_id, content_id)
+        )
         self.page_ids.append(page_id)
 
     def finish(self) -> None:
         """Write the page tree, catalog, cross-reference table and trailer."""
         kids = b" ".join(b"%d 0 R" % i for i in self.page_ids)
-        self._object(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(self.page_ids)),
-                     obj_id=2)
+        self._object(
+            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(self.page_ids)), obj_id=2
+        )
         self._object(b"<< /Type /Catalog /Pages 2 0 R >>", obj_id=1)
         xref = self.position
         size = self.next_id
         rows = [b"0000000000 65535 f \n"]
         rows += [b"%010d 00000 n \n" % self.offsets[i] for i in range(1, size)]
         self._write(b"xref\n0 %d\n" % size + b"".join(rows))
-        self._write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-                    % (size, xref))
+        self._write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref))
 
 
 def to_print(image: Image.Image) -> Image.Image:

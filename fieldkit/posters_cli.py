@@ -40,8 +40,16 @@ class CommandError(Exception):
         self.en = en
 
 
-KNOWN_ERRORS = (CommandError, PaymentCodeRefused, PosterError, FontMissing, QRDecodeError,
-                CacheError, config.ConfigError, domain.DomainError)
+KNOWN_ERRORS = (
+    CommandError,
+    PaymentCodeRefused,
+    PosterError,
+    FontMissing,
+    QRDecodeError,
+    CacheError,
+    config.ConfigError,
+    domain.DomainError,
+)
 
 
 def _fail(exc: Exception) -> int:
@@ -69,9 +77,11 @@ def cached_institution(store: Store, inst_id: str) -> dict:
     """An institution of the cache, or a CommandError saying how to get it."""
     inst = store.institution(inst_id.strip().upper())
     if inst is None:
-        raise CommandError(f"本机缓存中没有机构 {inst_id}。请核对平台编号，或先同步（fieldkit sync）。",
-                           f"Institution {inst_id} is not in this device's cache. Check the "
-                           "platform id, or sync first (fieldkit sync).")
+        raise CommandError(
+            f"本机缓存中没有机构 {inst_id}。请核对平台编号，或先同步（fieldkit sync）。",
+            f"Institution {inst_id} is not in this device's cache. Check the "
+            "platform id, or sync first (fieldkit sync).",
+        )
     return inst
 
 
@@ -81,8 +91,15 @@ def default_export_path(inst_id: str, size: str, suffix: str, today: date | None
     return paths.home() / "posters" / f"{inst_id}-{size}-{stamp}.{suffix}"
 
 
-def export_poster(store: Store, institution: dict, public_key: str | None, size: str,
-                  path: Path, office_name: str | None = None, copies: int = 1) -> Poster:
+def export_poster(
+    store: Store,
+    institution: dict,
+    public_key: str | None,
+    size: str,
+    path: Path,
+    office_name: str | None = None,
+    copies: int = 1,
+) -> Poster:
     """Render, write (PNG or PDF by suffix) and record one institution's poster."""
     poster = render_poster(institution, public_key, size, issuer=office_name)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,20 +115,25 @@ def send_to_printer(path: Path) -> tuple[bool, str]:
     """Hand a file to the system printer; (done, message in both languages)."""
     command = shutil.which("lp") or shutil.which("lpr")
     if command:
-        done = subprocess.run([command, str(path)], capture_output=True, text=True,
-                              timeout=60, check=False)
+        done = subprocess.run(
+            [command, str(path)], capture_output=True, text=True, timeout=60, check=False
+        )
         if done.returncode == 0:
             return True, f"已发送到打印机 / sent to the printer ({Path(command).name})"
         detail = (done.stderr or done.stdout).strip()
-        return False, (f"打印失败：{detail}。文件已保存在 {path}，可用其他程序打印。\n"
-                       f"Printing failed: {detail}. The file is saved at {path}; print it "
-                       "from another program.")
+        return False, (
+            f"打印失败：{detail}。文件已保存在 {path}，可用其他程序打印。\n"
+            f"Printing failed: {detail}. The file is saved at {path}; print it "
+            "from another program."
+        )
     if sys.platform == "win32" and hasattr(os, "startfile"):
         os.startfile(str(path), "print")
         return True, "已交给 Windows 打印 / handed to Windows for printing"
-    return False, (f"本机没有打印命令（lp）。文件已保存在 {path}，请用其他程序打开并打印。\n"
-                   f"This machine has no print command (lp). The file is saved at {path}; "
-                   "open it in another program to print.")
+    return False, (
+        f"本机没有打印命令（lp）。文件已保存在 {path}，请用其他程序打开并打印。\n"
+        f"This machine has no print command (lp). The file is saved at {path}; "
+        "open it in another program to print."
+    )
 
 
 # ---------------------------------------------------------------- fieldkit qr
@@ -127,10 +149,13 @@ def _qr(args: argparse.Namespace) -> int:
     with store:
         inst = cached_institution(store, args.institution_id)
         path = Path(args.pdf or args.png)
-        poster = export_poster(store, inst, settings.office_public_key, args.size, path,
-                               settings.office_name)
-    print(f"已保存 {path}（{inst['name']}，{args.size}）/ saved {path} "
-          f"({poster.institution_id}, {args.size})")
+        poster = export_poster(
+            store, inst, settings.office_public_key, args.size, path, settings.office_name
+        )
+    print(
+        f"已保存 {path}（{inst['name']}，{args.size}）/ saved {path} "
+        f"({poster.institution_id}, {args.size})"
+    )
     if args.send_to_printer:
         done, message = send_to_printer(path)
         print(message, file=sys.stdout if done else sys.stderr)
@@ -165,28 +190,34 @@ def cmd_posters(args: argparse.Namespace) -> int:
 def _posters(args: argparse.Namespace) -> int:
     division = args.division.strip()
     if division not in domain.DIVISIONS:
-        raise CommandError(f"行政区划代码 {division} 不在湖南省的区划表中（如 430702 或 430700）。",
-                           f"Division code {division} is not a Hunan division "
-                           "(e.g. 430702 or 430700).")
+        raise CommandError(
+            f"行政区划代码 {division} 不在湖南省的区划表中（如 430702 或 430700）。",
+            f"Division code {division} is not a Hunan division (e.g. 430702 or 430700).",
+        )
     settings, store = open_profile(args.profile)
     with store:
         institutions = division_institutions(store, division)
         if not institutions:
-            raise CommandError(f"本机缓存中没有 {domain.full_name(division)} 的机构。请先同步。",
-                               f"No institutions of {division} in this device's cache. "
-                               "Sync first.")
+            raise CommandError(
+                f"本机缓存中没有 {domain.full_name(division)} 的机构。请先同步。",
+                f"No institutions of {division} in this device's cache. Sync first.",
+            )
         made: list[Poster] = []
         skipped: list[tuple[dict, PaymentCodeRefused]] = []
         pages = _printable(institutions, settings, args.size, made, skipped)
         path = Path(args.pdf)
         count = save_pdf(pages, path) if _peek_any(institutions, settings) else 0
         if count == 0:
-            raise CommandError(f"{domain.full_name(division)} 没有可打印的收款码，未生成文件。",
-                               f"No printable payment code in {division}; no file written.")
+            raise CommandError(
+                f"{domain.full_name(division)} 没有可打印的收款码，未生成文件。",
+                f"No printable payment code in {division}; no file written.",
+            )
         for poster in made:
             store.record_poster(poster.institution_id, args.size, poster.payload_sha256)
-    print(f"已写入 {count} 页到 {path}；跳过 {len(skipped)} 家 / wrote {count} pages to {path}; "
-          f"skipped {len(skipped)}")
+    print(
+        f"已写入 {count} 页到 {path}；跳过 {len(skipped)} 家 / wrote {count} pages to {path}; "
+        f"skipped {len(skipped)}"
+    )
     for inst, refused in skipped:
         print(f"  跳过 skipped {inst['id']} {inst['name']}: {refused.zh} / {refused.en}")
     return EXIT_OK
@@ -203,19 +234,26 @@ def _peek_any(institutions: list[dict], settings: config.Settings) -> bool:
     return False
 
 
-def _printable(institutions: list[dict], settings: config.Settings, size: str,
-               made: list[Poster], skipped: list[tuple[dict, PaymentCodeRefused]]
-               ) -> Iterator[Page]:
+def _printable(
+    institutions: list[dict],
+    settings: config.Settings,
+    size: str,
+    made: list[Poster],
+    skipped: list[tuple[dict, PaymentCodeRefused]],
+) -> Iterator[Page]:
     """Render posters one at a time with a progress line each, noting the refused ones."""
     total = len(institutions)
     for number, inst in enumerate(institutions, 1):
         try:
-            poster = render_poster(inst, settings.office_public_key, size,
-                                   issuer=settings.office_name)
+            poster = render_poster(
+                inst, settings.office_public_key, size, issuer=settings.office_name
+            )
         except PaymentCodeRefused as refused:
             skipped.append((inst, refused))
-            print(f"[{number}/{total}] {inst['id']} {inst['name']} — 跳过 skipped: {refused.zh}",
-                  flush=True)
+            print(
+                f"[{number}/{total}] {inst['id']} {inst['name']} — 跳过 skipped: {refused.zh}",
+                flush=True,
+            )
             continue
         made.append(poster)
         print(f"[{number}/{total}] {inst['id']} {inst['name']} ✓", flush=True)
@@ -244,8 +282,9 @@ def _check_code(args: argparse.Namespace) -> int:
     return EXIT_OK if check.is_match else EXIT_MISMATCH
 
 
-def expected_payload(inst: dict, public_key: str | None
-                     ) -> tuple[str | None, PaymentCodeRefused | None]:
+def expected_payload(
+    inst: dict, public_key: str | None
+) -> tuple[str | None, PaymentCodeRefused | None]:
     """The verified payload to compare with, or None with the reason; an untrusted copy raises."""
     try:
         return verified_payload(inst, public_key), None
@@ -267,17 +306,22 @@ def find_visit(store: Store, visit_id: str) -> dict:
         raise CommandError(
             f"{'有多次走访' if many else '本机没有走访'}以 {visit_id} 开头。请给出更完整的走访编号。",
             f"{'Several visits' if many else 'No visit'} on this device start with {visit_id}. "
-            "Give more of the visit id.")
+            "Give more of the visit id.",
+        )
     return found[0]
 
 
-def export_notice(store: Store, settings: config.Settings, visit: dict, path: Path,
-                  today: date | None = None) -> int:
+def export_notice(
+    store: Store, settings: config.Settings, visit: dict, path: Path, today: date | None = None
+) -> int:
     """Write a visit's rectification notice as an A4 PDF; returns the page count."""
     inst = store.institution(visit["institution_id"]) or {"id": visit["institution_id"]}
     tech = settings.technician
-    technician = tech.name if tech and tech.id == visit.get("technician_id") else str(
-        visit.get("technician_id") or "")
+    technician = (
+        tech.name
+        if tech and tech.id == visit.get("technician_id")
+        else str(visit.get("technician_id") or "")
+    )
     pages = render_rectification_notice(inst, visit, technician, today, settings.office_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     return save_pdf(pages, path)
@@ -294,8 +338,10 @@ def _notice(args: argparse.Namespace) -> int:
     with store:
         visit = find_visit(store, args.visit_id)
         pages = export_notice(store, settings, visit, path)
-    print(f"已保存整改通知书 {path}（{pages} 页）/ saved the rectification notice {path} "
-          f"({pages} page{'s' if pages > 1 else ''})")
+    print(
+        f"已保存整改通知书 {path}（{pages} 页）/ saved the rectification notice {path} "
+        f"({pages} page{'s' if pages > 1 else ''})"
+    )
     if args.send_to_printer:
         done, message = send_to_printer(path)
         print(message, file=sys.stdout if done else sys.stderr)

@@ -83,8 +83,7 @@ def verified_payload(institution: dict, public_key_b64: str | None) -> str:
         raise PaymentCodeRefused(
             "tampered",
             "收款码签名核验失败：本地数据被改动，请重新同步。",
-            "The payment code's signature does not verify: the local data was altered. "
-            "Sync again.",
+            "The payment code's signature does not verify: the local data was altered. Sync again.",
         )
     return payload
 
@@ -100,8 +99,12 @@ class _Code(qrcode.QRCode):  # type: ignore[misc]
     data_cells: list[tuple[int, int]] = []
 
     def map_data(self, data: bytes, mask_pattern: int) -> None:
-        self.data_cells = [(r, c) for r, row in enumerate(self.modules)
-                           for c, value in enumerate(row) if value is None]
+        self.data_cells = [
+            (r, c)
+            for r, row in enumerate(self.modules)
+            for c, value in enumerate(row)
+            if value is None
+        ]
         super().map_data(data, mask_pattern)
 
 
@@ -162,7 +165,7 @@ def penalty(rows: list[int], count: int) -> int:
         same = ~(upper ^ lower) & ~(upper ^ (upper >> 1)) & ~(lower ^ (lower >> 1)) & edge
         points += 3 * same.bit_count()
     dark = sum(row.bit_count() for row in rows)
-    return points + 10 * int(abs(dark / count ** 2 * 100 - 50) / 5)
+    return points + 10 * int(abs(dark / count**2 * 100 - 50) / 5)
 
 
 def terminal_lines(payload: str) -> list[str]:
@@ -171,8 +174,10 @@ def terminal_lines(payload: str) -> list[str]:
     if len(matrix) % 2:
         matrix = [*matrix, [False] * len(matrix[0])]
     glyphs = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
-    return ["".join(glyphs[top, bottom] for top, bottom in zip(upper, lower, strict=True))
-            for upper, lower in zip(matrix[0::2], matrix[1::2], strict=True)]
+    return [
+        "".join(glyphs[top, bottom] for top, bottom in zip(upper, lower, strict=True))
+        for upper, lower in zip(matrix[0::2], matrix[1::2], strict=True)
+    ]
 
 
 # ---------------------------------------------------------------- on-site check
@@ -211,36 +216,55 @@ def classify(text: str, expected_payload: str | None) -> CodeCheck:
     content = text.strip()
     digest = payload_sha256(content)
     if expected_payload is not None and content == expected_payload:
-        return CodeCheck("match", "supervised", digest,
-                         "这是该机构的监管收款码（与办公室签名的内容一致）。",
-                         "This is the institution's supervised collection code "
-                         "(identical to the office-signed one).")
+        return CodeCheck(
+            "match",
+            "supervised",
+            digest,
+            "这是该机构的监管收款码（与办公室签名的内容一致）。",
+            "This is the institution's supervised collection code "
+            "(identical to the office-signed one).",
+        )
     if content.startswith("000201"):
         return _classify_emv(content, digest, expected_payload)
     lowered = content.lower()
     host = _host(content)
     if lowered.startswith(("wxp://", "weixin://")) or host.endswith(
-            ("payapp.weixin.qq.com", "wx.tenpay.com", "weixin.qq.com")):
-        return CodeCheck("mismatch", "wechat_personal", digest,
-                         f"{NOT_OURS_ZH}微信个人收款码（{_short(content)}）。{BYPASS_ZH}",
-                         f"{NOT_OURS_EN}a WeChat Pay personal collection code "
-                         f"({_short(content)}). {BYPASS_EN}",
-                         {"link": content})
+        ("payapp.weixin.qq.com", "wx.tenpay.com", "weixin.qq.com")
+    ):
+        return CodeCheck(
+            "mismatch",
+            "wechat_personal",
+            digest,
+            f"{NOT_OURS_ZH}微信个人收款码（{_short(content)}）。{BYPASS_ZH}",
+            f"{NOT_OURS_EN}a WeChat Pay personal collection code ({_short(content)}). {BYPASS_EN}",
+            {"link": content},
+        )
     if lowered.startswith(("alipays://", "alipay://")) or host.endswith("alipay.com"):
-        return CodeCheck("mismatch", "alipay_personal", digest,
-                         f"{NOT_OURS_ZH}支付宝个人收款码（{_short(content)}）。{BYPASS_ZH}",
-                         f"{NOT_OURS_EN}an Alipay personal collection code "
-                         f"({_short(content)}). {BYPASS_EN}",
-                         {"link": content})
+        return CodeCheck(
+            "mismatch",
+            "alipay_personal",
+            digest,
+            f"{NOT_OURS_ZH}支付宝个人收款码（{_short(content)}）。{BYPASS_ZH}",
+            f"{NOT_OURS_EN}an Alipay personal collection code ({_short(content)}). {BYPASS_EN}",
+            {"link": content},
+        )
     if host:
-        return CodeCheck("mismatch", "url", digest,
-                         f"{NOT_OURS_ZH}一个网址（{host}）。请核实它的用途。",
-                         f"{NOT_OURS_EN}a web address ({host}). Check what it is for.",
-                         {"link": content, "host": host})
-    return CodeCheck("mismatch", "text", digest,
-                     f"{NOT_OURS_ZH}一段文字（{_short(content) or '空'}）。",
-                     f"{NOT_OURS_EN}plain text ({_short(content) or 'empty'}).",
-                     {"text": content})
+        return CodeCheck(
+            "mismatch",
+            "url",
+            digest,
+            f"{NOT_OURS_ZH}一个网址（{host}）。请核实它的用途。",
+            f"{NOT_OURS_EN}a web address ({host}). Check what it is for.",
+            {"link": content, "host": host},
+        )
+    return CodeCheck(
+        "mismatch",
+        "text",
+        digest,
+        f"{NOT_OURS_ZH}一段文字（{_short(content) or '空'}）。",
+        f"{NOT_OURS_EN}plain text ({_short(content) or 'empty'}).",
+        {"text": content},
+    )
 
 
 def _classify_emv(content: str, digest: str, expected_payload: str | None) -> CodeCheck:
@@ -248,31 +272,42 @@ def _classify_emv(content: str, digest: str, expected_payload: str | None) -> Co
     try:
         parsed = emv.parse_payload(content)
     except emv.EMVError as exc:
-        return CodeCheck("mismatch", "emv", digest,
-                         f"{NOT_OURS_ZH}格式损坏的商户收款码（{exc}）。请重新扫描或拍照识别。",
-                         f"{NOT_OURS_EN}a damaged merchant payment code ({exc}). Scan it again "
-                         "or decode a photo of it.",
-                         {"crc_ok": False, "merchant_name": "", "account": ""})
+        return CodeCheck(
+            "mismatch",
+            "emv",
+            digest,
+            f"{NOT_OURS_ZH}格式损坏的商户收款码（{exc}）。请重新扫描或拍照识别。",
+            f"{NOT_OURS_EN}a damaged merchant payment code ({exc}). Scan it again "
+            "or decode a photo of it.",
+            {"crc_ok": False, "merchant_name": "", "account": ""},
+        )
     account = _account_text(parsed)
     name = parsed.name_zh or parsed.merchant_name or "?"
     crc_zh = "校验码正确" if parsed.crc_ok else "校验码错误（内容被改动或扫描有误）"
     crc_en = "CRC correct" if parsed.crc_ok else "CRC wrong (altered, or misread by the scanner)"
-    details: dict[str, str | bool] = {"merchant_name": parsed.merchant_name,
-                                      "merchant_name_zh": parsed.name_zh, "account": account,
-                                      "crc_ok": parsed.crc_ok}
+    details: dict[str, str | bool] = {
+        "merchant_name": parsed.merchant_name,
+        "merchant_name_zh": parsed.name_zh,
+        "account": account,
+        "crc_ok": parsed.crc_ok,
+    }
     hint_zh = hint_en = ""
     if expected_payload and _same_account(parsed, expected_payload):
         details["same_account"] = True
         hint_zh = "账户与监管收款码相同，但内容不一致：请用图片识别再核对一次。"
-        hint_en = ("It names the supervised account, but the content differs: check again "
-                   "by decoding a photo.")
-    return CodeCheck("mismatch", "emv", digest,
-                     f"{NOT_OURS_ZH}另一个商户收款码（EMV），商户 {name}，账户 {account}，"
-                     f"{crc_zh}。{hint_zh}",
-                     f"{NOT_OURS_EN}another merchant payment code (EMV), merchant "
-                     f"{parsed.merchant_name or name}, account {account}, {crc_en}. {hint_en}"
-                     .rstrip(),
-                     details)
+        hint_en = (
+            "It names the supervised account, but the content differs: check again "
+            "by decoding a photo."
+        )
+    return CodeCheck(
+        "mismatch",
+        "emv",
+        digest,
+        f"{NOT_OURS_ZH}另一个商户收款码（EMV），商户 {name}，账户 {account}，{crc_zh}。{hint_zh}",
+        f"{NOT_OURS_EN}another merchant payment code (EMV), merchant "
+        f"{parsed.merchant_name or name}, account {account}, {crc_en}. {hint_en}".rstrip(),
+        details,
+    )
 
 
 def _account_text(parsed: emv.EMVPayload) -> str:
@@ -302,8 +337,11 @@ def _host(content: str) -> str:
     """The host of a URL-looking text, else ''."""
     if " " in content:
         return ""
-    candidate = content if "://" in content else (
-        f"http://{content}" if content.lower().startswith("www.") else "")
+    candidate = (
+        content
+        if "://" in content
+        else (f"http://{content}" if content.lower().startswith("www.") else "")
+    )
     if not candidate:
         return ""
     try:
@@ -331,15 +369,18 @@ def decode_image(path: str | Path) -> str:
 
     try:
         with Image.open(path) as image:
-            found = zxingcpp.read_barcodes(image.convert("L"),
-                                           formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+            found = zxingcpp.read_barcodes(
+                image.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            )
     except (OSError, UnidentifiedImageError) as exc:
-        raise QRDecodeError(f"无法打开图片 {path}（{exc}）。请确认文件是照片或截图。",
-                            f"Cannot open image {path} ({exc}). Check it is a photo or "
-                            "screenshot.") from exc
+        raise QRDecodeError(
+            f"无法打开图片 {path}（{exc}）。请确认文件是照片或截图。",
+            f"Cannot open image {path} ({exc}). Check it is a photo or screenshot.",
+        ) from exc
     texts = [r.text for r in found if r.valid]
     if not texts:
-        raise QRDecodeError(f"图片 {path} 中没有找到二维码。请拍得更近、更清楚后再试。",
-                            f"No QR code found in {path}. Take a closer, sharper photo and "
-                            "try again.")
+        raise QRDecodeError(
+            f"图片 {path} 中没有找到二维码。请拍得更近、更清楚后再试。",
+            f"No QR code found in {path}. Take a closer, sharper photo and try again.",
+        )
     return texts[0]

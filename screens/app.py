@@ -53,9 +53,15 @@ class FieldkitApp(App[None]):
     ]
     status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
 
-    def __init__(self, settings: config.Settings, store: Store | None,
-                 sync: SyncFactory | None, clock: Callable[[], datetime] | None = None,
-                 notice: str | None = None, demo_network: DemoNetwork | None = None) -> None:
+    def __init__(
+        self,
+        settings: config.Settings,
+        store: Store | None,
+        sync: SyncFactory | None,
+        clock: Callable[[], datetime] | None = None,
+        notice: str | None = None,
+        demo_network: DemoNetwork | None = None,
+    ) -> None:
         super().__init__()
         # Start-up allocates many long-lived objects (modules, styles, widgets): collecting
         # them over and over costs more than the first frame itself. Everything alive now is
@@ -101,8 +107,11 @@ class FieldkitApp(App[None]):
 
     def _show_technician(self) -> None:
         tech = self.settings.technician
-        self.status_view = replace(self.status_view, technician=tech.name if tech else "",
-                                   configured=self._sync_factory is not None)
+        self.status_view = replace(
+            self.status_view,
+            technician=tech.name if tech else "",
+            configured=self._sync_factory is not None,
+        )
 
     def open_assignments(self) -> None:
         """After the first run: show the assignment list and start the services."""
@@ -118,8 +127,9 @@ class FieldkitApp(App[None]):
         self.refresh_counts()
         if self._sync_factory is not None:
             self.sync = self._sync_factory(self._on_sync_status)
-            self.run_worker(self.sync.run(), name="background-sync", group="sync",
-                            exit_on_error=False)
+            self.run_worker(
+                self.sync.run(), name="background-sync", group="sync", exit_on_error=False
+            )
 
     def use_services(self, settings: config.Settings, store: Store, sync: SyncFactory) -> None:
         """Adopt what a successful first-run login produced, then open the list."""
@@ -130,10 +140,19 @@ class FieldkitApp(App[None]):
     # status -----------------------------------------------------------------------------------
     def _on_sync_status(self, status: SyncStatus) -> None:
         """BackgroundSync's callback (any thread): hand the status to the event loop."""
-        self.post_message(StatusChanged(replace(
-            self.status_view, online=status.online, sending=status.sending,
-            unsent=status.unsent, rejected=status.rejected,
-            last_success=status.last_success, last_error=status.last_error)))
+        self.post_message(
+            StatusChanged(
+                replace(
+                    self.status_view,
+                    online=status.online,
+                    sending=status.sending,
+                    unsent=status.unsent,
+                    rejected=status.rejected,
+                    last_success=status.last_success,
+                    last_error=status.last_error,
+                )
+            )
+        )
 
     def on_qr_screen_poster_exported(self, message: Any) -> None:
         """A poster was printed and recorded: let the sync send it."""
@@ -149,8 +168,11 @@ class FieldkitApp(App[None]):
         if self.store is None:
             return
         counts = self.store.counts()
-        self.post_message(StatusChanged(replace(
-            self.status_view, unsent=counts["unsent"], rejected=counts["rejected"])))
+        self.post_message(
+            StatusChanged(
+                replace(self.status_view, unsent=counts["unsent"], rejected=counts["rejected"])
+            )
+        )
 
     def changed_locally(self) -> None:
         """A change was saved: update the counts and let the sync send it soon."""
@@ -172,8 +194,11 @@ class FieldkitApp(App[None]):
         key = {"cache": "error.cache", "fieldkit": "error.worker"}.get(kind, "error.worker")
         if type(error).__name__ in ("SyncError",):
             key = "error.sync"
-        self.notify(self.t(key, why=error_text(error, self.language)) + " "
-                    + self.t("error.kept"), severity="error", timeout=8)
+        self.notify(
+            self.t(key, why=error_text(error, self.language)) + " " + self.t("error.kept"),
+            severity="error",
+            timeout=8,
+        )
 
     # actions ----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -249,12 +274,17 @@ class FieldkitApp(App[None]):
                 continue
             seen.add(binding.action)
             label = binding_label(binding.id, binding.description, self.language)
-            yield SystemCommand(f"{label} ({self.get_key_display(binding)})",
-                                self.t("palette.help", what=label),
-                                _runner(self, _node, binding.action))
+            yield SystemCommand(
+                f"{label} ({self.get_key_display(binding)})",
+                self.t("palette.help", what=label),
+                _runner(self, _node, binding.action),
+            )
         other = "en" if self.language == "zh" else "zh"
-        yield SystemCommand(self.t("palette.language"), self.t("key.language"),
-                            lambda: self.run_worker(self.set_language(other), group="language"))
+        yield SystemCommand(
+            self.t("palette.language"),
+            self.t("key.language"),
+            lambda: self.run_worker(self.set_language(other), group="language"),
+        )
         yield from super().get_system_commands(screen)
 
 
@@ -267,9 +297,15 @@ def _runner(app: App[None], node: Any, action: str) -> Callable[[], Any]:
     return run
 
 
-def make_app(settings: config.Settings, store: Store | None, sync: SyncFactory | None,
-             clock: Callable[[], datetime] | None = None, *, notice: str | None = None,
-             demo_network: DemoNetwork | None = None) -> FieldkitApp:
+def make_app(
+    settings: config.Settings,
+    store: Store | None,
+    sync: SyncFactory | None,
+    clock: Callable[[], datetime] | None = None,
+    *,
+    notice: str | None = None,
+    demo_network: DemoNetwork | None = None,
+) -> FieldkitApp:
     """The app with its services: a cache (None before first login), a sync builder, a clock;
     a notice to show once at start; the demo's switchable network."""
     return FieldkitApp(settings, store, sync, clock, notice, demo_network)

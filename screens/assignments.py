@@ -75,8 +75,7 @@ def row_cells(row: AssignmentRow, columns: list[Column], lang: str, today: date)
         "col.county": [(row.county, "")],
         "col.progress": progress_parts(row.done, 11, 5, row.blocked),
         "col.next_step": [(step_name(row.next_step, lang), "")],
-        "col.bank": [(tr(f"bank.{row.bank_status}", lang),
-                      BANK_STYLES.get(row.bank_status, ""))],
+        "col.bank": [(tr(f"bank.{row.bank_status}", lang), BANK_STYLES.get(row.bank_status, ""))],
         "col.last_visit": [(short_date(row.last_visit_at), "")],
         "col.next_visit": [(short_date(row.next_visit_on), "bold red" if overdue else "")],
         "col.unsent": [("●", "yellow")] if row.unsent else [],
@@ -98,8 +97,9 @@ class AssignmentsScreen(FieldkitScreen):
     class PageLoaded(Message):
         """A page of rows arrived from the cache."""
 
-        def __init__(self, rows: list[AssignmentRow], total: int, offset: int,
-                     query: tuple[str, str, str]) -> None:
+        def __init__(
+            self, rows: list[AssignmentRow], total: int, offset: int, query: tuple[str, str, str]
+        ) -> None:
             super().__init__()
             self.rows, self.total, self.offset, self.query = rows, total, offset, query
 
@@ -117,15 +117,23 @@ class AssignmentsScreen(FieldkitScreen):
         """Search, filter and sort on top, the list below."""
         yield StatusBar()
         with Horizontal(id="top"):
-            yield Input(value=self.query_text, placeholder=self.t("list.search"), id="search",
-                        compact=True)
+            yield Input(
+                value=self.query_text, placeholder=self.t("list.search"), id="search", compact=True
+            )
             yield Label("", id="count")
         with Horizontal(id="controls"):
-            yield ChoiceBar(self.t("list.filter_title"),
-                            [(self.t(f"filter.{f}"), f) for f in FILTERS], self.filter,
-                            id="filter")
-            yield ChoiceBar(self.t("list.sort_title"), [(self.t(f"sort.{s}"), s) for s in SORTS],
-                            self.sort, id="sort")
+            yield ChoiceBar(
+                self.t("list.filter_title"),
+                [(self.t(f"filter.{f}"), f) for f in FILTERS],
+                self.filter,
+                id="filter",
+            )
+            yield ChoiceBar(
+                self.t("list.sort_title"),
+                [(self.t(f"sort.{s}"), s) for s in SORTS],
+                self.sort,
+                id="sort",
+            )
         yield VirtualTable(id="assignments")
         yield TranslatedFooter()
 
@@ -157,8 +165,13 @@ class AssignmentsScreen(FieldkitScreen):
 
     def _add_columns(self) -> None:
         self.query_one(VirtualTable).set_columns(
-            [ColumnSpec(self.t(c.key), 14 if c.key == "col.name" else c.width,
-                        fill=c.key == "col.name") for c in self.columns])
+            [
+                ColumnSpec(
+                    self.t(c.key), 14 if c.key == "col.name" else c.width, fill=c.key == "col.name"
+                )
+                for c in self.columns
+            ]
+        )
 
     def reload(self) -> None:
         """Load the first page for the current search, filter and sort."""
@@ -195,20 +208,22 @@ class AssignmentsScreen(FieldkitScreen):
     def on_assignments_screen_page_loaded(self, message: PageLoaded) -> None:
         """Put a page of rows in the table (a whole new list, or the next page)."""
         table = self.query_one(VirtualTable)
-        if message.query != self.current_query or (message.offset
-                                                    and message.offset != self.loaded):
+        if message.query != self.current_query or (
+            message.offset and message.offset != self.loaded
+        ):
             return  # an older search: a newer page is on its way
         lang, today = self.fk.language, self.fk.today()
-        table.set_rows([r.id for r in message.rows],
-                       [row_cells(r, self.columns, lang, today) for r in message.rows],
-                       append=bool(message.offset),
-                       keep_cursor=message.query == getattr(self, "shown_query", None))
+        table.set_rows(
+            [r.id for r in message.rows],
+            [row_cells(r, self.columns, lang, today) for r in message.rows],
+            append=bool(message.offset),
+            keep_cursor=message.query == getattr(self, "shown_query", None),
+        )
         self.shown_query = message.query
         self.pages_shown += 1
         self.loaded = table.row_count
         self.total = message.total
-        label = (self.t("list.count", total=message.total)
-                 if message.total else self.t("list.empty"))
+        label = self.t("list.count", total=message.total) if message.total else self.t("list.empty")
         count = self.query_one("#count", Label)
         if str(count.content) != label:
             count.update(label, layout=False)  # fixed width: no relayout per keystroke

@@ -41,14 +41,19 @@ def stats_table(stats: dict[str, Any], lang: str) -> Table:
     table.add_row(tr("dash.bank_rate", lang), bar(rate, 1, BAR, "cyan"), f"{rate * 100:.2f}%")
     full = int(stats.get("full_process") or 0)
     share = f" ({full / total * 100:.1f}%)" if total else ""
-    table.add_row(tr("dash.full_process", lang), bar(full, total, BAR, "magenta"),
-                  f"{full:,}{share}")
+    table.add_row(
+        tr("dash.full_process", lang), bar(full, total, BAR, "magenta"), f"{full:,}{share}"
+    )
     table.add_row(tr("dash.orders", lang), "", f"{int(stats.get('orders') or 0):,}")
-    table.add_row(tr("dash.amount", lang), "",
-                  tr("dash.yuan", lang, yuan=yuan(int(stats.get("order_amount_fen") or 0))))
+    table.add_row(
+        tr("dash.amount", lang),
+        "",
+        tr("dash.yuan", lang, yuan=yuan(int(stats.get("order_amount_fen") or 0))),
+    )
     table.add_row(tr("dash.visits", lang), "", f"{int(stats.get('visits') or 0):,}")
-    table.add_row(tr("dash.rectifications", lang), "",
-                  f"{int(stats.get('rectification_notices') or 0):,}")
+    table.add_row(
+        tr("dash.rectifications", lang), "", f"{int(stats.get('rectification_notices') or 0):,}"
+    )
     table.add_row("", "", "")
     table.add_row(Text(tr("dash.by_step", lang), "bold"), "", "")
     by_step = stats.get("by_step") or {}
@@ -70,8 +75,13 @@ def divisions_table(rows: list[dict[str, Any]], lang: str) -> Table:
         total = int(row.get("institutions") or 0)
         full = int(row.get("full_process") or 0)
         name = row.get("name") or domain.full_name(row.get("division_code") or "")
-        table.add_row(name, f"{total:,}", f"{int(row.get('bank_verified') or 0):,}",
-                      f"{full:,}", bar(full, total, 16, "magenta"))
+        table.add_row(
+            name,
+            f"{total:,}",
+            f"{int(row.get('bank_verified') or 0):,}",
+            f"{full:,}",
+            bar(full, total, 16, "magenta"),
+        )
     return table
 
 

@@ -98,8 +98,13 @@ class FirstRunScreen(FieldkitScreen):
     def on_first_run_screen_connected(self, message: Connected) -> None:
         """Open the assignment list."""
         tech = message.settings.technician
-        self.notify(self.t("first.ok", office=message.settings.office_name or "",
-                           name=tech.name if tech else ""))
+        self.notify(
+            self.t(
+                "first.ok",
+                office=message.settings.office_name or "",
+                name=tech.name if tech else "",
+            )
+        )
         self.fk.use_services(message.settings, message.store, message.sync)  # type: ignore[arg-type]
 
     @on(Button.Pressed, "#demo")

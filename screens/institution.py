@@ -35,9 +35,10 @@ def details_table(inst: dict[str, Any], lang: str) -> Table:
         domain.validate_uscc(inst.get("uscc") or "")
     except domain.DomainError as exc:
         uscc.append("\n" + tr("inst.uscc_bad", lang, why=exc.message(lang)), "bold yellow")
-    bank = Text(tr(f"bank.{inst.get('bank_status')}", lang),
-                {"passed": "green", "failed": "bold red"}.get(inst.get("bank_status") or "",
-                                                               "yellow"))
+    bank = Text(
+        tr(f"bank.{inst.get('bank_status')}", lang),
+        {"passed": "green", "failed": "bold red"}.get(inst.get("bank_status") or "", "yellow"),
+    )
     rows: list[tuple[str, Any]] = [
         ("inst.uscc", uscc),
         ("inst.licence", inst.get("licence_no") or ""),
@@ -51,8 +52,9 @@ def details_table(inst: dict[str, Any], lang: str) -> Table:
     if inst.get("bank_reason"):
         rows.append(("inst.bank_reason", inst["bank_reason"]))
     yuan = f"{(inst.get('order_amount_fen') or 0) / 100:,.2f}"
-    rows.append(("inst.orders", tr("inst.orders_value", lang, n=inst.get("orders") or 0,
-                                   yuan=yuan)))
+    rows.append(
+        ("inst.orders", tr("inst.orders_value", lang, n=inst.get("orders") or 0, yuan=yuan))
+    )
     rows.append(("inst.sync_state", tr(f"sync.{inst.get('sync_state') or 'synced'}", lang)))
     for key, value in rows:
         table.add_row(tr(key, lang), value)
@@ -75,9 +77,11 @@ def guidance_text(step_key: str, lang: str, state: Any = None) -> Text:
         text.append("← " + "、".join(step_name(n, lang) for n in step.needs) + "\n", "dim")
     if step.set_by == domain.SERVER:
         text.append(tr("inst.server_step", lang) + "\n", "italic yellow")
-    for key, body in (("inst.guidance_check", guide.check),
-                      ("inst.guidance_collect", guide.collect),
-                      ("inst.guidance_pitfalls", guide.pitfalls)):
+    for key, body in (
+        ("inst.guidance_check", guide.check),
+        ("inst.guidance_collect", guide.collect),
+        ("inst.guidance_pitfalls", guide.pitfalls),
+    ):
         text.append(tr(key, lang) + "：" if lang == "zh" else tr(key, lang) + ": ", "bold")
         text.append(body + "\n")
     return text
@@ -90,20 +94,33 @@ def visits_text(visits: list[dict[str, Any]], lang: str) -> Text:
     text = Text()
     for visit in visits:
         when = (visit.get("started_at") or "")[:16].replace("T", " ")
-        text.append(tr("visit.row", lang, when=when, kind=visit_kind_name(visit["kind"], lang),
-                       outcome=outcome_name(visit.get("outcome"), lang)), "bold")
+        text.append(
+            tr(
+                "visit.row",
+                lang,
+                when=when,
+                kind=visit_kind_name(visit["kind"], lang),
+                outcome=outcome_name(visit.get("outcome"), lang),
+            ),
+            "bold",
+        )
         if visit.get("sync_state", "synced") != "synced":
             text.append(f"  [{tr('sync.' + visit['sync_state'], lang)}]", "yellow")
         text.append("\n")
         if visit.get("steps_advanced"):
-            text.append("  ✓ " + "、".join(step_name(s, lang) for s in visit["steps_advanced"])
-                        + "\n")
+            text.append(
+                "  ✓ " + "、".join(step_name(s, lang) for s in visit["steps_advanced"]) + "\n"
+            )
         for issue in visit.get("issues") or []:
             text.append(f"  ! {issue}\n", "yellow")
         rect = visit.get("rectification")
         if rect:
-            text.append("  " + tr("visit.rect_short", lang, n=len(rect["items"]),
-                                  deadline=rect["deadline"]) + "\n", "red")
+            text.append(
+                "  "
+                + tr("visit.rect_short", lang, n=len(rect["items"]), deadline=rect["deadline"])
+                + "\n",
+                "red",
+            )
         if visit.get("notes"):
             text.append(f"  {visit['notes']}\n", "dim")
     return text
@@ -131,8 +148,9 @@ class InstitutionScreen(FieldkitScreen):
     class Loaded(Message):
         """The institution, its steps and visits arrived from the cache."""
 
-        def __init__(self, inst: dict[str, Any] | None, states: dict[str, Any],
-                     visits: list[dict[str, Any]]) -> None:
+        def __init__(
+            self, inst: dict[str, Any] | None, states: dict[str, Any], visits: list[dict[str, Any]]
+        ) -> None:
             super().__init__()
             self.inst, self.states, self.visits = inst, states, visits
 
@@ -167,8 +185,7 @@ class InstitutionScreen(FieldkitScreen):
                 with Horizontal():
                     yield Checklist(self.fk.language, id="checklist")
                     with VerticalScroll(id="guidance-box"):
-                        yield Static(guidance_text(self.step_key, self.fk.language),
-                                     id="guidance")
+                        yield Static(guidance_text(self.step_key, self.fk.language), id="guidance")
             with TabPane(self.t("inst.tab_details"), id="tab-details"):
                 with VerticalScroll():
                     yield Static("", id="details")
@@ -221,12 +238,14 @@ class InstitutionScreen(FieldkitScreen):
         self.inst, self.states = message.inst, message.states
         if message.inst is None:
             self.query_one("#feedback", Label).update(
-                Text(self.t("inst.missing", id=self.inst_id), "bold red"))
+                Text(self.t("inst.missing", id=self.inst_id), "bold red")
+            )
             return
         self.query_one("#title", Label).update(self._title())
         self.query_one(Checklist).show(message.states)
         self.query_one("#guidance", Static).update(
-            guidance_text(self.step_key, lang, message.states.get(self.step_key)))
+            guidance_text(self.step_key, lang, message.states.get(self.step_key))
+        )
         self.query_one("#details", Static).update(details_table(message.inst, lang))
         self.query_one("#visits", Static).update(visits_text(message.visits, lang))
         self._mount_code_check(message.inst)
@@ -235,15 +254,21 @@ class InstitutionScreen(FieldkitScreen):
         """The on-site check field, once the institution (and its signed code) is known."""
         if self.query(CodeCheckInput):
             return
-        field = CodeCheckInput(inst, self.fk.settings.office_public_key, self.fk.language,
-                               store=self.fk.store, id="code-check")
+        field = CodeCheckInput(
+            inst,
+            self.fk.settings.office_public_key,
+            self.fk.language,
+            store=self.fk.store,
+            id="code-check",
+        )
         self.query_one("#qr-box").mount(field, before=self.query_one("#code-result"))
 
     @on(CodeCheckInput.Checked)
     def _code_checked(self, event: CodeCheckInput.Checked) -> None:
         style = "bold green" if event.check.is_match else "bold red"
-        text = Text(("✓ " if event.check.is_match else "✗ ")
-                    + event.check.message(self.fk.language), style)
+        text = Text(
+            ("✓ " if event.check.is_match else "✗ ") + event.check.message(self.fk.language), style
+        )
         if event.recorded:
             text.append("\n" + self.t("inst.code_recorded"), "dim")
             self.fk.changed_locally()
@@ -252,13 +277,15 @@ class InstitutionScreen(FieldkitScreen):
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:
         self.query_one("#code-result", Label).update(
-            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red"))
+            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red")
+        )
 
     @on(Checklist.StepHighlighted)
     def _show_guidance(self, event: Checklist.StepHighlighted) -> None:
         self.step_key = event.step
         self.query_one("#guidance", Static).update(
-            guidance_text(event.step, self.fk.language, self.states.get(event.step)))
+            guidance_text(event.step, self.fk.language, self.states.get(event.step))
+        )
 
     # changes ----------------------------------------------------------------------------------
     def action_set_status(self, status: str) -> None:
@@ -286,8 +313,7 @@ class InstitutionScreen(FieldkitScreen):
             self.post_message(self.Refused(exc))
             return
         lang = self.fk.language
-        self.post_message(self.Saved(f"{step_name(step, lang)} → "
-                                     + tr(f"key.{status}", lang)))
+        self.post_message(self.Saved(f"{step_name(step, lang)} → " + tr(f"key.{status}", lang)))
 
     def action_edit_contact(self) -> None:
         """Edit the contact person and phone."""
@@ -298,9 +324,14 @@ class InstitutionScreen(FieldkitScreen):
             if answer:
                 self.save_contact(*answer)
 
-        self.app.push_screen(ContactDialog(self.inst.get("contact_name") or "",
-                                           self.inst.get("contact_phone") or "",
-                                           self.fk.language), save)
+        self.app.push_screen(
+            ContactDialog(
+                self.inst.get("contact_name") or "",
+                self.inst.get("contact_phone") or "",
+                self.fk.language,
+            ),
+            save,
+        )
 
     @work(thread=True, group="save", exit_on_error=False)
     def save_contact(self, name: str, phone: str) -> None:
@@ -317,7 +348,8 @@ class InstitutionScreen(FieldkitScreen):
     def on_institution_screen_saved(self, message: Saved) -> None:
         """Say it is saved, show it as unsent, and let the sync know."""
         self.query_one("#feedback", Label).update(
-            Text(self.t("inst.saved", what=message.what), "green"))
+            Text(self.t("inst.saved", what=message.what), "green")
+        )
         self.fk.changed_locally()
         self.reload()
 
@@ -352,14 +384,25 @@ class InstitutionScreen(FieldkitScreen):
         if self.inst is None:
             return
         settings = self.fk.settings
-        self.app.push_screen(QRScreen(self.inst, settings.office_public_key, self.fk.language,
-                                      store=self.fk.store, office_name=settings.office_name))
+        self.app.push_screen(
+            QRScreen(
+                self.inst,
+                settings.office_public_key,
+                self.fk.language,
+                store=self.fk.store,
+                office_name=settings.office_name,
+            )
+        )
 
     def action_show_tab(self, name: str) -> None:
         """Switch to a tab and put the cursor in it."""
         self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
-        target = {"checklist": "#checklist", "details": "#contact", "visits": "#visit",
-                  "qr": "#qr"}[name]
+        target = {
+            "checklist": "#checklist",
+            "details": "#contact",
+            "visits": "#visit",
+            "qr": "#qr",
+        }[name]
         self.query_one(target).focus()
 
     def action_back(self) -> None:

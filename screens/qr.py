@@ -29,15 +29,19 @@ SIDE_PANEL = 34  # columns the name/id panel needs beside the code
 WORDS: dict[str, tuple[str, str]] = {
     "id": ("平台编号", "Platform id"),
     "size": ("海报尺寸：{size}（s 切换）", "Poster size: {size} (s to change)"),
-    "too_small": ("终端窗口太小，放不下收款码：需要至少 {need_w}×{need_h}，当前 {w}×{h}。"
-                  "请放大窗口或缩小字体。",
-                  "The terminal is too small for the code: it needs at least {need_w}×{need_h}, "
-                  "it is {w}×{h}. Enlarge the window or use a smaller font."),
+    "too_small": (
+        "终端窗口太小，放不下收款码：需要至少 {need_w}×{need_h}，当前 {w}×{h}。"
+        "请放大窗口或缩小字体。",
+        "The terminal is too small for the code: it needs at least {need_w}×{need_h}, "
+        "it is {w}×{h}. Enlarge the window or use a smaller font.",
+    ),
     "refused": ("不能显示收款码", "The payment code cannot be shown"),
     "exporting": ("正在生成 {what}…", "Making {what}…"),
     "exported": ("已保存 {path}", "Saved {path}"),
-    "scan_hint": ("请用手机扫码核对：显示应为本机构名称。", "Check with a phone: it should show "
-                  "this institution's name."),
+    "scan_hint": (
+        "请用手机扫码核对：显示应为本机构名称。",
+        "Check with a phone: it should show this institution's name.",
+    ),
 }
 
 
@@ -66,8 +70,9 @@ class QRScreen(Screen[None]):
     class PosterExported(Message):
         """A poster was written (and recorded when the screen has a store)."""
 
-        def __init__(self, institution_id: str, size: str, path: Path, payload_sha256: str,
-                     recorded: bool) -> None:
+        def __init__(
+            self, institution_id: str, size: str, path: Path, payload_sha256: str, recorded: bool
+        ) -> None:
             super().__init__()
             self.institution_id = institution_id
             self.size = size
@@ -83,9 +88,16 @@ class QRScreen(Screen[None]):
             self.zh = zh
             self.en = en
 
-    def __init__(self, institution: dict[str, Any], public_key: str | None,
-                 language: str = "zh", *, store: Store | None = None,
-                 office_name: str | None = None, export_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        institution: dict[str, Any],
+        public_key: str | None,
+        language: str = "zh",
+        *,
+        store: Store | None = None,
+        office_name: str | None = None,
+        export_dir: Path | None = None,
+    ) -> None:
         super().__init__()
         self.institution = institution
         self.public_key = public_key
@@ -109,8 +121,7 @@ class QRScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         inst = self.institution
-        yield Static(f"{inst.get('name', '')}  {self.w('id')} {inst.get('id', '')}",
-                     id="qr-title")
+        yield Static(f"{inst.get('name', '')}  {self.w('id')} {inst.get('id', '')}", id="qr-title")
         with Horizontal(id="qr-body"):
             yield Static(Text("\n".join(self.lines), style="black on white"), id="qr-code")
             with Vertical(id="qr-side"):
@@ -143,9 +154,11 @@ class QRScreen(Screen[None]):
         body = self.query_one("#qr-body")
         if self.refusal is not None:
             body.display = False
-            problem.update(f"{self.w('refused')}：{self.refusal.message(self.language)}"
-                           if self.language == "zh" else
-                           f"{self.w('refused')}: {self.refusal.message(self.language)}")
+            problem.update(
+                f"{self.w('refused')}：{self.refusal.message(self.language)}"
+                if self.language == "zh"
+                else f"{self.w('refused')}: {self.refusal.message(self.language)}"
+            )
             problem.remove_class("-hidden")
             return
         need_w, need_h = self.needed_size()
@@ -186,13 +199,15 @@ class QRScreen(Screen[None]):
         """Render, write and record the poster off the event loop."""
         try:
             if self.store is not None:
-                poster = export_poster(self.store, self.institution, self.public_key, size, path,
-                                       self.office_name)
+                poster = export_poster(
+                    self.store, self.institution, self.public_key, size, path, self.office_name
+                )
             else:
                 from fieldkit.posters import render_poster
 
-                poster = render_poster(self.institution, self.public_key, size,
-                                       issuer=self.office_name)
+                poster = render_poster(
+                    self.institution, self.public_key, size, issuer=self.office_name
+                )
                 path.parent.mkdir(parents=True, exist_ok=True)
                 save_pdf([poster], path) if path.suffix == ".pdf" else save_png(poster, path)
         except (PaymentCodeRefused, PosterError, FontMissing, OSError) as error:
@@ -200,8 +215,11 @@ class QRScreen(Screen[None]):
             en = getattr(error, "en", str(error))
             self.post_message(self.ExportFailed(zh, en))
             return
-        self.post_message(self.PosterExported(poster.institution_id, size, path,
-                                              poster.payload_sha256, self.store is not None))
+        self.post_message(
+            self.PosterExported(
+                poster.institution_id, size, path, poster.payload_sha256, self.store is not None
+            )
+        )
 
     @on(PosterExported)
     def _exported(self, message: PosterExported) -> None:

@@ -43,13 +43,18 @@ class SettingsScreen(FieldkitScreen):
         table.add_column(style="bold")
         table.add_column()
         tech = settings.technician
-        who = (f"{tech.name} ({tr('role.' + tech.role, lang)}, {tech.zone})" if tech
-               else tr("common.none", lang))
-        for key, value in (("settings.profile", settings.profile),
-                           ("settings.server", settings.server_url or tr("common.none", lang)),
-                           ("settings.office", settings.office_name or tr("common.none", lang)),
-                           ("settings.technician", who),
-                           ("settings.cache", str(settings.cache_path))):
+        who = (
+            f"{tech.name} ({tr('role.' + tech.role, lang)}, {tech.zone})"
+            if tech
+            else tr("common.none", lang)
+        )
+        for key, value in (
+            ("settings.profile", settings.profile),
+            ("settings.server", settings.server_url or tr("common.none", lang)),
+            ("settings.office", settings.office_name or tr("common.none", lang)),
+            ("settings.technician", who),
+            ("settings.cache", str(settings.cache_path)),
+        ):
             table.add_row(tr(key, lang), value)
         return table
 

@@ -30,8 +30,12 @@ def op_summary(op: dict[str, Any], lang: str) -> str:
     kind = op.get("kind", "")
     if kind == "step.set":
         data = op.get("data") or {}
-        return tr("op.step.set", lang, step=step_name(data.get("step"), lang),
-                  status=status_name(str(data.get("status")), lang))
+        return tr(
+            "op.step.set",
+            lang,
+            step=step_name(data.get("step"), lang),
+            status=status_name(str(data.get("status")), lang),
+        )
     key = f"op.{kind}"
     return tr(key, lang) if key in MESSAGES else kind
 
@@ -70,11 +74,20 @@ class SyncScreen(FieldkitScreen):
     class Loaded(Message):
         """The outbox as the cache holds it."""
 
-        def __init__(self, unsent: list[dict[str, Any]], rejected: list[dict[str, Any]],
-                     conflicts: list[dict[str, Any]], names: dict[str, str]) -> None:
+        def __init__(
+            self,
+            unsent: list[dict[str, Any]],
+            rejected: list[dict[str, Any]],
+            conflicts: list[dict[str, Any]],
+            names: dict[str, str],
+        ) -> None:
             super().__init__()
-            self.unsent, self.rejected, self.conflicts, self.names = (unsent, rejected,
-                                                                      conflicts, names)
+            self.unsent, self.rejected, self.conflicts, self.names = (
+                unsent,
+                rejected,
+                conflicts,
+                names,
+            )
 
     class Discarded(Message):
         """A rejected op was given up."""
@@ -106,8 +119,9 @@ class SyncScreen(FieldkitScreen):
             table.add_column(self.t("syncs.col_when"), width=11)
             table.add_column(self.t("syncs.col_inst"), width=18)
             table.add_column(self.t("syncs.col_kind"), width=22)
-            table.add_column(self.t("syncs.col_reason" if table_id == "#rejected"
-                                    else "syncs.col_state"))
+            table.add_column(
+                self.t("syncs.col_reason" if table_id == "#rejected" else "syncs.col_state")
+            )
         self.query_one("#rejected", DataTable).focus()
         self.reload()
 
@@ -136,29 +150,39 @@ class SyncScreen(FieldkitScreen):
         """Fill the tables."""
         lang = self.fk.language
         self.query_one("#rejected-title", Label).update(
-            self.t("syncs.rejected", n=len(message.rejected)))
-        self.query_one("#unsent-title", Label).update(
-            self.t("syncs.unsent", n=len(message.unsent)))
+            self.t("syncs.rejected", n=len(message.rejected))
+        )
+        self.query_one("#unsent-title", Label).update(self.t("syncs.unsent", n=len(message.unsent)))
         for table_id, ops in (("#rejected", message.rejected), ("#unsent", message.unsent)):
             table = self.query_one(table_id, DataTable)
             table.clear()
             for op in ops:
                 inst_id = op.get("institution_id") or ""
-                last = (Text(reason_words(op, lang), "red") if table_id == "#rejected"
-                        else tr(f"sync.{op.get('state', 'unsent')}", lang))
-                table.add_row(op_time(op, self.fk.clock().tzinfo),
-                              message.names.get(inst_id, inst_id), op_summary(op, lang), last,
-                              key=op["op_id"])
+                last = (
+                    Text(reason_words(op, lang), "red")
+                    if table_id == "#rejected"
+                    else tr(f"sync.{op.get('state', 'unsent')}", lang)
+                )
+                table.add_row(
+                    op_time(op, self.fk.clock().tzinfo),
+                    message.names.get(inst_id, inst_id),
+                    op_summary(op, lang),
+                    last,
+                    key=op["op_id"],
+                )
         self.rejected = {op["op_id"]: op for op in message.rejected}
         self.ops = {op["op_id"]: op for op in message.rejected + message.unsent}
         self._show_detail()
         self.query_one("#conflicts-title", Label).update(
-            self.t("syncs.conflicts", n=len(message.conflicts)))
+            self.t("syncs.conflicts", n=len(message.conflicts))
+        )
         self.query_one("#conflicts", Static).update(
-            "\n".join(op_summary(c, lang) for c in message.conflicts) or self.t("common.none"))
+            "\n".join(op_summary(c, lang) for c in message.conflicts) or self.t("common.none")
+        )
         error = self.fk.status_view.last_error
         self.query_one("#errors", Static).update(
-            Text(error, "red") if error else Text(self.t("syncs.no_errors"), "dim"))
+            Text(error, "red") if error else Text(self.t("syncs.no_errors"), "dim")
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Show the whole reason of the highlighted rejected change."""
@@ -176,14 +200,18 @@ class SyncScreen(FieldkitScreen):
         if op is not None:
             lang = self.fk.language
             self.query_one("#rejected-detail", Static).update(
-                Text(f"{op_summary(op, lang)}: {reason_words(op, lang)}", "red"))
+                Text(f"{op_summary(op, lang)}: {reason_words(op, lang)}", "red")
+            )
 
     def action_open_institution(self) -> None:
         """Open the institution of the highlighted change, to make it again correctly."""
         from .institution import InstitutionScreen
 
-        table = self.focused if isinstance(self.focused, DataTable) else \
-            self.query_one("#rejected", DataTable)
+        table = (
+            self.focused
+            if isinstance(self.focused, DataTable)
+            else self.query_one("#rejected", DataTable)
+        )
         if table.row_count == 0:
             return
         op_id = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
@@ -204,8 +232,9 @@ class SyncScreen(FieldkitScreen):
             if yes:
                 self.discard(op_id)
 
-        self.app.push_screen(ConfirmDialog(self.t("syncs.confirm_discard"), self.fk.language),
-                             answered)
+        self.app.push_screen(
+            ConfirmDialog(self.t("syncs.confirm_discard"), self.fk.language), answered
+        )
 
     @work(thread=True, group="save", exit_on_error=False)
     def discard(self, op_id: str) -> None:

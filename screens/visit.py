@@ -61,8 +61,9 @@ class VisitScreen(FieldkitScreen):
             super().__init__()
             self.text = text
 
-    def __init__(self, inst_id: str, inst_name: str,
-                 institution: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, inst_id: str, inst_name: str, institution: dict[str, Any] | None = None
+    ) -> None:
         super().__init__()
         self.inst_id, self.inst_name, self.institution = inst_id, inst_name, institution
         self.visit_id = str(uuid.uuid4())
@@ -76,29 +77,43 @@ class VisitScreen(FieldkitScreen):
             self.started_at = self.fk.clock()
         yield StatusBar()
         yield Label(self.t("visit.title", name=self.inst_name), classes="title")
-        yield Label(self.t("visit.started", when=self.started_at.strftime("%Y-%m-%d %H:%M")),
-                    classes="hint", id="started")
+        yield Label(
+            self.t("visit.started", when=self.started_at.strftime("%Y-%m-%d %H:%M")),
+            classes="hint",
+            id="started",
+        )
         with VisitForm():
             with Horizontal(classes="row"):
                 with Vertical(classes="field"):
                     yield Label(self.t("visit.kind"))
-                    yield Select([(visit_kind_name(k, lang), k) for k in domain.VISIT_KINDS],
-                                 value=domain.VISIT_KINDS[0], allow_blank=False, id="kind",
-                                 compact=True)
+                    yield Select(
+                        [(visit_kind_name(k, lang), k) for k in domain.VISIT_KINDS],
+                        value=domain.VISIT_KINDS[0],
+                        allow_blank=False,
+                        id="kind",
+                        compact=True,
+                    )
                 with Vertical(classes="field"):
                     yield Label(self.t("visit.outcome"))
-                    yield Select([(outcome_name(o, lang), o) for o in domain.OUTCOMES],
-                                 value="completed", allow_blank=False, id="outcome",
-                                 compact=True)
+                    yield Select(
+                        [(outcome_name(o, lang), o) for o in domain.OUTCOMES],
+                        value="completed",
+                        allow_blank=False,
+                        id="outcome",
+                        compact=True,
+                    )
             yield Label(self.t("visit.steps"))
-            yield SelectionList[str](*[(s.name(lang), s.key) for s in domain.STEPS
-                                       if s.set_by == domain.TECHNICIAN], id="steps")
+            yield SelectionList[str](
+                *[(s.name(lang), s.key) for s in domain.STEPS if s.set_by == domain.TECHNICIAN],
+                id="steps",
+            )
             yield Label(self.t("visit.issues"))
             yield TextArea(id="issues", soft_wrap=True)
             if self.institution is not None:
                 yield Label(self.t("visit.code_check"))
-                yield CodeCheckInput(self.institution, self.fk.settings.office_public_key, lang,
-                                     id="code-check")
+                yield CodeCheckInput(
+                    self.institution, self.fk.settings.office_public_key, lang, id="code-check"
+                )
                 yield Label("", id="code-result")
             yield Label(self.t("visit.rect_items"))
             yield TextArea(id="rect-items", soft_wrap=True)
@@ -177,8 +192,9 @@ class VisitScreen(FieldkitScreen):
             self.post_message(self.Refused(exc.message(self.fk.language)))
             return
         for check in self.code_checks:  # after the visit, so the office knows the visit first
-            store.record_qr_check(self.inst_id, visit.visit_id, check.result, check.found,
-                                  check.content_sha256)
+            store.record_qr_check(
+                self.inst_id, visit.visit_id, check.result, check.found, check.content_sha256
+            )
         self.post_message(self.Saved())
 
     def on_visit_screen_saved(self) -> None:
@@ -193,8 +209,11 @@ class VisitScreen(FieldkitScreen):
         self.code_checks.append(event.check)
         words = event.check.message(self.fk.language)
         self.query_one("#code-result", Label).update(
-            Text(("✓ " if event.check.is_match else "✗ ") + words,
-                 "bold green" if event.check.is_match else "bold red"))
+            Text(
+                ("✓ " if event.check.is_match else "✗ ") + words,
+                "bold green" if event.check.is_match else "bold red",
+            )
+        )
         if not event.check.is_match:
             issues = self.query_one("#issues", TextArea)
             issues.text = (issues.text.rstrip() + "\n" + words).strip()
@@ -202,7 +221,8 @@ class VisitScreen(FieldkitScreen):
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:
         self.query_one("#code-result", Label).update(
-            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red"))
+            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red")
+        )
 
     def on_visit_screen_refused(self, message: Refused) -> None:
         """Say why the visit was not saved."""
@@ -220,5 +240,6 @@ class VisitScreen(FieldkitScreen):
             if yes:
                 self.dismiss(False)
 
-        self.app.push_screen(ConfirmDialog(self.t("dialog.confirm_leave_visit"),
-                                           self.fk.language), leave)
+        self.app.push_screen(
+            ConfirmDialog(self.t("dialog.confirm_leave_visit"), self.fk.language), leave
+        )

@@ -39,17 +39,20 @@ def admin(db: str | Path, *argv: str) -> tuple[int, str]:
 class LiveServer:
     """`with LiveServer(db) as server:` runs the office API on `server.url` until the block ends."""
 
-    def __init__(self, db: str | Path, port: int | None = None,
-                 failed_logins: FailedLogins | None = None) -> None:
+    def __init__(
+        self, db: str | Path, port: int | None = None, failed_logins: FailedLogins | None = None
+    ) -> None:
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(db, failed_logins=failed_logins)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True,
-                                        name=f"office-{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.run, daemon=True, name=f"office-{self.port}"
+        )
 
     def __enter__(self) -> LiveServer:
         self._thread.start()
@@ -60,8 +63,12 @@ class LiveServer:
             time.sleep(0.01)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def stop(self) -> None:
@@ -81,11 +88,14 @@ def make_uscc(serial: int, division: str = "430702", kind: str = "52") -> str:
     return first17 + domain.uscc_check_char(first17)
 
 
-def institution_line(name: str, serial: int, division: str, kind: str = "non_academic",
-                     phone: str = "13974212345") -> str:
+def institution_line(
+    name: str, serial: int, division: str, kind: str = "non_academic", phone: str = "13974212345"
+) -> str:
     """One CSV line of the office's institution list."""
-    return (f"{name},{make_uscc(serial, division)},教民1{division}7{serial:07d}号,{division},"
-            f"湖南省{domain.full_name(division)}人民路{serial}号,刘晓燕,{phone},{kind}")
+    return (
+        f"{name},{make_uscc(serial, division)},教民1{division}7{serial:07d}号,{division},"
+        f"湖南省{domain.full_name(division)}人民路{serial}号,刘晓燕,{phone},{kind}"
+    )
 
 
 def write_csv(path: Path, lines: list[str], encoding: str = "utf-8-sig") -> Path:
@@ -104,39 +114,55 @@ class SmallOffice:
     """An office store with six institutions, two technicians and two supervisors."""
 
     db: Path | str
-    tokens: dict[str, str]          # "tech_a", "tech_b", "city_supervisor", "other_supervisor"
-    wuling: list[str]               # 3 institutions in 430702, assigned to tech_a (T0001)
-    dingcheng: list[str]            # 2 institutions in 430703, assigned to tech_b (T0002)
-    changsha: list[str]             # 1 institution in 430102, nobody's
+    tokens: dict[str, str]  # "tech_a", "tech_b", "city_supervisor", "other_supervisor"
+    wuling: list[str]  # 3 institutions in 430702, assigned to tech_a (T0001)
+    dingcheng: list[str]  # 2 institutions in 430703, assigned to tech_b (T0002)
+    changsha: list[str]  # 1 institution in 430102, nobody's
 
     def headers(self, who: str) -> dict[str, str]:
         """The Authorization header of one of the people."""
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
-SMALL_NAMES = [("常德星辰教育培训学校", "430702"), ("武陵区童趣美术培训中心", "430702"),
-               ("常德明理书法培训学校", "430702"), ("鼎城区音乐舞蹈培训中心", "430703"),
-               ("鼎城区启航编程培训学校", "430703"), ("长沙芙蓉棋艺培训中心", "430102")]
+SMALL_NAMES = [
+    ("常德星辰教育培训学校", "430702"),
+    ("武陵区童趣美术培训中心", "430702"),
+    ("常德明理书法培训学校", "430702"),
+    ("鼎城区音乐舞蹈培训中心", "430703"),
+    ("鼎城区启航编程培训学校", "430703"),
+    ("长沙芙蓉棋艺培训中心", "430102"),
+]
 
 
 def small_office(tmp: Path, db: Path | str | None = None) -> SmallOffice:
     """Build the small office (in `tmp`, or in the store `db`) through the real admin commands."""
     db = db or tmp / "office.sqlite"
     _check(admin(db, "init"))
-    lines = [INSTITUTION_HEADER] + [institution_line(n, i + 1, d)
-                                    for i, (n, d) in enumerate(SMALL_NAMES)]
+    lines = [INSTITUTION_HEADER] + [
+        institution_line(n, i + 1, d) for i, (n, d) in enumerate(SMALL_NAMES)
+    ]
     _check(admin(db, "import-institutions", str(write_csv(tmp / "institutions.csv", lines))))
     tokens = {}
-    for who, argv in (("tech_a", ("李明", "--zone", "430702")),
-                      ("tech_b", ("王芳", "--zone", "430700")),
-                      ("city_supervisor", ("常德主管", "--zone", "430700", "--supervisor")),
-                      ("other_supervisor", ("长沙主管", "--zone", "430100", "--supervisor"))):
+    for who, argv in (
+        ("tech_a", ("李明", "--zone", "430702")),
+        ("tech_b", ("王芳", "--zone", "430700")),
+        ("city_supervisor", ("常德主管", "--zone", "430700", "--supervisor")),
+        ("other_supervisor", ("长沙主管", "--zone", "430100", "--supervisor")),
+    ):
         tokens[who] = token_from(_check(admin(db, "add-technician", *argv)))
     _check(admin(db, "assign", "--technician", "T0001", "--division", "430702"))
-    _check(admin(db, "assign", "--technician", "T0002", "--institution", "JG4307030001",
-                 "JG4307030002"))
-    return SmallOffice(db, tokens, [f"JG430702000{i}" for i in (1, 2, 3)],
-                       [f"JG430703000{i}" for i in (1, 2)], ["JG4301020001"])
+    _check(
+        admin(
+            db, "assign", "--technician", "T0002", "--institution", "JG4307030001", "JG4307030002"
+        )
+    )
+    return SmallOffice(
+        db,
+        tokens,
+        [f"JG430702000{i}" for i in (1, 2, 3)],
+        [f"JG430703000{i}" for i in (1, 2)],
+        ["JG4301020001"],
+    )
 
 
 def _check(result: tuple[int, str]) -> str:

@@ -20,7 +20,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     yield from county_store(tmp_path)
 
 
-
 async def test_list_shows_the_county_with_progress_and_next_step(store: Store) -> None:
     insts, _ = county_rows()
     app = app_for(store, "zh")
@@ -83,8 +82,10 @@ async def test_chinese_names_align_in_the_table(store: Store) -> None:
         await settle(pilot)
         table = app.screen.query_one(VirtualTable)
         # every rendered line of the table has the same width in cells, Chinese or not
-        widths = {cell_len(strip.text) for strip in
-                  (table.render_line(y) for y in range(min(10, table.size.height)))}
+        widths = {
+            cell_len(strip.text)
+            for strip in (table.render_line(y) for y in range(min(10, table.size.height)))
+        }
         assert len(widths) == 1, widths
 
 

@@ -29,8 +29,11 @@ def province() -> Any:
 def county_rows(county: str = COUNTY) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Institutions and steps of one county, without the server-only keys."""
     prov = province()
-    insts = [{k: v for k, v in i.items() if k not in ("account_no", "name_latin")}
-             for i in prov.institutions if i["division_code"] == county]
+    insts = [
+        {k: v for k, v in i.items() if k not in ("account_no", "name_latin")}
+        for i in prov.institutions
+        if i["division_code"] == county
+    ]
     ids = {i["id"] for i in insts}
     return insts, [s for s in prov.steps if s["institution_id"] in ids]
 
@@ -38,17 +41,23 @@ def county_rows(county: str = COUNTY) -> tuple[list[dict[str, Any]], list[dict[s
 def all_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The whole province, without the server-only keys."""
     prov = province()
-    insts = [{k: v for k, v in i.items() if k not in ("account_no", "name_latin")}
-             for i in prov.institutions]
+    insts = [
+        {k: v for k, v in i.items() if k not in ("account_no", "name_latin")}
+        for i in prov.institutions
+    ]
     return insts, list(prov.steps)
 
 
 def technician_settings(lang: str = "zh", role: str = "technician") -> config.Settings:
     """Settings of a logged-in technician (no server needed until sync is tested)."""
     return config.Settings(
-        profile="default", server_url="http://127.0.0.1:9", office_name="常德市教育局",
-        office_public_key="AAAA", technician=config.Technician("T0001", "王小明", role, COUNTY),
-        language=lang)
+        profile="default",
+        server_url="http://127.0.0.1:9",
+        office_name="常德市教育局",
+        office_public_key="AAAA",
+        technician=config.Technician("T0001", "王小明", role, COUNTY),
+        language=lang,
+    )
 
 
 def fixed_clock() -> datetime:
@@ -64,8 +73,12 @@ def county_store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-def app_for(store: Store | None, lang: str = "zh", sync: SyncFactory | None = None,
-            settings: config.Settings | None = None) -> FieldkitApp:
+def app_for(
+    store: Store | None,
+    lang: str = "zh",
+    sync: SyncFactory | None = None,
+    settings: config.Settings | None = None,
+) -> FieldkitApp:
     """The real app on a real cache, with a fixed clock."""
     return make_app(settings or technician_settings(lang), store, sync, clock=fixed_clock)
 
@@ -94,8 +107,10 @@ def visible_rows(table: Any) -> list[list[str]]:
     """The rows of a table (DataTable or the list's VirtualTable) as the plain text a user reads."""
     if hasattr(table, "row_text"):
         return [table.row_text(i) for i in range(table.row_count)]
-    return [[str(getattr(cell, "plain", cell)) for cell in table.get_row_at(i)]
-            for i in range(table.row_count)]
+    return [
+        [str(getattr(cell, "plain", cell)) for cell in table.get_row_at(i)]
+        for i in range(table.row_count)
+    ]
 
 
 def widget_text(widget: Any, width: int = 100) -> str:

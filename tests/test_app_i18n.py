@@ -36,8 +36,11 @@ def _literal_keys() -> set[tuple[str, str]]:
             if isinstance(node, ast.Call) and node.args:
                 name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
                 first = node.args[0]
-                if name in ("t", "tr") and isinstance(first, ast.Constant) \
-                        and isinstance(first.value, str):
+                if (
+                    name in ("t", "tr")
+                    and isinstance(first, ast.Constant)
+                    and isinstance(first.value, str)
+                ):
                     found.add((path.name, first.value))
     return found
 
@@ -48,8 +51,11 @@ def test_every_message_has_both_languages() -> None:
 
 
 def test_chinese_side_is_chinese_where_english_has_words() -> None:
-    untranslated = [k for k, (zh, en) in i18n.MESSAGES.items()
-                    if zh == en and any(c.isalpha() for c in en) and not k.startswith("visit.row")]
+    untranslated = [
+        k
+        for k, (zh, en) in i18n.MESSAGES.items()
+        if zh == en and any(c.isalpha() for c in en) and not k.startswith("visit.row")
+    ]
     assert untranslated == []
 
 
@@ -61,17 +67,38 @@ def test_screens_use_only_known_keys() -> None:
 
 
 def test_keys_built_at_run_time_exist() -> None:
-    built = ([f"filter.{f}" for f in FILTERS] + [f"sort.{s}" for s in SORTS]
-             + [f"bank.{b}" for b in ("pending", "passed", "failed")]
-             + [f"sync.{s}" for s in ("synced", "unsent", "sending", "rejected")]
-             + [f"key.{s}" for s in domain.STATUSES]
-             + [f"inst.kind_{k}" for k in domain.INSTITUTION_KINDS]
-             + [f"op.{k}" for k in ("step.set", "visit.create", "visit.amend", "contact.set",
-                                    "poster.printed", "qr.checked")]
-             + [f"reason.{r}" for r in ("server_owned", "not_assigned", "prerequisite",
-                                        "invalid", "unknown_institution", "unknown_visit",
-                                        "unknown_kind")]
-             + ["dash.level_county", "dash.level_city", "role.technician", "role.supervisor"])
+    built = (
+        [f"filter.{f}" for f in FILTERS]
+        + [f"sort.{s}" for s in SORTS]
+        + [f"bank.{b}" for b in ("pending", "passed", "failed")]
+        + [f"sync.{s}" for s in ("synced", "unsent", "sending", "rejected")]
+        + [f"key.{s}" for s in domain.STATUSES]
+        + [f"inst.kind_{k}" for k in domain.INSTITUTION_KINDS]
+        + [
+            f"op.{k}"
+            for k in (
+                "step.set",
+                "visit.create",
+                "visit.amend",
+                "contact.set",
+                "poster.printed",
+                "qr.checked",
+            )
+        ]
+        + [
+            f"reason.{r}"
+            for r in (
+                "server_owned",
+                "not_assigned",
+                "prerequisite",
+                "invalid",
+                "unknown_institution",
+                "unknown_visit",
+                "unknown_kind",
+            )
+        ]
+        + ["dash.level_county", "dash.level_city", "role.technician", "role.supervisor"]
+    )
     assert [k for k in built if k not in i18n.MESSAGES] == []
 
 
@@ -80,12 +107,24 @@ def test_every_binding_has_an_id_with_a_translated_description() -> None:
     from screens import assignments, dashboard, institution, settings, sync_screen, visit
     from screens.dialogs import confirm, contact, reason
 
-    classes = [app_module.FieldkitApp, assignments.AssignmentsScreen,
-               institution.InstitutionScreen, visit.VisitScreen, sync_screen.SyncScreen,
-               dashboard.DashboardScreen, settings.SettingsScreen, confirm.ConfirmDialog,
-               contact.ContactDialog, reason.ReasonDialog]
-    bad = [(c.__name__, b.key) for c in classes for b in c.BINDINGS
-           if isinstance(b, Binding) and (not b.id or f"key.{b.id}" not in i18n.MESSAGES)]
+    classes = [
+        app_module.FieldkitApp,
+        assignments.AssignmentsScreen,
+        institution.InstitutionScreen,
+        visit.VisitScreen,
+        sync_screen.SyncScreen,
+        dashboard.DashboardScreen,
+        settings.SettingsScreen,
+        confirm.ConfirmDialog,
+        contact.ContactDialog,
+        reason.ReasonDialog,
+    ]
+    bad = [
+        (c.__name__, b.key)
+        for c in classes
+        for b in c.BINDINGS
+        if isinstance(b, Binding) and (not b.id or f"key.{b.id}" not in i18n.MESSAGES)
+    ]
     assert bad == []
 
 

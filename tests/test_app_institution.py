@@ -29,19 +29,24 @@ def store(tmp_path: Path) -> Iterator[Store]:
     yield from county_store(tmp_path)
 
 
-
 def _pick(store: Store, want: str) -> tuple[str, str]:
     """An institution and a step: 'refused' = payment before the bank; 'allowed' = a to-do step whose needs are done."""
     insts, _ = county_rows()
     for inst in insts:
         states = {k: s.status for k, s in store.step_states(inst["id"]).items()}
-        if want == "refused" and states["bank_verified"] != domain.DONE \
-                and states["payment_enabled"] != domain.DONE:
+        if (
+            want == "refused"
+            and states["bank_verified"] != domain.DONE
+            and states["payment_enabled"] != domain.DONE
+        ):
             return inst["id"], "payment_enabled"
         if want == "allowed":
             for step in domain.STEPS:
-                if step.set_by == domain.TECHNICIAN and states[step.key] == domain.TODO and all(
-                        states[n] == domain.DONE for n in step.needs):
+                if (
+                    step.set_by == domain.TECHNICIAN
+                    and states[step.key] == domain.TODO
+                    and all(states[n] == domain.DONE for n in step.needs)
+                ):
                     return inst["id"], step.key
     raise AssertionError(f"no institution for {want}")
 
@@ -77,7 +82,8 @@ async def test_refusal_is_in_english_when_the_app_is(store: Store) -> None:
         await pilot.press("d")
         await settle(pilot)
         assert "'Payment enabled' needs first: Bank verification" in str(
-            app.screen.query_one("#feedback", Label).content)
+            app.screen.query_one("#feedback", Label).content
+        )
 
 
 async def test_set_in_progress_then_done_is_saved_and_shown_unsent(store: Store) -> None:

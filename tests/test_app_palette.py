@@ -24,8 +24,15 @@ async def test_palette_lists_the_screens_actions_in_chinese(store: Store) -> Non
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for expected in ("立即同步 (f5)", "同步详情 (f2)", "统计 (f3)", "设置 (f4)", "筛选 (f)",
-                         "排序 (o)", "搜索 (/)"):
+        for expected in (
+            "立即同步 (f5)",
+            "同步详情 (f2)",
+            "统计 (f3)",
+            "设置 (f4)",
+            "筛选 (f)",
+            "排序 (o)",
+            "搜索 (/)",
+        ):
             assert expected in titles
 
 
@@ -46,8 +53,9 @@ async def test_palette_switches_the_language(store: Store) -> None:
     app = app_for(store, "zh")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        command = next(c for c in app.get_system_commands(app.screen)
-                       if c.title == "语言：中文 / English")
+        command = next(
+            c for c in app.get_system_commands(app.screen) if c.title == "语言：中文 / English"
+        )
         command.callback()
         await settle(pilot)
         assert app.language == "en"

@@ -32,20 +32,35 @@ def store(tmp_path: Path) -> Iterator[Store]:
         insts, _ = county_rows()
         first, second = insts[0]["id"], insts[1]["id"]
         store.set_step(first, "parent_app", "in_progress", by="T0001")
-        store.create_visit(domain.Visit(
-            visit_id="00000000-0000-4000-8000-000000000001", institution_id=first,
-            technician_id="T0001", kind="follow_up",
-            started_at=datetime(2026, 11, 27, 14, 0, tzinfo=CST),
-            ended_at=datetime(2026, 11, 27, 15, 10, tzinfo=CST), outcome="partial",
-            steps_advanced=("parent_app",), issues=("前台仍张贴个人微信收款码",),
-            rectification=domain.Rectification(("撤下个人收款码",), date(2026, 12, 5)),
-            next_visit_on=date(2026, 12, 6), notes="负责人周一回来"))
+        store.create_visit(
+            domain.Visit(
+                visit_id="00000000-0000-4000-8000-000000000001",
+                institution_id=first,
+                technician_id="T0001",
+                kind="follow_up",
+                started_at=datetime(2026, 11, 27, 14, 0, tzinfo=CST),
+                ended_at=datetime(2026, 11, 27, 15, 10, tzinfo=CST),
+                outcome="partial",
+                steps_advanced=("parent_app",),
+                issues=("前台仍张贴个人微信收款码",),
+                rectification=domain.Rectification(("撤下个人收款码",), date(2026, 12, 5)),
+                next_visit_on=date(2026, 12, 6),
+                notes="负责人周一回来",
+            )
+        )
         refused = store.set_contact(second, contact_name="周老师", contact_phone="13907310000")
         store.mark_sending([refused["op_id"]])
-        store.record_results([{"op_id": refused["op_id"], "status": "rejected",
-                               "reason": "not_assigned",
-                               "message": "机构未分配给您，无法修改 / The institution is not "
-                                          "assigned to you; you cannot change it"}])
+        store.record_results(
+            [
+                {
+                    "op_id": refused["op_id"],
+                    "status": "rejected",
+                    "reason": "not_assigned",
+                    "message": "机构未分配给您，无法修改 / The institution is not "
+                    "assigned to you; you cannot change it",
+                }
+            ]
+        )
         yield store
 
 

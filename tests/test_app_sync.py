@@ -31,8 +31,9 @@ def quick_sync(settings: config.Settings, store: Store) -> SyncFactory:
     token = config.load_token(settings.profile)
 
     def build(on_status: Callable[[SyncStatus], None]) -> BackgroundSync:
-        return BackgroundSync(SyncClient(settings, store, token), on_status, period=3600,
-                              debounce=0.05)
+        return BackgroundSync(
+            SyncClient(settings, store, token), on_status, period=3600, debounce=0.05
+        )
 
     return build
 
@@ -66,10 +67,19 @@ async def test_first_run_checks_the_token_then_opens_the_synced_list(office: Sma
             assert refused.startswith("✗") and "令牌" in refused
             app.screen.query_one("#token", Input).value = office.tokens["tech_a"]
             await pilot.click("#connect")
-            await wait_until(pilot, lambda: app.screen.query(VirtualTable)
-                             and app.screen.query_one(VirtualTable).row_count == 3)
+            await wait_until(
+                pilot,
+                lambda: (
+                    app.screen.query(VirtualTable)
+                    and app.screen.query_one(VirtualTable).row_count == 3
+                ),
+            )
             names = {r[0] for r in visible_rows(app.screen.query_one(VirtualTable))}
-            assert names == {"常德星辰教育培训学校", "武陵区童趣美术培训中心", "常德明理书法培训学校"}
+            assert names == {
+                "常德星辰教育培训学校",
+                "武陵区童趣美术培训中心",
+                "常德明理书法培训学校",
+            }
             assert "李明" in status_text(app) and "在线" in status_text(app)
             app.store.close()  # type: ignore[union-attr]
     saved = config.load("default")
@@ -99,8 +109,9 @@ async def test_visit_logged_offline_is_unsent_then_sent(office: SmallOffice) -> 
         assert store.visits(inst_id)[0]["sync_state"] == "unsent"
         with LiveServer(office.db, port=port):
             await pilot.press("f5")
-            await wait_until(pilot, lambda: "未发送 0" in status_text(app)
-                             and "在线" in status_text(app))
+            await wait_until(
+                pilot, lambda: "未发送 0" in status_text(app) and "在线" in status_text(app)
+            )
             await settle(pilot)
             visits = widget_text(app.screen.query_one("#visits"))
             assert "前台仍有个人收款码" in visits and "未发送" not in visits
@@ -110,13 +121,28 @@ async def test_visit_logged_offline_is_unsent_then_sent(office: SmallOffice) -> 
 
 def _stray_institution(inst_id: str) -> tuple[list[dict], list[dict]]:
     """An institution this technician's cache still holds but the office gave to someone else."""
-    inst = {"id": inst_id, "name": "鼎城区音乐舞蹈培训中心", "uscc": "", "licence_no": "",
-            "division_code": "430703", "address": "常德市鼎城区", "contact_name": "刘晓燕",
-            "contact_phone": "13974212345", "kind": "non_academic", "pinyin": "dingchengqu",
-            "initials": "dcq", "bank_status": "pending", "bank_reason": None, "payment": None,
-            "orders": 0, "order_amount_fen": 0}
-    steps = [{"institution_id": inst_id, "step": k, "status": "todo", "reason": None}
-             for k in domain.STEP_KEYS]
+    inst = {
+        "id": inst_id,
+        "name": "鼎城区音乐舞蹈培训中心",
+        "uscc": "",
+        "licence_no": "",
+        "division_code": "430703",
+        "address": "常德市鼎城区",
+        "contact_name": "刘晓燕",
+        "contact_phone": "13974212345",
+        "kind": "non_academic",
+        "pinyin": "dingchengqu",
+        "initials": "dcq",
+        "bank_status": "pending",
+        "bank_reason": None,
+        "payment": None,
+        "orders": 0,
+        "order_amount_fen": 0,
+    }
+    steps = [
+        {"institution_id": inst_id, "step": k, "status": "todo", "reason": None}
+        for k in domain.STEP_KEYS
+    ]
     return [inst], steps
 
 
@@ -141,7 +167,8 @@ async def test_rejected_change_is_shown_in_words_and_discarded(office: SmallOffi
             await pilot.press("y")
             await wait_until(pilot, lambda: "rejected 0" in status_text(app))
             assert app.screen.query_one("#rejected", DataTable).row_count == 0
-            assert "Rejected changes (0)" in str(app.screen.query_one("#rejected-title",
-                                                                        Label).content)
+            assert "Rejected changes (0)" in str(
+                app.screen.query_one("#rejected-title", Label).content
+            )
     assert store.rejected_ops() == []
     store.close()

@@ -15,14 +15,24 @@ CST = timezone(timedelta(hours=8))
 
 def test_last_sync_is_shown_in_the_users_zone() -> None:
     assert short_time("2026-11-28T01:15:00+00:00", CST) == "11-28 09:15"
-    line = render_status(StatusView(technician="李娜", configured=True, online=True, unsent=2,
-                                     last_success="2026-11-28T01:15:00+00:00"), "zh", CST)
+    line = render_status(
+        StatusView(
+            technician="李娜",
+            configured=True,
+            online=True,
+            unsent=2,
+            last_success="2026-11-28T01:15:00+00:00",
+        ),
+        "zh",
+        CST,
+    )
     assert line.plain == " 李娜 ● 在线  未发送 2  被拒 0  上次同步 11-28 09:15"
 
 
 def test_offline_and_sending_are_said_in_english() -> None:
-    line = render_status(StatusView(configured=True, online=False, sending=True, rejected=1),
-                         "en", CST)
+    line = render_status(
+        StatusView(configured=True, online=False, sending=True, rejected=1), "en", CST
+    )
     assert line.plain == "● offline  sending…  unsent 0  rejected 1  never synced"
 
 

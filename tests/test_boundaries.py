@@ -37,11 +37,17 @@ def test_headless_modules_do_not_load_textual(module: str) -> None:
 def test_domain_imports_nothing_else_of_the_project() -> None:
     loaded = _loaded_after_import("fieldkit.domain")
     others = {m for m in loaded if m.split(".")[0] in {"cache", "screens"}}
-    others |= {m for m in loaded if m.startswith("fieldkit.") and not m.startswith("fieldkit.domain")}
+    others |= {
+        m for m in loaded if m.startswith("fieldkit.") and not m.startswith("fieldkit.domain")
+    }
     assert others == set()
 
 
 def test_cli_version() -> None:
-    out = subprocess.run([sys.executable, "-m", "fieldkit.cli", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "fieldkit.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip().startswith("fieldkit ")

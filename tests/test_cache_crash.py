@@ -67,8 +67,13 @@ CHILD = textwrap.dedent("""
 
 def child(path: Path, mode: str, ids: list[str]) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(path), mode, ",".join(ids)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), mode, ",".join(ids)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def integrity(path: Path) -> str:
@@ -77,8 +82,7 @@ def integrity(path: Path) -> str:
 
 
 @pytest.mark.parametrize("mode", ["before_op", "after_op"])
-def test_killed_inside_the_transaction_leaves_neither_row_nor_op(tmp_path: Path,
-                                                                 mode: str) -> None:
+def test_killed_inside_the_transaction_leaves_neither_row_nor_op(tmp_path: Path, mode: str) -> None:
     path = tmp_path / "cache.sqlite"
     open_loaded(path).close()
     proc = child(path, mode, [I1])
@@ -125,10 +129,14 @@ def test_killed_while_looping_every_edit_is_whole(tmp_path: Path) -> None:
             step_ops = [o for o in ops if o["institution_id"] == inst and o["kind"] == "step.set"]
             if step_ops:
                 state = store.step_states(inst)["parent_app"]
-                assert (state.hlc, state.note) == (step_ops[-1]["hlc"], step_ops[-1]["data"]["note"])
+                assert (state.hlc, state.note) == (
+                    step_ops[-1]["hlc"],
+                    step_ops[-1]["data"]["note"],
+                )
                 assert state.sync_state == "unsent"
-            phone_ops = [o for o in ops if o["institution_id"] == inst
-                         and o["kind"] == "contact.set"]
+            phone_ops = [
+                o for o in ops if o["institution_id"] == inst and o["kind"] == "contact.set"
+            ]
             if phone_ops:
                 info = store.institution(inst)
                 assert info is not None
@@ -136,8 +144,12 @@ def test_killed_while_looping_every_edit_is_whole(tmp_path: Path) -> None:
             row = store.assignments(query=store.institution(inst)["name"])[0]  # type: ignore[index]
             assert row.unsent == len([o for o in ops if o["institution_id"] == inst])
     with sqlite3.connect(path) as conn:
-        notes = [json.loads(d)["note"] for (d,) in conn.execute(
-            "SELECT data FROM outbox WHERE kind = 'step.set' AND data LIKE '%edit%' ORDER BY seq")]
+        notes = [
+            json.loads(d)["note"]
+            for (d,) in conn.execute(
+                "SELECT data FROM outbox WHERE kind = 'step.set' AND data LIKE '%edit%' ORDER BY seq"
+            )
+        ]
     numbers = [int(n.split()[1]) for n in notes]
     # every edit up to the last committed one is there, in order, none half-written
     assert numbers == [n for n in range(len(ops)) if n % 3]

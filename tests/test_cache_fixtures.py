@@ -10,22 +10,78 @@ from fieldkit import domain
 
 # name, pinyin, initials, division, address, contact name, contact phone
 ROWS = (
-    ("长沙星辰教育", "changshaxingchenjiaoyu", "csxcjy", "430102", "芙蓉区五一大道18号",
-     "王伟", "13807310001"),
-    ("长沙博雅书法", "changshaboyashufa", "csbysf", "430104", "岳麓区麓山南路9号",
-     "李娜", "13907310002"),
-    ("常德星火美术", "changdexinghuomeishu", "cdxhms", "430702", "武陵区人民路66号",
-     "张敏", "15807360003"),
-    ("武陵启航英语", "wulingqihangyingyu", "wlqhyy", "430702", "武陵区朗州路3号",
-     "刘洋", "18607360004"),
-    ("鼎城小天鹅舞蹈", "dingchengxiaotianewudao", "dcxtewd", "430703", "鼎城区善卷路20号",
-     "陈静", "17307360005"),
-    ("株洲乐知编程", "zhuzhoulezhibiancheng", "zzlzbc", "430202", "荷塘区新华路5号",
-     "杨磊", "13607330006"),
-    ("衡阳书香阅读", "hengyangshuxiangyuedu", "hysxyd", "430405", "珠晖区东风路7号",
-     "黄丽", "13507340007"),
-    ("湘潭弈道围棋", "xiangtanyidaoweiqi", "xtydwq", "430302", "雨湖区建设路12号",
-     "赵强", "13307320008"),
+    (
+        "长沙星辰教育",
+        "changshaxingchenjiaoyu",
+        "csxcjy",
+        "430102",
+        "芙蓉区五一大道18号",
+        "王伟",
+        "13807310001",
+    ),
+    (
+        "长沙博雅书法",
+        "changshaboyashufa",
+        "csbysf",
+        "430104",
+        "岳麓区麓山南路9号",
+        "李娜",
+        "13907310002",
+    ),
+    (
+        "常德星火美术",
+        "changdexinghuomeishu",
+        "cdxhms",
+        "430702",
+        "武陵区人民路66号",
+        "张敏",
+        "15807360003",
+    ),
+    (
+        "武陵启航英语",
+        "wulingqihangyingyu",
+        "wlqhyy",
+        "430702",
+        "武陵区朗州路3号",
+        "刘洋",
+        "18607360004",
+    ),
+    (
+        "鼎城小天鹅舞蹈",
+        "dingchengxiaotianewudao",
+        "dcxtewd",
+        "430703",
+        "鼎城区善卷路20号",
+        "陈静",
+        "17307360005",
+    ),
+    (
+        "株洲乐知编程",
+        "zhuzhoulezhibiancheng",
+        "zzlzbc",
+        "430202",
+        "荷塘区新华路5号",
+        "杨磊",
+        "13607330006",
+    ),
+    (
+        "衡阳书香阅读",
+        "hengyangshuxiangyuedu",
+        "hysxyd",
+        "430405",
+        "珠晖区东风路7号",
+        "黄丽",
+        "13507340007",
+    ),
+    (
+        "湘潭弈道围棋",
+        "xiangtanyidaoweiqi",
+        "xtydwq",
+        "430302",
+        "雨湖区建设路12号",
+        "赵强",
+        "13307320008",
+    ),
 )
 
 
@@ -39,12 +95,22 @@ def institution(n: int) -> dict[str, Any]:
     """The wire dict of fixture institution n (1-based)."""
     name, pinyin, initials, division, address, contact, phone = ROWS[n - 1]
     return {
-        "id": f"JG{division}{n:04d}", "name": name, "uscc": uscc(n, division),
-        "licence_no": f"教民{division}{n:06d}号", "division_code": division, "address": address,
-        "contact_name": contact, "contact_phone": phone,
-        "kind": domain.ACADEMIC if n % 3 == 0 else domain.NON_ACADEMIC, "pinyin": pinyin,
-        "initials": initials, "bank_status": "pending", "bank_reason": None, "payment": None,
-        "orders": n, "order_amount_fen": n * 10_000,
+        "id": f"JG{division}{n:04d}",
+        "name": name,
+        "uscc": uscc(n, division),
+        "licence_no": f"教民{division}{n:06d}号",
+        "division_code": division,
+        "address": address,
+        "contact_name": contact,
+        "contact_phone": phone,
+        "kind": domain.ACADEMIC if n % 3 == 0 else domain.NON_ACADEMIC,
+        "pinyin": pinyin,
+        "initials": initials,
+        "bank_status": "pending",
+        "bank_reason": None,
+        "payment": None,
+        "orders": n,
+        "order_amount_fen": n * 10_000,
     }
 
 
@@ -64,8 +130,9 @@ def steps_for(inst_id: str, done: int = 0, blocked: str | None = None) -> list[d
     return rows
 
 
-def load(store: Store, progress: dict[int, int] | None = None,
-         blocked: dict[int, str] | None = None) -> list[dict[str, Any]]:
+def load(
+    store: Store, progress: dict[int, int] | None = None, blocked: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
     """Bulk-load the fixtures: `progress` maps n to steps done, `blocked` n to a blocked step."""
     insts = institutions()
     steps: list[dict[str, Any]] = []

@@ -42,30 +42,54 @@ def build_at(path: Path, k: int) -> None:
     have = tables(conn)
     for n in (1, 2):
         inst = institution(n)
-        conn.execute("INSERT INTO institutions (id, name, uscc, division_code, address, "
-                     "contact_name, contact_phone, pinyin, initials, bank_status) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (inst["id"], inst["name"], inst["uscc"], inst["division_code"],
-                      inst["address"], inst["contact_name"], inst["contact_phone"],
-                      inst["pinyin"], inst["initials"], "passed"))
-    conn.executemany("INSERT INTO steps (institution_id, step, status, hlc, sync_state) "
-                     "VALUES (?, ?, ?, ?, ?)",
-                     [(I1, "registered", "done", "001790000000000-0000-office", "synced"),
-                      (I1, "account", "done", "001790000000000-0000-office", "synced"),
-                      (I1, "personnel", "blocked", "001790000000001-0000-c1", "unsent")])
-    conn.execute("INSERT INTO outbox (op_id, hlc, kind, institution_id, register, data, state, "
-                 "created_at) VALUES ('op-1', '001790000000001-0000-c1', 'step.set', ?, ?, ?, "
-                 "'unsent', '2026-11-27T10:00:00+00:00')",
-                 (I1, f"step:{I1}:personnel",
-                  json.dumps({"step": "personnel", "status": "blocked", "reason": "缺资格证",
-                              "note": None})))
-    conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                     [("cursor", "42"), ("client_id", "c1"),
-                      ("clock", "001790000000001-0000-c1")])
+        conn.execute(
+            "INSERT INTO institutions (id, name, uscc, division_code, address, "
+            "contact_name, contact_phone, pinyin, initials, bank_status) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                inst["id"],
+                inst["name"],
+                inst["uscc"],
+                inst["division_code"],
+                inst["address"],
+                inst["contact_name"],
+                inst["contact_phone"],
+                inst["pinyin"],
+                inst["initials"],
+                "passed",
+            ),
+        )
+    conn.executemany(
+        "INSERT INTO steps (institution_id, step, status, hlc, sync_state) VALUES (?, ?, ?, ?, ?)",
+        [
+            (I1, "registered", "done", "001790000000000-0000-office", "synced"),
+            (I1, "account", "done", "001790000000000-0000-office", "synced"),
+            (I1, "personnel", "blocked", "001790000000001-0000-c1", "unsent"),
+        ],
+    )
+    conn.execute(
+        "INSERT INTO outbox (op_id, hlc, kind, institution_id, register, data, state, "
+        "created_at) VALUES ('op-1', '001790000000001-0000-c1', 'step.set', ?, ?, ?, "
+        "'unsent', '2026-11-27T10:00:00+00:00')",
+        (
+            I1,
+            f"step:{I1}:personnel",
+            json.dumps(
+                {"step": "personnel", "status": "blocked", "reason": "缺资格证", "note": None}
+            ),
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("cursor", "42"), ("client_id", "c1"), ("clock", "001790000000001-0000-c1")],
+    )
     if "visits" in have:
-        conn.execute("INSERT INTO visits (visit_id, institution_id, kind, started_at, "
-                     "next_visit_on) VALUES ('v1', ?, 'follow_up', '2026-11-01T09:00:00+08:00', "
-                     "'2026-11-20')", (I2,))
+        conn.execute(
+            "INSERT INTO visits (visit_id, institution_id, kind, started_at, "
+            "next_visit_on) VALUES ('v1', ?, 'follow_up', '2026-11-01T09:00:00+08:00', "
+            "'2026-11-20')",
+            (I2,),
+        )
     if "pending_removals" in have:
         conn.execute("INSERT INTO pending_removals VALUES (?, '2026-11-27')", (I2,))
     columns = {r[1] for r in conn.execute("PRAGMA table_info(institutions)")}
@@ -78,13 +102,25 @@ def test_a_new_file_gets_every_migration(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite"
     Store.open(path).close()
     with sqlite3.connect(path) as conn:
-        applied = [r[0] for r in conn.execute(
-            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY id",
-            (schema.MIGRATION_SET,))]
+        applied = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY id",
+                (schema.MIGRATION_SET,),
+            )
+        ]
         assert applied == NAMES
         assert conn.execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
-        assert {"meta", "institutions", "steps", "outbox", "visits", "events",
-                "pending_removals", "search_keys"} <= tables(conn)
+        assert {
+            "meta",
+            "institutions",
+            "steps",
+            "outbox",
+            "visits",
+            "events",
+            "pending_removals",
+            "search_keys",
+        } <= tables(conn)
     assert len(NAMES) >= 5
 
 
@@ -159,8 +195,11 @@ def test_a_cache_from_a_newer_fieldkit_is_refused_and_left_untouched(tmp_path: P
     path = tmp_path / "cache.sqlite"
     Store.open(path).close()
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                 "VALUES (?, '0099_from_the_future', '2027-01-01')", (schema.MIGRATION_SET,))
+    conn.execute(
+        "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+        "VALUES (?, '0099_from_the_future', '2027-01-01')",
+        (schema.MIGRATION_SET,),
+    )
     conn.commit()
     conn.execute("PRAGMA journal_mode = DELETE")
     conn.close()
@@ -191,11 +230,21 @@ def test_an_unreadable_location_gives_a_clear_error(tmp_path: Path) -> None:
 
 def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) -> None:
     path = tmp_path / "race.sqlite"
-    code = ("import sys; from pathlib import Path; from cache import Store; "
-            "s = Store.open(Path(sys.argv[1])); print(s.client_id); s.close()")
+    code = (
+        "import sys; from pathlib import Path; from cache import Store; "
+        "s = Store.open(Path(sys.argv[1])); print(s.client_id); s.close()"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
     assert len({out.strip() for out, _ in outs}) == 1  # one client id for the one file
@@ -216,8 +265,11 @@ def test_opening_a_current_cache_does_not_import_sqlite_utils(tmp_path: Path) ->
 
     path = tmp_path / "cache.sqlite"
     Store.open(path).close()
-    code = ("import sys; from cache.store import Store; Store.open(sys.argv[1]).close(); "
-            "print('sqlite_utils' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                         text=True, check=True)
+    code = (
+        "import sys; from cache.store import Store; Store.open(sys.argv[1]).close(); "
+        "print('sqlite_utils' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

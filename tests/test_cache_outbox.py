@@ -26,11 +26,27 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def step_change(inst_id: str, step: str, status: str, seq: int = 1,
-                hlc: str = SERVER_HLC, reason: str | None = None) -> dict[str, Any]:
-    return {"seq": seq, "kind": "step", "id": f"{inst_id}:{step}",
-            "data": {"institution_id": inst_id, "step": step, "status": status, "reason": reason,
-                     "hlc": hlc, "updated_by": "office"}}
+def step_change(
+    inst_id: str,
+    step: str,
+    status: str,
+    seq: int = 1,
+    hlc: str = SERVER_HLC,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "kind": "step",
+        "id": f"{inst_id}:{step}",
+        "data": {
+            "institution_id": inst_id,
+            "step": step,
+            "status": status,
+            "reason": reason,
+            "hlc": hlc,
+            "updated_by": "office",
+        },
+    }
 
 
 def inst_change(n: int, seq: int = 1, **fields: Any) -> dict[str, Any]:
@@ -39,9 +55,16 @@ def inst_change(n: int, seq: int = 1, **fields: Any) -> dict[str, Any]:
 
 
 def visit_data(inst_id: str, vid: str, notes: str = "办公室补录") -> dict[str, Any]:
-    v = domain.Visit(visit_id=vid, institution_id=inst_id, technician_id="T9", kind="follow_up",
-                     started_at=datetime(2026, 11, 10, 14, 0, tzinfo=TZ), outcome="completed",
-                     next_visit_on=date(2026, 12, 1), notes=notes)
+    v = domain.Visit(
+        visit_id=vid,
+        institution_id=inst_id,
+        technician_id="T9",
+        kind="follow_up",
+        started_at=datetime(2026, 11, 10, 14, 0, tzinfo=TZ),
+        outcome="completed",
+        next_visit_on=date(2026, 12, 1),
+        notes=notes,
+    )
     return domain.visit_to_wire(v)
 
 
@@ -91,14 +114,21 @@ def test_rejected_ops_are_kept_with_their_reason_until_discarded(store: Store) -
     op = store.set_step(I1, "personnel", "done", note="名单已核对", by="T1")
     other = store.set_step(I1, "courses", "in_progress", by="T1")
     store.mark_sending([op["op_id"], other["op_id"]])
-    store.record_results([
-        {"op_id": op["op_id"], "status": "rejected", "reason": "not_assigned",
-         "message": "机构已不在你的名单 / not assigned to you"},
-        {"op_id": other["op_id"], "status": "applied"},
-    ])
+    store.record_results(
+        [
+            {
+                "op_id": op["op_id"],
+                "status": "rejected",
+                "reason": "not_assigned",
+                "message": "机构已不在你的名单 / not assigned to you",
+            },
+            {"op_id": other["op_id"], "status": "applied"},
+        ]
+    )
     rejected = store.rejected_ops()
     assert [(r["op_id"], r["reason"], r["state"]) for r in rejected] == [
-        (op["op_id"], "not_assigned", "rejected")]
+        (op["op_id"], "not_assigned", "rejected")
+    ]
     assert "not assigned" in rejected[0]["message"]
     assert store.step_states(I1)["personnel"].sync_state == "rejected"
     assert store.counts()["rejected"] == 1 and store.counts()["unsent"] == 0
@@ -112,8 +142,9 @@ def test_rejected_ops_are_kept_with_their_reason_until_discarded(store: Store) -
 
 def test_discarding_a_rejected_contact_puts_the_old_one_back(store: Store) -> None:
     op = store.set_contact(I2, contact_name="冒名者")
-    store.record_results([{"op_id": op["op_id"], "status": "rejected", "reason": "invalid",
-                           "message": "x"}])
+    store.record_results(
+        [{"op_id": op["op_id"], "status": "rejected", "reason": "invalid", "message": "x"}]
+    )
     store.discard_op(op["op_id"])
     inst = store.institution(I2)
     assert inst is not None
@@ -123,8 +154,9 @@ def test_discarding_a_rejected_contact_puts_the_old_one_back(store: Store) -> No
 def test_discarding_a_rejected_visit_removes_the_local_copy(store: Store) -> None:
     v = domain.visit_from_wire({**visit_data(I3, "v1"), "technician_id": "T1"})
     op = store.create_visit(v)
-    store.record_results([{"op_id": op["op_id"], "status": "rejected", "reason": "invalid",
-                           "message": "x"}])
+    store.record_results(
+        [{"op_id": op["op_id"], "status": "rejected", "reason": "invalid", "message": "x"}]
+    )
     assert store.visits(I3)[0]["sync_state"] == "rejected"
     store.discard_op(op["op_id"])
     assert store.visits(I3) == []
@@ -141,12 +173,21 @@ def test_only_rejected_ops_can_be_discarded(store: Store) -> None:
 
 
 def test_pull_applies_changes_and_the_cursor_together(store: Store) -> None:
-    store.apply_changes([step_change(I1, "registered", "done", 1),
-                         inst_change(1, 2, name="长沙星辰艺术", bank_status="passed")], cursor=2)
+    store.apply_changes(
+        [
+            step_change(I1, "registered", "done", 1),
+            inst_change(1, 2, name="长沙星辰艺术", bank_status="passed"),
+        ],
+        cursor=2,
+    )
     assert store.get_meta("cursor") == "2"
     state = store.step_states(I1)["registered"]
     assert (state.status, state.hlc, state.updated_by, state.sync_state) == (
-        "done", SERVER_HLC, "office", "synced")
+        "done",
+        SERVER_HLC,
+        "office",
+        "synced",
+    )
     inst = store.institution(I1)
     assert inst is not None and inst["name"] == "长沙星辰艺术" and inst["bank_status"] == "passed"
     assert store.assignments(query="星辰艺术")[0].done == 1
@@ -178,8 +219,14 @@ def test_pull_never_overwrites_a_step_with_unsent_or_sending_ops(store: Store) -
 
 def test_pull_keeps_each_contact_field_with_a_local_edit(store: Store) -> None:
     store.set_contact(I2, contact_phone="13907319999")
-    store.apply_changes([inst_change(2, 1, contact_name="李娜娜", contact_phone="13000000000",
-                                     address="岳麓区新地址1号")], cursor=1)
+    store.apply_changes(
+        [
+            inst_change(
+                2, 1, contact_name="李娜娜", contact_phone="13000000000", address="岳麓区新地址1号"
+            )
+        ],
+        cursor=1,
+    )
     inst = store.institution(I2)
     assert inst is not None
     assert inst["contact_phone"] == "13907319999"  # local, unsent
@@ -189,11 +236,23 @@ def test_pull_keeps_each_contact_field_with_a_local_edit(store: Store) -> None:
 
 
 def test_pulled_visits_are_upserted_by_visit_id(store: Store) -> None:
-    store.apply_changes([{"seq": 1, "kind": "visit", "id": "sv1",
-                          "data": visit_data(I3, "sv1")}], cursor=1)
-    store.apply_changes([{"seq": 2, "kind": "visit", "id": "sv1",
-                          "data": {**visit_data(I3, "sv1", notes="已修订"),
-                                   "amendments": [{"notes": "已修订"}]}}], cursor=2)
+    store.apply_changes(
+        [{"seq": 1, "kind": "visit", "id": "sv1", "data": visit_data(I3, "sv1")}], cursor=1
+    )
+    store.apply_changes(
+        [
+            {
+                "seq": 2,
+                "kind": "visit",
+                "id": "sv1",
+                "data": {
+                    **visit_data(I3, "sv1", notes="已修订"),
+                    "amendments": [{"notes": "已修订"}],
+                },
+            }
+        ],
+        cursor=2,
+    )
     visits = store.visits(I3)
     assert len(visits) == 1
     assert visits[0]["notes"] == "已修订" and visits[0]["sync_state"] == "synced"
@@ -203,25 +262,39 @@ def test_pulled_visits_are_upserted_by_visit_id(store: Store) -> None:
 
 
 def test_a_pulled_visit_does_not_overwrite_a_local_amendment(store: Store) -> None:
-    store.apply_changes([{"seq": 1, "kind": "visit", "id": "sv1",
-                          "data": visit_data(I3, "sv1")}], cursor=1)
+    store.apply_changes(
+        [{"seq": 1, "kind": "visit", "id": "sv1", "data": visit_data(I3, "sv1")}], cursor=1
+    )
     store.amend_visit("sv1", {"notes": "本地补充"})
-    store.apply_changes([{"seq": 2, "kind": "visit", "id": "sv1",
-                          "data": visit_data(I3, "sv1", notes="服务器版本")}], cursor=2)
+    store.apply_changes(
+        [
+            {
+                "seq": 2,
+                "kind": "visit",
+                "id": "sv1",
+                "data": visit_data(I3, "sv1", notes="服务器版本"),
+            }
+        ],
+        cursor=2,
+    )
     assert store.visits(I3)[0]["notes"] == "本地补充"
 
 
 def test_unassigned_institution_leaves_with_its_rows(store: Store) -> None:
-    store.apply_changes([{"seq": 1, "kind": "visit", "id": "sv1",
-                          "data": visit_data(I3, "sv1")}], cursor=1)
-    store.apply_changes([{"seq": 2, "kind": "unassigned", "id": I3,
-                          "data": {"institution_id": I3}}], cursor=2)
+    store.apply_changes(
+        [{"seq": 1, "kind": "visit", "id": "sv1", "data": visit_data(I3, "sv1")}], cursor=1
+    )
+    store.apply_changes(
+        [{"seq": 2, "kind": "unassigned", "id": I3, "data": {"institution_id": I3}}], cursor=2
+    )
     assert store.institution(I3) is None
     assert store.visits(I3) == []
     assert store.assignments(query="星火") == []
     with sqlite3.connect(store.path) as conn:
-        assert conn.execute("SELECT count(*) FROM steps WHERE institution_id = ?",
-                            (I3,)).fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM steps WHERE institution_id = ?", (I3,)).fetchone()[0]
+            == 0
+        )
 
 
 def test_unassigned_institution_with_unsent_ops_waits_until_they_are_synced(store: Store) -> None:
@@ -236,10 +309,12 @@ def test_unassigned_institution_with_unsent_ops_waits_until_they_are_synced(stor
 
 
 def test_unassigned_institution_with_a_rejected_op_leaves_when_it_is_discarded(
-        store: Store) -> None:
+    store: Store,
+) -> None:
     op = store.set_step(I3, "registered", "done", by="T1")
-    store.record_results([{"op_id": op["op_id"], "status": "rejected",
-                           "reason": "not_assigned", "message": "x"}])
+    store.record_results(
+        [{"op_id": op["op_id"], "status": "rejected", "reason": "not_assigned", "message": "x"}]
+    )
     store.apply_changes([{"seq": 1, "kind": "unassigned", "id": I3, "data": {}}], cursor=1)
     assert store.institution(I3) is not None
     store.discard_op(op["op_id"])
@@ -255,9 +330,13 @@ def test_reassigned_before_its_ops_are_synced_it_stays(store: Store) -> None:
 
 
 def test_reset_for_full_pull_keeps_the_outbox_and_unsent_rows(store: Store) -> None:
-    store.apply_changes([step_change(I1, "registered", "done", 1),
-                         {"seq": 2, "kind": "visit", "id": "sv1",
-                          "data": visit_data(I1, "sv1")}], cursor=2)
+    store.apply_changes(
+        [
+            step_change(I1, "registered", "done", 1),
+            {"seq": 2, "kind": "visit", "id": "sv1", "data": visit_data(I1, "sv1")},
+        ],
+        cursor=2,
+    )
     op = store.set_step(I2, "registered", "done", by="T1")
     store.reset_for_full_pull()
     assert store.get_meta("cursor") == "0"
@@ -274,11 +353,18 @@ def test_reset_for_full_pull_keeps_the_outbox_and_unsent_rows(store: Store) -> N
 
 def test_bulk_load_keeps_registers_with_local_edits(store: Store) -> None:
     store.set_step(I1, "registered", "in_progress", by="T1")
-    store.bulk_load([institution(1)],
-                    [{"institution_id": I1, "step": "registered", "status": "todo",
-                      "reason": None},
-                     {"institution_id": I1, "step": "parent_app", "status": "blocked",
-                      "reason": "家长端无法下载"}])
+    store.bulk_load(
+        [institution(1)],
+        [
+            {"institution_id": I1, "step": "registered", "status": "todo", "reason": None},
+            {
+                "institution_id": I1,
+                "step": "parent_app",
+                "status": "blocked",
+                "reason": "家长端无法下载",
+            },
+        ],
+    )
     states = store.step_states(I1)
     assert states["registered"].status == "in_progress"
     assert states["parent_app"].status == "blocked"
@@ -294,11 +380,20 @@ def test_a_later_office_stamp_moves_the_local_clock_forward(store: Store) -> Non
 
 
 def test_bulk_load_keeps_stamps_given_on_any_step(store: Store) -> None:
-    store.bulk_load([institution(1)], [
-        {"institution_id": I1, "step": "registered", "status": "done", "reason": None},
-        {"institution_id": I1, "step": "account", "status": "done", "reason": None,
-         "hlc": SERVER_HLC, "updated_by": "office"},
-    ])
+    store.bulk_load(
+        [institution(1)],
+        [
+            {"institution_id": I1, "step": "registered", "status": "done", "reason": None},
+            {
+                "institution_id": I1,
+                "step": "account",
+                "status": "done",
+                "reason": None,
+                "hlc": SERVER_HLC,
+                "updated_by": "office",
+            },
+        ],
+    )
     states = store.step_states(I1)
     assert (states["account"].hlc, states["account"].updated_by) == (SERVER_HLC, "office")
     assert states["registered"].hlc is None
@@ -306,23 +401,33 @@ def test_bulk_load_keeps_stamps_given_on_any_step(store: Store) -> None:
 
 def test_a_malformed_office_stamp_orders_nothing_but_the_page_applies(store: Store) -> None:
     ahead = str(domain.Stamp(domain.Stamp.parse(store.clock.now()).ms + 5_000, 0, "office"))
-    store.apply_changes([step_change(I1, "registered", "done", 1, hlc="zzz-not-a-stamp"),
-                         step_change(I1, "parent_app", "in_progress", 2, hlc=ahead)], cursor=2)
+    store.apply_changes(
+        [
+            step_change(I1, "registered", "done", 1, hlc="zzz-not-a-stamp"),
+            step_change(I1, "parent_app", "in_progress", 2, hlc=ahead),
+        ],
+        cursor=2,
+    )
     assert store.step_states(I1)["registered"].status == "done"
     assert domain.newer(store.set_step(I1, "courses", "in_progress", by="T1")["hlc"], ahead)
 
 
 def test_discarding_a_rejected_amendment_puts_the_visit_back(store: Store) -> None:
-    store.apply_changes([{"seq": 1, "kind": "visit", "id": "sv1",
-                          "data": visit_data(I3, "sv1")}], cursor=1)
+    store.apply_changes(
+        [{"seq": 1, "kind": "visit", "id": "sv1", "data": visit_data(I3, "sv1")}], cursor=1
+    )
     op = store.amend_visit("sv1", {"outcome": "refused", "notes": "负责人拒绝"})
-    store.record_results([{"op_id": op["op_id"], "status": "rejected", "reason": "invalid",
-                           "message": "x"}])
+    store.record_results(
+        [{"op_id": op["op_id"], "status": "rejected", "reason": "invalid", "message": "x"}]
+    )
     assert store.visits(I3)[0]["outcome"] == "refused"
     store.discard_op(op["op_id"])
     visit = store.visits(I3)[0]
     assert (visit["outcome"], visit["notes"], visit["sync_state"]) == (
-        "completed", "办公室补录", "synced")
+        "completed",
+        "办公室补录",
+        "synced",
+    )
     assert visit["amendments"] == []
 
 
@@ -332,13 +437,20 @@ def test_answers_for_unknown_ops_change_nothing(store: Store) -> None:
     assert [o["op_id"] for o in store.pending_ops(10)] == [op["op_id"]]
 
 
-@pytest.mark.parametrize("change", [
-    {"seq": 2, "kind": "visit", "id": "v", "data": {"visit_id": "v", "institution_id": I1}},
-    {"seq": 2, "kind": "step", "id": "s", "data": {"institution_id": I1, "step": "registered",
-                                                   "status": "finished"}},
-    {"seq": 2, "kind": "institution", "id": "x", "data": {"id": "JG4301029999"}},
-    {"seq": 2, "kind": "step", "id": "s", "data": None},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seq": 2, "kind": "visit", "id": "v", "data": {"visit_id": "v", "institution_id": I1}},
+        {
+            "seq": 2,
+            "kind": "step",
+            "id": "s",
+            "data": {"institution_id": I1, "step": "registered", "status": "finished"},
+        },
+        {"seq": 2, "kind": "institution", "id": "x", "data": {"id": "JG4301029999"}},
+        {"seq": 2, "kind": "step", "id": "s", "data": None},
+    ],
+)
 def test_malformed_changes_leave_the_page_unapplied(store: Store, change: dict[str, Any]) -> None:
     with pytest.raises(MalformedChange):
         store.apply_changes([step_change(I1, "registered", "done", 1), change], cursor=2)
@@ -347,9 +459,14 @@ def test_malformed_changes_leave_the_page_unapplied(store: Store, change: dict[s
 
 
 def test_unknown_steps_and_kinds_from_a_newer_office_are_skipped(store: Store) -> None:
-    store.apply_changes([step_change(I1, "drone_inspection", "done", 1),
-                         {"seq": 2, "kind": "hologram", "id": "h", "data": {}},
-                         step_change(I1, "registered", "done", 3)], cursor=3)
+    store.apply_changes(
+        [
+            step_change(I1, "drone_inspection", "done", 1),
+            {"seq": 2, "kind": "hologram", "id": "h", "data": {}},
+            step_change(I1, "registered", "done", 3),
+        ],
+        cursor=3,
+    )
     assert store.get_meta("cursor") == "3"
     assert list(store.step_states(I1)) == list(domain.STEP_KEYS)
     assert store.step_states(I1)["registered"].status == "done"
@@ -368,13 +485,17 @@ def test_the_offices_conflict_flags_are_kept_for_the_sync_screen(store: Store) -
     lost = store.set_step(I2, "registered", "in_progress", by="T1")
     raced = store.set_contact(I3, contact_name="赵六")
     store.mark_sending([plain["op_id"], lost["op_id"], raced["op_id"]])
-    store.record_results([
-        {"op_id": plain["op_id"], "status": "applied"},
-        {"op_id": lost["op_id"], "status": "applied", "superseded": True},
-        {"op_id": raced["op_id"], "status": "applied", "conflict": True},
-    ])
+    store.record_results(
+        [
+            {"op_id": plain["op_id"], "status": "applied"},
+            {"op_id": lost["op_id"], "status": "applied", "superseded": True},
+            {"op_id": raced["op_id"], "status": "applied", "conflict": True},
+        ]
+    )
     flagged = store.conflicts()
     assert [(c["op_id"], c["conflict"], c["superseded"]) for c in flagged] == [
-        (raced["op_id"], True, False), (lost["op_id"], False, True)]
+        (raced["op_id"], True, False),
+        (lost["op_id"], False, True),
+    ]
     assert flagged[0]["kind"] == "contact.set" and flagged[0]["state"] == "synced"
     assert store.counts()["unsent"] == 0

@@ -28,32 +28,38 @@ def found(store: Store, query: str, filter: str = "all") -> list[int]:
     return sorted(int(r.id[-4:]) for r in rows)
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("星", [1, 3]),            # one character
-    ("书", [2, 7]),
-    ("长沙", [1, 2]),          # two characters
-    ("星辰", [1]),
-    ("星辰教", [1]),           # three and more: the trigram index
-    ("长沙星辰教育", [1]),
-    ("小天鹅舞蹈", [5]),
-    ("舞", [5]),
-    ("不存在的机构", []),
-    ("蹈x", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("星", [1, 3]),  # one character
+        ("书", [2, 7]),
+        ("长沙", [1, 2]),  # two characters
+        ("星辰", [1]),
+        ("星辰教", [1]),  # three and more: the trigram index
+        ("长沙星辰教育", [1]),
+        ("小天鹅舞蹈", [5]),
+        ("舞", [5]),
+        ("不存在的机构", []),
+        ("蹈x", []),
+    ],
+)
 def test_chinese_names_of_any_length(store: Store, query: str, expected: list[int]) -> None:
     assert found(store, query) == expected
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("xingchen", [1]),          # full pinyin, from the middle of the name
-    ("changsha", [1, 2]),
-    ("XingChen", [1]),          # case does not matter
-    ("csxcjy", [1]),            # initials
-    ("csx", [1]),
-    ("cs", [1, 2]),             # two letters
-    ("wq", [8]),
-    ("dcxtewd", [5]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("xingchen", [1]),  # full pinyin, from the middle of the name
+        ("changsha", [1, 2]),
+        ("XingChen", [1]),  # case does not matter
+        ("csxcjy", [1]),  # initials
+        ("csx", [1]),
+        ("cs", [1, 2]),  # two letters
+        ("wq", [8]),
+        ("dcxtewd", [5]),
+    ],
+)
 def test_pinyin_full_and_initials(store: Store, query: str, expected: list[int]) -> None:
     assert found(store, query) == expected
 
@@ -66,15 +72,18 @@ def test_credit_code_prefix_and_whole(store: Store) -> None:
     assert found(store, "52430702") == [3, 4]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("人民路", [3]),            # address
-    ("武陵区", [3, 4]),
-    ("王伟", [1]),              # contact name (two characters)
-    ("李", [2]),
-    ("13807310001", [1]),       # contact phone, whole and in part
-    ("0007", [7]),
-    ("0736", [3, 4, 5]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("人民路", [3]),  # address
+        ("武陵区", [3, 4]),
+        ("王伟", [1]),  # contact name (two characters)
+        ("李", [2]),
+        ("13807310001", [1]),  # contact phone, whole and in part
+        ("0007", [7]),
+        ("0736", [3, 4, 5]),
+    ],
+)
 def test_address_and_contact(store: Store, query: str, expected: list[int]) -> None:
     assert found(store, query) == expected
 
@@ -92,8 +101,13 @@ def test_odd_characters_are_searched_for_literally(store: Store, query: str) -> 
 
 
 def test_search_uses_the_shipped_pinyin_and_never_computes_it(store: Store) -> None:
-    odd = {**institution(1), "id": "JG4301029001", "name": "测试机构",
-           "pinyin": "shippedkey", "initials": "qq"}
+    odd = {
+        **institution(1),
+        "id": "JG4301029001",
+        "name": "测试机构",
+        "pinyin": "shippedkey",
+        "initials": "qq",
+    }
     store.bulk_load([odd], [])
     assert found(store, "shippedkey") == [9001]
     assert found(store, "ceshi") == []  # the name's real pinyin was not shipped
@@ -105,14 +119,20 @@ def test_search_follows_local_edits_and_pulled_changes(store: Store) -> None:
     assert found(store, "欧阳修") == [7]
     assert found(store, "1111222") == [7]
     assert found(store, "黄丽") == []
-    renamed = {**institution(8), "name": "湘潭黑白围棋", "pinyin": "xiangtanheibaiweiqi",
-               "initials": "xthbwq"}
-    store.apply_changes([{"seq": 1, "kind": "institution", "id": renamed["id"],
-                          "data": renamed}], cursor=1)
+    renamed = {
+        **institution(8),
+        "name": "湘潭黑白围棋",
+        "pinyin": "xiangtanheibaiweiqi",
+        "initials": "xthbwq",
+    }
+    store.apply_changes(
+        [{"seq": 1, "kind": "institution", "id": renamed["id"], "data": renamed}], cursor=1
+    )
     assert found(store, "黑白") == [8] and found(store, "heibai") == [8]
     assert found(store, "弈道") == [] and found(store, "xtydwq") == []
-    store.apply_changes([{"seq": 2, "kind": "unassigned", "id": renamed["id"], "data": {}}],
-                        cursor=2)
+    store.apply_changes(
+        [{"seq": 2, "kind": "unassigned", "id": renamed["id"], "data": {}}], cursor=2
+    )
     assert found(store, "黑白") == [] and found(store, "围棋") == []
 
 
@@ -129,9 +149,17 @@ def test_search_combines_with_filters_and_paging(store: Store) -> None:
 def many(count: int, name: str = "育才") -> list[dict[str, object]]:
     """`count` institutions in 430702 named 常德{name}培训{n}."""
     base = institution(3)
-    return [{**base, "id": f"JG430702{n:04d}", "name": f"常德{name}培训{n}",
-             "pinyin": f"changde{n}", "initials": f"cd{n}", "contact_phone": f"1390736{n:04d}"}
-            for n in range(1000, 1000 + count)]
+    return [
+        {
+            **base,
+            "id": f"JG430702{n:04d}",
+            "name": f"常德{name}培训{n}",
+            "pinyin": f"changde{n}",
+            "initials": f"cd{n}",
+            "contact_phone": f"1390736{n:04d}",
+        }
+        for n in range(1000, 1000 + count)
+    ]
 
 
 def test_a_big_load_is_searchable_at_once_and_its_index_rebuilt_once(tmp_path: Path) -> None:
@@ -150,8 +178,10 @@ def test_a_big_load_is_searchable_at_once_and_its_index_rebuilt_once(tmp_path: P
 
 def test_a_big_pulled_page_is_searchable(tmp_path: Path) -> None:
     with Store.open(tmp_path / "pull.sqlite") as s:
-        changes = [{"seq": n, "kind": "institution", "id": inst["id"], "data": inst}
-                   for n, inst in enumerate(many(250), 1)]
+        changes = [
+            {"seq": n, "kind": "institution", "id": inst["id"], "data": inst}
+            for n, inst in enumerate(many(250), 1)
+        ]
         s.apply_changes(changes, cursor=250)
         assert s.count_assignments("cd1249") == 1 and s.count_assignments("育才培训") == 250
         assert s.count_assignments("才") == 250
@@ -177,10 +207,25 @@ def test_the_trigram_index_and_the_in_memory_copy_agree(tmp_path: Path) -> None:
     s.bulk_load(many(250) + institutions(), [])
     s.build_search_index()
     names = [r.name for r in s.assignments(limit=1000)]
-    words = ["培训", "常德育", "changde1", "cd12", "CD12", "人民路66", "1390736", "不存在",
-             "52430702", "育才培训12", "ĀBC", "ｘｕｅ"]
-    words += [name[i:i + rng.randint(3, 6)] for name in names[:60]
-              for i in (rng.randrange(len(name) - 2),)]
+    words = [
+        "培训",
+        "常德育",
+        "changde1",
+        "cd12",
+        "CD12",
+        "人民路66",
+        "1390736",
+        "不存在",
+        "52430702",
+        "育才培训12",
+        "ĀBC",
+        "ｘｕｅ",
+    ]
+    words += [
+        name[i : i + rng.randint(3, 6)]
+        for name in names[:60]
+        for i in (rng.randrange(len(name) - 2),)
+    ]
     conn = s._conn  # the matcher itself, cold (trigram index) and warm (in-memory copy)
     for word in words:
         for query in (word, word + " 培"):
@@ -198,7 +243,9 @@ def test_search_works_while_another_writer_holds_the_file(tmp_path: Path) -> Non
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        assert s.count_assignments("育才培训12") == 100  # no index rebuild possible: the copy answers
+        assert (
+            s.count_assignments("育才培训12") == 100
+        )  # no index rebuild possible: the copy answers
         assert s.get_meta("search_index") == "stale"
     finally:
         other.execute("ROLLBACK")

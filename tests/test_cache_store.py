@@ -31,19 +31,30 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def outbox(path: Path) -> list[tuple[str, str, str]]:
     """(kind, institution_id, state) of every op, read straight from the file."""
     with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT kind, institution_id, state FROM outbox ORDER BY seq").fetchall()
+        return conn.execute(
+            "SELECT kind, institution_id, state FROM outbox ORDER BY seq"
+        ).fetchall()
 
 
-def visit(inst_id: str, vid: str, day: date, next_on: date | None = None,
-          rect: bool = False) -> domain.Visit:
+def visit(
+    inst_id: str, vid: str, day: date, next_on: date | None = None, rect: bool = False
+) -> domain.Visit:
     return domain.Visit(
-        visit_id=vid, institution_id=inst_id, technician_id="T1", kind="guidance",
+        visit_id=vid,
+        institution_id=inst_id,
+        technician_id="T1",
+        kind="guidance",
         started_at=datetime(day.year, day.month, day.day, 9, 0, tzinfo=TZ),
-        ended_at=datetime(day.year, day.month, day.day, 10, 30, tzinfo=TZ), outcome="partial",
-        steps_advanced=("registered",), issues=("前台有个人收款码",),
+        ended_at=datetime(day.year, day.month, day.day, 10, 30, tzinfo=TZ),
+        outcome="partial",
+        steps_advanced=("registered",),
+        issues=("前台有个人收款码",),
         rectification=domain.Rectification(("撤下个人收款码",), day + timedelta(days=7))
-        if rect else None,
-        next_visit_on=next_on, notes="带齐营业执照")
+        if rect
+        else None,
+        next_visit_on=next_on,
+        notes="带齐营业执照",
+    )
 
 
 def test_open_creates_a_wal_file_with_a_lasting_client_id(tmp_path: Path) -> None:
@@ -81,26 +92,39 @@ def test_clock_survives_restart_even_when_the_wall_clock_goes_back(tmp_path: Pat
 def test_set_step_writes_the_row_and_its_op(store: Store) -> None:
     op = store.set_step(I1, "registered", "done", note="已核对营业执照", by="T1")
     assert op["kind"] == "step.set" and op["institution_id"] == I1
-    assert op["data"] == {"step": "registered", "status": "done", "reason": None,
-                          "note": "已核对营业执照"}
+    assert op["data"] == {
+        "step": "registered",
+        "status": "done",
+        "reason": None,
+        "note": "已核对营业执照",
+    }
     state = store.step_states(I1)["registered"]
     assert (state.status, state.note, state.updated_by, state.sync_state, state.hlc) == (
-        "done", "已核对营业执照", "T1", "unsent", op["hlc"])
+        "done",
+        "已核对营业执照",
+        "T1",
+        "unsent",
+        op["hlc"],
+    )
     assert outbox(store.path) == [("step.set", I1, "unsent")]
     assert store.pending_ops(10)[0]["op_id"] == op["op_id"]
     row = store.assignments(query="星辰")[0]
     assert (row.done, row.next_step, row.unsent) == (1, "qualification", 1)
 
 
-@pytest.mark.parametrize("step, status, reason, code", [
-    ("qualification", "done", None, "prerequisite"),
-    ("bank_verified", "done", None, "server_owned"),
-    ("registered", "blocked", "  ", "reason_required"),
-    ("nonsense", "done", None, "unknown_step"),
-    ("registered", "finished", None, "unknown_status"),
-])
-def test_a_refused_step_change_writes_nothing(store: Store, step: str, status: str,
-                                              reason: str | None, code: str) -> None:
+@pytest.mark.parametrize(
+    "step, status, reason, code",
+    [
+        ("qualification", "done", None, "prerequisite"),
+        ("bank_verified", "done", None, "server_owned"),
+        ("registered", "blocked", "  ", "reason_required"),
+        ("nonsense", "done", None, "unknown_step"),
+        ("registered", "finished", None, "unknown_status"),
+    ],
+)
+def test_a_refused_step_change_writes_nothing(
+    store: Store, step: str, status: str, reason: str | None, code: str
+) -> None:
     clock_before = store.get_meta("clock")
     with pytest.raises(domain.DomainError) as err:
         store.set_step(I1, step, status, reason, by="T1")
@@ -144,7 +168,10 @@ def test_set_contact_validates_and_normalises_the_mobile(store: Store) -> None:
     inst = store.institution(I2)
     assert inst is not None
     assert (inst["contact_name"], inst["contact_phone"], inst["sync_state"]) == (
-        "李四", "13907319999", "unsent")
+        "李四",
+        "13907319999",
+        "unsent",
+    )
 
 
 def test_institution_has_the_wire_fields(store: Store) -> None:
@@ -158,8 +185,9 @@ def test_institution_has_the_wire_fields(store: Store) -> None:
 
 def test_visits_are_recorded_newest_first_and_amended(store: Store) -> None:
     store.create_visit(visit(I3, "v1", date(2026, 11, 2)))
-    op = store.create_visit(visit(I3, "v2", date(2026, 11, 20), next_on=date(2026, 11, 27),
-                                  rect=True))
+    op = store.create_visit(
+        visit(I3, "v2", date(2026, 11, 20), next_on=date(2026, 11, 27), rect=True)
+    )
     assert op["kind"] == "visit.create" and op["data"]["visit_id"] == "v2"
     assert op["data"]["rectification"]["items"] == ["撤下个人收款码"]
     listed = store.visits(I3)
@@ -171,8 +199,11 @@ def test_visits_are_recorded_newest_first_and_amended(store: Store) -> None:
     assert row.next_visit_on == "2026-11-27"
     amend = store.amend_visit("v2", {"outcome": "completed", "next_visit_on": date(2026, 12, 3)})
     assert amend["kind"] == "visit.amend"
-    assert amend["data"] == {"visit_id": "v2", "outcome": "completed",
-                             "next_visit_on": "2026-12-03"}
+    assert amend["data"] == {
+        "visit_id": "v2",
+        "outcome": "completed",
+        "next_visit_on": "2026-12-03",
+    }
     v2 = store.visits(I3)[0]
     assert v2["outcome"] == "completed" and v2["next_visit_on"] == "2026-12-03"
     assert len(v2["amendments"]) == 1
@@ -233,14 +264,17 @@ def ids(rows: list) -> list[int]:
     return [int(r.id[-4:]) for r in rows]
 
 
-@pytest.mark.parametrize("filter, expected", [
-    ("all", [1, 2, 3, 4, 5, 6, 7, 8]),
-    ("not_started", [1, 8]),
-    ("in_progress", [2, 5, 6, 7]),
-    ("blocked", [4]),
-    ("full_process", [3]),
-    ("follow_up_due", [5]),
-])
+@pytest.mark.parametrize(
+    "filter, expected",
+    [
+        ("all", [1, 2, 3, 4, 5, 6, 7, 8]),
+        ("not_started", [1, 8]),
+        ("in_progress", [2, 5, 6, 7]),
+        ("blocked", [4]),
+        ("full_process", [3]),
+        ("follow_up_due", [5]),
+    ],
+)
 def test_filters(spread: Store, filter: str, expected: list[int]) -> None:
     rows = spread.assignments(filter=filter, sort="county", today=TODAY)
     assert sorted(ids(rows)) == expected
@@ -269,8 +303,9 @@ def test_sort_by_name_follows_pinyin_and_by_county_follows_the_code(spread: Stor
 
 
 def test_paging_walks_the_list_without_gaps_or_repeats(spread: Store) -> None:
-    pages = [spread.assignments(sort="priority", limit=3, offset=o, today=TODAY)
-             for o in (0, 3, 6, 9)]
+    pages = [
+        spread.assignments(sort="priority", limit=3, offset=o, today=TODAY) for o in (0, 3, 6, 9)
+    ]
     assert [len(p) for p in pages] == [3, 3, 2, 0]
     assert ids([r for p in pages for r in p]) == ids(spread.assignments(today=TODAY))
 
@@ -303,9 +338,19 @@ def test_progress_per_county_and_city(spread: Store) -> None:
 
 def test_local_stats_has_the_office_shape(spread: Store) -> None:
     stats = spread.local_stats()
-    assert set(stats) == {"division", "institutions", "by_step", "bank_verified",
-                          "bank_verified_rate", "payment_enabled", "full_process", "orders",
-                          "order_amount_fen", "visits", "rectification_notices"}
+    assert set(stats) == {
+        "division",
+        "institutions",
+        "by_step",
+        "bank_verified",
+        "bank_verified_rate",
+        "payment_enabled",
+        "full_process",
+        "orders",
+        "order_amount_fen",
+        "visits",
+        "rectification_notices",
+    }
     assert stats["institutions"] == 8 and stats["orders"] == sum(range(1, 9))
     assert stats["order_amount_fen"] == 10_000 * sum(range(1, 9))
     assert stats["full_process"] == 1 and stats["visits"] == 2
@@ -357,21 +402,45 @@ def test_list_order_and_paging_match_a_plain_sort(tmp_path: Path) -> None:
     for n in range(600):
         inst_id = f"JG430702{n:04d}"
         pinyin = "".join(rng.choice("abcdefgh") for _ in range(6))
-        insts.append({**base, "id": inst_id, "name": f"机构{n}", "pinyin": pinyin,
-                      "division_code": rng.choice(["430702", "430703", "430721"])})
+        insts.append(
+            {
+                **base,
+                "id": inst_id,
+                "name": f"机构{n}",
+                "pinyin": pinyin,
+                "division_code": rng.choice(["430702", "430703", "430721"]),
+            }
+        )
         done = rng.choice([0, 1, 2, 5, 11])
         blocked = rng.random() < 0.15 and done < 11
         for i, key in enumerate(domain.STEP_KEYS):
             status = "done" if i < done else ("blocked" if blocked and i == done else "todo")
-            steps.append({"institution_id": inst_id, "step": key, "status": status,
-                          "reason": "x" if status == "blocked" else None})
+            steps.append(
+                {
+                    "institution_id": inst_id,
+                    "step": key,
+                    "status": status,
+                    "reason": "x" if status == "blocked" else None,
+                }
+            )
         next_on = None
         if rng.random() < 0.3:
             next_on = date(2026, 11, 1) + timedelta(days=rng.randrange(60))
-            visits.append({"seq": n, "kind": "visit", "id": f"v{n}", "data": {
-                "visit_id": f"v{n}", "institution_id": inst_id, "technician_id": "T1",
-                "kind": "follow_up", "started_at": "2026-10-01T09:00:00+08:00",
-                "next_visit_on": next_on.isoformat()}})
+            visits.append(
+                {
+                    "seq": n,
+                    "kind": "visit",
+                    "id": f"v{n}",
+                    "data": {
+                        "visit_id": f"v{n}",
+                        "institution_id": inst_id,
+                        "technician_id": "T1",
+                        "kind": "follow_up",
+                        "started_at": "2026-10-01T09:00:00+08:00",
+                        "next_visit_on": next_on.isoformat(),
+                    },
+                }
+            )
         truth[inst_id] = (done, int(blocked), next_on, pinyin, insts[-1]["division_code"])
     s = Store.open(tmp_path / "order.sqlite")
     s.bulk_load(insts, steps)
@@ -391,14 +460,18 @@ def test_list_order_and_paging_match_a_plain_sort(tmp_path: Path) -> None:
         ones = [i for i in order if str(int(i[-4:])).startswith("1")]  # names 机构1...
         # everything and a broad search walk the sort's index; a narrow search sorts its matches
         for query, keep in (("", order), ("机构", order), ("机构1", ones)):
-            got = [r.id for off in range(0, 700, 70)
-                   for r in s.assignments(query, sort=sort, limit=70, offset=off, today=TODAY)]
+            got = [
+                r.id
+                for off in range(0, 700, 70)
+                for r in s.assignments(query, sort=sort, limit=70, offset=off, today=TODAY)
+            ]
             assert got == keep, (sort, query)
     s.close()
 
 
 def test_a_file_held_by_another_writer_gives_a_clear_error_and_loses_nothing(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "held.sqlite"
     open_loaded(path).close()
     s = Store.open(path, timeout=0.2)
@@ -421,13 +494,30 @@ def test_a_file_held_by_another_writer_gives_a_clear_error_and_loses_nothing(
 def test_a_load_giving_a_step_twice_counts_the_last(tmp_path: Path) -> None:
     with Store.open(tmp_path / "twice.sqlite") as s:
         inst = institution(1)
-        s.bulk_load([inst], [
-            {"institution_id": inst["id"], "step": "registered", "status": "done", "reason": None},
-            {"institution_id": inst["id"], "step": "parent_app", "status": "done", "reason": None},
-            {"institution_id": inst["id"], "step": "parent_app", "status": "blocked",
-             "reason": "家长端无法下载"},
-            {"institution_id": inst["id"], "step": "drone", "status": "done", "reason": None},
-        ])
+        s.bulk_load(
+            [inst],
+            [
+                {
+                    "institution_id": inst["id"],
+                    "step": "registered",
+                    "status": "done",
+                    "reason": None,
+                },
+                {
+                    "institution_id": inst["id"],
+                    "step": "parent_app",
+                    "status": "done",
+                    "reason": None,
+                },
+                {
+                    "institution_id": inst["id"],
+                    "step": "parent_app",
+                    "status": "blocked",
+                    "reason": "家长端无法下载",
+                },
+                {"institution_id": inst["id"], "step": "drone", "status": "done", "reason": None},
+            ],
+        )
         row = s.assignments()[0]
         assert (row.done, row.blocked) == (1, True)
         assert s.step_states(inst["id"])["parent_app"].status == "blocked"

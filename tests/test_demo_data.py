@@ -18,9 +18,24 @@ from fieldkit.demo_data import DEMO_CITY, DEMO_TECH_COUNTY, Province, generate_p
 
 ROOT = Path(__file__).resolve().parents[1]
 WIRE_KEYS = {
-    "id", "name", "uscc", "licence_no", "division_code", "address", "contact_name",
-    "contact_phone", "kind", "pinyin", "initials", "bank_status", "bank_reason", "payment",
-    "orders", "order_amount_fen", "account_no", "name_latin",
+    "id",
+    "name",
+    "uscc",
+    "licence_no",
+    "division_code",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "kind",
+    "pinyin",
+    "initials",
+    "bank_status",
+    "bank_reason",
+    "payment",
+    "orders",
+    "order_amount_fen",
+    "account_no",
+    "name_latin",
 }
 
 
@@ -43,7 +58,9 @@ def statuses(province: Province) -> dict[str, dict[str, str]]:
     return by_inst
 
 
-def test_province_figures_are_exact(province: Province, statuses: dict[str, dict[str, str]]) -> None:
+def test_province_figures_are_exact(
+    province: Province, statuses: dict[str, dict[str, str]]
+) -> None:
     rows = province.institutions
     assert len(rows) == 7750
     assert sum(r["bank_status"] == "passed" for r in rows) == 6760
@@ -63,7 +80,10 @@ def test_bank_verified_step_done_exactly_when_bank_passed(
         else:
             assert row["bank_reason"] is None
     assert Counter(r["bank_status"] for r in province.institutions).keys() == {
-        "passed", "failed", "pending"}
+        "passed",
+        "failed",
+        "pending",
+    }
 
 
 def test_orders_only_where_first_purchase_is_done(
@@ -95,8 +115,12 @@ def test_blocked_steps_carry_a_reason(province: Province) -> None:
     assert len(blocked) > 100
     assert all(row["reason"] and re.search(r"[\u4e00-\u9fff]", row["reason"]) for row in blocked)
     assert all(row["reason"] is None for row in province.steps if row["status"] != domain.BLOCKED)
-    assert {row["step"] for row in blocked} >= {"registered", "account", "bank_verified",
-                                                "payment_enabled"}
+    assert {row["step"] for row in blocked} >= {
+        "registered",
+        "account",
+        "bank_verified",
+        "payment_enabled",
+    }
 
 
 def test_every_credit_code_is_valid_unique_and_in_its_county(province: Province) -> None:
@@ -116,7 +140,8 @@ def test_every_division_phone_and_kind_is_valid(province: Province) -> None:
         assert row["kind"] in domain.INSTITUTION_KINDS
         assert row["address"].startswith("湖南省" + domain.full_name(row["division_code"]))
     assert {row["division_code"] for row in province.institutions} == {
-        c.code for c in domain.COUNTIES}
+        c.code for c in domain.COUNTIES
+    }
 
 
 def test_rows_have_the_wire_shape_and_unique_names(province: Province) -> None:
@@ -180,8 +205,14 @@ def test_same_seed_same_rows_in_a_fresh_process(province: Province) -> None:
         "    t = json.dumps([p.institutions, p.steps], ensure_ascii=False, sort_keys=True)\n"
         "    print(hashlib.sha256(t.encode('utf-8')).hexdigest())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=os.environ | {"PYTHONHASHSEED": "12345"}, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ | {"PYTHONHASHSEED": "12345"},
+        cwd=ROOT,
+    )
     fresh, other_seed = out.stdout.split()
     assert fresh == _digest(province)
     assert other_seed != fresh
@@ -196,4 +227,3 @@ def test_callers_get_copies_they_may_change(province: Province) -> None:
     assert again.institutions[0]["name"] == province.institutions[0]["name"] != "改掉的名字"
     assert again.steps[0]["status"] == province.steps[0]["status"]
     assert len(again.institutions) == 7750
-

@@ -36,19 +36,22 @@ async def test_f9_cuts_and_restores_the_demo_network(tmp_path: Path) -> None:
                 await app.push_screen(InstitutionScreen(inst_id))
                 await settle(pilot)
                 await pilot.press("p")  # 平台注册 in progress, saved while cut off
-                await wait_until(pilot, lambda: "离线" in status_text(app)
-                                 and "未发送 1" in status_text(app))
+                await wait_until(
+                    pilot, lambda: "离线" in status_text(app) and "未发送 1" in status_text(app)
+                )
                 await pilot.press("f9")
                 assert relay.online is True
-                await wait_until(pilot, lambda: "未发送 0" in status_text(app)
-                                 and "在线" in status_text(app))
+                await wait_until(
+                    pilot, lambda: "未发送 0" in status_text(app) and "在线" in status_text(app)
+                )
             store.close()
         finally:
             relay.close()
     with LiveServer(office.db) as server:
         import httpx
 
-        seen = httpx.get(f"{server.url}/api/v1/institutions/{office.wuling[0]}",
-                         headers=office.headers("tech_a")).json()
+        seen = httpx.get(
+            f"{server.url}/api/v1/institutions/{office.wuling[0]}", headers=office.headers("tech_a")
+        ).json()
     registered = next(s for s in seen["steps"] if s["step"] == "registered")
     assert registered["status"] == "in_progress"

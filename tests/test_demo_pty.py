@@ -25,8 +25,11 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
 
 def _demo_names() -> set[str]:
-    return {i["name"] for i in generate_province().institutions
-            if i["division_code"] == DEMO_TECH_COUNTY}
+    return {
+        i["name"]
+        for i in generate_province().institutions
+        if i["division_code"] == DEMO_TECH_COUNTY
+    }
 
 
 def _read_until(fd: int, seen: list[bytes], done: object, timeout: float) -> str:
@@ -59,17 +62,31 @@ def test_demo_opens_on_the_technicians_list_and_quits_cleanly(fieldkit_home: Pat
     names = _demo_names()
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "FIELDKIT_HOME": str(fieldkit_home),
-           "FIELDKIT_LANG": "zh", "COLUMNS": "120", "LINES": "40"}
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "FIELDKIT_HOME": str(fieldkit_home),
+        "FIELDKIT_LANG": "zh",
+        "COLUMNS": "120",
+        "LINES": "40",
+    }
     fieldkit = Path(sys.executable).with_name("fieldkit")
-    proc = subprocess.Popen([str(fieldkit), "demo"], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(fieldkit), "demo"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
     os.close(slave)
     seen: list[bytes] = []
     try:
         text = _read_until(master, seen, lambda t: sum(n in t for n in names) >= 5, 120)
         shown = {n for n in names if n in text}
-        assert len(shown) >= 5, f"the list did not show the demo county's institutions:\n{text[-3000:]}"
+        assert len(shown) >= 5, (
+            f"the list did not show the demo county's institutions:\n{text[-3000:]}"
+        )
         state = __import__("json").loads((fieldkit_home / "demo" / "server.json").read_text())
         assert _port_open(state["port"])
         os.write(master, b"\x11")  # ctrl+q

@@ -103,11 +103,21 @@ def test_newer_with_missing_stamps() -> None:
     assert not newer(None, None)
 
 
-@pytest.mark.parametrize("text", [
-    "", "abc", "1795000000000-0000-a", f"{NOW:015d}-00-a", f"{NOW:015d}-0000-",
-    f"{NOW:015d}-00AB-a", f"{NOW:015d}-zzzz-a", "0000000000_0001-0000-a", f"{NOW:015d}-0000-a b",
-    f"{NOW:015d}0000a",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "abc",
+        "1795000000000-0000-a",
+        f"{NOW:015d}-00-a",
+        f"{NOW:015d}-0000-",
+        f"{NOW:015d}-00AB-a",
+        f"{NOW:015d}-zzzz-a",
+        "0000000000_0001-0000-a",
+        f"{NOW:015d}-0000-a b",
+        f"{NOW:015d}0000a",
+    ],
+)
 def test_malformed_stamps_are_refused(text: str) -> None:
     with pytest.raises(ValidationError) as info:
         Stamp.parse(text)
@@ -161,10 +171,17 @@ def test_text_round_trips(a: Stamp) -> None:
     assert Stamp.parse(str(a)) == a
 
 
-@given(st.lists(st.tuples(st.sampled_from(["now", "observe", "wall"]),
-                          st.integers(min_value=-10**8, max_value=10**8)), max_size=50))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["now", "observe", "wall"]),
+            st.integers(min_value=-(10**8), max_value=10**8),
+        ),
+        max_size=50,
+    )
+)
 def test_every_stamp_is_greater_than_everything_issued_or_observed(
-    moves: list[tuple[str, int]]
+    moves: list[tuple[str, int]],
 ) -> None:
     wall = Wall()
     clock = HLC("me", wall=wall)

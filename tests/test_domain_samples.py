@@ -28,8 +28,16 @@ def _rows(name: str) -> tuple[list[str], list[dict[str, str]]]:
 
 def test_sample_institutions_are_valid_and_new() -> None:
     columns, rows = _rows("institutions.csv")
-    assert columns == ["name", "uscc", "licence_no", "division_code", "address", "contact_name",
-                       "contact_phone", "kind"]
+    assert columns == [
+        "name",
+        "uscc",
+        "licence_no",
+        "division_code",
+        "address",
+        "contact_name",
+        "contact_phone",
+        "kind",
+    ]
     assert 5 <= len(rows) <= 20
     province = generate_province()
     known_codes = {i["uscc"] for i in province.institutions}

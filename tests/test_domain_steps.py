@@ -58,8 +58,13 @@ def ancestors(key: str) -> set[str]:
     return found
 
 
-def refused(statuses: dict[str, str], key: str, status: str, reason: str | None = None,
-            actor: str = TECHNICIAN) -> TransitionError:
+def refused(
+    statuses: dict[str, str],
+    key: str,
+    status: str,
+    reason: str | None = None,
+    actor: str = TECHNICIAN,
+) -> TransitionError:
     with pytest.raises(TransitionError) as info:
         check_transition(statuses, key, status, reason, actor)
     err = info.value
@@ -72,8 +77,12 @@ def test_the_eleven_steps_in_order_with_their_prerequisites() -> None:
     assert STEP_KEYS == tuple(NEEDS)
     assert {s.key: s.needs for s in STEPS} == NEEDS
     assert [s.key for s in STEPS if s.set_by == SERVER] == ["bank_verified"]
-    assert FULL_PROCESS_STEPS == ("payment_enabled", "first_purchase", "first_consumption",
-                                  "refund_flow")
+    assert FULL_PROCESS_STEPS == (
+        "payment_enabled",
+        "first_purchase",
+        "first_consumption",
+        "refund_flow",
+    )
 
 
 @pytest.mark.parametrize("key", STEP_KEYS)
@@ -170,8 +179,13 @@ def test_the_server_may_reopen_bank_verified_only_when_payment_is_not_done() -> 
 
 
 def test_dependents_lists_the_direct_dependents() -> None:
-    assert set(dependents("registered")) == {"qualification", "personnel", "courses", "account",
-                                             "parent_app"}
+    assert set(dependents("registered")) == {
+        "qualification",
+        "personnel",
+        "courses",
+        "account",
+        "parent_app",
+    }
     assert set(dependents("payment_enabled")) == {"first_purchase", "refund_flow"}
     assert dependents("first_consumption") == ()
 
@@ -198,9 +212,7 @@ def test_done_count_and_next_step() -> None:
 
 
 @given(st.lists(st.tuples(st.sampled_from(STEP_KEYS), st.sampled_from(STATUSES)), max_size=60))
-def test_accepted_transitions_keep_the_checklist_consistent(
-    moves: list[tuple[str, str]]
-) -> None:
+def test_accepted_transitions_keep_the_checklist_consistent(moves: list[tuple[str, str]]) -> None:
     statuses: dict[str, str] = {}
     for key, status in moves:
         actor = SERVER if key == "bank_verified" else TECHNICIAN

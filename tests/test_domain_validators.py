@@ -66,13 +66,16 @@ def test_credit_code_is_normalised() -> None:
     assert validate_uscc("  9144030071526726xg ") == "9144030071526726XG"
 
 
-@pytest.mark.parametrize("code", [
-    "91350100M000100Y44",  # last character changed
-    "9144030071526726XA",
-    "914403001922038217",
-    "91110000710925462Y",
-    "19110108551385082Q",  # two characters swapped
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "91350100M000100Y44",  # last character changed
+        "9144030071526726XA",
+        "914403001922038217",
+        "91110000710925462Y",
+        "19110108551385082Q",  # two characters swapped
+    ],
+)
 def test_wrong_check_character_is_refused(code: str) -> None:
     with pytest.raises(ValidationError) as info:
         validate_uscc(code)
@@ -116,7 +119,7 @@ def test_any_17_characters_with_their_check_character_validate(first17: str) -> 
 def test_changing_any_one_character_invalidates(first17: str, pos: int, shift: int) -> None:
     code = first17 + uscc_check_char(first17)
     changed = USCC_CHARSET[(USCC_CHARSET.index(code[pos]) + shift) % 31]
-    altered = code[:pos] + changed + code[pos + 1:]
+    altered = code[:pos] + changed + code[pos + 1 :]
     with pytest.raises(ValidationError) as info:
         validate_uscc(altered)
     assert info.value.code == "uscc_check"
@@ -133,11 +136,19 @@ def test_hunan_has_14_cities_and_122_counties() -> None:
     assert len({c.code for c in COUNTIES}) == 122
 
 
-@pytest.mark.parametrize("code,name", [
-    ("430100", "长沙市"), ("430102", "长沙市芙蓉区"), ("430702", "常德市武陵区"),
-    ("430582", "邵阳市邵东市"), ("431181", "永州市祁阳市"), ("433101", "湘西土家族苗族自治州吉首市"),
-    ("430811", "张家界市武陵源区"), ("430000", "湖南省"),
-])
+@pytest.mark.parametrize(
+    "code,name",
+    [
+        ("430100", "长沙市"),
+        ("430102", "长沙市芙蓉区"),
+        ("430702", "常德市武陵区"),
+        ("430582", "邵阳市邵东市"),
+        ("431181", "永州市祁阳市"),
+        ("433101", "湘西土家族苗族自治州吉首市"),
+        ("430811", "张家界市武陵源区"),
+        ("430000", "湖南省"),
+    ],
+)
 def test_known_divisions_validate_with_their_names(code: str, name: str) -> None:
     assert validate_division(code) == code
     assert full_name(code) == name
@@ -194,16 +205,31 @@ def test_division_level_can_be_required() -> None:
 # --- mobiles --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw,digits", [
-    ("13812345678", "13812345678"), ("+86 138 1234 5678", "13812345678"),
-    ("0086-199-0000-1111", "19900001111"), (" 15073612345 ", "15073612345"),
-])
+@pytest.mark.parametrize(
+    "raw,digits",
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("0086-199-0000-1111", "19900001111"),
+        (" 15073612345 ", "15073612345"),
+    ],
+)
 def test_valid_mobiles_are_normalised(raw: str, digits: str) -> None:
     assert validate_mobile(raw) == digits
 
 
-@pytest.mark.parametrize("raw", ["12812345678", "1381234567", "138123456789", "0731-8888888",
-                                 "1381234567a", "", "+1 138 1234 5678"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "12812345678",
+        "1381234567",
+        "138123456789",
+        "0731-8888888",
+        "1381234567a",
+        "",
+        "+1 138 1234 5678",
+    ],
+)
 def test_invalid_mobiles_are_refused(raw: str) -> None:
     with pytest.raises(ValidationError) as info:
         validate_mobile(raw)
@@ -222,9 +248,14 @@ START = date(2026, 3, 1)
 
 
 def charge(**changes: object) -> CourseCharge:
-    values: dict[str, object] = {"kind": NON_ACADEMIC, "class_hours": 40, "course_start": START,
-                                 "course_end": date(2026, 5, 31), "amount_fen": 300_000,
-                                 "charged_on": date(2026, 2, 15)}
+    values: dict[str, object] = {
+        "kind": NON_ACADEMIC,
+        "class_hours": 40,
+        "course_start": START,
+        "course_end": date(2026, 5, 31),
+        "amount_fen": 300_000,
+        "charged_on": date(2026, 2, 15),
+    }
     values.update(changes)
     return CourseCharge(**values)  # type: ignore[arg-type]
 
@@ -254,10 +285,14 @@ def test_three_months_is_the_limit() -> None:
 
 def test_three_months_from_a_month_end() -> None:
     start = date(2026, 11, 30)
-    validate_course_charge(charge(course_start=start, course_end=date(2027, 2, 28),
-                                  charged_on=start))
-    _refused(charge(course_start=start, course_end=date(2027, 3, 1), charged_on=start),
-             "course_end", "prepaid_months")
+    validate_course_charge(
+        charge(course_start=start, course_end=date(2027, 2, 28), charged_on=start)
+    )
+    _refused(
+        charge(course_start=start, course_end=date(2027, 3, 1), charged_on=start),
+        "course_end",
+        "prepaid_months",
+    )
 
 
 def test_whichever_is_lower_applies() -> None:
@@ -280,12 +315,15 @@ def test_no_fee_earlier_than_one_month_before_the_start() -> None:
     validate_course_charge(charge(charged_on=date(2026, 3, 20)))  # after the start is fine
 
 
-@pytest.mark.parametrize("changes,field,code", [
-    ({"kind": "tutoring"}, "kind", "course_kind"),
-    ({"class_hours": 0}, "class_hours", "course_hours"),
-    ({"amount_fen": -1}, "amount_fen", "course_amount"),
-    ({"course_end": date(2026, 2, 28)}, "course_end", "course_dates"),
-])
+@pytest.mark.parametrize(
+    "changes,field,code",
+    [
+        ({"kind": "tutoring"}, "kind", "course_kind"),
+        ({"class_hours": 0}, "class_hours", "course_hours"),
+        ({"amount_fen": -1}, "amount_fen", "course_amount"),
+        ({"course_end": date(2026, 2, 28)}, "course_end", "course_dates"),
+    ],
+)
 def test_nonsense_charges_are_refused(changes: dict[str, object], field: str, code: str) -> None:
     _refused(charge(**changes), field, code)
 
@@ -295,15 +333,29 @@ def test_unknown_kind_names_the_allowed_kinds() -> None:
     assert "tutoring" in err.en and "non_academic" in err.zh and "学科类" in err.zh
 
 
-@given(hours=st.integers(1, 200), days=st.integers(0, 200), fen=st.integers(0, 2_000_000),
-       early=st.integers(-60, 60), academic=st.booleans())
-def test_course_rules_as_a_property(hours: int, days: int, fen: int, early: int,
-                                   academic: bool) -> None:
-    c = charge(kind=ACADEMIC if academic else NON_ACADEMIC, class_hours=hours,
-               course_end=START + timedelta(days=days), amount_fen=fen,
-               charged_on=START - timedelta(days=early))
-    ok = (hours <= 60 and START + timedelta(days=days) <= date(2026, 6, 1)
-          and (academic or fen <= 500_000) and START - timedelta(days=early) >= date(2026, 2, 1))
+@given(
+    hours=st.integers(1, 200),
+    days=st.integers(0, 200),
+    fen=st.integers(0, 2_000_000),
+    early=st.integers(-60, 60),
+    academic=st.booleans(),
+)
+def test_course_rules_as_a_property(
+    hours: int, days: int, fen: int, early: int, academic: bool
+) -> None:
+    c = charge(
+        kind=ACADEMIC if academic else NON_ACADEMIC,
+        class_hours=hours,
+        course_end=START + timedelta(days=days),
+        amount_fen=fen,
+        charged_on=START - timedelta(days=early),
+    )
+    ok = (
+        hours <= 60
+        and START + timedelta(days=days) <= date(2026, 6, 1)
+        and (academic or fen <= 500_000)
+        and START - timedelta(days=early) >= date(2026, 2, 1)
+    )
     if ok:
         validate_course_charge(c)
     else:

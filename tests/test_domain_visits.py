@@ -61,8 +61,14 @@ def refused(visit: Visit, field: str, code: str) -> ValidationError:
 
 def test_kinds_and_outcomes_have_names_in_both_languages() -> None:
     assert VISIT_KINDS == ("guidance", "follow_up", "rectification_check")
-    assert set(OUTCOMES) == {"completed", "partial", "closed", "not_found", "refused",
-                             "rescheduled"}
+    assert set(OUTCOMES) == {
+        "completed",
+        "partial",
+        "closed",
+        "not_found",
+        "refused",
+        "rescheduled",
+    }
     assert VISIT_KIND_NAMES["follow_up"][0] == "回头看"
     for zh, en in list(VISIT_KIND_NAMES.values()) + list(OUTCOME_NAMES.values()):
         assert CJK.search(zh) and re.fullmatch(r"[a-z -]+", en)
@@ -78,20 +84,32 @@ def test_a_visit_still_under_way_is_valid() -> None:
     validate_visit(a_visit(ended_at=None, outcome=None, rectification=None, next_visit_on=None))
 
 
-@pytest.mark.parametrize("changes,field,code", [
-    ({"kind": "inspection"}, "kind", "visit_kind"),
-    ({"outcome": "great"}, "outcome", "visit_outcome"),
-    ({"steps_advanced": ("registered", "teleport")}, "steps_advanced", "visit_steps"),
-    ({"ended_at": STARTED - timedelta(minutes=1)}, "ended_at", "visit_times"),
-    ({"ended_at": datetime(2026, 11, 28, 10, 30)}, "ended_at", "visit_times"),
-    ({"rectification": Rectification((), date(2026, 12, 5))}, "rectification",
-     "rectification_items"),
-    ({"rectification": Rectification(("  ",), date(2026, 12, 5))}, "rectification",
-     "rectification_items"),
-    ({"rectification": Rectification(("撤下个人收款码",), date(2026, 11, 27))}, "rectification",
-     "rectification_deadline"),
-    ({"next_visit_on": date(2026, 11, 27)}, "next_visit_on", "next_visit"),
-])
+@pytest.mark.parametrize(
+    "changes,field,code",
+    [
+        ({"kind": "inspection"}, "kind", "visit_kind"),
+        ({"outcome": "great"}, "outcome", "visit_outcome"),
+        ({"steps_advanced": ("registered", "teleport")}, "steps_advanced", "visit_steps"),
+        ({"ended_at": STARTED - timedelta(minutes=1)}, "ended_at", "visit_times"),
+        ({"ended_at": datetime(2026, 11, 28, 10, 30)}, "ended_at", "visit_times"),
+        (
+            {"rectification": Rectification((), date(2026, 12, 5))},
+            "rectification",
+            "rectification_items",
+        ),
+        (
+            {"rectification": Rectification(("  ",), date(2026, 12, 5))},
+            "rectification",
+            "rectification_items",
+        ),
+        (
+            {"rectification": Rectification(("撤下个人收款码",), date(2026, 11, 27))},
+            "rectification",
+            "rectification_deadline",
+        ),
+        ({"next_visit_on": date(2026, 11, 27)}, "next_visit_on", "next_visit"),
+    ],
+)
 def test_invalid_visits_are_refused(changes: dict[str, object], field: str, code: str) -> None:
     refused(a_visit(**changes), field, code)
 
@@ -109,18 +127,33 @@ def test_unknown_kind_and_outcome_list_the_allowed_values() -> None:
 
 
 def test_same_day_deadline_and_next_visit_are_allowed() -> None:
-    validate_visit(a_visit(rectification=Rectification(("整改",), STARTED.date()),
-                           next_visit_on=STARTED.date()))
+    validate_visit(
+        a_visit(
+            rectification=Rectification(("整改",), STARTED.date()), next_visit_on=STARTED.date()
+        )
+    )
 
 
 def test_wire_shape_is_the_visit_create_data() -> None:
     data = visit_to_wire(a_visit())
-    assert set(data) >= {"visit_id", "kind", "started_at", "ended_at", "outcome",
-                         "steps_advanced", "issues", "rectification", "interview_recommended",
-                         "next_visit_on", "notes"}
+    assert set(data) >= {
+        "visit_id",
+        "kind",
+        "started_at",
+        "ended_at",
+        "outcome",
+        "steps_advanced",
+        "issues",
+        "rectification",
+        "interview_recommended",
+        "next_visit_on",
+        "notes",
+    }
     assert data["started_at"] == "2026-11-28T09:30:00+08:00"
-    assert data["rectification"] == {"items": ["撤下个人收款码", "张贴平台收款码"],
-                                     "deadline": "2026-12-05"}
+    assert data["rectification"] == {
+        "items": ["撤下个人收款码", "张贴平台收款码"],
+        "deadline": "2026-12-05",
+    }
     assert data["next_visit_on"] == "2026-12-08"
     assert data["steps_advanced"] == ["registered", "qualification"]
     assert "extra" not in data
@@ -134,24 +167,34 @@ def test_wire_round_trip_through_json() -> None:
 
 
 def test_wire_round_trip_of_an_open_visit() -> None:
-    visit = a_visit(ended_at=None, outcome=None, rectification=None, next_visit_on=None,
-                    issues=(), steps_advanced=(), notes="")
+    visit = a_visit(
+        ended_at=None,
+        outcome=None,
+        rectification=None,
+        next_visit_on=None,
+        issues=(),
+        steps_advanced=(),
+        notes="",
+    )
     data = visit_to_wire(visit)
     assert data["ended_at"] is None and data["rectification"] is None
     assert visit_from_wire(data) == visit
 
 
-@pytest.mark.parametrize("broken", [
-    {"visit_id": None},
-    {"kind": None},
-    {"started_at": "yesterday"},
-    {"next_visit_on": "2026-13-01"},
-    {"rectification": {"items": "撤码", "deadline": "2026-12-05"}},
-    {"rectification": {"items": ["撤码"]}},
-    {"rectification": "撤码"},
-    {"issues": "一个问题"},
-    {"steps_advanced": "registered"},
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"visit_id": None},
+        {"kind": None},
+        {"started_at": "yesterday"},
+        {"next_visit_on": "2026-13-01"},
+        {"rectification": {"items": "撤码", "deadline": "2026-12-05"}},
+        {"rectification": {"items": ["撤码"]}},
+        {"rectification": "撤码"},
+        {"issues": "一个问题"},
+        {"steps_advanced": "registered"},
+    ],
+)
 def test_malformed_wire_data_is_refused_clearly(broken: dict[str, object]) -> None:
     data = visit_to_wire(a_visit())
     for key, value in broken.items():
@@ -172,11 +215,17 @@ days = st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))
 @st.composite
 def visits(draw: st.DrawFn) -> Visit:
     start = datetime.combine(draw(days), datetime.min.time(), CST) + timedelta(
-        minutes=draw(st.integers(0, 1439)))
+        minutes=draw(st.integers(0, 1439))
+    )
     later = st.integers(0, 400)
-    rect = draw(st.none() | st.builds(
-        Rectification, st.lists(texts.filter(str.strip), min_size=1, max_size=4).map(tuple),
-        later.map(lambda d: start.date() + timedelta(days=d))))
+    rect = draw(
+        st.none()
+        | st.builds(
+            Rectification,
+            st.lists(texts.filter(str.strip), min_size=1, max_size=4).map(tuple),
+            later.map(lambda d: start.date() + timedelta(days=d)),
+        )
+    )
     return Visit(
         visit_id=draw(st.uuids()).hex,
         institution_id="JG" + draw(st.sampled_from(["430702", "430102"])) + "0001",

@@ -24,10 +24,13 @@ NAMES = ["星辰教育培训学校", "阳光艺术中心", "未来编程工作�
 @pytest.fixture
 def profile() -> Path:
     """A logged-in profile whose cache holds five institutions of 430702 (two without a code)."""
-    settings = config.Settings(profile="default", server_url="http://127.0.0.1:9",
-                               office_name="常德市武陵区教育局", office_public_key=PUBLIC_KEY,
-                               technician=config.Technician("T0001", "李娜", "technician",
-                                                            "430702"))
+    settings = config.Settings(
+        profile="default",
+        server_url="http://127.0.0.1:9",
+        office_name="常德市武陵区教育局",
+        office_public_key=PUBLIC_KEY,
+        technician=config.Technician("T0001", "李娜", "technician", "430702"),
+    )
     config.save(settings)
     institutions = [signed_institution(serial=n, name=name) for n, name in enumerate(NAMES, 1)]
     institutions[3].update(bank_status="failed", bank_reason="户名与执照不符", payment=None)
@@ -49,10 +52,12 @@ def tamper(cache_path: Path, inst_id: str) -> None:
     with conn:
         row = conn.execute("SELECT payment FROM institutions WHERE id = ?", (inst_id,)).fetchone()
         payment = json.loads(row[0])
-        payment["payload"] = emv.build_payload(inst_id, "6228489999999999", "Fraud", "Changde",
-                                               "星辰教育培训学校", "常德")
-        conn.execute("UPDATE institutions SET payment = ? WHERE id = ?",
-                     (json.dumps(payment), inst_id))
+        payment["payload"] = emv.build_payload(
+            inst_id, "6228489999999999", "Fraud", "Changde", "星辰教育培训学校", "常德"
+        )
+        conn.execute(
+            "UPDATE institutions SET payment = ? WHERE id = ?", (json.dumps(payment), inst_id)
+        )
     conn.close()
 
 
@@ -77,8 +82,7 @@ def test_qr_pdf_each_size(profile: Path, tmp_path: Path) -> None:
     assert [op["data"]["size"] for op in ops("poster.printed")] == ["a4", "strip"]
 
 
-def test_qr_refuses_an_institution_without_bank_pass(profile: Path, tmp_path: Path,
-                                                     capsys) -> None:
+def test_qr_refuses_an_institution_without_bank_pass(profile: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "x.png"
     assert main(["qr", "JG4307020004", "--png", str(out)]) == 1
     err = capsys.readouterr().err
@@ -92,8 +96,9 @@ def test_qr_unknown_institution(profile: Path, tmp_path: Path, capsys) -> None:
 
 
 @POSIX_ONLY
-def test_print_without_lp_says_where_the_file_is(profile: Path, tmp_path: Path, capsys,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_print_without_lp_says_where_the_file_is(
+    profile: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     out = tmp_path / "p.pdf"
     assert main(["qr", "JG4307020001", "--pdf", str(out), "--print"]) == 1
@@ -103,13 +108,14 @@ def test_print_without_lp_says_where_the_file_is(profile: Path, tmp_path: Path, 
 
 
 @POSIX_ONLY
-def test_print_hands_the_file_to_lp(profile: Path, tmp_path: Path, capsys,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_print_hands_the_file_to_lp(
+    profile: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     spool = tmp_path / "spooled.txt"
     lp = bin_dir / "lp"
-    lp.write_text(f"#!/bin/sh\necho \"$@\" > {spool}\n")
+    lp.write_text(f'#!/bin/sh\necho "$@" > {spool}\n')
     lp.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     out = tmp_path / "p.pdf"
@@ -121,16 +127,20 @@ def test_print_hands_the_file_to_lp(profile: Path, tmp_path: Path, capsys,
 def test_posters_for_a_division(profile: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "zone.pdf"
     assert main(["posters", "--division", "430702", "--pdf", str(out), "--size", "a6"]) == 0
-    expected = [signed_institution(serial=n, name=NAMES[n - 1])["payment"]["payload"]
-                for n in (1, 2, 3)]
+    expected = [
+        signed_institution(serial=n, name=NAMES[n - 1])["payment"]["payload"] for n in (1, 2, 3)
+    ]
     assert [decode_qr(p) for p in pdf_page_images(out.read_bytes())] == [[p] for p in expected]
     text = capsys.readouterr().out
     assert "[1/5]" in text and "[5/5]" in text
     assert "JG4307020004" in text and "银行核验未通过" in text
     assert "JG4307020005" in text and "请先同步" in text
     assert "长沙某培训" not in text  # another county
-    assert sorted(op["institution_id"] for op in ops("poster.printed")) == \
-        ["JG4307020001", "JG4307020002", "JG4307020003"]
+    assert sorted(op["institution_id"] for op in ops("poster.printed")) == [
+        "JG4307020001",
+        "JG4307020002",
+        "JG4307020003",
+    ]
 
 
 def test_posters_city_includes_its_counties(profile: Path, tmp_path: Path) -> None:
@@ -156,13 +166,16 @@ def test_tampered_payload_is_refused_everywhere(profile: Path, tmp_path: Path, c
     assert "JG4307020001" in text and "本地数据被改动" in text
     assert len(pdf_page_images(out.read_bytes())) == 2
 
-    forged = emv.build_payload("JG4307020001", "6228489999999999", "Fraud", "Changde",
-                               "星辰教育培训学校", "常德")
+    forged = emv.build_payload(
+        "JG4307020001", "6228489999999999", "Fraud", "Changde", "星辰教育培训学校", "常德"
+    )
     assert main(["check-code", "JG4307020001", "--text", forged]) == 1
     assert "本地数据被改动" in capsys.readouterr().err
     assert ops("qr.checked") == []
-    assert [op["institution_id"] for op in ops("poster.printed")] == \
-        ["JG4307020002", "JG4307020003"]
+    assert [op["institution_id"] for op in ops("poster.printed")] == [
+        "JG4307020002",
+        "JG4307020003",
+    ]
 
 
 def test_check_code_match_and_mismatch_are_recorded(profile: Path, capsys) -> None:
@@ -172,8 +185,10 @@ def test_check_code_match_and_mismatch_are_recorded(profile: Path, capsys) -> No
     assert main(["check-code", "JG4307020001", "--text", "wxp://f2f0abcdef"]) == 3
     assert "微信个人收款码" in capsys.readouterr().out
     checks = [op["data"] for op in ops("qr.checked")]
-    assert [(c["result"], c["found"]) for c in checks] == \
-        [("match", "supervised"), ("mismatch", "wechat_personal")]
+    assert [(c["result"], c["found"]) for c in checks] == [
+        ("match", "supervised"),
+        ("mismatch", "wechat_personal"),
+    ]
     assert checks[0]["content_sha256"] == payload_sha256(payload)
 
 
@@ -185,8 +200,9 @@ def test_check_code_from_an_image(profile: Path, tmp_path: Path, capsys) -> None
     assert ops("qr.checked")[0]["data"]["found"] == "alipay_personal"
 
 
-def test_check_code_without_a_supervised_code_still_says_what_was_found(profile: Path,
-                                                                       capsys) -> None:
+def test_check_code_without_a_supervised_code_still_says_what_was_found(
+    profile: Path, capsys
+) -> None:
     assert main(["check-code", "JG4307020004", "--text", "wxp://f2f0abcdef"]) == 3
     out = capsys.readouterr().out
     assert "银行核验未通过" in out and "微信个人收款码" in out
@@ -199,11 +215,16 @@ def _visit_with_notice(items: tuple[str, ...]) -> str:
     from fieldkit import domain
 
     visit = domain.Visit(
-        visit_id="8d0f6c1e-1111-4222-8333-944445555666", institution_id="JG4307020001",
-        technician_id="T0001", kind="guidance", started_at=datetime(2026, 11, 28, 9, 30),
-        ended_at=datetime(2026, 11, 28, 10, 30), outcome="partial",
+        visit_id="8d0f6c1e-1111-4222-8333-944445555666",
+        institution_id="JG4307020001",
+        technician_id="T0001",
+        kind="guidance",
+        started_at=datetime(2026, 11, 28, 9, 30),
+        ended_at=datetime(2026, 11, 28, 10, 30),
+        outcome="partial",
         issues=("前台张贴了微信个人收款码",),
-        rectification=domain.Rectification(items, date(2026, 12, 12)) if items else None)
+        rectification=domain.Rectification(items, date(2026, 12, 12)) if items else None,
+    )
     with Store.open(config.load("default").cache_path) as store:
         store.create_visit(visit)
     return visit.visit_id

@@ -40,8 +40,10 @@ def test_png_poster_decodes_to_the_signed_payload(size: str, tmp_path: Path) -> 
 
 def test_every_pdf_page_decodes_to_its_payload(tmp_path: Path) -> None:
     institutions = [signed_institution(serial=n, name=f"星辰{n}号培训学校") for n in (1, 2, 3)]
-    posters = [render_poster(inst, PUBLIC_KEY, size)
-               for inst, size in zip(institutions, SIZES, strict=True)]
+    posters = [
+        render_poster(inst, PUBLIC_KEY, size)
+        for inst, size in zip(institutions, SIZES, strict=True)
+    ]
     path = tmp_path / "three.pdf"
     assert save_pdf(posters, path) == 3
     pages = pdf_page_images(path.read_bytes())
@@ -52,8 +54,10 @@ def test_pdf_pages_have_paper_sizes(tmp_path: Path) -> None:
     inst = signed_institution()
     path = tmp_path / "sizes.pdf"
     save_pdf([render_poster(inst, PUBLIC_KEY, size) for size in SIZES], path)
-    boxes = [tuple(float(v) for v in m.groups()) for m in
-             re.finditer(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", path.read_bytes())]
+    boxes = [
+        tuple(float(v) for v in m.groups())
+        for m in re.finditer(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", path.read_bytes())
+    ]
     millimetres = [(round(w / 72 * 25.4), round(h / 72 * 25.4)) for w, h in boxes]
     assert millimetres[0] == (210, 297)
     assert millimetres[1] == (105, 148)
@@ -119,9 +123,14 @@ def test_unwritable_target_says_what_to_do(tmp_path: Path) -> None:
     assert "无法写入" in error.value.zh and "another folder" in error.value.en
 
 
-VISIT = {"visit_id": "6f1c2d3e-aaaa-bbbb-cccc-000000000001", "started_at": "2026-11-28T09:30:00",
-         "rectification": {"items": ["收款码未张贴于前台显著位置", "存在微信个人收款码，须立即撤除"],
-                           "deadline": "2026-12-12"}}
+VISIT = {
+    "visit_id": "6f1c2d3e-aaaa-bbbb-cccc-000000000001",
+    "started_at": "2026-11-28T09:30:00",
+    "rectification": {
+        "items": ["收款码未张贴于前台显著位置", "存在微信个人收款码，须立即撤除"],
+        "deadline": "2026-12-12",
+    },
+}
 
 
 def test_rectification_notice_pdf(tmp_path: Path) -> None:
@@ -130,9 +139,18 @@ def test_rectification_notice_pdf(tmp_path: Path) -> None:
     path = tmp_path / "notice.pdf"
     assert save_pdf(pages, path) == 1
     drawn = "".join(t for page in pages for t in page.texts)
-    for words in ("整改通知书", LONG_NAME, "JG4307020001", "收款码未张贴于前台显著位置",
-                  "存在微信个人收款码，须立即撤除", "2026-12-12", "李建国", "2026-11-28",
-                  "检查人员签字", "机构负责人签字"):
+    for words in (
+        "整改通知书",
+        LONG_NAME,
+        "JG4307020001",
+        "收款码未张贴于前台显著位置",
+        "存在微信个人收款码，须立即撤除",
+        "2026-12-12",
+        "李建国",
+        "2026-11-28",
+        "检查人员签字",
+        "机构负责人签字",
+    ):
         assert words in drawn
     assert fonts.missing_glyphs(fonts.find_cjk_font(), drawn) == set()
     back = pdf_page_images(path.read_bytes())
@@ -141,8 +159,13 @@ def test_rectification_notice_pdf(tmp_path: Path) -> None:
 
 
 def test_a_long_notice_continues_on_a_second_page() -> None:
-    visit = {**VISIT, "rectification": {"items": [f"第{n}项：课程收费超过三个月" for n in range(40)],
-                                        "deadline": "2026-12-12"}}
+    visit = {
+        **VISIT,
+        "rectification": {
+            "items": [f"第{n}项：课程收费超过三个月" for n in range(40)],
+            "deadline": "2026-12-12",
+        },
+    }
     pages = render_rectification_notice(signed_institution(), visit, "李建国")
     assert len(pages) >= 2
     drawn = "".join(t for page in pages for t in page.texts)

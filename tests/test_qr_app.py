@@ -23,10 +23,14 @@ INST = signed_institution()
 
 
 def settings() -> config.Settings:
-    return config.Settings(profile="default", server_url="http://127.0.0.1:9",
-                           office_name="常德市武陵区教育局", office_public_key=PUBLIC_KEY,
-                           technician=config.Technician("T0001", "李娜", "technician", "430702"),
-                           language="zh")
+    return config.Settings(
+        profile="default",
+        server_url="http://127.0.0.1:9",
+        office_name="常德市武陵区教育局",
+        office_public_key=PUBLIC_KEY,
+        technician=config.Technician("T0001", "李娜", "technician", "430702"),
+        language="zh",
+    )
 
 
 @pytest.fixture
@@ -41,10 +45,13 @@ def tamper(path: Path) -> None:
     """Alter the signed payload in the file, as someone with the laptop could."""
     conn = sqlite3.connect(path)
     with conn:
-        payment = dict(INST["payment"], payload=INST["payment"]["payload"].replace(
-            "6222020000000001", "6228489999999999"))
-        conn.execute("UPDATE institutions SET payment = ? WHERE id = ?",
-                     (json.dumps(payment), INST["id"]))
+        payment = dict(
+            INST["payment"],
+            payload=INST["payment"]["payload"].replace("6222020000000001", "6228489999999999"),
+        )
+        conn.execute(
+            "UPDATE institutions SET payment = ? WHERE id = ?", (json.dumps(payment), INST["id"])
+        )
     conn.close()
 
 
@@ -67,8 +74,7 @@ async def test_payment_code_key_shows_the_signed_code(cache_file: Path) -> None:
     store.close()
 
 
-async def test_tampered_cache_is_refused_on_the_code_screen_and_the_check(
-        cache_file: Path) -> None:
+async def test_tampered_cache_is_refused_on_the_code_screen_and_the_check(cache_file: Path) -> None:
     tamper(cache_file)
     store = Store.open(cache_file)
     app = app_for(store, "zh", settings=settings())

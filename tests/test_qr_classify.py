@@ -12,8 +12,9 @@ from fieldkit.qr import QRDecodeError, classify, decode_image
 from tests.test_qr_fixtures import signed_institution
 
 EXPECTED = signed_institution()["payment"]["payload"]
-OTHER_SHOP = emv.build_payload("JG4307020099", "6228480000000001", "Xiaoming Art", "Changde",
-                               "小明美术工作室", "常德")
+OTHER_SHOP = emv.build_payload(
+    "JG4307020099", "6228480000000001", "Xiaoming Art", "Changde", "小明美术工作室", "常德"
+)
 
 
 def test_the_supervised_code_matches() -> None:
@@ -54,8 +55,16 @@ def test_the_supervised_code_altered_is_not_a_match() -> None:
 
 
 def test_a_foreign_network_emv_code_shows_its_accounts() -> None:
-    body = ("000201010211" + "15" + "31" + "9156000012345678901234567890123"
-            + "5303156" + "5802CN" + "5906SHOP A" + "6007Beijing")
+    body = (
+        "000201010211"
+        + "15"
+        + "31"
+        + "9156000012345678901234567890123"
+        + "5303156"
+        + "5802CN"
+        + "5906SHOP A"
+        + "6007Beijing"
+    )
     code = emv.with_crc(body)
     check = classify(code, EXPECTED)
     assert check.found == "emv" and check.details["crc_ok"] is True
@@ -69,11 +78,14 @@ def test_a_damaged_emv_code_says_so() -> None:
     assert "格式损坏" in check.zh
 
 
-@pytest.mark.parametrize("text", [
-    "wxp://f2f0x1yZ8PqEXAMPLE",
-    "https://payapp.weixin.qq.com/qr/AbCdEf?t=1",
-    "weixin://wxpay/bizpayurl?pr=abc",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wxp://f2f0x1yZ8PqEXAMPLE",
+        "https://payapp.weixin.qq.com/qr/AbCdEf?t=1",
+        "weixin://wxpay/bizpayurl?pr=abc",
+    ],
+)
 def test_wechat_personal_links(text: str) -> None:
     check = classify(text, EXPECTED)
     assert (check.result, check.found) == ("mismatch", "wechat_personal")
@@ -81,16 +93,24 @@ def test_wechat_personal_links(text: str) -> None:
     assert "监管账户" in check.zh
 
 
-@pytest.mark.parametrize("text", ["https://qr.alipay.com/fkx12345abcde", "HTTPS://QR.ALIPAY.COM/x",
-                                  "alipays://platformapi/startapp?saId=10000007"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://qr.alipay.com/fkx12345abcde",
+        "HTTPS://QR.ALIPAY.COM/x",
+        "alipays://platformapi/startapp?saId=10000007",
+    ],
+)
 def test_alipay_personal_links(text: str) -> None:
     check = classify(text, EXPECTED)
     assert (check.result, check.found) == ("mismatch", "alipay_personal")
     assert "支付宝" in check.zh and "Alipay" in check.en
 
 
-@pytest.mark.parametrize(("text", "host"), [("https://www.example.com/pay?x=1", "www.example.com"),
-                                            ("www.hn-edu.cn/a", "www.hn-edu.cn")])
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [("https://www.example.com/pay?x=1", "www.example.com"), ("www.hn-edu.cn/a", "www.hn-edu.cn")],
+)
 def test_other_urls(text: str, host: str) -> None:
     check = classify(text, EXPECTED)
     assert (check.result, check.found) == ("mismatch", "url")

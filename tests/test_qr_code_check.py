@@ -27,8 +27,9 @@ class Host(App[None]):
         self.failures: list[CodeCheckInput.Failed] = []
 
     def compose(self) -> ComposeResult:
-        yield CodeCheckInput(self.inst, PUBLIC_KEY, "zh", store=self.store, visit_id=None,
-                             id="check")
+        yield CodeCheckInput(
+            self.inst, PUBLIC_KEY, "zh", store=self.store, visit_id=None, id="check"
+        )
 
     @on(CodeCheckInput.Checked)
     def _checked(self, message: CodeCheckInput.Checked) -> None:
@@ -90,10 +91,16 @@ async def test_scanner_burst_of_a_wechat_link_is_a_mismatch(tmp_path: Path) -> N
     app = Host(inst, store)
     async with app.run_test() as pilot:
         await scan(pilot, "wxp://f2f0Ab3xYz9EXAMPLE")
-        await scan(pilot, emv.build_payload("JG4307020077", "6228480000000001", "Other Shop",
-                                            "Changde", "别家店", "常德"))
-    assert [(m.check.result, m.check.found) for m in app.checks] == \
-        [("mismatch", "wechat_personal"), ("mismatch", "emv")]
+        await scan(
+            pilot,
+            emv.build_payload(
+                "JG4307020077", "6228480000000001", "Other Shop", "Changde", "别家店", "常德"
+            ),
+        )
+    assert [(m.check.result, m.check.found) for m in app.checks] == [
+        ("mismatch", "wechat_personal"),
+        ("mismatch", "emv"),
+    ]
     assert "微信个人收款码" in app.checks[0].check.zh
     assert app.checks[1].check.details["merchant_name"] == "Other Shop"
     assert [op["data"]["found"] for op in store.pending_ops(10)] == ["wechat_personal", "emv"]

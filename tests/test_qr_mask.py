@@ -24,8 +24,9 @@ def test_a_signed_payload_gives_qrcodes_own_symbol() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.text(alphabet=st.sampled_from("0123456789ABCxyz:/.中文机构缴费"), min_size=1,
-               max_size=400))
+@given(
+    st.text(alphabet=st.sampled_from("0123456789ABCxyz:/.中文机构缴费"), min_size=1, max_size=400)
+)
 def test_any_payload_gives_qrcodes_own_symbol(payload: str) -> None:
     assert qr_matrix(payload) == reference(payload)
 

@@ -123,8 +123,10 @@ async def test_export_png_and_pdf_in_a_worker_and_record(tmp_path: Path) -> None
         await pilot.press("s", "f")  # -> strip, PDF
         await settle(pilot)
         assert "已保存" in shown_text(app, "#qr-status")
-    assert [(m.size, m.path.suffix, m.recorded) for m in app.exported] == \
-        [("a6", ".png", True), ("strip", ".pdf", True)]
+    assert [(m.size, m.path.suffix, m.recorded) for m in app.exported] == [
+        ("a6", ".png", True),
+        ("strip", ".pdf", True),
+    ]
     with Image.open(app.exported[0].path) as image:
         assert decode_qr(image) == [inst["payment"]["payload"]]
     assert app.exported[1].path.read_bytes().startswith(b"%PDF")

@@ -18,9 +18,11 @@ ACCOUNT = "43050338847530331111"
 
 def test_posters_and_checks_reach_the_office(tmp_path: Path, capsys) -> None:
     office = small_office(tmp_path)
-    bank = ["统一社会信用代码,核验结果,原因,监管账号",
-            f"{make_uscc(1, '430702')},通过,,{ACCOUNT}",
-            f"{make_uscc(2, '430702')},未通过,账户名称与机构名称不一致,"]
+    bank = [
+        "统一社会信用代码,核验结果,原因,监管账号",
+        f"{make_uscc(1, '430702')},通过,,{ACCOUNT}",
+        f"{make_uscc(2, '430702')},未通过,账户名称与机构名称不一致,",
+    ]
     code, out = admin(office.db, "import-bank-results", str(write_csv(tmp_path / "bank.csv", bank)))
     assert code == 0, out
     token_file = tmp_path / "token.txt"

@@ -38,16 +38,19 @@ def test_only_half_blocks_and_spaces_are_used() -> None:
 
 def test_quiet_zone_is_four_light_modules_on_every_side() -> None:
     lines = terminal_lines(signed_institution()["payment"]["payload"])
-    assert all(line == " " * len(line) for line in lines[:QUIET_ZONE // 2])
+    assert all(line == " " * len(line) for line in lines[: QUIET_ZONE // 2])
     assert all(line[:QUIET_ZONE] == " " * QUIET_ZONE for line in lines)
     assert all(line[-QUIET_ZONE:] == " " * QUIET_ZONE for line in lines)
     # Bottom: the last full-module rows are light (an odd row count adds one more light row).
-    assert all(set(line) <= {" ", "▀"} for line in lines[-(QUIET_ZONE // 2) - 1:-(QUIET_ZONE // 2)])
-    assert all(line == " " * len(line) for line in lines[-(QUIET_ZONE // 2):])
+    assert all(
+        set(line) <= {" ", "▀"} for line in lines[-(QUIET_ZONE // 2) - 1 : -(QUIET_ZONE // 2)]
+    )
+    assert all(line == " " * len(line) for line in lines[-(QUIET_ZONE // 2) :])
     # The finder pattern starts right after the quiet zone.
     assert lines[QUIET_ZONE // 2][QUIET_ZONE] == "█"
 
 
 def test_a_short_payload_still_decodes() -> None:
-    assert decode_qr(lines_to_image(terminal_lines("https://example.org/x"))) == \
-        ["https://example.org/x"]
+    assert decode_qr(lines_to_image(terminal_lines("https://example.org/x"))) == [
+        "https://example.org/x"
+    ]

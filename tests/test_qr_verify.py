@@ -14,12 +14,15 @@ def test_signed_payload_is_returned() -> None:
     assert verified_payload(inst, PUBLIC_KEY) == inst["payment"]["payload"]
 
 
-@pytest.mark.parametrize(("changes", "code", "zh"), [
-    ({"bank_status": "failed", "bank_reason": "户名不符"}, "bank_not_passed", "银行核验未通过"),
-    ({"bank_status": "pending"}, "bank_not_passed", "银行核验未通过"),
-    ({"payment": None}, "no_payload", "请先同步"),
-    ({"payment": {"payload": "", "signature": "x"}}, "no_payload", "请先同步"),
-])
+@pytest.mark.parametrize(
+    ("changes", "code", "zh"),
+    [
+        ({"bank_status": "failed", "bank_reason": "户名不符"}, "bank_not_passed", "银行核验未通过"),
+        ({"bank_status": "pending"}, "bank_not_passed", "银行核验未通过"),
+        ({"payment": None}, "no_payload", "请先同步"),
+        ({"payment": {"payload": "", "signature": "x"}}, "no_payload", "请先同步"),
+    ],
+)
 def test_no_verified_payload_is_refused(changes: dict, code: str, zh: str) -> None:
     with pytest.raises(PaymentCodeRefused) as refused:
         verified_payload(signed_institution(**changes), PUBLIC_KEY)
@@ -30,7 +33,9 @@ def test_no_verified_payload_is_refused(changes: dict, code: str, zh: str) -> No
 
 def test_bank_reason_is_shown() -> None:
     with pytest.raises(PaymentCodeRefused) as refused:
-        verified_payload(signed_institution(bank_status="failed", bank_reason="户名不符"), PUBLIC_KEY)
+        verified_payload(
+            signed_institution(bank_status="failed", bank_reason="户名不符"), PUBLIC_KEY
+        )
     assert "户名不符" in refused.value.message("zh")
 
 
@@ -45,7 +50,10 @@ def test_unsigned_payload_is_refused() -> None:
 def test_altered_payload_is_refused() -> None:
     inst = signed_institution()
     good = inst["payment"]["payload"]
-    inst["payment"] = {**inst["payment"], "payload": good.replace("6222020000000001", "6222029999999999")}
+    inst["payment"] = {
+        **inst["payment"],
+        "payload": good.replace("6222020000000001", "6222029999999999"),
+    }
     assert inst["payment"]["payload"] != good
     with pytest.raises(PaymentCodeRefused) as refused:
         verified_payload(inst, PUBLIC_KEY)

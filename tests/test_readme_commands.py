@@ -20,8 +20,11 @@ def _block_after(heading: str) -> str:
     return section.split("```", 2)[1]
 
 
-REFERENCE = [line.split("  ")[0].strip() for line in _block_after("## Every command").splitlines()
-             if line.startswith("fieldkit")]
+REFERENCE = [
+    line.split("  ")[0].strip()
+    for line in _block_after("## Every command").splitlines()
+    if line.startswith("fieldkit")
+]
 WORDS = re.compile(r"^[a-z][a-z-]*$")
 
 
@@ -35,8 +38,12 @@ def _command_words(line: str) -> list[str]:
 
 
 def _help(words: list[str]) -> str:
-    out = subprocess.run([sys.executable, "-m", "fieldkit.cli", *words, "--help"],
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "fieldkit.cli", *words, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0, f"`fieldkit {' '.join(words)} --help` failed: {out.stderr}"
     return out.stdout
 
@@ -61,8 +68,11 @@ def test_every_command_of_the_parser_is_in_the_reference() -> None:
 
 
 def test_the_going_live_commands_parse() -> None:
-    lines = [line.split("#")[0].strip() for line in _block_after("## Going live").splitlines()
-             if line.startswith("fieldkit")]
+    lines = [
+        line.split("#")[0].strip()
+        for line in _block_after("## Going live").splitlines()
+        if line.startswith("fieldkit")
+    ]
     assert len(lines) >= 6
     for line in lines:
         build_parser().parse_args(shlex.split(line)[1:])

@@ -52,8 +52,13 @@ CHILD = textwrap.dedent("""
 
 def start(path: Path, run: int) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(run), ",".join(IDS)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), str(run), ",".join(IDS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def kill_after(proc: subprocess.Popen[str], delay: float, wait_ready: bool) -> list[str]:
@@ -95,7 +100,10 @@ def check_saved(path: Path, saved: list[tuple[str, ...]]) -> None:
                 state = store.step_states(inst)[what]
                 last = newest[(inst, what)]
                 assert (state.hlc, state.note, state.status) == (
-                    last["hlc"], last["data"]["note"], last["data"]["status"])
+                    last["hlc"],
+                    last["data"]["note"],
+                    last["data"]["status"],
+                )
                 assert state.sync_state == "unsent"
         for inst in IDS:
             row = next(r for r in store.assignments(limit=50) if r.id == inst)
@@ -107,8 +115,9 @@ def test_fifty_kills_at_random_moments_lose_nothing_reported_saved(tmp_path: Pat
     with open_loaded(path) as store:
         for inst in IDS:
             store.set_step(inst, "registered", "done", by="T0001")
-        store.record_results([{"op_id": o["op_id"], "status": "applied"}
-                              for o in store.pending_ops(100)])
+        store.record_results(
+            [{"op_id": o["op_id"], "status": "applied"} for o in store.pending_ops(100)]
+        )
     rng = random.Random(SEED)
     saved: list[tuple[str, ...]] = []
     early = 0

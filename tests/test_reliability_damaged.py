@@ -41,22 +41,38 @@ def filled(path: Path, visits: int = 300) -> dict[str, dict]:
     """A cache holding `visits` unsent visits and two rejected step edits; its ops by id."""
     with open_loaded(path) as store:
         for n in range(visits):
-            store.create_visit(domain.Visit(
-                visit_id=f"v{n}", institution_id=IDS[n % 8], technician_id="T0001",
-                kind="guidance", started_at=datetime(2026, 11, 28, 9, n % 60),
-                notes="整改记录" * 30 + str(n)))
+            store.create_visit(
+                domain.Visit(
+                    visit_id=f"v{n}",
+                    institution_id=IDS[n % 8],
+                    technician_id="T0001",
+                    kind="guidance",
+                    started_at=datetime(2026, 11, 28, 9, n % 60),
+                    notes="整改记录" * 30 + str(n),
+                )
+            )
         refused = [store.set_step(i, "registered", "done", by="T0001") for i in IDS[:2]]
-        store.record_results([{"op_id": op["op_id"], "status": "rejected",
-                               "reason": "not_assigned", "message": "不是您的机构 / not yours"}
-                              for op in refused])
+        store.record_results(
+            [
+                {
+                    "op_id": op["op_id"],
+                    "status": "rejected",
+                    "reason": "not_assigned",
+                    "message": "不是您的机构 / not yours",
+                }
+                for op in refused
+            ]
+        )
         ops = {op["op_id"]: op for op in store.pending_ops(10_000) + store.rejected_ops()}
     return ops
 
 
 def aside_files(path: Path) -> list[Path]:
-    return sorted(p for p in path.parent.iterdir()
-                  if p.name.startswith(f"{path.name}.damaged-") and p.name[-4:] not in ("-wal",
-                                                                                      "-shm"))
+    return sorted(
+        p
+        for p in path.parent.iterdir()
+        if p.name.startswith(f"{path.name}.damaged-") and p.name[-4:] not in ("-wal", "-shm")
+    )
 
 
 def check_rescued(path: Path, before: dict[str, dict]) -> list[dict]:
@@ -74,8 +90,9 @@ def check_rescued(path: Path, before: dict[str, dict]) -> list[dict]:
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9])
-def test_a_truncated_cache_is_kept_aside_and_its_readable_ops_rescued(tmp_path: Path,
-                                                                      keep: float) -> None:
+def test_a_truncated_cache_is_kept_aside_and_its_readable_ops_rescued(
+    tmp_path: Path, keep: float
+) -> None:
     path = tmp_path / "cache.sqlite"
     before = filled(path)
     with path.open("r+b") as fh:
@@ -111,13 +128,17 @@ def test_garbage_over_the_middle_is_found_at_opening_and_salvaged(tmp_path: Path
     assert report.rejected == 2 and report.unreadable > 0  # the pages hit are counted
 
 
-@pytest.mark.parametrize("content", [
-    b"\x00" * 4096,
-    b"SQLite format 3\x00" + b"\xff" * 5000,
-    "本地缓存？不，这是一封信。".encode() * 100,
-])
-def test_a_file_that_is_not_a_database_is_kept_aside_byte_for_byte(tmp_path: Path,
-                                                                   content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00" * 4096,
+        b"SQLite format 3\x00" + b"\xff" * 5000,
+        "本地缓存？不，这是一封信。".encode() * 100,
+    ],
+)
+def test_a_file_that_is_not_a_database_is_kept_aside_byte_for_byte(
+    tmp_path: Path, content: bytes
+) -> None:
     path = tmp_path / "cache.sqlite"
     path.write_bytes(content)
     with pytest.raises(NotAFieldkitCache):
@@ -130,15 +151,19 @@ def test_a_file_that_is_not_a_database_is_kept_aside_byte_for_byte(tmp_path: Pat
     assert report.unsent == 0 and "damaged" in report.message("en")
 
 
-def test_a_cache_from_a_newer_fieldkit_is_never_salvaged(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_cache_from_a_newer_fieldkit_is_never_salvaged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = paths.cache_file("default")
     path.parent.mkdir(parents=True)
     with open_loaded(path) as store:
         store.set_step(IDS[0], "registered", "done", by="T0001")
     conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                 "VALUES (?, '0099_from_the_future', '2027-01-01')", (schema.MIGRATION_SET,))
+    conn.execute(
+        "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+        "VALUES (?, '0099_from_the_future', '2027-01-01')",
+        (schema.MIGRATION_SET,),
+    )
     conn.commit()
     conn.execute("PRAGMA journal_mode = DELETE")
     conn.close()
@@ -150,30 +175,42 @@ def test_a_cache_from_a_newer_fieldkit_is_never_salvaged(tmp_path: Path,
     assert main(["status"]) == 2
     err = capsys.readouterr().err
     assert "升级" in err and "Upgrade fieldkit" in err and "damaged" not in err
-    config.save(config.Settings(server_url="http://127.0.0.1:9", office_public_key="k",
-                                technician=config.Technician("T0001", "李娜", "technician",
-                                                             "430702")))
+    config.save(
+        config.Settings(
+            server_url="http://127.0.0.1:9",
+            office_public_key="k",
+            technician=config.Technician("T0001", "李娜", "technician", "430702"),
+        )
+    )
     token = config.save_token("default", "secret-token")
     assert main(["sync"]) == 2  # sync does not repair it either: the user should upgrade
     err = capsys.readouterr().err
     assert "升级" in err and "Upgrade fieldkit" in err and "kept aside" not in err
     assert digest(path) == before and sorted(p.name for p in path.parent.iterdir()) == [
-        "cache.sqlite", "config.json", token.name]
+        "cache.sqlite",
+        "config.json",
+        token.name,
+    ]
 
 
 def pages_of(path: Path, table: str) -> tuple[list[int], int]:
     """The page numbers holding a table, and the file's page size."""
     conn = sqlite3.connect(path)
     try:
-        pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = ? "
-                                            "ORDER BY pageno", (table,))]
+        pages = [
+            r[0]
+            for r in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = ? ORDER BY pageno", (table,)
+            )
+        ]
         return pages, int(conn.execute("PRAGMA page_size").fetchone()[0])
     finally:
         conn.close()
 
 
 def test_sync_repairs_a_damaged_cache_sends_what_it_rescued_and_pulls_the_rest(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     real = RealOffice(tmp_path, institutions=4)
     tech = real.add("李娜")
     real.assign(tech, real.ids)
@@ -256,8 +293,13 @@ def test_a_salvage_killed_halfway_loses_no_rescued_op(tmp_path: Path, stop: int)
     with path.open("r+b") as fh:
         fh.truncate(int(path.stat().st_size * 0.9))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, "-c", SALVAGE_CHILD, str(path), str(stop)],
-                          capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", SALVAGE_CHILD, str(path), str(stop)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == -9, done.stderr
     store, report = open_or_salvage(path)  # the next start finishes or redoes the salvage
     store.close()

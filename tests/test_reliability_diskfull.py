@@ -24,9 +24,14 @@ MAX_TRIES = 2000
 
 
 def a_visit(n: int) -> domain.Visit:
-    return domain.Visit(visit_id=f"v{n}", institution_id=IDS[n % 4], technician_id="T0001",
-                        kind="guidance", started_at=datetime(2026, 11, 28, 9, n % 60),
-                        notes="现场核查记录：" + "收款码张贴位置正确。" * 60 + str(n))
+    return domain.Visit(
+        visit_id=f"v{n}",
+        institution_id=IDS[n % 4],
+        technician_id="T0001",
+        kind="guidance",
+        started_at=datetime(2026, 11, 28, 9, n % 60),
+        notes="现场核查记录：" + "收款码张贴位置正确。" * 60 + str(n),
+    )
 
 
 def save_until_full(store: Store) -> tuple[list[str], CacheFull]:
@@ -41,7 +46,9 @@ def save_until_full(store: Store) -> tuple[list[str], CacheFull]:
 
 
 def assert_clear(exc: CacheFull) -> None:
-    assert isinstance(exc, CacheUnavailable)  # callers that know only the older error still catch it
+    assert isinstance(
+        exc, CacheUnavailable
+    )  # callers that know only the older error still catch it
     assert "磁盘空间已满" in exc.zh and "没有保存" in exc.zh and "之前保存的数据都在" in exc.zh
     assert "清理磁盘空间" in exc.zh
     assert "disk is full" in exc.en and "was not saved" in exc.en
@@ -112,8 +119,13 @@ def test_a_file_size_limit_of_the_operating_system(tmp_path: Path) -> None:
     with open_loaded(path) as store:
         earlier = store.set_step(IDS[0], "registered", "done", by="T0001")["op_id"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
-                          text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     full, resumed = (json.loads(line) for line in done.stdout.splitlines())
     assert "磁盘空间已满" in full["zh"] and "disk is full" in full["en"]
@@ -133,8 +145,11 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     if sys.platform != "linux" or os.geteuid() != 0:
         pytest.skip("mounting a tiny filesystem needs root on Linux")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -171,6 +186,5 @@ def test_a_really_full_disk_and_then_space_freed(tiny_disk: Path) -> None:
     store.close()
     assert integrity(path) == "ok"
     with Store.open(path) as again:
-        assert [o["op_id"] for o in again.pending_ops(MAX_TRIES)] == [earlier, *saved,
-                                                                       op["op_id"]]
+        assert [o["op_id"] for o in again.pending_ops(MAX_TRIES)] == [earlier, *saved, op["op_id"]]
         assert again.step_states(IDS[0])["registered"].status == "done"

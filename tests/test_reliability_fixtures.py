@@ -44,30 +44,44 @@ def test_opening_an_earlier_schema_keeps_everything(tmp_path: Path, k: int) -> N
     path = unpack(k, tmp_path)
     with Store.open(path) as store:
         assert store.client_id == old.CLIENT
-        for key, value in (("cursor", "137"), ("epoch", "5eed0ffice"),
-                           ("last_sync", "2026-11-27T18:00:00+00:00")):
+        for key, value in (
+            ("cursor", "137"),
+            ("epoch", "5eed0ffice"),
+            ("last_sync", "2026-11-27T18:00:00+00:00"),
+        ):
             assert store.get_meta(key) == value
         with_visits = k >= 2
         pending = [o["op_id"] for o in store.pending_ops(100)]
         assert pending == ["op-unsent", "op-sending"] + (
-            ["op-visit", "op-poster"] if with_visits else [])
+            ["op-visit", "op-poster"] if with_visits else []
+        )
         sending = store.pending_ops(100)[1]
         assert sending["data"] == {"contact_phone": "13800001234"}
         [rejected] = store.rejected_ops()
         assert (rejected["op_id"], rejected["reason"]) == ("op-rejected", "not_assigned")
         assert rejected["message"] == "该机构不在您的名单中 / not on your list"
-        assert store.counts() == {"unsent": len(pending), "rejected": 1, "institutions": 3,
-                                  "visits": 2 if with_visits else 0}
+        assert store.counts() == {
+            "unsent": len(pending),
+            "rejected": 1,
+            "institutions": 3,
+            "visits": 2 if with_visits else 0,
+        }
 
         first = store.institution(I1)
         assert first is not None and first["payment"] == old.PAYMENT
         assert (first["bank_status"], first["orders"], first["order_amount_fen"]) == (
-            "passed", 3, 12_000)
+            "passed",
+            3,
+            12_000,
+        )
         assert store.institution(I3)["bank_reason"] == "账户名不符"  # type: ignore[index]
         states = store.step_states(I1)
         assert states["qualification"].note == "证照齐全"
-        assert (states["personnel"].status, states["personnel"].reason,
-                states["personnel"].sync_state) == ("blocked", "缺教师资格证", "unsent")
+        assert (
+            states["personnel"].status,
+            states["personnel"].reason,
+            states["personnel"].sync_state,
+        ) == ("blocked", "缺教师资格证", "unsent")
         assert states["bank_verified"].updated_by == "office"
 
         rows = {r.id: r for r in store.assignments()}
@@ -98,8 +112,7 @@ def test_opening_an_earlier_schema_keeps_everything(tmp_path: Path, k: int) -> N
 
 
 @pytest.mark.parametrize("k", [1, len(STEPS)])
-def test_an_earlier_schema_held_by_the_office_restore_path_requeues(tmp_path: Path,
-                                                                    k: int) -> None:
+def test_an_earlier_schema_held_by_the_office_restore_path_requeues(tmp_path: Path, k: int) -> None:
     """The synced op of an old file is still there to send again to a restored office."""
     with Store.open(unpack(k, tmp_path)) as store:
         assert store.requeue_synced() == 1

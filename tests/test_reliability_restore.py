@@ -28,17 +28,23 @@ def edits(person: Person, ids: list[str], start: int) -> list[str]:
     """A few saves of every kind that travels: visits, steps, a contact; their op ids."""
     store = person.store
     assert store is not None
-    ops = [store.create_visit(visit(person, ids[n % len(ids)], start + n, f"走访{start + n}"))
-           for n in range(3)]
+    ops = [
+        store.create_visit(visit(person, ids[n % len(ids)], start + n, f"走访{start + n}"))
+        for n in range(3)
+    ]
     status = "in_progress" if start == 0 else "blocked"
-    ops.append(store.set_step(ids[0], "parent_app", status, "家长端未安装" if start else None,
-                              by=person.id))
+    ops.append(
+        store.set_step(
+            ids[0], "parent_app", status, "家长端未安装" if start else None, by=person.id
+        )
+    )
     ops.append(store.set_contact(ids[1], contact_phone=f"1390000{start:04d}"))
     return [op["op_id"] for op in ops]
 
 
 async def test_a_backup_restored_over_the_office_file_gets_back_every_lost_change(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Restored by copying the file: the office no longer knows the laptop's cursor (410)."""
     real = RealOffice(tmp_path, institutions=4)
     tech = real.add("李娜")
@@ -76,7 +82,8 @@ async def test_a_backup_restored_over_the_office_file_gets_back_every_lost_chang
 
 
 async def test_a_restored_office_with_a_new_epoch_that_moved_past_the_cursor(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """The restore marks a new epoch and others sync first, so the cursor alone would not tell."""
     real = RealOffice(tmp_path, institutions=6)
     tech, other = real.add("李娜"), real.add("王强")
@@ -103,8 +110,9 @@ async def test_a_restored_office_with_a_new_epoch_that_moved_past_the_cursor(
             await tech.client.run_round()
             assert set(lost) <= set(real.op_counts())
             assert tech.store is not None and tech.store.get_meta("epoch") == "restored-2026-11-28"
-            assert replica(tech.store) == {k: v for k, v in real.registers().items()
-                                           if k in real.ids[:3]}
+            assert replica(tech.store) == {
+                k: v for k, v in real.registers().items() if k in real.ids[:3]
+            }
     finally:
         await disconnect(tech, other)
 
@@ -120,11 +128,14 @@ I1, I2, I3 = (institution(n)["id"] for n in (1, 2, 3))
 
 
 def test_requeue_puts_synced_ops_back_in_order_and_rows_back_to_unsent(store: Store) -> None:
-    ops = [store.set_step(I1, "registered", "done", by="T1"),
-           store.set_contact(I2, contact_phone="13900001111"),
-           store.set_step(I3, "registered", "done", by="T1")]
-    store.record_results([{"op_id": o["op_id"], "status": "applied", "superseded": True}
-                          for o in ops])
+    ops = [
+        store.set_step(I1, "registered", "done", by="T1"),
+        store.set_contact(I2, contact_phone="13900001111"),
+        store.set_step(I3, "registered", "done", by="T1"),
+    ]
+    store.record_results(
+        [{"op_id": o["op_id"], "status": "applied", "superseded": True} for o in ops]
+    )
     assert store.pending_ops(10) == [] and len(store.conflicts()) == 3
     store.apply_changes([{"seq": 1, "kind": "unassigned", "id": I3, "data": {}}], cursor=1)
     assert store.institution(I3) is None

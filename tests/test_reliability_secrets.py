@@ -48,7 +48,8 @@ def test_the_token_file_is_owner_only_even_over_a_lax_leftover(fieldkit_home: Pa
 @POSIX
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o606])
 def test_a_token_others_can_read_is_refused_with_the_fix(
-        mode: int, capsys: pytest.CaptureFixture[str]) -> None:
+    mode: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = config.save_token("default", SECRET)
     path.chmod(mode)
     with pytest.raises(ConfigError) as err:
@@ -56,9 +57,13 @@ def test_a_token_others_can_read_is_refused_with_the_fix(
     text = str(err.value)
     assert f"chmod 600 {path}" in text and "其他用户读取" in text and "readable by others" in text
     assert SECRET not in text
-    config.save(config.Settings(server_url="http://127.0.0.1:9", office_public_key=KEY_A,
-                                technician=config.Technician("T0001", "李娜", "technician",
-                                                             "430702")))
+    config.save(
+        config.Settings(
+            server_url="http://127.0.0.1:9",
+            office_public_key=KEY_A,
+            technician=config.Technician("T0001", "李娜", "technician", "430702"),
+        )
+    )
     assert main(["sync"]) == 2  # refused before anything is sent
     out, err_text = capsys.readouterr()
     assert f"chmod 600 {path}" in err_text and SECRET not in out + err_text
@@ -78,8 +83,11 @@ def test_a_token_file_of_another_user_is_refused() -> None:
 
 
 def test_the_token_stays_in_its_file_through_a_working_day(
-        tmp_path: Path, fieldkit_home: Path, capsys: pytest.CaptureFixture[str],
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path,
+    fieldkit_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Login, sync, status, export, a failed sync: no output, log line or other file holds it."""
     caplog.set_level(logging.DEBUG)  # httpx and httpcore included
     real = RealOffice(tmp_path, institutions=3)
@@ -114,9 +122,22 @@ def echoing_office(token: str) -> dict:
 
     def push(query: str, body: bytes) -> Reply:
         ops = json.loads(body)["ops"]
-        return Reply(200, json.dumps({"results": [
-            {"op_id": op["op_id"], "status": "rejected", "reason": "invalid",
-             "message": f"bad request ({said})"} for op in ops]}).encode())
+        return Reply(
+            200,
+            json.dumps(
+                {
+                    "results": [
+                        {
+                            "op_id": op["op_id"],
+                            "status": "rejected",
+                            "reason": "invalid",
+                            "message": f"bad request ({said})",
+                        }
+                        for op in ops
+                    ]
+                }
+            ).encode(),
+        )
 
     def pull(query: str, body: bytes) -> Reply:
         return Reply(502, json.dumps({"error": "bad_gateway", "message": said}).encode())
@@ -132,8 +153,18 @@ async def test_an_office_echoing_the_token_never_gets_it_into_messages_or_the_ca
         store = Store.open(settings.cache_path)
         client = SyncClient(settings, store, SECRET)
         try:
-            store.bulk_load([{"id": "JG4307020001", "name": "常德星辰教育", "division_code": "430702",
-                              "pinyin": "changdexingchenjiaoyu", "initials": "cdxcjy"}], [])
+            store.bulk_load(
+                [
+                    {
+                        "id": "JG4307020001",
+                        "name": "常德星辰教育",
+                        "division_code": "430702",
+                        "pinyin": "changdexingchenjiaoyu",
+                        "initials": "cdxcjy",
+                    }
+                ],
+                [],
+            )
             store.set_step("JG4307020001", "registered", "done", by="T0001")
             with pytest.raises(SyncError) as err:
                 await client.run_round()
@@ -146,7 +177,9 @@ async def test_an_office_echoing_the_token_never_gets_it_into_messages_or_the_ca
             store.close()
         routes = office.routes
         routes["/api/v1/me"] = lambda q, b: Reply(
-            401, json.dumps({"error": "unauthorized", "message": f"unknown token {SECRET}"}).encode())
+            401,
+            json.dumps({"error": "unauthorized", "message": f"unknown token {SECRET}"}).encode(),
+        )
         with pytest.raises(SyncError) as refused:
             await login(office.url, SECRET, profile="other")
         assert refused.value.kind == "auth" and SECRET not in str(refused.value)

@@ -27,32 +27,52 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmallOffi
         yield built, server.url
 
 
-def push(office: tuple[SmallOffice, str], who: str, ops: list[dict[str, Any]],
-         client_id: str = "laptop") -> list[dict[str, Any]]:
+def push(
+    office: tuple[SmallOffice, str], who: str, ops: list[dict[str, Any]], client_id: str = "laptop"
+) -> list[dict[str, Any]]:
     built, url = office
-    answer = httpx.post(url + "/api/v1/sync/push", headers=built.headers(who),
-                        json={"client_id": client_id, "ops": ops})
+    answer = httpx.post(
+        url + "/api/v1/sync/push",
+        headers=built.headers(who),
+        json={"client_id": client_id, "ops": ops},
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["results"]
 
 
-def op(kind: str, institution: str, data: dict[str, Any], clock: domain.HLC,
-       op_id: str | None = None) -> dict[str, Any]:
-    return {"op_id": op_id or str(uuid.uuid4()), "hlc": clock.now(), "kind": kind,
-            "institution_id": institution, "data": data}
+def op(
+    kind: str, institution: str, data: dict[str, Any], clock: domain.HLC, op_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "op_id": op_id or str(uuid.uuid4()),
+        "hlc": clock.now(),
+        "kind": kind,
+        "institution_id": institution,
+        "data": data,
+    }
 
 
 def visit_data(notes: str) -> dict[str, Any]:
-    return {"visit_id": str(uuid.uuid4()), "kind": "guidance",
-            "started_at": "2026-11-28T09:00:00", "ended_at": "2026-11-28T10:00:00",
-            "outcome": "completed", "steps_advanced": [], "issues": [], "rectification": None,
-            "interview_recommended": False, "next_visit_on": None, "notes": notes}
+    return {
+        "visit_id": str(uuid.uuid4()),
+        "kind": "guidance",
+        "started_at": "2026-11-28T09:00:00",
+        "ended_at": "2026-11-28T10:00:00",
+        "outcome": "completed",
+        "steps_advanced": [],
+        "issues": [],
+        "rectification": None,
+        "interview_recommended": False,
+        "next_visit_on": None,
+        "notes": notes,
+    }
 
 
 def detail(office: tuple[SmallOffice, str], institution: str) -> dict[str, Any]:
     built, url = office
-    return httpx.get(f"{url}/api/v1/institutions/{institution}",
-                     headers=built.headers("city_supervisor")).json()
+    return httpx.get(
+        f"{url}/api/v1/institutions/{institution}", headers=built.headers("city_supervisor")
+    ).json()
 
 
 def test_amending_another_technicians_visit_is_refused(office: tuple[SmallOffice, str]) -> None:
@@ -71,26 +91,39 @@ def test_amending_another_technicians_visit_is_refused(office: tuple[SmallOffice
 
 
 def test_creating_a_visit_under_an_existing_visit_id_leaks_nothing(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     theirs = op("visit.create", "JG4307030002", visit_data("机密备注"), domain.HLC("b-laptop"))
     assert push(office, "tech_b", [theirs])[0]["status"] == "applied"
-    mine = op("visit.create", "JG4307020002", visit_data("我的") | {
-        "visit_id": theirs["data"]["visit_id"]}, domain.HLC("a-laptop"))
+    mine = op(
+        "visit.create",
+        "JG4307020002",
+        visit_data("我的") | {"visit_id": theirs["data"]["visit_id"]},
+        domain.HLC("a-laptop"),
+    )
     [result] = push(office, "tech_a", [mine])
     assert result["status"] == "rejected" and "机密备注" not in str(result)
     assert [v["notes"] for v in detail(office, "JG4307030002")["visits"]] == ["机密备注"]
 
 
 def test_replaying_another_technicians_op_id_gets_neither_their_answer_nor_their_data(
-        office: tuple[SmallOffice, str]) -> None:
-    theirs = op("step.set", "JG4307030001", {"step": "registered", "status": "done",
-                                             "reason": None, "note": "b 的备注"},
-                domain.HLC("b-laptop"))
+    office: tuple[SmallOffice, str],
+) -> None:
+    theirs = op(
+        "step.set",
+        "JG4307030001",
+        {"step": "registered", "status": "done", "reason": None, "note": "b 的备注"},
+        domain.HLC("b-laptop"),
+    )
     first = push(office, "tech_b", [theirs])[0]
     assert first["status"] == "applied"
-    mine = op("step.set", "JG4307020003", {"step": "registered", "status": "done",
-                                           "reason": None, "note": None},
-              domain.HLC("a-laptop"), op_id=theirs["op_id"])
+    mine = op(
+        "step.set",
+        "JG4307020003",
+        {"step": "registered", "status": "done", "reason": None, "note": None},
+        domain.HLC("a-laptop"),
+        op_id=theirs["op_id"],
+    )
     for replay in (mine, theirs):  # different content, and the very same op sent by tech_a
         [result] = push(office, "tech_a", [replay])
         assert result["status"] == "rejected" and result["reason"] == "invalid", result
@@ -100,21 +133,31 @@ def test_replaying_another_technicians_op_id_gets_neither_their_answer_nor_their
 
 
 def test_reusing_ones_own_op_id_for_a_different_change_is_refused(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     clock = domain.HLC("a-laptop")
-    first = op("step.set", "JG4307020001", {"step": "parent_app", "status": "in_progress",
-                                            "reason": None, "note": None}, clock)
+    first = op(
+        "step.set",
+        "JG4307020001",
+        {"step": "parent_app", "status": "in_progress", "reason": None, "note": None},
+        clock,
+    )
     assert push(office, "tech_a", [first])[0]["status"] == "applied"
-    other = op("step.set", "JG4307020001", {"step": "parent_app", "status": "todo",
-                                            "reason": None, "note": None}, clock,
-               op_id=first["op_id"])
+    other = op(
+        "step.set",
+        "JG4307020001",
+        {"step": "parent_app", "status": "todo", "reason": None, "note": None},
+        clock,
+        op_id=first["op_id"],
+    )
     assert push(office, "tech_a", [other])[0]["status"] == "rejected"
     steps = {s["step"]: s for s in detail(office, "JG4307020001")["steps"]}
     assert steps["parent_app"]["status"] == "in_progress"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/institutions/JG4307030001",
-                                  "/api/v1/institutions/JG4301020001"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/institutions/JG4307030001", "/api/v1/institutions/JG4301020001"]
+)
 def test_guessed_institution_ids_are_refused(office: tuple[SmallOffice, str], path: str) -> None:
     built, url = office
     answer = httpx.get(url + path, headers=built.headers("tech_a"))
@@ -124,26 +167,40 @@ def test_guessed_institution_ids_are_refused(office: tuple[SmallOffice, str], pa
 
 def test_a_supervisor_is_confined_to_their_zone(office: tuple[SmallOffice, str]) -> None:
     built, url = office
-    outsider = built.headers("other_supervisor")   # 长沙 430100, the office data is in 常德
-    assert httpx.get(url + "/api/v1/institutions/JG4307020001",
-                     headers=outsider).status_code == 403
-    assert httpx.get(url + "/api/v1/stats", params={"division": "430700"},
-                     headers=outsider).status_code == 403
-    assert httpx.get(url + "/api/v1/stats", params={"division": "430000"},
-                     headers=outsider).status_code == 403
-    pulled = httpx.get(url + "/api/v1/sync/pull", params={"limit": 10000},
-                       headers=outsider).json()["changes"]
+    outsider = built.headers("other_supervisor")  # 长沙 430100, the office data is in 常德
+    assert httpx.get(url + "/api/v1/institutions/JG4307020001", headers=outsider).status_code == 403
+    assert (
+        httpx.get(
+            url + "/api/v1/stats", params={"division": "430700"}, headers=outsider
+        ).status_code
+        == 403
+    )
+    assert (
+        httpx.get(
+            url + "/api/v1/stats", params={"division": "430000"}, headers=outsider
+        ).status_code
+        == 403
+    )
+    pulled = httpx.get(url + "/api/v1/sync/pull", params={"limit": 10000}, headers=outsider).json()[
+        "changes"
+    ]
     assert {c["data"].get("institution_id", c["data"].get("id")) for c in pulled} == {
-        "JG4301020001"}
-    step = op("step.set", "JG4307020001", {"step": "registered", "status": "done",
-                                           "reason": None, "note": None}, domain.HLC("cs"))
+        "JG4301020001"
+    }
+    step = op(
+        "step.set",
+        "JG4307020001",
+        {"step": "registered", "status": "done", "reason": None, "note": None},
+        domain.HLC("cs"),
+    )
     assert push(office, "other_supervisor", [step])[0]["reason"] == "not_assigned"
     conflicts = httpx.get(url + "/api/v1/conflicts", headers=outsider).json()
     assert all(not c["institution_id"].startswith("JG4307") for c in conflicts)
 
 
 def test_tokens_are_compared_as_hashes_in_constant_time(
-        office: tuple[SmallOffice, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    office: tuple[SmallOffice, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     built, _ = office
     compared: list[tuple[str, str]] = []
     real = hmac.compare_digest
@@ -183,8 +240,9 @@ def test_repeated_bad_tokens_from_one_address_are_slowed_down(tmp_path: Path) ->
         assert 1 <= int(last.headers["retry-after"]) <= 61
         assert "秒后再试" in last.json()["message"] and "try again in" in last.json()["message"]
         # while it waits, not even a right token is checked from that address (no oracle)
-        assert httpx.get(server.url + "/api/v1/me",
-                         headers=built.headers("tech_a")).status_code == 429
+        assert (
+            httpx.get(server.url + "/api/v1/me", headers=built.headers("tech_a")).status_code == 429
+        )
         # no token at all is not a guess, and the health check stays open
         assert httpx.get(server.url + "/api/v1/me").status_code == 401
         assert httpx.get(server.url + "/healthz").status_code == 200
@@ -215,15 +273,22 @@ def test_a_visit_recorded_by_someone_else_stays_theirs_after_reassignment(tmp_pa
         office = (built, server.url)
         theirs = op("visit.create", "JG4307020001", visit_data("李明记录"), domain.HLC("a"))
         assert push(office, "tech_a", [theirs])[0]["status"] == "applied"
-        assert admin(built.db, "assign", "--technician", "T0002", "--institution",
-                     "JG4307020001")[0] == 0
+        assert (
+            admin(built.db, "assign", "--technician", "T0002", "--institution", "JG4307020001")[0]
+            == 0
+        )
         visit_id = theirs["data"]["visit_id"]
-        amend = op("visit.amend", "JG4307020001", {"visit_id": visit_id, "notes": "改写"},
-                   domain.HLC("b"))
+        amend = op(
+            "visit.amend", "JG4307020001", {"visit_id": visit_id, "notes": "改写"}, domain.HLC("b")
+        )
         [result] = push(office, "tech_b", [amend])
         assert (result["status"], result["reason"]) == ("rejected", "not_assigned")
-        by_supervisor = op("visit.amend", "JG4307020001", {"visit_id": visit_id,
-                                                           "notes": "主管补充"}, domain.HLC("s"))
+        by_supervisor = op(
+            "visit.amend",
+            "JG4307020001",
+            {"visit_id": visit_id, "notes": "主管补充"},
+            domain.HLC("s"),
+        )
         assert push(office, "city_supervisor", [by_supervisor])[0]["status"] == "applied"
         [visit] = detail(office, "JG4307020001")["visits"]
         assert (visit["notes"], visit["technician_id"]) == ("主管补充", "T0001")

@@ -35,27 +35,50 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmallOffi
 
 
 def op(kind: str, institution: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"op_id": str(uuid.uuid4()), "hlc": domain.HLC("hostile").now(), "kind": kind,
-            "institution_id": institution, "data": data}
+    return {
+        "op_id": str(uuid.uuid4()),
+        "hlc": domain.HLC("hostile").now(),
+        "kind": kind,
+        "institution_id": institution,
+        "data": data,
+    }
 
 
 def step(institution: str, name: str, status: str, note: Any = None) -> dict[str, Any]:
-    return op("step.set", institution, {"step": name, "status": status, "reason": None,
-                                        "note": note})
+    return op(
+        "step.set", institution, {"step": name, "status": status, "reason": None, "note": note}
+    )
 
 
 def visit(institution: str, notes: Any, **more: Any) -> dict[str, Any]:
-    return op("visit.create", institution, {
-        "visit_id": str(uuid.uuid4()), "kind": "guidance", "started_at": "2026-11-28T09:00:00",
-        "ended_at": "2026-11-28T10:00:00", "outcome": "completed", "steps_advanced": [],
-        "issues": [], "rectification": None, "interview_recommended": False,
-        "next_visit_on": None, "notes": notes} | more)
+    return op(
+        "visit.create",
+        institution,
+        {
+            "visit_id": str(uuid.uuid4()),
+            "kind": "guidance",
+            "started_at": "2026-11-28T09:00:00",
+            "ended_at": "2026-11-28T10:00:00",
+            "outcome": "completed",
+            "steps_advanced": [],
+            "issues": [],
+            "rectification": None,
+            "interview_recommended": False,
+            "next_visit_on": None,
+            "notes": notes,
+        }
+        | more,
+    )
 
 
 def post_raw(office: tuple[SmallOffice, str], body: bytes | Iterator[bytes]) -> httpx.Response:
     built, url = office
-    return httpx.post(url + PUSH, content=body, timeout=30,
-                      headers=built.headers("tech_a") | {"Content-Type": "application/json"})
+    return httpx.post(
+        url + PUSH,
+        content=body,
+        timeout=30,
+        headers=built.headers("tech_a") | {"Content-Type": "application/json"},
+    )
 
 
 def push(office: tuple[SmallOffice, str], ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -66,8 +89,9 @@ def push(office: tuple[SmallOffice, str], ops: list[dict[str, Any]]) -> list[dic
 
 def detail(office: tuple[SmallOffice, str], institution: str) -> dict[str, Any]:
     built, url = office
-    return httpx.get(f"{url}/api/v1/institutions/{institution}",
-                     headers=built.headers("tech_a")).json()
+    return httpx.get(
+        f"{url}/api/v1/institutions/{institution}", headers=built.headers("tech_a")
+    ).json()
 
 
 def assert_json_error(answer: httpx.Response, status: int, code: str) -> None:
@@ -80,14 +104,18 @@ def assert_json_error(answer: httpx.Response, status: int, code: str) -> None:
 
 # --- bodies -------------------------------------------------------------------------------------
 def test_an_oversized_body_is_413_whether_declared_or_streamed(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     marker = step("JG4307020001", "registered", "done")
     declared = json.dumps({"client_id": "hostile", "ops": [marker]}) + " " * (3 * 1024 * 1024)
     assert_json_error(post_raw(office, declared.encode()), 413, "too_large")
-    streamed = (chunk for chunk in [json.dumps({"client_id": "hostile", "ops": [marker]})[:-1]
-                                    .encode()] + [b" " * 65536] * 40)
+    streamed = (
+        chunk
+        for chunk in [json.dumps({"client_id": "hostile", "ops": [marker]})[:-1].encode()]
+        + [b" " * 65536] * 40
+    )
     assert_json_error(post_raw(office, streamed), 413, "too_large")
-    assert push(office, [marker])[0]["status"] == "applied"   # it was never applied before
+    assert push(office, [marker])[0]["status"] == "applied"  # it was never applied before
 
 
 def test_a_batch_over_the_limit_is_413_and_applies_nothing(office: tuple[SmallOffice, str]) -> None:
@@ -95,20 +123,25 @@ def test_a_batch_over_the_limit_is_413_and_applies_nothing(office: tuple[SmallOf
     answer = post_raw(office, json.dumps({"client_id": "hostile", "ops": ops}).encode())
     assert_json_error(answer, 413, "batch_too_large")
     assert not {v["visit_id"] for v in detail(office, "JG4307020002")["visits"]} & {
-        o["data"]["visit_id"] for o in ops}
+        o["data"]["visit_id"] for o in ops
+    }
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 200_000 + b"]" * 200_000,
-    b'{"client_id":"x","ops":[{"data":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}]}",
-    b"\xff\xfe\x00{not utf-8",
-    b'{"client_id":"x","ops":[{"op_id":"a","hlc":"\xed\xa0\x80","kind":"k","institution_id":"i",'
-    b'"data":{}}]}',
-    b'{"client_id": "x", "ops": [',
-    b"",
-])
-def test_unreadable_bodies_are_422_naming_the_body(office: tuple[SmallOffice, str],
-                                                   body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 200_000 + b"]" * 200_000,
+        b'{"client_id":"x","ops":[{"data":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}]}",
+        b"\xff\xfe\x00{not utf-8",
+        b'{"client_id":"x","ops":[{"op_id":"a","hlc":"\xed\xa0\x80","kind":"k","institution_id":"i",'
+        b'"data":{}}]}',
+        b'{"client_id": "x", "ops": [',
+        b"",
+    ],
+)
+def test_unreadable_bodies_are_422_naming_the_body(
+    office: tuple[SmallOffice, str], body: bytes
+) -> None:
     answer = post_raw(office, body)
     assert_json_error(answer, 422, "invalid")
     assert answer.json()["field"] in ("body", "ops.0.hlc", "ops")
@@ -122,15 +155,19 @@ def nested(depth: int) -> Any:
     return value
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    ({"step": "registered", "status": "done", "note": nested(40)}, "nested"),
-    ({"step": "registered", "status": "done"} | {f"k{i}": i for i in range(3000)}, "values"),
-    ({"step": "registered", "status": "done", "note": "\ud800"}, "Unicode"),
-    ({"step": "registered", "status": "done", "note": "a\x00b"}, "NUL"),
-    ({"step": "registered", "status": "done", "note": "长" * 2001}, "2000"),
-])
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"step": "registered", "status": "done", "note": nested(40)}, "nested"),
+        ({"step": "registered", "status": "done"} | {f"k{i}": i for i in range(3000)}, "values"),
+        ({"step": "registered", "status": "done", "note": "\ud800"}, "Unicode"),
+        ({"step": "registered", "status": "done", "note": "a\x00b"}, "NUL"),
+        ({"step": "registered", "status": "done", "note": "长" * 2001}, "2000"),
+    ],
+)
 def test_hostile_op_data_is_rejected_alone_and_writes_nothing(
-        office: tuple[SmallOffice, str], data: dict[str, Any], words: str) -> None:
+    office: tuple[SmallOffice, str], data: dict[str, Any], words: str
+) -> None:
     before = step("JG4307020003", "parent_app", "in_progress")
     bad = op("step.set", "JG4307020003", data)
     after = visit("JG4307020003", "之后的走访")
@@ -142,8 +179,9 @@ def test_hostile_op_data_is_rejected_alone_and_writes_nothing(
 
 
 @pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
-def test_numbers_json_cannot_carry_are_rejected(office: tuple[SmallOffice, str],
-                                                number: bytes) -> None:
+def test_numbers_json_cannot_carry_are_rejected(
+    office: tuple[SmallOffice, str], number: bytes
+) -> None:
     sent = op("poster.printed", "JG4307020001", {"size": "a4", "payload_sha256": "a" * 64})
     raw = json.dumps({"client_id": "hostile", "ops": [sent]}).encode()
     raw = raw.replace(b'"size"', b'"copies": ' + number + b', "size"')
@@ -151,12 +189,15 @@ def test_numbers_json_cannot_carry_are_rejected(office: tuple[SmallOffice, str],
     assert answer.status_code == 200, answer.text
     [result] = answer.json()["results"]
     assert result["status"] == "rejected" and result["reason"] == "invalid"
-    assert all(r.get("copies") is None or isinstance(r["copies"], int)
-               for r in detail(office, "JG4307020001")["records"])
+    assert all(
+        r.get("copies") is None or isinstance(r["copies"], int)
+        for r in detail(office, "JG4307020001")["records"]
+    )
 
 
 def test_visit_text_over_the_limit_is_rejected_and_a_long_one_round_trips(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     too_long = visit("JG4307020001", "记" * 10_001)
     too_many = visit("JG4307020001", "问题太多", issues=["门口无码"] * 2500)
     long_ok = visit("JG4307020001", "记录" * 4_500, issues=["前台张贴个人收款码"] * 50)
@@ -171,14 +212,19 @@ TRICKY = "备注\x1b[31m红字\x07\u202e倒序\u200b\t制表\r\n换行 <b>[bold]
 
 
 def test_control_characters_in_notes_and_reasons_come_back_identical(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     built, url = office
     sent = visit("JG4307020002", TRICKY, issues=[TRICKY])
-    blocked = op("step.set", "JG4307020002", {"step": "registered", "status": "blocked",
-                                              "reason": TRICKY, "note": TRICKY})
+    blocked = op(
+        "step.set",
+        "JG4307020002",
+        {"step": "registered", "status": "blocked", "reason": TRICKY, "note": TRICKY},
+    )
     assert [r["status"] for r in push(office, [sent, blocked])] == ["applied", "applied"]
-    changes = httpx.get(url + "/api/v1/sync/pull", headers=built.headers("tech_a"),
-                        params={"limit": 10000}).json()["changes"]
+    changes = httpx.get(
+        url + "/api/v1/sync/pull", headers=built.headers("tech_a"), params={"limit": 10000}
+    ).json()["changes"]
     by_id = {c["id"]: c["data"] for c in changes}
     assert by_id[sent["data"]["visit_id"]]["notes"] == TRICKY
     assert by_id[sent["data"]["visit_id"]]["issues"] == [TRICKY]
@@ -188,7 +234,8 @@ def test_control_characters_in_notes_and_reasons_come_back_identical(
 
 @pytest.mark.parametrize("name", ["张\x1b三", "李\x00四", "王" * 65, "   "])
 def test_contact_names_with_control_characters_or_too_long_are_refused(
-        office: tuple[SmallOffice, str], name: str) -> None:
+    office: tuple[SmallOffice, str], name: str
+) -> None:
     before = detail(office, "JG4307020001")["institution"]["contact_name"]
     [result] = push(office, [op("contact.set", "JG4307020001", {"contact_name": name})])
     assert result["status"] == "rejected" and result["reason"] == "invalid"
@@ -197,18 +244,25 @@ def test_contact_names_with_control_characters_or_too_long_are_refused(
 
 # --- CSV imports --------------------------------------------------------------------------------
 def _institutions() -> list[str]:
-    return [INSTITUTION_HEADER, institution_line("常德星辰教育培训学校", 1, "430702"),
-            institution_line("武陵区童趣美术培训中心", 2, "430702")]
+    return [
+        INSTITUTION_HEADER,
+        institution_line("常德星辰教育培训学校", 1, "430702"),
+        institution_line("武陵区童趣美术培训中心", 2, "430702"),
+    ]
 
 
-@pytest.mark.parametrize(("replace", "reason"), [
-    (("常德星辰", "常德\x1b星辰"), "control characters"),
-    (("常德星辰", "常德\x00星辰"), "control characters"),
-    (("常德星辰", "长" * 101 + "常德星辰"), "over 100 characters"),
-    (("人民路1号", "人民路1号" + "号" * 300), "over 200 characters"),
-])
+@pytest.mark.parametrize(
+    ("replace", "reason"),
+    [
+        (("常德星辰", "常德\x1b星辰"), "control characters"),
+        (("常德星辰", "常德\x00星辰"), "control characters"),
+        (("常德星辰", "长" * 101 + "常德星辰"), "over 100 characters"),
+        (("人民路1号", "人民路1号" + "号" * 300), "over 200 characters"),
+    ],
+)
 def test_csv_cells_with_control_characters_or_too_long_reject_the_line(
-        tmp_path: Path, replace: tuple[str, str], reason: str) -> None:
+    tmp_path: Path, replace: tuple[str, str], reason: str
+) -> None:
     db = tmp_path / "office.sqlite"
     assert admin(db, "init")[0] == 0
     lines = _institutions()
@@ -224,14 +278,20 @@ def test_a_line_break_typed_in_a_csv_cell_becomes_a_space(tmp_path: Path) -> Non
     db = tmp_path / "office.sqlite"
     assert admin(db, "init")[0] == 0
     lines = _institutions()
-    lines[1] = lines[1].replace("人民路1号", '"人民路\r\n1号"').replace(
-        "湖南省", '"湖南省', 1).replace('"人民路', "人民路")
+    lines[1] = (
+        lines[1]
+        .replace("人民路1号", '"人民路\r\n1号"')
+        .replace("湖南省", '"湖南省', 1)
+        .replace('"人民路', "人民路")
+    )
     code, out = admin(db, "import-institutions", str(write_csv(tmp_path / "in.csv", lines)))
     assert code == 0, out
     with LiveServer(db) as server:
         token = _supervisor(db)
-        answer = httpx.get(server.url + "/api/v1/institutions/JG4307020001",
-                           headers={"Authorization": f"Bearer {token}"})
+        answer = httpx.get(
+            server.url + "/api/v1/institutions/JG4307020001",
+            headers={"Authorization": f"Bearer {token}"},
+        )
     assert answer.json()["institution"]["address"].endswith("人民路 1号")
 
 
@@ -261,11 +321,13 @@ def _count(db: Path) -> int:
 
 
 def test_a_batch_with_one_malformed_op_is_422_and_applies_nothing(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     good = visit("JG4307020002", "本该保存吗？")
     broken = step("JG4307020002", "registered", "done") | {"op_id": "空格 不行"}
     answer = post_raw(office, json.dumps({"client_id": "hostile", "ops": [good, broken]}).encode())
     assert_json_error(answer, 422, "invalid")
     assert answer.json()["field"] == "ops.1.op_id"
-    assert good["data"]["visit_id"] not in {v["visit_id"]
-                                            for v in detail(office, "JG4307020002")["visits"]}
+    assert good["data"]["visit_id"] not in {
+        v["visit_id"] for v in detail(office, "JG4307020002")["visits"]
+    }

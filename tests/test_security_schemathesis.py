@@ -30,8 +30,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmallOffi
 def api(served: tuple[SmallOffice, str]) -> Any:
     """The served OpenAPI document, generating valid and invalid requests."""
     loaded = schemathesis.openapi.from_url(served[1] + "/openapi.json")
-    loaded.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                    max_examples=MAX_EXAMPLES)
+    loaded.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES
+    )
     return loaded
 
 
@@ -53,10 +54,15 @@ def assert_error_shape(response: Any) -> None:
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_gets_a_5xx_or_a_shapeless_error(
-        case: Any, served: tuple[SmallOffice, str]) -> None:
+    case: Any, served: tuple[SmallOffice, str]
+) -> None:
     built, url = served
-    for headers in (built.headers("tech_a"), built.headers("city_supervisor"),
-                    {"Authorization": "Bearer fk_not-a-real-token"}, {}):
+    for headers in (
+        built.headers("tech_a"),
+        built.headers("city_supervisor"),
+        {"Authorization": "Bearer fk_not-a-real-token"},
+        {},
+    ):
         response = case.call(base_url=url, headers=headers, timeout=10)
         SEEN[response.status_code] += 1
         assert response.status_code < 500, (case.as_curl_command(), response.text)

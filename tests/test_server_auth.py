@@ -22,15 +22,21 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmallOffi
         yield built, server.url
 
 
-def get(office: tuple[SmallOffice, str], path: str, who: str | None = None,
-        **params: str) -> httpx.Response:
+def get(
+    office: tuple[SmallOffice, str], path: str, who: str | None = None, **params: str
+) -> httpx.Response:
     built, url = office
     headers = built.headers(who) if who else {}
     return httpx.get(url + path, headers=headers, params=params)
 
 
-PROTECTED = ["/api/v1/me", "/api/v1/sync/pull", "/api/v1/stats", "/api/v1/conflicts",
-             "/api/v1/institutions/JG4307020001"]
+PROTECTED = [
+    "/api/v1/me",
+    "/api/v1/sync/pull",
+    "/api/v1/stats",
+    "/api/v1/conflicts",
+    "/api/v1/institutions/JG4307020001",
+]
 
 
 @pytest.mark.parametrize("path", PROTECTED)
@@ -66,26 +72,34 @@ def test_health_and_office_key_need_no_token(office: tuple[SmallOffice, str]) ->
 
 def test_me_names_the_technician_and_the_supervisor(office: tuple[SmallOffice, str]) -> None:
     assert get(office, "/api/v1/me", "tech_a").json() == {
-        "id": "T0001", "name": "李明", "role": "technician", "zone": "430702",
-        "zone_name": "常德市武陵区"}
+        "id": "T0001",
+        "name": "李明",
+        "role": "technician",
+        "zone": "430702",
+        "zone_name": "常德市武陵区",
+    }
     boss = get(office, "/api/v1/me", "city_supervisor").json()
     assert (boss["id"], boss["role"], boss["zone"]) == ("T0003", "supervisor", "430700")
 
 
-@pytest.mark.parametrize(("who", "institution", "status"), [
-    ("tech_a", "JG4307020001", 200),        # assigned to them
-    ("tech_a", "JG4307030001", 403),        # assigned to tech_b
-    ("tech_a", "JG4301020001", 403),        # another city, nobody's
-    ("tech_b", "JG4307030002", 200),
-    ("tech_b", "JG4307020002", 403),        # inside tech_b's zone but not assigned to them
-    ("city_supervisor", "JG4307020003", 200),
-    ("city_supervisor", "JG4307030001", 200),
-    ("city_supervisor", "JG4301020001", 403),
-    ("other_supervisor", "JG4301020001", 200),
-    ("other_supervisor", "JG4307020001", 403),
-])
-def test_institution_access_matrix(office: tuple[SmallOffice, str], who: str, institution: str,
-                                   status: int) -> None:
+@pytest.mark.parametrize(
+    ("who", "institution", "status"),
+    [
+        ("tech_a", "JG4307020001", 200),  # assigned to them
+        ("tech_a", "JG4307030001", 403),  # assigned to tech_b
+        ("tech_a", "JG4301020001", 403),  # another city, nobody's
+        ("tech_b", "JG4307030002", 200),
+        ("tech_b", "JG4307020002", 403),  # inside tech_b's zone but not assigned to them
+        ("city_supervisor", "JG4307020003", 200),
+        ("city_supervisor", "JG4307030001", 200),
+        ("city_supervisor", "JG4301020001", 403),
+        ("other_supervisor", "JG4301020001", 200),
+        ("other_supervisor", "JG4307020001", 403),
+    ],
+)
+def test_institution_access_matrix(
+    office: tuple[SmallOffice, str], who: str, institution: str, status: int
+) -> None:
     answer = get(office, f"/api/v1/institutions/{institution}", who)
     assert answer.status_code == status
     if status == 403:
@@ -97,8 +111,7 @@ def test_institution_access_matrix(office: tuple[SmallOffice, str], who: str, in
 
 def _pulled_institutions(office: tuple[SmallOffice, str], who: str) -> set[str]:
     changes = get(office, "/api/v1/sync/pull", who, limit="1000").json()["changes"]
-    return {c["data"]["institution_id"] if c["kind"] != "institution" else c["id"]
-            for c in changes}
+    return {c["data"]["institution_id"] if c["kind"] != "institution" else c["id"] for c in changes}
 
 
 def test_pull_brings_only_the_callers_scope(office: tuple[SmallOffice, str]) -> None:
@@ -110,15 +123,25 @@ def test_pull_brings_only_the_callers_scope(office: tuple[SmallOffice, str]) -> 
 
 
 def test_push_outside_scope_is_rejected_but_the_rest_applies(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     built, url = office
     clock = domain.HLC("laptop-a")
-    ops = [{"op_id": str(uuid.uuid4()), "hlc": clock.now(), "kind": "step.set",
-            "institution_id": inst, "data": {"step": "parent_app", "status": "in_progress",
-                                             "reason": None, "note": None}}
-           for inst in ("JG4307030001", "JG4307020001")]
-    answer = httpx.post(url + "/api/v1/sync/push", headers=built.headers("tech_a"),
-                        json={"client_id": "laptop-a", "ops": ops})
+    ops = [
+        {
+            "op_id": str(uuid.uuid4()),
+            "hlc": clock.now(),
+            "kind": "step.set",
+            "institution_id": inst,
+            "data": {"step": "parent_app", "status": "in_progress", "reason": None, "note": None},
+        }
+        for inst in ("JG4307030001", "JG4307020001")
+    ]
+    answer = httpx.post(
+        url + "/api/v1/sync/push",
+        headers=built.headers("tech_a"),
+        json={"client_id": "laptop-a", "ops": ops},
+    )
     assert answer.status_code == 200
     first, second = answer.json()["results"]
     assert (first["status"], first["reason"]) == ("rejected", "not_assigned")
@@ -128,13 +151,21 @@ def test_push_outside_scope_is_rejected_but_the_rest_applies(
     assert next(s for s in steps if s["step"] == "parent_app")["status"] == "todo"
 
 
-@pytest.mark.parametrize(("who", "division", "status"), [
-    ("tech_a", None, 200), ("tech_a", "430702", 403), ("city_supervisor", None, 200),
-    ("city_supervisor", "430703", 200), ("city_supervisor", "430102", 403),
-    ("city_supervisor", "430000", 403), ("other_supervisor", "430102", 200),
-])
-def test_stats_scope(office: tuple[SmallOffice, str], who: str, division: str | None,
-                     status: int) -> None:
+@pytest.mark.parametrize(
+    ("who", "division", "status"),
+    [
+        ("tech_a", None, 200),
+        ("tech_a", "430702", 403),
+        ("city_supervisor", None, 200),
+        ("city_supervisor", "430703", 200),
+        ("city_supervisor", "430102", 403),
+        ("city_supervisor", "430000", 403),
+        ("other_supervisor", "430102", 200),
+    ],
+)
+def test_stats_scope(
+    office: tuple[SmallOffice, str], who: str, division: str | None, status: int
+) -> None:
     params = {"division": division} if division else {}
     answer = get(office, "/api/v1/stats", who, **params)
     assert answer.status_code == status
@@ -147,8 +178,10 @@ def test_stats_count_only_what_the_caller_sees(office: tuple[SmallOffice, str]) 
     assert get(office, "/api/v1/stats", "tech_b").json()["institutions"] == 2
     city = get(office, "/api/v1/stats", "city_supervisor").json()
     assert (city["division"], city["institutions"]) == ("430700", 5)
-    assert {c["division"]: c["institutions"] for c in city["children"]} == {"430702": 3,
-                                                                            "430703": 2}
+    assert {c["division"]: c["institutions"] for c in city["children"]} == {
+        "430702": 3,
+        "430703": 2,
+    }
 
 
 def test_conflicts_are_for_supervisors_only(office: tuple[SmallOffice, str]) -> None:

@@ -24,9 +24,16 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 
 def test_every_endpoint_is_described(schema: dict[str, Any]) -> None:
-    assert {"/healthz", "/api/v1/office", "/api/v1/me", "/api/v1/sync/pull", "/api/v1/sync/push",
-            "/api/v1/stats", "/api/v1/institutions/{institution_id}",
-            "/api/v1/conflicts"} <= set(schema["paths"])
+    assert {
+        "/healthz",
+        "/api/v1/office",
+        "/api/v1/me",
+        "/api/v1/sync/pull",
+        "/api/v1/sync/push",
+        "/api/v1/stats",
+        "/api/v1/institutions/{institution_id}",
+        "/api/v1/conflicts",
+    } <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
@@ -49,9 +56,12 @@ def test_fieldkit_serve_runs_the_office(tmp_path: Path) -> None:
     db = tmp_path / "office.sqlite"
     assert admin(db, "init")[0] == 0
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "fieldkit.cli", "serve", "--db", str(db),
-                                "--port", str(port)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit.cli", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -21,9 +21,11 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmallOffi
     """The small office with the bank's answers for two Wuling institutions, under uvicorn."""
     tmp = tmp_path_factory.mktemp("payments")
     built = small_office(tmp)
-    bank = ["统一社会信用代码,核验结果,原因,监管账号",
-            f"{make_uscc(1, '430702')},通过,,{ACCOUNT}",
-            f"{make_uscc(2, '430702')},未通过,账户名称与机构名称不一致,"]
+    bank = [
+        "统一社会信用代码,核验结果,原因,监管账号",
+        f"{make_uscc(1, '430702')},通过,,{ACCOUNT}",
+        f"{make_uscc(2, '430702')},未通过,账户名称与机构名称不一致,",
+    ]
     code, out = admin(built.db, "import-bank-results", str(write_csv(tmp / "bank.csv", bank)))
     assert code == 0, out
     with LiveServer(built.db) as server:
@@ -41,7 +43,8 @@ def served_key(office: tuple[SmallOffice, str]) -> str:
 
 
 def test_a_pass_issues_a_payload_signed_with_the_served_key(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     changes = pulled(office)
     institution = changes["JG4307020001"]
     assert institution["bank_status"] == "passed" and institution["bank_reason"] is None
@@ -52,14 +55,14 @@ def test_a_pass_issues_a_payload_signed_with_the_served_key(
 
 
 def test_the_payload_is_an_emv_code_of_the_supervised_account(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     payload = pulled(office)["JG4307020001"]["payment"]["payload"]
     parsed = emv.parse_payload(payload)
     assert parsed.crc_ok
     assert payload[-4:] == f"{emv.crc16_ccitt_false(payload[:-4].encode()):04X}"
-    assert parsed.fields["00"] == "01" and parsed.fields["01"] == "11"   # static code
-    assert parsed.platform_account == {"00": emv.PLATFORM_GUID, "01": "JG4307020001",
-                                       "02": ACCOUNT}
+    assert parsed.fields["00"] == "01" and parsed.fields["01"] == "11"  # static code
+    assert parsed.platform_account == {"00": emv.PLATFORM_GUID, "01": "JG4307020001", "02": ACCOUNT}
     assert parsed.fields["53"] == "156" and parsed.fields["58"] == "CN"
     assert parsed.merchant_name == "ChangDeXingChenJiaoYuPeiX"
     assert parsed.merchant_city == "Changde"
@@ -75,29 +78,44 @@ def test_a_changed_payload_no_longer_verifies(office: tuple[SmallOffice, str]) -
     assert not signing.verify(served_key(office), forged, payment["signature"])
 
 
-def test_a_failure_carries_the_banks_reason_and_no_payment(
-        office: tuple[SmallOffice, str]) -> None:
+def test_a_failure_carries_the_banks_reason_and_no_payment(office: tuple[SmallOffice, str]) -> None:
     changes = pulled(office)
     institution = changes["JG4307020002"]
     assert (institution["bank_status"], institution["bank_reason"], institution["payment"]) == (
-        "failed", "账户名称与机构名称不一致", None)
+        "failed",
+        "账户名称与机构名称不一致",
+        None,
+    )
     step = changes["JG4307020002:bank_verified"]
     assert (step["status"], step["reason"]) == ("blocked", "账户名称与机构名称不一致")
     assert changes["JG4307020003"]["bank_status"] == "pending"
 
 
 def test_clients_cannot_touch_the_payment_or_the_bank_answer(
-        office: tuple[SmallOffice, str]) -> None:
+    office: tuple[SmallOffice, str],
+) -> None:
     built, url = office
     clock = domain.HLC("laptop-a")
-    ops = [{"op_id": str(uuid.uuid4()), "hlc": clock.now(), "kind": kind,
-            "institution_id": "JG4307020002", "data": data}
-           for kind, data in (("step.set", {"step": "bank_verified", "status": "done"}),
-                              ("payment.set", {"payload": "000201", "signature": "x"}),
-                              ("contact.set", {"payment": None}),
-                              ("contact.set", {"bank_status": "passed"}))]
-    answer = httpx.post(url + "/api/v1/sync/push", headers=built.headers("tech_a"),
-                        json={"client_id": "laptop-a", "ops": ops})
+    ops = [
+        {
+            "op_id": str(uuid.uuid4()),
+            "hlc": clock.now(),
+            "kind": kind,
+            "institution_id": "JG4307020002",
+            "data": data,
+        }
+        for kind, data in (
+            ("step.set", {"step": "bank_verified", "status": "done"}),
+            ("payment.set", {"payload": "000201", "signature": "x"}),
+            ("contact.set", {"payment": None}),
+            ("contact.set", {"bank_status": "passed"}),
+        )
+    ]
+    answer = httpx.post(
+        url + "/api/v1/sync/push",
+        headers=built.headers("tech_a"),
+        json={"client_id": "laptop-a", "ops": ops},
+    )
     assert [r["reason"] for r in answer.json()["results"]] == ["server_owned"] * 4
     assert pulled(office)["JG4307020002"]["payment"] is None
 

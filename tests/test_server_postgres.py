@@ -30,9 +30,18 @@ from tests.live_server import (
 )
 
 pytest.importorskip("psycopg")
-BIN = next((Path(p) for p in ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
-                              "/usr/lib/postgresql/17/bin") if Path(p, "initdb").exists()),
-           Path(shutil.which("initdb") or "/nonexistent").parent)
+BIN = next(
+    (
+        Path(p)
+        for p in (
+            "/usr/lib/postgresql/15/bin",
+            "/usr/lib/postgresql/16/bin",
+            "/usr/lib/postgresql/17/bin",
+        )
+        if Path(p, "initdb").exists()
+    ),
+    Path(shutil.which("initdb") or "/nonexistent").parent,
+)
 if not (BIN / "initdb").exists():
     pytest.skip("PostgreSQL server binaries are not installed", allow_module_level=True)
 
@@ -52,24 +61,55 @@ def pg_url() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
     data, port = base / "data", free_port()
-    subprocess.run(_as_postgres([str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                                 "postgres", "-E", "UTF8", "--locale=C.UTF-8"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(BIN / "pg_ctl"), "-D", str(data), "-w", "-l",
-                                 str(base / "log"), "-o",
-                                 f"-p {port} -k {base} -c listen_addresses=127.0.0.1",
-                                 "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres(
+            [
+                str(BIN / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                str(BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(base / "log"),
+                "-o",
+                f"-p {port} -k {base} -c listen_addresses=127.0.0.1",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres([str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                     "stop"]), capture_output=True)
+        subprocess.run(
+            _as_postgres([str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def office(pg_url: str, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[tuple[SmallOffice, str]]:
+def office(
+    pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SmallOffice, str]]:
     """The small office built on PostgreSQL, served under uvicorn."""
     tmp = tmp_path_factory.mktemp("pg-office")
     built = small_office(tmp, pg_url)
@@ -80,8 +120,9 @@ def office(pg_url: str, tmp_path_factory: pytest.TempPathFactory
         yield built, server.url
 
 
-def call(office: tuple[SmallOffice, str], method: str, path: str, who: str,
-         **kwargs: Any) -> httpx.Response:
+def call(
+    office: tuple[SmallOffice, str], method: str, path: str, who: str, **kwargs: Any
+) -> httpx.Response:
     built, url = office
     return httpx.request(method, url + path, headers=built.headers(who), **kwargs)
 
@@ -93,32 +134,53 @@ def test_pull_scope_and_signed_codes_on_postgres(office: tuple[SmallOffice, str]
     first = next(c["data"] for c in page["changes"] if c["id"] == "JG4307020001")
     key = httpx.get(office[1] + "/api/v1/office").json()["public_key"]
     assert signing.verify(key, first["payment"]["payload"], first["payment"]["signature"])
-    ahead = call(office, "GET", "/api/v1/sync/pull", "tech_a",
-                 params={"cursor": page["cursor"] + 1})
+    ahead = call(
+        office, "GET", "/api/v1/sync/pull", "tech_a", params={"cursor": page["cursor"] + 1}
+    )
     assert ahead.status_code == 410
 
 
 def test_push_idempotence_and_conflicts_on_postgres(office: tuple[SmallOffice, str]) -> None:
     clock = domain.HLC("pg-laptop", wall=lambda: 1_700_000_000_000)
     late = domain.HLC("pg-boss", wall=lambda: 1_600_000_000_000)
-    op = {"op_id": str(uuid.uuid4()), "hlc": clock.now(), "kind": "step.set",
-          "institution_id": "JG4307020002",
-          "data": {"step": "registered", "status": "done", "reason": None, "note": None}}
-    answers = [call(office, "POST", "/api/v1/sync/push", "tech_a",
-                    json={"client_id": "pg-laptop", "ops": [op]}).json()["results"][0]
-               for _ in range(3)]
+    op = {
+        "op_id": str(uuid.uuid4()),
+        "hlc": clock.now(),
+        "kind": "step.set",
+        "institution_id": "JG4307020002",
+        "data": {"step": "registered", "status": "done", "reason": None, "note": None},
+    }
+    answers = [
+        call(
+            office,
+            "POST",
+            "/api/v1/sync/push",
+            "tech_a",
+            json={"client_id": "pg-laptop", "ops": [op]},
+        ).json()["results"][0]
+        for _ in range(3)
+    ]
     assert [a["status"] for a in answers] == ["applied", "duplicate", "duplicate"]
-    older = dict(op, op_id=str(uuid.uuid4()), hlc=late.now(),
-                 data={"step": "registered", "status": "in_progress", "reason": None,
-                       "note": None})
-    result = call(office, "POST", "/api/v1/sync/push", "city_supervisor",
-                  json={"client_id": "pg-boss", "ops": [older]}).json()["results"][0]
+    older = dict(
+        op,
+        op_id=str(uuid.uuid4()),
+        hlc=late.now(),
+        data={"step": "registered", "status": "in_progress", "reason": None, "note": None},
+    )
+    result = call(
+        office,
+        "POST",
+        "/api/v1/sync/push",
+        "city_supervisor",
+        json={"client_id": "pg-boss", "ops": [older]},
+    ).json()["results"][0]
     assert result["superseded"] and result["conflict"]
     conflicts = call(office, "GET", "/api/v1/conflicts", "city_supervisor").json()
     assert [c["register_name"] for c in conflicts] == ["step:registered"]
     bad = dict(op, op_id=str(uuid.uuid4()), kind="x" * 40)
-    rejected = call(office, "POST", "/api/v1/sync/push", "tech_a",
-                    json={"client_id": "pg-laptop", "ops": [bad]}).json()["results"][0]
+    rejected = call(
+        office, "POST", "/api/v1/sync/push", "tech_a", json={"client_id": "pg-laptop", "ops": [bad]}
+    ).json()["results"][0]
     assert rejected["reason"] == "unknown_kind"
 
 
@@ -126,10 +188,10 @@ def test_stats_and_reassignment_on_postgres(office: tuple[SmallOffice, str], pg_
     stats = call(office, "GET", "/api/v1/stats", "city_supervisor").json()
     assert (stats["institutions"], stats["bank_verified"]) == (5, 1)
     assert stats["by_step"]["registered"] == 1
-    cursor = call(office, "GET", "/api/v1/sync/pull", "tech_a",
-                  params={"limit": 1000}).json()["cursor"]
-    assert admin(pg_url, "assign", "--technician", "T0002", "--institution",
-                 "JG4307020003")[0] == 0
+    cursor = call(office, "GET", "/api/v1/sync/pull", "tech_a", params={"limit": 1000}).json()[
+        "cursor"
+    ]
+    assert admin(pg_url, "assign", "--technician", "T0002", "--institution", "JG4307020003")[0] == 0
     after = call(office, "GET", "/api/v1/sync/pull", "tech_a", params={"cursor": cursor}).json()
     assert [(c["kind"], c["id"]) for c in after["changes"]] == [("unassigned", "JG4307020003")]
 
@@ -143,12 +205,28 @@ def test_the_seeded_province_figures_on_postgres(pg_url: str) -> None:
     assert admin(url, "init")[0] == 0
     code, out = admin(url, "seed-demo")
     assert code == 0, out
-    token = token_from(admin(url, "add-technician", "省主管", "--zone", "430000",
-                             "--supervisor")[1])
+    token = token_from(
+        admin(url, "add-technician", "省主管", "--zone", "430000", "--supervisor")[1]
+    )
     with LiveServer(url) as server:
-        stats = httpx.get(server.url + "/api/v1/stats", timeout=60,
-                          headers={"Authorization": f"Bearer {token}"}).json()
-    assert {k: stats[k] for k in ("institutions", "bank_verified", "bank_verified_rate",
-                                  "full_process", "orders", "order_amount_fen")} == {
-        "institutions": 7750, "bank_verified": 6760, "bank_verified_rate": 0.8723,
-        "full_process": 4179, "orders": 6885, "order_amount_fen": 688_670_000}
+        stats = httpx.get(
+            server.url + "/api/v1/stats", timeout=60, headers={"Authorization": f"Bearer {token}"}
+        ).json()
+    assert {
+        k: stats[k]
+        for k in (
+            "institutions",
+            "bank_verified",
+            "bank_verified_rate",
+            "full_process",
+            "orders",
+            "order_amount_fen",
+        )
+    } == {
+        "institutions": 7750,
+        "bank_verified": 6760,
+        "bank_verified_rate": 0.8723,
+        "full_process": 4179,
+        "orders": 6885,
+        "order_amount_fen": 688_670_000,
+    }

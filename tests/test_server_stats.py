@@ -13,8 +13,14 @@ import pytest
 from fieldkit import domain, emv, signing
 from tests.live_server import LiveServer, admin, token_from
 
-FIGURES = {"institutions": 7750, "bank_verified": 6760, "bank_verified_rate": 0.8723,
-           "full_process": 4179, "orders": 6885, "order_amount_fen": 688_670_000}
+FIGURES = {
+    "institutions": 7750,
+    "bank_verified": 6760,
+    "bank_verified_rate": 0.8723,
+    "full_process": 4179,
+    "orders": 6885,
+    "order_amount_fen": 688_670_000,
+}
 
 
 class Province:
@@ -24,8 +30,12 @@ class Province:
         self.url, self.tokens, self.seed_seconds = url, tokens, seed_seconds
 
     def get(self, path: str, who: str, **params: Any) -> httpx.Response:
-        return httpx.get(self.url + path, params=params, timeout=60,
-                         headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        return httpx.get(
+            self.url + path,
+            params=params,
+            timeout=60,
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +48,12 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
     seconds = time.perf_counter() - started
     assert code == 0 and "7750" in out, out
     tokens = {
-        "province": token_from(admin(db, "add-technician", "省主管", "--zone", "430000",
-                                     "--supervisor")[1]),
-        "changde": token_from(admin(db, "add-technician", "常德主管", "--zone", "430700",
-                                    "--supervisor")[1]),
+        "province": token_from(
+            admin(db, "add-technician", "省主管", "--zone", "430000", "--supervisor")[1]
+        ),
+        "changde": token_from(
+            admin(db, "add-technician", "常德主管", "--zone", "430700", "--supervisor")[1]
+        ),
         "wuling": token_from(admin(db, "add-technician", "李明", "--zone", "430702")[1]),
     }
     assert admin(db, "assign", "--technician", "T0003", "--division", "430702")[0] == 0
@@ -76,8 +88,9 @@ def test_the_cities_add_up_to_the_province(province: Province) -> None:
 def test_a_city_breaks_down_by_county(province: Province) -> None:
     city = province.get("/api/v1/stats", "changde", division="430700").json()
     assert city["name"] == "常德市"
-    assert {c["division"] for c in city["children"]} <= {c.code for c in
-                                                         domain.counties_of("430700")}
+    assert {c["division"] for c in city["children"]} <= {
+        c.code for c in domain.counties_of("430700")
+    }
     assert sum(c["institutions"] for c in city["children"]) == city["institutions"]
     same = province.get("/api/v1/stats", "province", division="430700").json()
     assert same == city
@@ -112,34 +125,59 @@ def test_a_full_pull_of_the_province_carries_every_signed_code(province: Provinc
         payload, signature = inst["payment"]["payload"], inst["payment"]["signature"]
         assert signing.verify(key, payload, signature), inst["id"]
         assert payload[-4:] == f"{emv.crc16_ccitt_false(payload[:-4].encode()):04X}"
-    assert all(i["payment"] is None for i in institutions.values()
-               if i["bank_status"] != "passed")
+    assert all(i["payment"] is None for i in institutions.values() if i["bank_status"] != "passed")
 
 
 def test_pushed_work_shows_in_the_figures(province: Province) -> None:
     before = province.get("/api/v1/stats", "changde", division="430702").json()
     detail = None
     for change in province.get("/api/v1/sync/pull", "wuling", limit=10000).json()["changes"]:
-        if change["kind"] == "step" and change["data"]["step"] == "parent_app" \
-                and change["data"]["status"] != "done":
+        if (
+            change["kind"] == "step"
+            and change["data"]["step"] == "parent_app"
+            and change["data"]["status"] != "done"
+        ):
             detail = change["data"]["institution_id"]
             break
     assert detail is not None
     registered = province.get(f"/api/v1/institutions/{detail}", "wuling").json()["steps"][0]
     clock = domain.HLC("laptop-wuling")
-    ops = [{"op_id": str(uuid.uuid4()), "hlc": clock.now(), "kind": "visit.create",
+    ops = [
+        {
+            "op_id": str(uuid.uuid4()),
+            "hlc": clock.now(),
+            "kind": "visit.create",
             "institution_id": detail,
-            "data": {"visit_id": str(uuid.uuid4()), "kind": "rectification_check",
-                     "started_at": "2026-11-28T10:00:00", "ended_at": "2026-11-28T11:00:00",
-                     "outcome": "partial", "steps_advanced": [], "issues": ["收费公示缺失"],
-                     "rectification": {"items": ["公示收费标准"], "deadline": "2026-12-10"},
-                     "interview_recommended": False, "next_visit_on": None, "notes": ""}}]
+            "data": {
+                "visit_id": str(uuid.uuid4()),
+                "kind": "rectification_check",
+                "started_at": "2026-11-28T10:00:00",
+                "ended_at": "2026-11-28T11:00:00",
+                "outcome": "partial",
+                "steps_advanced": [],
+                "issues": ["收费公示缺失"],
+                "rectification": {"items": ["公示收费标准"], "deadline": "2026-12-10"},
+                "interview_recommended": False,
+                "next_visit_on": None,
+                "notes": "",
+            },
+        }
+    ]
     if registered["status"] == "done":
-        ops.append({"op_id": str(uuid.uuid4()), "hlc": clock.now(), "kind": "step.set",
-                    "institution_id": detail, "data": {"step": "parent_app", "status": "done",
-                                                       "reason": None, "note": None}})
-    answer = httpx.post(province.url + "/api/v1/sync/push", json={"client_id": "x", "ops": ops},
-                        headers={"Authorization": f"Bearer {province.tokens['wuling']}"})
+        ops.append(
+            {
+                "op_id": str(uuid.uuid4()),
+                "hlc": clock.now(),
+                "kind": "step.set",
+                "institution_id": detail,
+                "data": {"step": "parent_app", "status": "done", "reason": None, "note": None},
+            }
+        )
+    answer = httpx.post(
+        province.url + "/api/v1/sync/push",
+        json={"client_id": "x", "ops": ops},
+        headers={"Authorization": f"Bearer {province.tokens['wuling']}"},
+    )
     assert {r["status"] for r in answer.json()["results"]} == {"applied"}
     after = province.get("/api/v1/stats", "changde", division="430702").json()
     assert after["visits"] == before["visits"] + 1

@@ -46,12 +46,16 @@ class Stamp:
 class HLC:
     """A clock for one writer: `now()` for a local edit, `observe()` for a stamp seen remotely."""
 
-    def __init__(self, client_id: str, last: str | None = None,
-                 wall: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self, client_id: str, last: str | None = None, wall: Callable[[], int] | None = None
+    ) -> None:
         if not client_id or any(c.isspace() for c in client_id):
-            raise ValidationError("client_id", f"客户端编号无效：{client_id!r}（不能为空或含空格）",
-                                  f"Invalid client id {client_id!r}: it must be non-empty without "
-                                  "spaces", "client_id")
+            raise ValidationError(
+                "client_id",
+                f"客户端编号无效：{client_id!r}（不能为空或含空格）",
+                f"Invalid client id {client_id!r}: it must be non-empty without spaces",
+                "client_id",
+            )
         self.client_id = client_id
         self._wall = wall or (lambda: time.time_ns() // 1_000_000)
         self._lock = threading.Lock()

@@ -55,100 +55,206 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("registered", "平台注册", "Platform registration", (), TECHNICIAN,
-         Guidance("机构已在全国校外教育培训监管与服务综合平台注册，机构名称与营业执照一致",
-                  "平台账号、机构管理员手机号、营业执照照片",
-                  "机构名称与执照不一致；管理员手机号为已离职员工；重复注册"),
-         Guidance("The institution is registered on the national supervision platform under the "
-                  "name on its business licence",
-                  "Platform account, administrator's mobile, photo of the business licence",
-                  "Name differs from the licence; administrator's phone belongs to someone who "
-                  "left; duplicate registrations")),
-    Step("qualification", "资质审核", "Qualification review", ("registered",), TECHNICIAN,
-         Guidance("办学许可证、营业执照（统一社会信用代码）在有效期内且与平台信息一致",
-                  "办学许可证编号、统一社会信用代码、场地证明",
-                  "许可证过期；信用代码录错一位；办学地址与许可地址不符"),
-         Guidance("School-running licence and business licence (credit code) are valid and match "
-                  "the platform",
-                  "Licence number, unified social credit code, proof of premises",
-                  "Expired licence; one character of the credit code mistyped; teaching address "
-                  "differs from the licensed one")),
-    Step("personnel", "人员审核", "Personnel review", ("registered",), TECHNICIAN,
-         Guidance("从业人员信息已上传，教师资格证齐全，无违规在职教师",
-                  "教师名单、教师资格证、无犯罪记录证明",
-                  "缺少教师资格证；在职中小学教师兼职；人员信息未及时更新"),
-         Guidance("Staff are uploaded, teachers hold certificates, no serving school teachers "
-                  "moonlighting",
-                  "Staff list, teaching certificates, criminal record checks",
-                  "Missing certificates; serving teachers on the payroll; stale staff records")),
-    Step("courses", "课程审核", "Course review", ("registered",), TECHNICIAN,
-         Guidance("课程名称、课时、收费标准已在平台公示，单次收费不超过60课时或3个月",
-                  "课程表、收费标准、课时说明",
-                  "打包收费超过60课时或3个月；非学科类单次超5000元；开课前一个月以上收费"),
-         Guidance("Courses, hours and fees are published on the platform; no charge covers more "
-                  "than 60 hours or 3 months",
-                  "Timetable, fee schedule, class-hour breakdown",
-                  "Bundles over 60 hours or 3 months; non-academic charges over 5,000 yuan; fees "
-                  "taken over a month before the start")),
-    Step("account", "账户审核", "Account review", ("registered",), TECHNICIAN,
-         Guidance("已在合作银行开立预收费监管账户并在平台登记",
-                  "监管账户开户证明、开户行、账号",
-                  "使用一般户或个人账户；账户名与机构名不一致"),
-         Guidance("A supervised prepaid-fee account is opened at a partner bank and recorded on "
-                  "the platform",
-                  "Account opening certificate, bank branch, account number",
-                  "A general or personal account used instead; account name differs from the "
-                  "institution's")),
-    Step("bank_verified", "银行核验", "Bank verification", ("account",), SERVER,
-         Guidance("银行已核验监管账户，结果由办公室同步（技术人员不能设置）",
-                  "无需采集；如未通过，记录银行给出的原因",
-                  "账户信息录入错误导致核验失败；等待银行回执"),
-         Guidance("The bank has verified the supervised account; the office syncs the answer "
-                  "(technicians cannot set it)",
-                  "Nothing to collect; if it failed, note the bank's reason",
-                  "Account details mistyped so verification fails; waiting for the bank")),
-    Step("payment_enabled", "支付开通", "Payment enabled", ("bank_verified",), TECHNICIAN,
-         Guidance("平台收款码已开通并张贴在前台，前台无其他收款码",
-                  "收款码张贴照片、前台现场核码结果",
-                  "前台仍有微信/支付宝个人收款码；张贴的是旧码或他人码"),
-         Guidance("The platform's collection code is enabled and posted at the front desk, and "
-                  "no other code is there",
-                  "Photo of the posted code, result of the on-site code check",
-                  "A personal WeChat/Alipay code still at the desk; an old or someone else's code "
-                  "posted")),
-    Step("first_purchase", "平台购课", "First purchase on the platform", ("payment_enabled",),
-         TECHNICIAN,
-         Guidance("家长已通过平台完成购课，资金进入监管账户",
-                  "订单号、购课金额",
-                  "线下收费后补录；引导家长扫个人码"),
-         Guidance("A parent has bought a course through the platform and the money is in the "
-                  "supervised account",
-                  "Order number, amount",
-                  "Fees taken offline and entered afterwards; parents sent to a personal code")),
-    Step("first_consumption", "平台销课", "First lesson consumed", ("first_purchase",), TECHNICIAN,
-         Guidance("已按实际上课在平台销课，资金按课时释放（一课一消）",
-                  "销课记录、上课签到",
-                  "批量提前销课；销课与签到不符"),
-         Guidance("Lessons are consumed on the platform as taught, releasing funds lesson by "
-                  "lesson",
-                  "Consumption records, attendance sheet",
-                  "Lessons consumed in bulk in advance; consumption not matching attendance")),
-    Step("refund_flow", "退费流程", "Refund flow", ("payment_enabled",), TECHNICIAN,
-         Guidance("机构知晓并能演示平台退费流程，退费从监管账户原路退回",
-                  "退费流程说明、退费测试或记录",
-                  "私下现金退费；退费规则未公示"),
-         Guidance("The institution knows and can show the platform's refund flow; refunds come "
-                  "from the supervised account",
-                  "Refund procedure, a test or real refund record",
-                  "Cash refunds in private; refund rules not displayed")),
-    Step("parent_app", "家长端指导", "Parent app guidance", ("registered",), TECHNICIAN,
-         Guidance("前台有家长端下载与使用说明，工作人员会指导家长扫码购课",
-                  "家长端宣传材料张贴照片",
-                  "工作人员不了解家长端；宣传材料缺失"),
-         Guidance("The front desk explains the parent app and staff can help parents buy "
-                  "through it",
-                  "Photo of the parent-app leaflets",
-                  "Staff do not know the parent app; leaflets missing")),
+    Step(
+        "registered",
+        "平台注册",
+        "Platform registration",
+        (),
+        TECHNICIAN,
+        Guidance(
+            "机构已在全国校外教育培训监管与服务综合平台注册，机构名称与营业执照一致",
+            "平台账号、机构管理员手机号、营业执照照片",
+            "机构名称与执照不一致；管理员手机号为已离职员工；重复注册",
+        ),
+        Guidance(
+            "The institution is registered on the national supervision platform under the "
+            "name on its business licence",
+            "Platform account, administrator's mobile, photo of the business licence",
+            "Name differs from the licence; administrator's phone belongs to someone who "
+            "left; duplicate registrations",
+        ),
+    ),
+    Step(
+        "qualification",
+        "资质审核",
+        "Qualification review",
+        ("registered",),
+        TECHNICIAN,
+        Guidance(
+            "办学许可证、营业执照（统一社会信用代码）在有效期内且与平台信息一致",
+            "办学许可证编号、统一社会信用代码、场地证明",
+            "许可证过期；信用代码录错一位；办学地址与许可地址不符",
+        ),
+        Guidance(
+            "School-running licence and business licence (credit code) are valid and match "
+            "the platform",
+            "Licence number, unified social credit code, proof of premises",
+            "Expired licence; one character of the credit code mistyped; teaching address "
+            "differs from the licensed one",
+        ),
+    ),
+    Step(
+        "personnel",
+        "人员审核",
+        "Personnel review",
+        ("registered",),
+        TECHNICIAN,
+        Guidance(
+            "从业人员信息已上传，教师资格证齐全，无违规在职教师",
+            "教师名单、教师资格证、无犯罪记录证明",
+            "缺少教师资格证；在职中小学教师兼职；人员信息未及时更新",
+        ),
+        Guidance(
+            "Staff are uploaded, teachers hold certificates, no serving school teachers "
+            "moonlighting",
+            "Staff list, teaching certificates, criminal record checks",
+            "Missing certificates; serving teachers on the payroll; stale staff records",
+        ),
+    ),
+    Step(
+        "courses",
+        "课程审核",
+        "Course review",
+        ("registered",),
+        TECHNICIAN,
+        Guidance(
+            "课程名称、课时、收费标准已在平台公示，单次收费不超过60课时或3个月",
+            "课程表、收费标准、课时说明",
+            "打包收费超过60课时或3个月；非学科类单次超5000元；开课前一个月以上收费",
+        ),
+        Guidance(
+            "Courses, hours and fees are published on the platform; no charge covers more "
+            "than 60 hours or 3 months",
+            "Timetable, fee schedule, class-hour breakdown",
+            "Bundles over 60 hours or 3 months; non-academic charges over 5,000 yuan; fees "
+            "taken over a month before the start",
+        ),
+    ),
+    Step(
+        "account",
+        "账户审核",
+        "Account review",
+        ("registered",),
+        TECHNICIAN,
+        Guidance(
+            "已在合作银行开立预收费监管账户并在平台登记",
+            "监管账户开户证明、开户行、账号",
+            "使用一般户或个人账户；账户名与机构名不一致",
+        ),
+        Guidance(
+            "A supervised prepaid-fee account is opened at a partner bank and recorded on "
+            "the platform",
+            "Account opening certificate, bank branch, account number",
+            "A general or personal account used instead; account name differs from the "
+            "institution's",
+        ),
+    ),
+    Step(
+        "bank_verified",
+        "银行核验",
+        "Bank verification",
+        ("account",),
+        SERVER,
+        Guidance(
+            "银行已核验监管账户，结果由办公室同步（技术人员不能设置）",
+            "无需采集；如未通过，记录银行给出的原因",
+            "账户信息录入错误导致核验失败；等待银行回执",
+        ),
+        Guidance(
+            "The bank has verified the supervised account; the office syncs the answer "
+            "(technicians cannot set it)",
+            "Nothing to collect; if it failed, note the bank's reason",
+            "Account details mistyped so verification fails; waiting for the bank",
+        ),
+    ),
+    Step(
+        "payment_enabled",
+        "支付开通",
+        "Payment enabled",
+        ("bank_verified",),
+        TECHNICIAN,
+        Guidance(
+            "平台收款码已开通并张贴在前台，前台无其他收款码",
+            "收款码张贴照片、前台现场核码结果",
+            "前台仍有微信/支付宝个人收款码；张贴的是旧码或他人码",
+        ),
+        Guidance(
+            "The platform's collection code is enabled and posted at the front desk, and "
+            "no other code is there",
+            "Photo of the posted code, result of the on-site code check",
+            "A personal WeChat/Alipay code still at the desk; an old or someone else's code posted",
+        ),
+    ),
+    Step(
+        "first_purchase",
+        "平台购课",
+        "First purchase on the platform",
+        ("payment_enabled",),
+        TECHNICIAN,
+        Guidance(
+            "家长已通过平台完成购课，资金进入监管账户",
+            "订单号、购课金额",
+            "线下收费后补录；引导家长扫个人码",
+        ),
+        Guidance(
+            "A parent has bought a course through the platform and the money is in the "
+            "supervised account",
+            "Order number, amount",
+            "Fees taken offline and entered afterwards; parents sent to a personal code",
+        ),
+    ),
+    Step(
+        "first_consumption",
+        "平台销课",
+        "First lesson consumed",
+        ("first_purchase",),
+        TECHNICIAN,
+        Guidance(
+            "已按实际上课在平台销课，资金按课时释放（一课一消）",
+            "销课记录、上课签到",
+            "批量提前销课；销课与签到不符",
+        ),
+        Guidance(
+            "Lessons are consumed on the platform as taught, releasing funds lesson by lesson",
+            "Consumption records, attendance sheet",
+            "Lessons consumed in bulk in advance; consumption not matching attendance",
+        ),
+    ),
+    Step(
+        "refund_flow",
+        "退费流程",
+        "Refund flow",
+        ("payment_enabled",),
+        TECHNICIAN,
+        Guidance(
+            "机构知晓并能演示平台退费流程，退费从监管账户原路退回",
+            "退费流程说明、退费测试或记录",
+            "私下现金退费；退费规则未公示",
+        ),
+        Guidance(
+            "The institution knows and can show the platform's refund flow; refunds come "
+            "from the supervised account",
+            "Refund procedure, a test or real refund record",
+            "Cash refunds in private; refund rules not displayed",
+        ),
+    ),
+    Step(
+        "parent_app",
+        "家长端指导",
+        "Parent app guidance",
+        ("registered",),
+        TECHNICIAN,
+        Guidance(
+            "前台有家长端下载与使用说明，工作人员会指导家长扫码购课",
+            "家长端宣传材料张贴照片",
+            "工作人员不了解家长端；宣传材料缺失",
+        ),
+        Guidance(
+            "The front desk explains the parent app and staff can help parents buy through it",
+            "Photo of the parent-app leaflets",
+            "Staff do not know the parent app; leaflets missing",
+        ),
+    ),
 )
 
 STEP_KEYS: tuple[str, ...] = tuple(s.key for s in STEPS)
@@ -161,8 +267,9 @@ def step(key: str) -> Step:
     try:
         return STEPS_BY_KEY[key]
     except KeyError:
-        raise TransitionError("unknown_step", f"未知的步骤“{key}”",
-                              f"Unknown checklist step '{key}'", "step") from None
+        raise TransitionError(
+            "unknown_step", f"未知的步骤“{key}”", f"Unknown checklist step '{key}'", "step"
+        ) from None
 
 
 def dependents(key: str) -> tuple[str, ...]:
@@ -180,10 +287,12 @@ def check_transition(
     """Refuse, with a message, a status change the checklist does not allow."""
     target = step(key)
     if status not in STATUSES:
-        raise TransitionError("unknown_status",
-                              f"未知的状态“{status}”，应为：{'、'.join(STATUSES)}",
-                              f"Unknown status '{status}'; use one of {', '.join(STATUSES)}",
-                              "status")
+        raise TransitionError(
+            "unknown_status",
+            f"未知的状态“{status}”，应为：{'、'.join(STATUSES)}",
+            f"Unknown status '{status}'; use one of {', '.join(STATUSES)}",
+            "status",
+        )
     if target.set_by == SERVER and actor != SERVER:
         raise TransitionError(
             "server_owned",
@@ -192,8 +301,9 @@ def check_transition(
             "step",
         )
     if status == BLOCKED and not (reason and reason.strip()):
-        raise TransitionError("reason_required", "标记为受阻时必须填写原因",
-                              "A blocked step needs a reason", "reason")
+        raise TransitionError(
+            "reason_required", "标记为受阻时必须填写原因", "A blocked step needs a reason", "reason"
+        )
     if status == DONE:
         missing = [STEPS_BY_KEY[n] for n in target.needs if statuses.get(n, TODO) != DONE]
         if missing:

@@ -85,7 +85,9 @@ def validate_division(value: str, field: str = "division_code", level: str | Non
             field,
         )
     if level is not None and DIVISIONS[code].level != level:
-        zh_level = {"province": "省", "city": "市（州）", "county": "县（市、区）"}.get(level, level)
+        zh_level = {"province": "省", "city": "市（州）", "county": "县（市、区）"}.get(
+            level, level
+        )
         raise ValidationError(
             "division_level",
             f"行政区划代码“{code}”（{DIVISIONS[code].name}）不是{zh_level}级代码",
@@ -147,19 +149,27 @@ def _add_months(day: date, months: int) -> date:
 def validate_course_charge(charge: CourseCharge) -> CourseCharge:
     """Check the prepaid-fee rules: ≤60 hours and ≤3 months; non-academic ≤5,000 yuan; ≤1 month early."""
     if charge.kind not in INSTITUTION_KINDS:
-        raise ValidationError("course_kind",
-                              f"培训类别“{charge.kind}”无效，应为学科类（academic）或非学科类（non_academic）",
-                              f"Training kind '{charge.kind}' is invalid: use academic or non_academic",
-                              "kind")
+        raise ValidationError(
+            "course_kind",
+            f"培训类别“{charge.kind}”无效，应为学科类（academic）或非学科类（non_academic）",
+            f"Training kind '{charge.kind}' is invalid: use academic or non_academic",
+            "kind",
+        )
     if charge.class_hours <= 0:
-        raise ValidationError("course_hours", "课时数须为正数", "Class hours must be positive",
-                              "class_hours")
+        raise ValidationError(
+            "course_hours", "课时数须为正数", "Class hours must be positive", "class_hours"
+        )
     if charge.amount_fen < 0:
-        raise ValidationError("course_amount", "收费金额不能为负", "The amount cannot be negative",
-                              "amount_fen")
+        raise ValidationError(
+            "course_amount", "收费金额不能为负", "The amount cannot be negative", "amount_fen"
+        )
     if charge.course_end < charge.course_start:
-        raise ValidationError("course_dates", "课程结束日期早于开始日期",
-                              "The course ends before it starts", "course_end")
+        raise ValidationError(
+            "course_dates",
+            "课程结束日期早于开始日期",
+            "The course ends before it starts",
+            "course_end",
+        )
     if charge.class_hours > MAX_CLASS_HOURS:
         raise ValidationError(
             "prepaid_hours",

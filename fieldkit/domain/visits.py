@@ -28,8 +28,16 @@ OUTCOME_NAMES = {
     "refused": ("拒绝配合", "refused"),
     "rescheduled": ("改期", "rescheduled"),
 }
-AMENDABLE = ("ended_at", "outcome", "steps_advanced", "issues", "rectification",
-             "interview_recommended", "next_visit_on", "notes")
+AMENDABLE = (
+    "ended_at",
+    "outcome",
+    "steps_advanced",
+    "issues",
+    "rectification",
+    "interview_recommended",
+    "next_visit_on",
+    "notes",
+)
 
 
 @dataclass(frozen=True)
@@ -63,39 +71,61 @@ class Visit:
 def validate_visit(visit: Visit) -> Visit:
     """Check a visit's kind, outcome, steps, times and rectification notice."""
     if visit.kind not in VISIT_KINDS:
-        raise ValidationError("visit_kind",
-                              f"未知的走访类型“{visit.kind}”，应为：{'、'.join(VISIT_KINDS)}",
-                              f"Unknown visit kind '{visit.kind}'; use one of "
-                              f"{', '.join(VISIT_KINDS)}", "kind")
+        raise ValidationError(
+            "visit_kind",
+            f"未知的走访类型“{visit.kind}”，应为：{'、'.join(VISIT_KINDS)}",
+            f"Unknown visit kind '{visit.kind}'; use one of {', '.join(VISIT_KINDS)}",
+            "kind",
+        )
     if visit.outcome is not None and visit.outcome not in OUTCOMES:
-        raise ValidationError("visit_outcome",
-                              f"未知的走访结果“{visit.outcome}”，应为：{'、'.join(OUTCOMES)}",
-                              f"Unknown visit outcome '{visit.outcome}'; use one of "
-                              f"{', '.join(OUTCOMES)}", "outcome")
+        raise ValidationError(
+            "visit_outcome",
+            f"未知的走访结果“{visit.outcome}”，应为：{'、'.join(OUTCOMES)}",
+            f"Unknown visit outcome '{visit.outcome}'; use one of {', '.join(OUTCOMES)}",
+            "outcome",
+        )
     unknown = [s for s in visit.steps_advanced if s not in STEP_KEYS]
     if unknown:
-        raise ValidationError("visit_steps", f"未知的步骤：{', '.join(unknown)}",
-                              f"Unknown steps: {', '.join(unknown)}", "steps_advanced")
+        raise ValidationError(
+            "visit_steps",
+            f"未知的步骤：{', '.join(unknown)}",
+            f"Unknown steps: {', '.join(unknown)}",
+            "steps_advanced",
+        )
     if visit.ended_at is not None:
         if (visit.ended_at.tzinfo is None) != (visit.started_at.tzinfo is None):
-            raise ValidationError("visit_times", "开始与结束时间须同时带或同时不带时区",
-                                  "Start and end times must both have a time zone or both lack one",
-                                  "ended_at")
+            raise ValidationError(
+                "visit_times",
+                "开始与结束时间须同时带或同时不带时区",
+                "Start and end times must both have a time zone or both lack one",
+                "ended_at",
+            )
         if visit.ended_at < visit.started_at:
-            raise ValidationError("visit_times", "结束时间早于开始时间",
-                                  "The visit ends before it starts", "ended_at")
+            raise ValidationError(
+                "visit_times", "结束时间早于开始时间", "The visit ends before it starts", "ended_at"
+            )
     if visit.rectification is not None:
         if not [i for i in visit.rectification.items if i.strip()]:
-            raise ValidationError("rectification_items", "整改通知书至少需要一项整改内容",
-                                  "A rectification notice needs at least one item",
-                                  "rectification")
+            raise ValidationError(
+                "rectification_items",
+                "整改通知书至少需要一项整改内容",
+                "A rectification notice needs at least one item",
+                "rectification",
+            )
         if visit.rectification.deadline < visit.started_at.date():
-            raise ValidationError("rectification_deadline", "整改期限不能早于走访日期",
-                                  "The rectification deadline is before the visit",
-                                  "rectification")
+            raise ValidationError(
+                "rectification_deadline",
+                "整改期限不能早于走访日期",
+                "The rectification deadline is before the visit",
+                "rectification",
+            )
     if visit.next_visit_on is not None and visit.next_visit_on < visit.started_at.date():
-        raise ValidationError("next_visit", "下次走访日期不能早于本次走访",
-                              "The next visit date is before this visit", "next_visit_on")
+        raise ValidationError(
+            "next_visit",
+            "下次走访日期不能早于本次走访",
+            "The next visit date is before this visit",
+            "next_visit_on",
+        )
     return visit
 
 
@@ -109,9 +139,12 @@ def visit_to_wire(visit: Visit) -> dict[str, Any]:
     data["steps_advanced"] = list(visit.steps_advanced)
     data["issues"] = list(visit.issues)
     data["rectification"] = (
-        {"items": list(visit.rectification.items),
-         "deadline": visit.rectification.deadline.isoformat()}
-        if visit.rectification else None
+        {
+            "items": list(visit.rectification.items),
+            "deadline": visit.rectification.deadline.isoformat(),
+        }
+        if visit.rectification
+        else None
     )
     return data
 
@@ -136,13 +169,18 @@ def visit_from_wire(data: dict[str, Any]) -> Visit:
             outcome=data.get("outcome"),
             steps_advanced=tuple(data.get("steps_advanced") or ()),
             issues=tuple(str(i) for i in data.get("issues") or ()),
-            rectification=Rectification(tuple(str(i) for i in rect["items"]),
-                                        date.fromisoformat(rect["deadline"])) if rect else None,
+            rectification=Rectification(
+                tuple(str(i) for i in rect["items"]), date.fromisoformat(rect["deadline"])
+            )
+            if rect
+            else None,
             interview_recommended=bool(data.get("interview_recommended", False)),
             next_visit_on=date.fromisoformat(data["next_visit_on"])
-            if data.get("next_visit_on") else None,
+            if data.get("next_visit_on")
+            else None,
             notes=str(data.get("notes") or ""),
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ValidationError("visit_shape", f"走访数据格式错误：{exc}",
-                              f"Malformed visit data: {exc}", "visit") from None
+        raise ValidationError(
+            "visit_shape", f"走访数据格式错误：{exc}", f"Malformed visit data: {exc}", "visit"
+        ) from None

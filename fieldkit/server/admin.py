@@ -37,9 +37,10 @@ def _open(args: argparse.Namespace) -> Store | None:
     try:
         store = Store(args.db)
         if not store.initialized():
-            _fail(f"“{args.db}”还不是办公室数据库，请先运行 fieldkit server init --db {args.db}",
-                  f"'{args.db}' is not an office store yet: run fieldkit server init --db "
-                  f"{args.db}")
+            _fail(
+                f"“{args.db}”还不是办公室数据库，请先运行 fieldkit server init --db {args.db}",
+                f"'{args.db}' is not an office store yet: run fieldkit server init --db {args.db}",
+            )
             store.close()
             return None
         return store
@@ -47,8 +48,10 @@ def _open(args: argparse.Namespace) -> Store | None:
         _fail(*str(exc).split(" / ", 1))
         return None
     except (SQLAlchemyError, OSError) as exc:
-        _fail(f"无法打开数据库“{args.db}”：{_reason(exc)}",
-              f"cannot open the store '{args.db}': {_reason(exc)}")
+        _fail(
+            f"无法打开数据库“{args.db}”：{_reason(exc)}",
+            f"cannot open the store '{args.db}': {_reason(exc)}",
+        )
         return None
 
 
@@ -60,16 +63,22 @@ def cmd_init(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _fail(*str(exc).split(" / ", 1))
     except (SQLAlchemyError, OSError) as exc:
-        return _fail(f"无法创建数据库“{args.db}”：{_reason(exc)}（请检查目录是否存在、是否可写）",
-                     f"cannot create the store '{args.db}': {_reason(exc)} (check that the "
-                     "folder exists and is writable)")
+        return _fail(
+            f"无法创建数据库“{args.db}”：{_reason(exc)}（请检查目录是否存在、是否可写）",
+            f"cannot create the store '{args.db}': {_reason(exc)} (check that the "
+            "folder exists and is writable)",
+        )
     try:
         if created:
-            _say(f"已创建办公室数据库 {args.db}，并生成签名密钥", f"created the office store {args.db} "
-                 "and its signing key")
+            _say(
+                f"已创建办公室数据库 {args.db}，并生成签名密钥",
+                f"created the office store {args.db} and its signing key",
+            )
         else:
-            _say(f"数据库 {args.db} 已初始化，保持原有密钥不变",
-                 f"the store {args.db} was already initialised; its key is unchanged")
+            _say(
+                f"数据库 {args.db} 已初始化，保持原有密钥不变",
+                f"the store {args.db} was already initialised; its key is unchanged",
+            )
         print(f"公钥 / public key: {store.public_key}")
     finally:
         store.close()
@@ -91,32 +100,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _fail(*str(exc).split(" / ", 1))
     except (SQLAlchemyError, OSError) as exc:
-        return _fail(f"无法打开数据库“{args.db}”：{_reason(exc)}",
-                     f"cannot open the store '{args.db}': {_reason(exc)}")
+        return _fail(
+            f"无法打开数据库“{args.db}”：{_reason(exc)}",
+            f"cannot open the store '{args.db}': {_reason(exc)}",
+        )
     scheme = "https" if certfile else "http"
-    _say(f"办公室服务器运行于 {scheme}://{args.host}:{args.port}（Ctrl+C 停止）",
-         f"office server on {scheme}://{args.host}:{args.port} (Ctrl+C stops it)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info",
-                ssl_certfile=certfile, ssl_keyfile=keyfile)
+    _say(
+        f"办公室服务器运行于 {scheme}://{args.host}:{args.port}（Ctrl+C 停止）",
+        f"office server on {scheme}://{args.host}:{args.port} (Ctrl+C stops it)",
+    )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+    )
     return 0
 
 
 def _tls_refusal(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:
     """Why --certfile/--keyfile cannot be used as given (zh, en), or None when they can."""
     if bool(certfile) != bool(keyfile):
-        return ("HTTPS 需要同时给出 --certfile 和 --keyfile（或都不给，使用 HTTP）",
-                "HTTPS needs both --certfile and --keyfile (or neither, for plain HTTP)")
+        return (
+            "HTTPS 需要同时给出 --certfile 和 --keyfile（或都不给，使用 HTTP）",
+            "HTTPS needs both --certfile and --keyfile (or neither, for plain HTTP)",
+        )
     for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
         if path and not Path(path).is_file():
-            return (f"找不到 {option} 指定的文件“{path}”，请检查路径",
-                    f"{option} file '{path}' not found: check the path")
+            return (
+                f"找不到 {option} 指定的文件“{path}”，请检查路径",
+                f"{option} file '{path}' not found: check the path",
+            )
     if certfile and keyfile:
         try:
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
         except (ssl.SSLError, OSError) as exc:
-            return (f"证书或私钥无法使用（{exc}），请确认两者是配对的 PEM 文件",
-                    f"the certificate or key cannot be used ({exc}): check that both are "
-                    "matching PEM files")
+            return (
+                f"证书或私钥无法使用（{exc}），请确认两者是配对的 PEM 文件",
+                f"the certificate or key cannot be used ({exc}): check that both are "
+                "matching PEM files",
+            )
     return None
 
 
@@ -133,9 +158,14 @@ def cmd_add_technician(args: argparse.Namespace) -> int:
     finally:
         store.close()
     role = ("主管", "supervisor") if tech.role == "supervisor" else ("技术人员", "technician")
-    _say(f"已添加{role[0]} {tech.id} {tech.name}，辖区 {tech.zone} {domain.full_name(tech.zone)}",
-         f"added {role[1]} {tech.id} {tech.name}, zone {tech.zone}")
-    _say("访问令牌只显示这一次，请安全地交给本人", "the token is shown this once; hand it over safely")
+    _say(
+        f"已添加{role[0]} {tech.id} {tech.name}，辖区 {tech.zone} {domain.full_name(tech.zone)}",
+        f"added {role[1]} {tech.id} {tech.name}, zone {tech.zone}",
+    )
+    _say(
+        "访问令牌只显示这一次，请安全地交给本人",
+        "the token is shown this once; hand it over safely",
+    )
     print(f"token: {tech.token}")
     return 0
 
@@ -150,8 +180,10 @@ def cmd_assign(args: argparse.Namespace) -> int:
             if args.division:
                 ids = office.institutions_in(conn, args.division)
                 if not ids:
-                    raise office.OfficeError(f"区划 {args.division} 下没有机构",
-                                             f"no institutions in division {args.division}")
+                    raise office.OfficeError(
+                        f"区划 {args.division} 下没有机构",
+                        f"no institutions in division {args.division}",
+                    )
             else:
                 ids = list(dict.fromkeys(args.institution))
             moved = office.assign(conn, args.technician, ids)
@@ -159,8 +191,10 @@ def cmd_assign(args: argparse.Namespace) -> int:
         return _fail(*str(exc).split(" / ", 1))
     finally:
         store.close()
-    _say(f"已将 {len(ids)} 家机构分配给 {args.technician}（其中 {len(moved)} 家为新分配或改派）",
-         f"assigned {len(ids)} institutions to {args.technician} ({len(moved)} new or moved)")
+    _say(
+        f"已将 {len(ids)} 家机构分配给 {args.technician}（其中 {len(moved)} 家为新分配或改派）",
+        f"assigned {len(ids)} institutions to {args.technician} ({len(moved)} new or moved)",
+    )
     return 0
 
 
@@ -178,10 +212,12 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
         return _fail(*str(exc).split(" / ", 1))
     finally:
         store.close()
-    _say(f"已载入演示数据：{counts['institutions']} 家机构，{counts['payments']} 个已签名收款码"
-         f"（{time.perf_counter() - started:.1f} 秒）",
-         f"loaded the demo province: {counts['institutions']} institutions, "
-         f"{counts['payments']} signed payment codes")
+    _say(
+        f"已载入演示数据：{counts['institutions']} 家机构，{counts['payments']} 个已签名收款码"
+        f"（{time.perf_counter() - started:.1f} 秒）",
+        f"loaded the demo province: {counts['institutions']} institutions, "
+        f"{counts['payments']} signed payment codes",
+    )
     return 0
 
 

@@ -60,9 +60,12 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413, "too_large", f"请求体超过{self.max_bytes // 1024 // 1024} MiB，请分批发送 / "
+            413,
+            "too_large",
+            f"请求体超过{self.max_bytes // 1024 // 1024} MiB，请分批发送 / "
             f"the request body is over {self.max_bytes // 1024 // 1024} MiB; send smaller batches",
-            headers={"Connection": "close"})
+            headers={"Connection": "close"},
+        )
         await response(scope, receive, send)
 
 
@@ -72,19 +75,27 @@ def close_app(app: FastAPI) -> None:
     app.state.store.close()
 
 
-def create_app(db: str | Path, office_name: str = DEFAULT_OFFICE_NAME,
-               failed_logins: FailedLogins | None = None) -> FastAPI:
+def create_app(
+    db: str | Path,
+    office_name: str = DEFAULT_OFFICE_NAME,
+    failed_logins: FailedLogins | None = None,
+) -> FastAPI:
     """The office API over the store at `db` (a path or database URL); initialises it if new."""
     store = Store(db)
     store.initialize(office_name)
     epoch = store.get_meta("epoch") or ""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         close_app(app)
 
-    app = FastAPI(title="fieldkit office server", version=__version__, lifespan=lifespan,
-                  description="同步、统计与支付码签名 / sync, stats and payment-code signing")
+    app = FastAPI(
+        title="fieldkit office server",
+        version=__version__,
+        lifespan=lifespan,
+        description="同步、统计与支付码签名 / sync, stats and payment-code signing",
+    )
     app.state.store, app.state.epoch = store, epoch
     app.state.puller = pull.Puller(store, epoch)
     app.state.failed_logins = failed_logins or FailedLogins()

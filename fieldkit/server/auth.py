@@ -38,8 +38,13 @@ class Caller:
 
     def wire(self) -> dict[str, str]:
         """The `/api/v1/me` answer."""
-        return {"id": self.id, "name": self.name, "role": self.role, "zone": self.zone,
-                "zone_name": domain.full_name(self.zone)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "zone": self.zone,
+            "zone_name": domain.full_name(self.zone),
+        }
 
 
 def new_token() -> str:
@@ -81,28 +86,42 @@ def institution_scope(caller: Caller) -> ColumnElement[bool]:
 def change_scope(caller: Caller) -> ColumnElement[bool]:
     """SQL condition on `changes` for what the caller pulls (incl. their own `unassigned`)."""
     if caller.supervisor:
-        return and_(changes.c.audience.is_(None),
-                    division_filter(changes.c.division_code, caller.zone))
+        return and_(
+            changes.c.audience.is_(None), division_filter(changes.c.division_code, caller.zone)
+        )
     assigned = select(assignments.c.institution_id).where(assignments.c.technician_id == caller.id)
-    return or_(and_(changes.c.audience.is_(None), changes.c.institution_id.in_(assigned)),
-               changes.c.audience == caller.id)
+    return or_(
+        and_(changes.c.audience.is_(None), changes.c.institution_id.in_(assigned)),
+        changes.c.audience == caller.id,
+    )
 
 
 def may_touch(conn: Connection, caller: Caller, institution_id: str, division_code: str) -> bool:
     """Whether the caller may see and change this institution."""
     if caller.supervisor:
         return domain.contains(caller.zone, division_code)
-    owner = conn.execute(select(assignments.c.technician_id)
-                         .where(assignments.c.institution_id == institution_id)).scalar()
+    owner = conn.execute(
+        select(assignments.c.technician_id).where(assignments.c.institution_id == institution_id)
+    ).scalar()
     return owner == caller.id
 
 
 class FailedLogins:
     """Bad tokens per client address in a sliding window; past the limit, the address waits."""
 
-    def __init__(self, limit: int = 20, window: float = 60.0, max_addresses: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.max_addresses, self.clock = limit, window, max_addresses, clock
+    def __init__(
+        self,
+        limit: int = 20,
+        window: float = 60.0,
+        max_addresses: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window, self.max_addresses, self.clock = (
+            limit,
+            window,
+            max_addresses,
+            clock,
+        )
         self._seen: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -68,18 +68,39 @@ def payment_for(row: dict[str, Any], private_key: str) -> tuple[str, str]:
     """The signed EMV payload of an institution's supervised account."""
     city = domain.city_of(row["division_code"])
     payload = emv.build_payload(
-        institution_id=row["id"], account=row["account_no"],
+        institution_id=row["id"],
+        account=row["account_no"],
         name_latin=row.get("name_latin") or latin_name(row["name"]),
-        city_latin=city_latin(row["division_code"]), name_zh=row["name"],
-        city_zh=city.name if city else "")
+        city_latin=city_latin(row["division_code"]),
+        name_zh=row["name"],
+        city_zh=city.name if city else "",
+    )
     return payload, signing.sign(private_key, payload)
 
 
 # --- institutions --------------------------------------------------------------------------------
-INSTITUTION_COLUMNS = ("id", "name", "uscc", "licence_no", "division_code", "address",
-                       "contact_name", "contact_phone", "kind", "pinyin", "initials", "name_latin",
-                       "account_no", "bank_status", "bank_reason", "payment_payload",
-                       "payment_signature", "orders", "order_amount_fen", "hlc")
+INSTITUTION_COLUMNS = (
+    "id",
+    "name",
+    "uscc",
+    "licence_no",
+    "division_code",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "kind",
+    "pinyin",
+    "initials",
+    "name_latin",
+    "account_no",
+    "bank_status",
+    "bank_reason",
+    "payment_payload",
+    "payment_signature",
+    "orders",
+    "order_amount_fen",
+    "hlc",
+)
 
 
 def next_ids(conn: Connection, division_codes: Sequence[str]) -> list[str]:
@@ -89,16 +110,18 @@ def next_ids(conn: Connection, division_codes: Sequence[str]) -> list[str]:
     for code in division_codes:
         if code not in serial:
             prefix = f"JG{code}"
-            last = conn.execute(select(func.max(institutions.c.id))
-                                .where(institutions.c.id.like(prefix + "%"))).scalar()
-            serial[code] = int(last[len(prefix):]) if last else 0
+            last = conn.execute(
+                select(func.max(institutions.c.id)).where(institutions.c.id.like(prefix + "%"))
+            ).scalar()
+            serial[code] = int(last[len(prefix) :]) if last else 0
         serial[code] += 1
         out.append(f"JG{code}{serial[code]:04d}")
     return out
 
 
-def add_institutions(conn: Connection, rows: Sequence[dict[str, Any]],
-                     step_rows: Sequence[dict[str, Any]]) -> None:
+def add_institutions(
+    conn: Connection, rows: Sequence[dict[str, Any]], step_rows: Sequence[dict[str, Any]]
+) -> None:
     """Insert institutions and their eleven steps (stamped INITIAL_STAMP) and log them, in bulk."""
     if not rows:
         return
@@ -110,37 +133,74 @@ def add_institutions(conn: Connection, rows: Sequence[dict[str, Any]],
         value["order_amount_fen"] = value["order_amount_fen"] or 0
         value["bank_status"] = value["bank_status"] or "pending"
         value["hlc"] = stamp
-        for key in ("licence_no", "address", "contact_name", "contact_phone", "pinyin",
-                    "initials", "name_latin"):
+        for key in (
+            "licence_no",
+            "address",
+            "contact_name",
+            "contact_phone",
+            "pinyin",
+            "initials",
+            "name_latin",
+        ):
             value[key] = value[key] or ""
     step_values = []
     for r in rows:
         for key in domain.STEP_KEYS:
             s = given.get((r["id"], key), {})
-            step_values.append({"institution_id": r["id"], "step": key,
-                                "status": s.get("status", domain.TODO),
-                                "reason": s.get("reason"), "note": None, "hlc": stamp,
-                                "updated_by": SERVER_WRITER, "received_ms": None})
+            step_values.append(
+                {
+                    "institution_id": r["id"],
+                    "step": key,
+                    "status": s.get("status", domain.TODO),
+                    "reason": s.get("reason"),
+                    "note": None,
+                    "hlc": stamp,
+                    "updated_by": SERVER_WRITER,
+                    "received_ms": None,
+                }
+            )
     conn.execute(insert(institutions), inst_values)
     conn.execute(insert(steps), step_values)
     # Each institution followed by its steps, so every page of a pull carries a like mix.
     log: list[dict[str, Any]] = []
-    for value, first in zip(inst_values, range(0, len(step_values), len(domain.STEP_KEYS)),
-                            strict=True):
+    for value, first in zip(
+        inst_values, range(0, len(step_values), len(domain.STEP_KEYS)), strict=True
+    ):
         log.append(institution_change(value))
-        log += [{"kind": "step", "entity_id": f"{s['institution_id']}:{s['step']}",
-                 "institution_id": s["institution_id"], "division_code": value["division_code"],
-                 "data": dumps({k: s[k] for k in ("institution_id", "step", "status", "reason",
-                                                   "note", "hlc", "updated_by")})}
-                for s in step_values[first:first + len(domain.STEP_KEYS)]]
+        log += [
+            {
+                "kind": "step",
+                "entity_id": f"{s['institution_id']}:{s['step']}",
+                "institution_id": s["institution_id"],
+                "division_code": value["division_code"],
+                "data": dumps(
+                    {
+                        k: s[k]
+                        for k in (
+                            "institution_id",
+                            "step",
+                            "status",
+                            "reason",
+                            "note",
+                            "hlc",
+                            "updated_by",
+                        )
+                    }
+                ),
+            }
+            for s in step_values[first : first + len(domain.STEP_KEYS)]
+        ]
     emit(conn, log)
 
 
 def update_institutions(conn: Connection, updates: Sequence[dict[str, Any]], stamp: str) -> None:
     """Update master data (by id) under the office's stamp and log each institution as changed."""
     for values in updates:
-        conn.execute(update(institutions).where(institutions.c.id == values["id"]).values(
-            **{k: v for k, v in values.items() if k != "id"}, hlc=stamp))
+        conn.execute(
+            update(institutions)
+            .where(institutions.c.id == values["id"])
+            .values(**{k: v for k, v in values.items() if k != "id"}, hlc=stamp)
+        )
     emit_institutions(conn, [u["id"] for u in updates])
 
 
@@ -148,21 +208,37 @@ def emit_institutions(conn: Connection, ids: Sequence[str]) -> None:
     """Log the current master data of these institutions as changes."""
     log = []
     for i in range(0, len(ids), 500):
-        found = conn.execute(select(institutions).where(institutions.c.id.in_(ids[i:i + 500])))
+        found = conn.execute(select(institutions).where(institutions.c.id.in_(ids[i : i + 500])))
         log += [institution_change(r) for r in found]
     emit(conn, log)
 
 
-def set_bank_step(conn: Connection, institution_id: str, division_code: str, passed: bool,
-                  reason: str | None, stamp: str) -> None:
+def set_bank_step(
+    conn: Connection,
+    institution_id: str,
+    division_code: str,
+    passed: bool,
+    reason: str | None,
+    stamp: str,
+) -> None:
     """Set the server-owned bank_verified step from the bank's answer and log it."""
     status = domain.DONE if passed else (domain.BLOCKED if reason else domain.TODO)
-    conn.execute(update(steps).where(steps.c.institution_id == institution_id,
-                                     steps.c.step == "bank_verified")
-                 .values(status=status, reason=None if passed else reason, hlc=stamp,
-                         updated_by=SERVER_WRITER, received_ms=None))
-    row = conn.execute(select(steps).where(steps.c.institution_id == institution_id,
-                                           steps.c.step == "bank_verified")).one()
+    conn.execute(
+        update(steps)
+        .where(steps.c.institution_id == institution_id, steps.c.step == "bank_verified")
+        .values(
+            status=status,
+            reason=None if passed else reason,
+            hlc=stamp,
+            updated_by=SERVER_WRITER,
+            received_ms=None,
+        )
+    )
+    row = conn.execute(
+        select(steps).where(
+            steps.c.institution_id == institution_id, steps.c.step == "bank_verified"
+        )
+    ).one()
     emit(conn, [step_change(row, division_code)])
 
 
@@ -193,8 +269,16 @@ def add_technician(conn: Connection, name: str, zone: str, supervisor: bool) -> 
         new_id = f"T{count + 1:04d}"
     token = new_token()
     role = "supervisor" if supervisor else "technician"
-    conn.execute(insert(technicians).values(id=new_id, name=name.strip(), role=role, zone=zone,
-                                            token_hash=token_hash(token), created_at=now_iso()))
+    conn.execute(
+        insert(technicians).values(
+            id=new_id,
+            name=name.strip(),
+            role=role,
+            zone=zone,
+            token_hash=token_hash(token),
+            created_at=now_iso(),
+        )
+    )
     return NewTechnician(new_id, name.strip(), role, zone, token)
 
 
@@ -204,51 +288,83 @@ def assign(conn: Connection, technician_id: str, institution_ids: Sequence[str])
     if tech is None:
         raise OfficeError(f"没有技术人员“{technician_id}”", f"no technician '{technician_id}'")
     if tech.role != "technician":
-        raise OfficeError(f"{technician_id}是主管，主管按辖区查看，无需分配",
-                          f"{technician_id} is a supervisor and sees their zone without "
-                          "assignment")
+        raise OfficeError(
+            f"{technician_id}是主管，主管按辖区查看，无需分配",
+            f"{technician_id} is a supervisor and sees their zone without assignment",
+        )
     found = {r.id: r.division_code for r in _rows_by_id(conn, institution_ids)}
     missing = [i for i in institution_ids if i not in found]
     if missing:
-        raise OfficeError(f"没有这些机构：{', '.join(missing)}",
-                          f"no such institutions: {', '.join(missing)}")
+        raise OfficeError(
+            f"没有这些机构：{', '.join(missing)}", f"no such institutions: {', '.join(missing)}"
+        )
     outside = [i for i in institution_ids if not domain.contains(tech.zone, found[i])]
     if outside:
-        raise OfficeError(f"这些机构不在{tech.name}的辖区（{tech.zone}）内：{', '.join(outside)}",
-                          f"outside {tech.name}'s zone {tech.zone}: {', '.join(outside)}")
+        raise OfficeError(
+            f"这些机构不在{tech.name}的辖区（{tech.zone}）内：{', '.join(outside)}",
+            f"outside {tech.name}'s zone {tech.zone}: {', '.join(outside)}",
+        )
     current: dict[str, str] = {}
     for i in range(0, len(institution_ids), 500):
-        chunk = list(institution_ids[i:i + 500])
-        current |= {r.institution_id: r.technician_id for r in conn.execute(
-            select(assignments).where(assignments.c.institution_id.in_(chunk)))}
+        chunk = list(institution_ids[i : i + 500])
+        current |= {
+            r.institution_id: r.technician_id
+            for r in conn.execute(
+                select(assignments).where(assignments.c.institution_id.in_(chunk))
+            )
+        }
     moved = [i for i in dict.fromkeys(institution_ids) if current.get(i) != technician_id]
     now = now_iso()
     for inst_id in moved:
         if inst_id in current:
-            conn.execute(update(assignments).where(assignments.c.institution_id == inst_id)
-                         .values(technician_id=technician_id, assigned_at=now))
-    fresh = [{"institution_id": i, "technician_id": technician_id, "assigned_at": now}
-             for i in moved if i not in current]
+            conn.execute(
+                update(assignments)
+                .where(assignments.c.institution_id == inst_id)
+                .values(technician_id=technician_id, assigned_at=now)
+            )
+    fresh = [
+        {"institution_id": i, "technician_id": technician_id, "assigned_at": now}
+        for i in moved
+        if i not in current
+    ]
     if fresh:
         conn.execute(insert(assignments), fresh)
-    emit(conn, [{"kind": "unassigned", "entity_id": i, "institution_id": i,
-                 "division_code": found[i], "audience": current[i],
-                 "data": {"institution_id": i, "technician_id": current[i]}}
-                for i in moved if i in current])
+    emit(
+        conn,
+        [
+            {
+                "kind": "unassigned",
+                "entity_id": i,
+                "institution_id": i,
+                "division_code": found[i],
+                "audience": current[i],
+                "data": {"institution_id": i, "technician_id": current[i]},
+            }
+            for i in moved
+            if i in current
+        ],
+    )
     emit(conn, snapshot_changes(conn, moved))
     return moved
 
 
 def institutions_in(conn: Connection, division: str) -> list[str]:
     """The ids of every institution whose division lies in `division`."""
-    return list(conn.execute(select(institutions.c.id)
-                             .where(division_filter(institutions.c.division_code, division))
-                             .order_by(institutions.c.id)).scalars())
+    return list(
+        conn.execute(
+            select(institutions.c.id)
+            .where(division_filter(institutions.c.division_code, division))
+            .order_by(institutions.c.id)
+        ).scalars()
+    )
 
 
 def _rows_by_id(conn: Connection, ids: Sequence[str]) -> list[Any]:
     rows: list[Any] = []
     for i in range(0, len(ids), 500):
-        rows += conn.execute(select(institutions.c.id, institutions.c.division_code)
-                             .where(institutions.c.id.in_(list(ids[i:i + 500])))).all()
+        rows += conn.execute(
+            select(institutions.c.id, institutions.c.division_code).where(
+                institutions.c.id.in_(list(ids[i : i + 500]))
+            )
+        ).all()
     return rows

@@ -36,22 +36,36 @@ class Page:
     head: int
 
 
-def build_page(store: Store, caller: Caller, cursor: int, limit: int, epoch: str,
-               gzipped: bool) -> Page:
+def build_page(
+    store: Store, caller: Caller, cursor: int, limit: int, epoch: str, gzipped: bool
+) -> Page:
     """The page after `cursor`, spliced from the changes stored already serialised (one snapshot)."""
     with store.engine.connect() as conn:
         head = store.head(conn)
         if cursor > head:
             raise CursorUnknown(cursor)
         scope = (changes.c.seq <= head, change_scope(caller))
-        count, last, joined = joined_bodies(conn, select(changes.c.seq, changes.c.body)
-                                            .where(changes.c.seq > cursor, *scope)
-                                            .order_by(changes.c.seq).limit(limit))
-        more = count == limit and conn.execute(
-            select(changes.c.seq).where(changes.c.seq > last, *scope).limit(1)).first() is not None
+        count, last, joined = joined_bodies(
+            conn,
+            select(changes.c.seq, changes.c.body)
+            .where(changes.c.seq > cursor, *scope)
+            .order_by(changes.c.seq)
+            .limit(limit),
+        )
+        more = (
+            count == limit
+            and conn.execute(
+                select(changes.c.seq).where(changes.c.seq > last, *scope).limit(1)
+            ).first()
+            is not None
+        )
     end = last if more else head
-    body = b'{"changes":[' + joined + b'],"cursor":%d,"more":%s,"epoch":"%s"}' % (
-        end, b"true" if more else b"false", epoch.encode())
+    body = (
+        b'{"changes":['
+        + joined
+        + b'],"cursor":%d,"more":%s,"epoch":"%s"}'
+        % (end, b"true" if more else b"false", epoch.encode())
+    )
     if gzipped and len(body) >= GZIP_MIN_BYTES:
         packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         return Page(packer.compress(body) + packer.flush(), True, end, more, head)
@@ -95,8 +109,9 @@ class Puller:
             key = (caller, cursor, limit)
             if key in self._ahead:
                 return
-            self._ahead[key] = self._pool.submit(build_page, self.store, caller, cursor, limit,
-                                                 self.epoch, True)
+            self._ahead[key] = self._pool.submit(
+                build_page, self.store, caller, cursor, limit, self.epoch, True
+            )
             while len(self._ahead) > READ_AHEAD_PAGES:
                 self._ahead.popitem(last=False)[1].cancel()
 

@@ -28,8 +28,7 @@ def seed_demo(store: Store, seed: int = 2026) -> dict[str, int]:
         _refuse_if_not_empty(store, conn)
         office.add_institutions(conn, rows, list(province.steps))
         store.save_clock(conn)
-    return {"institutions": len(rows),
-            "payments": sum(1 for r in rows if r.get("payment_payload"))}
+    return {"institutions": len(rows), "payments": sum(1 for r in rows if r.get("payment_payload"))}
 
 
 def _refuse_if_not_empty(store: Store, conn: Connection | None = None) -> None:
@@ -41,6 +40,8 @@ def _refuse_if_not_empty(store: Store, conn: Connection | None = None) -> None:
     else:
         count = conn.execute(query).scalar_one()
     if count:
-        raise SeedError(f"数据库里已有 {count} 家机构，演示数据只能载入空数据库 / "
-                        f"the store already holds {count} institutions; the demo province "
-                        "loads into an empty store only")
+        raise SeedError(
+            f"数据库里已有 {count} 家机构，演示数据只能载入空数据库 / "
+            f"the store already holds {count} institutions; the demo province "
+            "loads into an empty store only"
+        )

@@ -11,9 +11,19 @@ from fieldkit import domain
 
 from .store import conflicts, institutions, records, steps, visits
 
-COUNTERS = ("institutions", "bank_verified", "orders", "order_amount_fen", "full_process",
-            "visits", "rectification_notices", "posters_printed", "qr_checks", "qr_mismatches",
-            "conflicts")
+COUNTERS = (
+    "institutions",
+    "bank_verified",
+    "orders",
+    "order_amount_fen",
+    "full_process",
+    "visits",
+    "rectification_notices",
+    "posters_printed",
+    "qr_checks",
+    "qr_mismatches",
+    "conflicts",
+)
 
 
 def _per_division(conn: Connection, scope: ColumnElement[bool]) -> dict[str, dict[str, Any]]:
@@ -21,55 +31,83 @@ def _per_division(conn: Connection, scope: ColumnElement[bool]) -> dict[str, dic
     figures: dict[str, dict[str, Any]] = defaultdict(_empty)
     code = institutions.c.division_code
     passed = func.sum(case((institutions.c.bank_status == "passed", 1), else_=0))
-    for row in conn.execute(select(code, func.count(), passed, func.sum(institutions.c.orders),
-                                   func.sum(institutions.c.order_amount_fen))
-                            .where(scope).group_by(code)):
+    for row in conn.execute(
+        select(
+            code,
+            func.count(),
+            passed,
+            func.sum(institutions.c.orders),
+            func.sum(institutions.c.order_amount_fen),
+        )
+        .where(scope)
+        .group_by(code)
+    ):
         f = figures[row[0]]
         f["institutions"], f["bank_verified"] = row[1], int(row[2] or 0)
         f["orders"], f["order_amount_fen"] = int(row[3] or 0), int(row[4] or 0)
     joined = steps.join(institutions, institutions.c.id == steps.c.institution_id)
-    for row in conn.execute(select(code, steps.c.step, func.count()).select_from(joined)
-                            .where(scope, steps.c.status == domain.DONE)
-                            .group_by(code, steps.c.step)):
+    for row in conn.execute(
+        select(code, steps.c.step, func.count())
+        .select_from(joined)
+        .where(scope, steps.c.status == domain.DONE)
+        .group_by(code, steps.c.step)
+    ):
         figures[row[0]]["by_step"][row[1]] = row[2]
-    full = (select(steps.c.institution_id)
-            .where(steps.c.step.in_(domain.FULL_PROCESS_STEPS), steps.c.status == domain.DONE)
-            .group_by(steps.c.institution_id)
-            .having(func.count() == len(domain.FULL_PROCESS_STEPS)))
-    for row in conn.execute(select(code, func.count()).where(scope, institutions.c.id.in_(full))
-                            .group_by(code)):
+    full = (
+        select(steps.c.institution_id)
+        .where(steps.c.step.in_(domain.FULL_PROCESS_STEPS), steps.c.status == domain.DONE)
+        .group_by(steps.c.institution_id)
+        .having(func.count() == len(domain.FULL_PROCESS_STEPS))
+    )
+    for row in conn.execute(
+        select(code, func.count()).where(scope, institutions.c.id.in_(full)).group_by(code)
+    ):
         figures[row[0]]["full_process"] = row[1]
     _add_visits(conn, scope, figures)
     _add_records(conn, scope, figures)
     return figures
 
 
-def _add_visits(conn: Connection, scope: ColumnElement[bool],
-                figures: dict[str, dict[str, Any]]) -> None:
+def _add_visits(
+    conn: Connection, scope: ColumnElement[bool], figures: dict[str, dict[str, Any]]
+) -> None:
     code = institutions.c.division_code
     notices = func.sum(case((visits.c.has_rectification, 1), else_=0))
     joined = visits.join(institutions, institutions.c.id == visits.c.institution_id)
-    for row in conn.execute(select(code, func.count(), notices).select_from(joined)
-                            .where(scope).group_by(code)):
+    for row in conn.execute(
+        select(code, func.count(), notices).select_from(joined).where(scope).group_by(code)
+    ):
         figures[row[0]]["visits"], figures[row[0]]["rectification_notices"] = row[1], int(row[2])
     joined = conflicts.join(institutions, institutions.c.id == conflicts.c.institution_id)
-    for row in conn.execute(select(code, func.count()).select_from(joined)
-                            .where(scope, conflicts.c.resolved.is_(False)).group_by(code)):
+    for row in conn.execute(
+        select(code, func.count())
+        .select_from(joined)
+        .where(scope, conflicts.c.resolved.is_(False))
+        .group_by(code)
+    ):
         figures[row[0]]["conflicts"] = row[1]
 
 
-def _add_records(conn: Connection, scope: ColumnElement[bool],
-                 figures: dict[str, dict[str, Any]]) -> None:
+def _add_records(
+    conn: Connection, scope: ColumnElement[bool], figures: dict[str, dict[str, Any]]
+) -> None:
     code = institutions.c.division_code
     joined = records.join(institutions, institutions.c.id == records.c.institution_id)
-    for row in conn.execute(select(code, records.c.kind, func.count()).select_from(joined)
-                            .where(scope).group_by(code, records.c.kind)):
+    for row in conn.execute(
+        select(code, records.c.kind, func.count())
+        .select_from(joined)
+        .where(scope)
+        .group_by(code, records.c.kind)
+    ):
         key = "posters_printed" if row[1] == "poster.printed" else "qr_checks"
         figures[row[0]][key] += row[2]
     mismatch = records.c.data["result"].as_string() == "mismatch"
-    for row in conn.execute(select(code, func.count()).select_from(joined)
-                            .where(scope, records.c.kind == "qr.checked", mismatch)
-                            .group_by(code)):
+    for row in conn.execute(
+        select(code, func.count())
+        .select_from(joined)
+        .where(scope, records.c.kind == "qr.checked", mismatch)
+        .group_by(code)
+    ):
         figures[row[0]]["qr_mismatches"] = row[1]
 
 
@@ -91,14 +129,22 @@ def _shape(code: str | None, name: str, f: dict[str, Any]) -> dict[str, Any]:
     """The stats answer of DESIGN.md for one group of figures."""
     n = f["institutions"]
     return {
-        "division": code, "name": name, "institutions": n, "by_step": f["by_step"],
+        "division": code,
+        "name": name,
+        "institutions": n,
+        "by_step": f["by_step"],
         "bank_verified": f["bank_verified"],
         "bank_verified_rate": round(f["bank_verified"] / n, 4) if n else 0.0,
-        "payment_enabled": f["by_step"]["payment_enabled"], "full_process": f["full_process"],
-        "orders": f["orders"], "order_amount_fen": f["order_amount_fen"], "visits": f["visits"],
+        "payment_enabled": f["by_step"]["payment_enabled"],
+        "full_process": f["full_process"],
+        "orders": f["orders"],
+        "order_amount_fen": f["order_amount_fen"],
+        "visits": f["visits"],
         "rectification_notices": f["rectification_notices"],
-        "posters_printed": f["posters_printed"], "qr_checks": f["qr_checks"],
-        "qr_mismatches": f["qr_mismatches"], "open_conflicts": f["conflicts"],
+        "posters_printed": f["posters_printed"],
+        "qr_checks": f["qr_checks"],
+        "qr_mismatches": f["qr_mismatches"],
+        "open_conflicts": f["conflicts"],
     }
 
 
@@ -110,8 +156,9 @@ def _child_of(zone: str | None, code: str) -> str:
     return code
 
 
-def figures(conn: Connection, scope: ColumnElement[bool], code: str | None,
-            name: str) -> dict[str, Any]:
+def figures(
+    conn: Connection, scope: ColumnElement[bool], code: str | None, name: str
+) -> dict[str, Any]:
     """The stats of everything matching `scope`, with one child entry per sub-division."""
     per = _per_division(conn, scope)
     answer = _shape(code, name, _sum(list(per.values())))

@@ -52,13 +52,15 @@ WRITER_OPTION = "fieldkit_writer"
 metadata = MetaData()
 
 meta = Table(
-    "meta", metadata,
+    "meta",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=True),
 )
 
 institutions = Table(
-    "institutions", metadata,
+    "institutions",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("name", Text, nullable=False),
     Column("uscc", String(18), nullable=False, unique=True),
@@ -84,7 +86,8 @@ institutions = Table(
 )
 
 steps = Table(
-    "steps", metadata,
+    "steps",
+    metadata,
     Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
     Column("step", String(32), primary_key=True),
     Column("status", String(16), nullable=False, default=domain.TODO),
@@ -96,7 +99,8 @@ steps = Table(
 )
 
 technicians = Table(
-    "technicians", metadata,
+    "technicians",
+    metadata,
     Column("id", String(16), primary_key=True),
     Column("name", Text, nullable=False),
     Column("role", String(16), nullable=False),
@@ -106,14 +110,16 @@ technicians = Table(
 )
 
 assignments = Table(
-    "assignments", metadata,
+    "assignments",
+    metadata,
     Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
     Column("technician_id", String(16), ForeignKey("technicians.id"), nullable=False, index=True),
     Column("assigned_at", Text, nullable=False),
 )
 
 visits = Table(
-    "visits", metadata,
+    "visits",
+    metadata,
     Column("visit_id", String(64), primary_key=True),
     Column("institution_id", String(32), ForeignKey("institutions.id"), nullable=False, index=True),
     Column("technician_id", String(16), nullable=False),
@@ -126,7 +132,8 @@ visits = Table(
 
 # poster.printed and qr.checked: kept for the office's audit.
 records = Table(
-    "records", metadata,
+    "records",
+    metadata,
     Column("op_id", String(64), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("institution_id", String(32), nullable=False, index=True),
@@ -138,7 +145,8 @@ records = Table(
 
 # Every op id ever received, with the first answer given for it.
 ops = Table(
-    "ops", metadata,
+    "ops",
+    metadata,
     Column("op_id", String(64), primary_key=True),
     Column("technician_id", String(16), nullable=False),
     Column("client_id", String(64), nullable=False),
@@ -151,7 +159,8 @@ ops = Table(
 
 # Concurrent edits of one register by two writers, for supervisors to look at.
 conflicts = Table(
-    "conflicts", metadata,
+    "conflicts",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("institution_id", String(32), nullable=False, index=True),
     Column("register_name", Text, nullable=False),
@@ -170,7 +179,8 @@ conflicts = Table(
 # Only the latest change of an entity is kept (older ones are deleted when it changes again),
 # except `unassigned` ones, which carry the technician they are meant for in `audience`.
 changes = Table(
-    "changes", metadata,
+    "changes",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
     Column("entity_id", String(80), nullable=False),
@@ -203,7 +213,7 @@ def database_url(db: str | Path) -> str:
     if "://" in text:
         for plain in ("postgres://", "postgresql://"):
             if text.startswith(plain):  # the driver that is installed: psycopg 3, else psycopg2
-                text = f"postgresql+{_pg_driver()}://" + text[len(plain):]
+                text = f"postgresql+{_pg_driver()}://" + text[len(plain) :]
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
@@ -241,9 +251,14 @@ def _sqlite_engine(url: str) -> Engine:
 def _sqlite_joined(conn: Connection, page: Select[Any]) -> tuple[int, int, bytes]:
     """SQLite joins the bodies itself (group_concat keeps the ordered subquery's order)."""
     sub = page.subquery()
-    row = conn.execute(select(func.count(), func.max(sub.c.seq),
-                              cast(func.group_concat(sub.c.body, ","), LargeBinary))).one()
+    row = conn.execute(
+        select(
+            func.count(), func.max(sub.c.seq), cast(func.group_concat(sub.c.body, ","), LargeBinary)
+        )
+    ).one()
     return int(row[0]), int(row[1] or 0), bytes(row[2] or b"")
+
+
 # --- end of SQLite-specific settings -------------------------------------------------------------
 
 
@@ -263,12 +278,15 @@ def make_engine(db: str | Path) -> Engine:
             return _sqlite_engine(url)
         return create_engine(url, pool_pre_ping=True)
     except ArgumentError as exc:
-        raise StoreError(f"数据库地址“{db}”无效：{exc} / the database URL '{db}' is invalid: "
-                         f"{exc}") from None
+        raise StoreError(
+            f"数据库地址“{db}”无效：{exc} / the database URL '{db}' is invalid: {exc}"
+        ) from None
     except ImportError as exc:
-        raise StoreError(f"缺少数据库驱动（{exc.name}），PostgreSQL 请安装 psycopg[binary] / "
-                         f"the database driver {exc.name} is not installed (PostgreSQL: "
-                         "pip install 'psycopg[binary]')") from None
+        raise StoreError(
+            f"缺少数据库驱动（{exc.name}），PostgreSQL 请安装 psycopg[binary] / "
+            f"the database driver {exc.name} is not installed (PostgreSQL: "
+            "pip install 'psycopg[binary]')"
+        ) from None
 
 
 class Store:
@@ -296,10 +314,12 @@ class Store:
         """Refuse a store whose schema is newer than this program knows (it is left untouched)."""
         found = self.get_meta("schema_version")
         if found is not None and int(found) > int(SCHEMA_VERSION):
-            raise StoreError(f"办公室数据库版本为{found}，比本程序（{SCHEMA_VERSION}）新，请升级 fieldkit，"
-                             "数据库未作任何改动 / the office store has schema version "
-                             f"{found}, newer than this fieldkit ({SCHEMA_VERSION}): upgrade "
-                             "fieldkit; the store was not changed")
+            raise StoreError(
+                f"办公室数据库版本为{found}，比本程序（{SCHEMA_VERSION}）新，请升级 fieldkit，"
+                "数据库未作任何改动 / the office store has schema version "
+                f"{found}, newer than this fieldkit ({SCHEMA_VERSION}): upgrade "
+                "fieldkit; the store was not changed"
+            )
 
     def initialize(self, office_name: str) -> bool:
         """Create the schema, the office key and the epoch if missing; True if it did so."""
@@ -351,8 +371,10 @@ class Store:
         """The office's Ed25519 private key (base64)."""
         key = self.get_meta("private_key")
         if key is None:
-            raise StoreError("办公室数据库尚未初始化，请先运行 fieldkit server init / "
-                             "the office store is not initialised: run `fieldkit server init`")
+            raise StoreError(
+                "办公室数据库尚未初始化，请先运行 fieldkit server init / "
+                "the office store is not initialised: run `fieldkit server init`"
+            )
         return key
 
     @property
@@ -389,17 +411,29 @@ def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     for kind in {r["kind"] for r in superseded}:
         ids = [r["entity_id"] for r in superseded if r["kind"] == kind]
         for chunk in _chunks(ids, 500):
-            conn.execute(delete(changes).where(changes.c.kind == kind,
-                                               changes.c.entity_id.in_(chunk),
-                                               changes.c.audience.is_(None)))
+            conn.execute(
+                delete(changes).where(
+                    changes.c.kind == kind,
+                    changes.c.entity_id.in_(chunk),
+                    changes.c.audience.is_(None),
+                )
+            )
     first = _allocate(conn, len(rows))
-    conn.execute(insert(changes), [
-        {"seq": seq, "kind": r["kind"], "entity_id": r["entity_id"],
-         "institution_id": r["institution_id"], "division_code": r["division_code"],
-         "audience": r.get("audience"), "body": change_body(seq, r["kind"], r["entity_id"],
-                                                            r["data"])}
-        for seq, r in enumerate(rows, start=first)
-    ])
+    conn.execute(
+        insert(changes),
+        [
+            {
+                "seq": seq,
+                "kind": r["kind"],
+                "entity_id": r["entity_id"],
+                "institution_id": r["institution_id"],
+                "division_code": r["division_code"],
+                "audience": r.get("audience"),
+                "body": change_body(seq, r["kind"], r["entity_id"], r["data"]),
+            }
+            for seq, r in enumerate(rows, start=first)
+        ],
+    )
 
 
 def _allocate(conn: Connection, count: int) -> int:
@@ -421,12 +455,25 @@ def change_body(seq: int, kind: str, entity_id: str, data: dict[str, Any] | str)
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 # --- wire shapes ---------------------------------------------------------------------------------
-INSTITUTION_WIRE = ("id", "name", "uscc", "licence_no", "division_code", "address", "contact_name",
-                    "contact_phone", "kind", "pinyin", "initials", "bank_status", "bank_reason")
+INSTITUTION_WIRE = (
+    "id",
+    "name",
+    "uscc",
+    "licence_no",
+    "division_code",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "kind",
+    "pinyin",
+    "initials",
+    "bank_status",
+    "bank_reason",
+)
 
 
 def _mapping(row: Any) -> Mapping[str, Any]:
@@ -437,8 +484,11 @@ def institution_wire(row: Any) -> dict[str, Any]:
     """An institution (row or column mapping) as the `institution` change data of DESIGN.md."""
     m = _mapping(row)
     data = {k: m[k] for k in INSTITUTION_WIRE}
-    data["payment"] = ({"payload": m["payment_payload"], "signature": m["payment_signature"]}
-                       if m["payment_payload"] else None)
+    data["payment"] = (
+        {"payload": m["payment_payload"], "signature": m["payment_signature"]}
+        if m["payment_payload"]
+        else None
+    )
     data["orders"] = m["orders"]
     data["order_amount_fen"] = m["order_amount_fen"]
     data["hlc"] = m["hlc"] or INITIAL_STAMP
@@ -448,52 +498,76 @@ def institution_wire(row: Any) -> dict[str, Any]:
 def step_wire(row: Any) -> dict[str, Any]:
     """A steps row as the `step` change data."""
     m = _mapping(row)
-    return {"institution_id": m["institution_id"], "step": m["step"], "status": m["status"],
-            "reason": m["reason"], "note": m["note"], "hlc": m["hlc"],
-            "updated_by": m["updated_by"]}
+    return {
+        "institution_id": m["institution_id"],
+        "step": m["step"],
+        "status": m["status"],
+        "reason": m["reason"],
+        "note": m["note"],
+        "hlc": m["hlc"],
+        "updated_by": m["updated_by"],
+    }
 
 
 def visit_wire(row: Any) -> dict[str, Any]:
     """A visits row as the `visit` change data (amendments applied)."""
     m = _mapping(row)
-    return dict(m["data"]) | {"institution_id": m["institution_id"],
-                              "technician_id": m["technician_id"], "hlc": m["hlc"]}
+    return dict(m["data"]) | {
+        "institution_id": m["institution_id"],
+        "technician_id": m["technician_id"],
+        "hlc": m["hlc"],
+    }
 
 
 def institution_change(row: Any) -> dict[str, Any]:
     """The change-log row for an institution's current master data."""
     data = institution_wire(row)
-    return {"kind": "institution", "entity_id": data["id"], "institution_id": data["id"],
-            "division_code": data["division_code"], "data": data}
+    return {
+        "kind": "institution",
+        "entity_id": data["id"],
+        "institution_id": data["id"],
+        "division_code": data["division_code"],
+        "data": data,
+    }
 
 
 def step_change(row: Any, division_code: str) -> dict[str, Any]:
     """The change-log row for one step's current state."""
     data = step_wire(row)
-    return {"kind": "step", "entity_id": f"{data['institution_id']}:{data['step']}",
-            "institution_id": data["institution_id"], "division_code": division_code,
-            "data": data}
+    return {
+        "kind": "step",
+        "entity_id": f"{data['institution_id']}:{data['step']}",
+        "institution_id": data["institution_id"],
+        "division_code": division_code,
+        "data": data,
+    }
 
 
 def visit_change(row: Any, division_code: str) -> dict[str, Any]:
     """The change-log row for one visit's current state."""
     data = visit_wire(row)
-    return {"kind": "visit", "entity_id": data["visit_id"],
-            "institution_id": data["institution_id"], "division_code": division_code,
-            "data": data}
+    return {
+        "kind": "visit",
+        "entity_id": data["visit_id"],
+        "institution_id": data["institution_id"],
+        "division_code": division_code,
+        "data": data,
+    }
 
 
 def snapshot_changes(conn: Connection, institution_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Fresh changes for the whole current state (institution, steps, visits) of institutions."""
     rows: list[dict[str, Any]] = []
     for chunk in _chunks(list(institution_ids), 500):
-        found = conn.execute(select(institutions).where(institutions.c.id.in_(chunk))
-                             .order_by(institutions.c.id)).all()
+        found = conn.execute(
+            select(institutions).where(institutions.c.id.in_(chunk)).order_by(institutions.c.id)
+        ).all()
         division = {r.id: r.division_code for r in found}
         rows += [institution_change(r) for r in found]
         step_rows = conn.execute(select(steps).where(steps.c.institution_id.in_(chunk))).all()
         rows += [step_change(r, division[r.institution_id]) for r in step_rows]
-        visit_rows = conn.execute(select(visits).where(visits.c.institution_id.in_(chunk))
-                                  .order_by(visits.c.received_at)).all()
+        visit_rows = conn.execute(
+            select(visits).where(visits.c.institution_id.in_(chunk)).order_by(visits.c.received_at)
+        ).all()
         rows += [visit_change(r, division[r.institution_id]) for r in visit_rows]
     return rows

@@ -118,7 +118,9 @@ async def request_json(
             )
     except httpx.DecodingError as exc:
         said = _hide_token(http, str(exc))
-        raise protocol(f"回答无法解压（{said}）", f"the answer cannot be decoded ({said})") from None
+        raise protocol(
+            f"回答无法解压（{said}）", f"the answer cannot be decoded ({said})"
+        ) from None
     except httpx.TransportError as exc:
         raise _transport_error(http, exc) from None
     return response.status_code, _parse(response, path, _token_of(http))

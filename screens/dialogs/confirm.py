@@ -16,7 +16,10 @@ class ConfirmDialog(ModalScreen[bool]):
     """Returns True for yes."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape", "no", "Cancel", id="cancel"), Binding("y", "yes", "Yes", id="yes")]
+    BINDINGS = [
+        Binding("escape", "no", "Cancel", id="cancel"),
+        Binding("y", "yes", "Yes", id="yes"),
+    ]
 
     def __init__(self, question: str, lang: str) -> None:
         super().__init__()

@@ -60,7 +60,9 @@ class Checklist(DataTable[Any]):
             sync = state.sync_state if state else "synced"
             name = Text(step.name(self.lang), "dim italic" if step.set_by == domain.SERVER else "")
             self.add_row(
-                str(number), name, status_cell(status, self.lang),
+                str(number),
+                name,
+                status_cell(status, self.lang),
                 Text(tr(f"sync.{sync}", self.lang), "bold yellow") if sync != "synced" else "",
                 (state.reason or state.note or "") if state else "",
                 key=step.key,

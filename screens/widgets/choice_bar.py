@@ -28,8 +28,9 @@ class ChoiceBar(Static):
             """The bar that changed (for @on selectors)."""
             return self.bar
 
-    def __init__(self, title: str, choices: list[tuple[str, str]], value: str, *,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, title: str, choices: list[tuple[str, str]], value: str, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.title_text = title
         self.choices = choices

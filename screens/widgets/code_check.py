@@ -26,8 +26,10 @@ SCANNER_GAP = 0.05  # seconds between keys: faster than anyone types
 UNTRUSTED = ("tampered", "unsigned", "no_office_key")
 
 WORDS = {
-    "placeholder": ("扫描、粘贴或输入前台的收款码内容（或图片文件路径），回车核对",
-                    "Scan, paste or type the code found at the desk (or an image path), Enter"),
+    "placeholder": (
+        "扫描、粘贴或输入前台的收款码内容（或图片文件路径），回车核对",
+        "Scan, paste or type the code found at the desk (or an image path), Enter",
+    ),
     "decoding": ("正在识别图片…", "Reading the image…"),
 }
 
@@ -38,8 +40,7 @@ class CodeCheckInput(Input):
     class Checked(Message):
         """A code was checked; `check` says what it is (recorded in the store when one was given)."""
 
-        def __init__(self, check: CodeCheck, text: str, via_scanner: bool,
-                     recorded: bool) -> None:
+        def __init__(self, check: CodeCheck, text: str, via_scanner: bool, recorded: bool) -> None:
             super().__init__()
             self.check = check
             self.text = text
@@ -54,9 +55,17 @@ class CodeCheckInput(Input):
             self.zh = zh
             self.en = en
 
-    def __init__(self, institution: dict, public_key: str | None, language: str = "zh", *,
-                 store: Store | None = None, visit_id: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        institution: dict,
+        public_key: str | None,
+        language: str = "zh",
+        *,
+        store: Store | None = None,
+        visit_id: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         self.institution = institution
         self.language = language
         self.store = store
@@ -81,7 +90,7 @@ class CodeCheckInput(Input):
 
     def _typed_by_scanner(self, text: str) -> bool:
         """Whether the text arrived as one burst of keys (a USB scanner) rather than typing."""
-        times = self._key_times[-len(text):] if text else []
+        times = self._key_times[-len(text) :] if text else []
         if len(times) < max(4, len(text) // 2):
             return False
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
@@ -115,13 +124,17 @@ class CodeCheckInput(Input):
                 self.post_message(self.Failed(error.zh, error.en))
                 return
             finally:
-                self.app.call_from_thread(setattr, self, "placeholder",
-                                          self._word("placeholder"))
+                self.app.call_from_thread(setattr, self, "placeholder", self._word("placeholder"))
         check = classify(content, self.expected)
         recorded = False
         if self.store is not None:
-            self.store.record_qr_check(self.institution["id"], self.visit_id, check.result,
-                                       check.found, check.content_sha256)
+            self.store.record_qr_check(
+                self.institution["id"],
+                self.visit_id,
+                check.result,
+                check.found,
+                check.content_sha256,
+            )
             recorded = True
         self.post_message(self.Checked(check, content.strip(), via_scanner, recorded))
 

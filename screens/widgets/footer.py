@@ -64,8 +64,11 @@ class TranslatedFooter(Static):
         parts: list[Content] = []
         for index, (_node, binding, label) in enumerate(self.entries):
             key_text = Content.styled(self.app.get_key_display(binding), key_style)
-            parts.append(Content.assemble(" ", key_text, " ", label, " ")
-                         .stylize(f"@click=run_entry({index})"))
+            parts.append(
+                Content.assemble(" ", key_text, " ", label, " ").stylize(
+                    f"@click=run_entry({index})"
+                )
+            )
         self.update(Content("").join(parts))
 
     @property

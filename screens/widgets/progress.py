@@ -7,7 +7,9 @@ from rich.text import Text
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
-def bar_parts(value: float, total: float, width: int, style: str = "green") -> list[tuple[str, str]]:
+def bar_parts(
+    value: float, total: float, width: int, style: str = "green"
+) -> list[tuple[str, str]]:
     """A bar `width` cells wide filled to value/total (eighth-block precision) as (text, style)."""
     fraction = 0.0 if total <= 0 else max(0.0, min(1.0, value / total))
     full, rest = divmod(round(fraction * width * 8), 8)
@@ -26,8 +28,9 @@ def bar(value: float, total: float, width: int, style: str = "green") -> Text:
     return text
 
 
-def progress_parts(done: int, total: int = 11, width: int = 5,
-                   blocked: bool = False) -> list[tuple[str, str]]:
+def progress_parts(
+    done: int, total: int = 11, width: int = 5, blocked: bool = False
+) -> list[tuple[str, str]]:
     """'█████······  5/11' as (text, style) parts; red when a step is blocked."""
     style = "red" if blocked else ("bold green" if done >= total else "green")
     return bar_parts(done, total, width, style) + [(f" {done:>2}/{total}", "")]

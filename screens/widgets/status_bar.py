@@ -63,13 +63,17 @@ def render_status(view: StatusView, lang: str, tz: tzinfo | None = None) -> Text
         line.append("● " + tr("status.offline", lang), "red")
     if view.sending:
         line.append("  " + tr("status.sending", lang), "cyan")
-    line.append("  " + tr("status.unsent", lang, n=view.unsent),
-                "bold yellow" if view.unsent else "")
-    line.append("  " + tr("status.rejected", lang, n=view.rejected),
-                "bold red" if view.rejected else "")
+    line.append(
+        "  " + tr("status.unsent", lang, n=view.unsent), "bold yellow" if view.unsent else ""
+    )
+    line.append(
+        "  " + tr("status.rejected", lang, n=view.rejected), "bold red" if view.rejected else ""
+    )
     when = short_time(view.last_success, tz)
-    line.append("  " + (tr("status.last_sync", lang, when=when) if when
-                        else tr("status.never", lang)), "dim")
+    line.append(
+        "  " + (tr("status.last_sync", lang, when=when) if when else tr("status.never", lang)),
+        "dim",
+    )
     return line
 
 

@@ -67,8 +67,12 @@ class VirtualTable(ScrollView, can_focus=True):
         text-style: $block-cursor-text-style;
     }
     """
-    COMPONENT_CLASSES = {"virtual-table--header", "virtual-table--even", "virtual-table--odd",
-                         "virtual-table--cursor"}
+    COMPONENT_CLASSES = {
+        "virtual-table--header",
+        "virtual-table--even",
+        "virtual-table--odd",
+        "virtual-table--cursor",
+    }
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False, id="up"),
         Binding("down", "cursor(1)", "Down", show=False, id="down"),
@@ -113,8 +117,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self.columns = columns
         self._changed()
 
-    def set_rows(self, keys: list[str], cells: list[list[Cell]], append: bool = False,
-                 keep_cursor: bool = True) -> None:
+    def set_rows(
+        self,
+        keys: list[str],
+        cells: list[list[Cell]],
+        append: bool = False,
+        keep_cursor: bool = True,
+    ) -> None:
         """Replace (or extend) the rows."""
         if append:
             self.keys += keys
@@ -145,8 +154,7 @@ class VirtualTable(ScrollView, can_focus=True):
         # and the columns must not move when it does
         room = self.size.width - self.styles.scrollbar_size_vertical
         fixed = sum(c.width + 2 for c in self.columns if not c.fill)
-        self.widths = [max(c.width, room - fixed - 2) if c.fill else c.width
-                       for c in self.columns]
+        self.widths = [max(c.width, room - fixed - 2) if c.fill else c.width for c in self.columns]
         self.virtual_size = Size(sum(w + 2 for w in self.widths), len(self.keys) + 1)
 
     # drawing -----------------------------------------------------------------------------------
@@ -159,8 +167,9 @@ class VirtualTable(ScrollView, can_focus=True):
         """Refit the columns to the new width."""
         self._changed()
 
-    def _line(self, parts_per_cell: list[list[tuple[str, str]]], base: Style,
-              overlay: Style | None) -> Strip:
+    def _line(
+        self, parts_per_cell: list[list[tuple[str, str]]], base: Style, overlay: Style | None
+    ) -> Strip:
         segments: list[Segment] = []
         # The gap between cells is its own style, so exporters (SVG snapshots) never merge a
         # cell with the next one and every column starts where the terminal puts it.
@@ -178,10 +187,13 @@ class VirtualTable(ScrollView, can_focus=True):
         strip = self._strips.get((index, kind))
         if strip is None:
             base = self.rich_style + self.get_component_rich_style(f"virtual-table--{kind}")
-            overlay = self.get_component_rich_style("virtual-table--cursor") \
-                if kind == "cursor" else None
-            fitted = [fit(cell, width) for cell, width in zip(self.cells[index], self.widths,
-                                                              strict=False)]
+            overlay = (
+                self.get_component_rich_style("virtual-table--cursor") if kind == "cursor" else None
+            )
+            fitted = [
+                fit(cell, width)
+                for cell, width in zip(self.cells[index], self.widths, strict=False)
+            ]
             strip = self._line(fitted, base, overlay)
             self._strips[(index, kind)] = strip
         return strip
@@ -192,16 +204,19 @@ class VirtualTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if y == 0:
             base = self.rich_style + self.get_component_rich_style("virtual-table--header")
-            header = self._line([fit([(c.label, "")], w) for c, w in zip(self.columns, self.widths,
-                                                                        strict=False)],
-                                base, None)
+            header = self._line(
+                [fit([(c.label, "")], w) for c, w in zip(self.columns, self.widths, strict=False)],
+                base,
+                None,
+            )
             return header.crop_extend(scroll_x, scroll_x + width, base)
         index = scroll_y + y - 1
         if index >= len(self.keys):
             return Strip.blank(width, self.rich_style)
         row = self._row_strip(index)
         base = self.rich_style + self.get_component_rich_style(
-            "virtual-table--cursor" if index == self.cursor else "virtual-table--even")
+            "virtual-table--cursor" if index == self.cursor else "virtual-table--even"
+        )
         return row.crop_extend(scroll_x, scroll_x + width, base)
 
     # cursor ------------------------------------------------------------------------------------
