@@ -193,24 +193,6 @@ def timed(mode: str, cache: str) -> float:
     return time.perf_counter() - started
 
 
-def import_ms(module: str) -> float:
-    """Milliseconds a fresh interpreter spends importing `module` (median of 5)."""
-    code = (
-        "import time; t = time.perf_counter(); import "
-        + module
-        + "; print((time.perf_counter() - t) * 1000)"
-    )
-    runs = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
-            ).stdout
-        )
-        for _ in range(5)
-    ]
-    return statistics.median(runs)
-
-
 def search_figures(cache: str) -> dict[str, Any]:
     """Run the search child and read its figures."""
     code = (
@@ -250,11 +232,6 @@ def main() -> int:
     print(
         f"start ratio                      : {ratio:7.2f}x  (target <= {START_TARGET}x) "
         f"{ok(ratio <= START_TARGET)}"
-    )
-    sqlite_utils_ms = import_ms("sqlite_utils")
-    print(
-        f"  of which importing sqlite_utils (cache/schema.py): {sqlite_utils_ms:5.0f} ms; "
-        f"without it the ratio would be {(app_s - sqlite_utils_ms / 1000) / bare_s:.2f}x"
     )
     print(
         f"keystroke to updated list        : p50 {p50:5.1f} ms, p95 {p95:5.1f} ms, "
