@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # The platform's identifier in the merchant-account template (tag 26, sub-tag 00).
@@ -9,7 +10,7 @@ PLATFORM_GUID = "CN.GOV.MOE.JYJG"
 MCC_EDUCATION = "8299"
 CURRENCY_CNY = "156"
 COUNTRY_CN = "CN"
-NESTED_TAGS = {f"{n:02d}" for n in range(26, 52)} | {"62", "64"}
+_TWO_DIGITS = re.compile(r"[0-9]{2}")
 
 
 class EMVError(ValueError):
@@ -74,7 +75,7 @@ def parse_tlv(text: str) -> dict[str, str]:
         if i + 4 > len(text):
             raise EMVError(f"truncated field at position {i}")
         tag, length = text[i : i + 2], text[i + 2 : i + 4]
-        if not (tag.isdigit() and length.isdigit()):
+        if not (_TWO_DIGITS.fullmatch(tag) and _TWO_DIGITS.fullmatch(length)):
             raise EMVError(f"bad tag or length at position {i}")
         end = i + 4 + int(length)
         if end > len(text):

@@ -78,6 +78,13 @@ def test_a_damaged_emv_code_says_so() -> None:
     assert "格式损坏" in check.zh
 
 
+@pytest.mark.parametrize("text", ["00020159²2ab6304ABCD", "000201010211262٣x6304ABCD"])
+def test_non_ascii_digits_in_a_length_are_a_damaged_code(text: str) -> None:
+    check = classify(text, EXPECTED)
+    assert (check.result, check.found) == ("mismatch", "emv")
+    assert "格式损坏" in check.zh
+
+
 @pytest.mark.parametrize(
     "text",
     [
