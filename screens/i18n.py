@@ -43,6 +43,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.tab_visits": ("走访记录页", "Visits tab"),
     "key.tab_qr": ("收款码页", "Payment code tab"),
     "key.palette": ("命令", "Commands"),
+    "key.qr_png": ("PNG 海报", "PNG poster"),
+    "key.qr_pdf": ("PDF 海报", "PDF poster"),
+    "key.qr_size": ("海报尺寸", "Poster size"),
     "key.demo_network": ("断网/联网（演示）", "Cut/restore network (demo)"),
     "demo.offline": (
         "演示：已断网。更改照常保存在本机，标记为未发送。",

@@ -61,10 +61,10 @@ class QRScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("escape", "back", "返回 Back", id="back"),
-        Binding("g", "export('png')", "PNG 海报 poster", id="qr_png"),
-        Binding("f", "export('pdf')", "PDF 海报 poster", id="qr_pdf"),
-        Binding("s", "next_size", "尺寸 Size", id="qr_size"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("g", "export('png')", "PNG poster", id="qr_png"),
+        Binding("f", "export('pdf')", "PDF poster", id="qr_pdf"),
+        Binding("s", "next_size", "Poster size", id="qr_size"),
     ]
 
     class PosterExported(Message):

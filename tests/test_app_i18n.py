@@ -104,7 +104,16 @@ def test_keys_built_at_run_time_exist() -> None:
 
 def test_every_binding_has_an_id_with_a_translated_description() -> None:
     import screens.app as app_module
-    from screens import assignments, dashboard, institution, settings, sync_screen, visit
+    from screens import (
+        assignments,
+        dashboard,
+        first_run,
+        institution,
+        qr,
+        settings,
+        sync_screen,
+        visit,
+    )
     from screens.dialogs import confirm, contact, reason
 
     classes = [
@@ -115,6 +124,8 @@ def test_every_binding_has_an_id_with_a_translated_description() -> None:
         sync_screen.SyncScreen,
         dashboard.DashboardScreen,
         settings.SettingsScreen,
+        first_run.FirstRunScreen,
+        qr.QRScreen,
         confirm.ConfirmDialog,
         contact.ContactDialog,
         reason.ReasonDialog,

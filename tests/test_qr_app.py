@@ -15,6 +15,7 @@ from fieldkit import config
 from screens.institution import InstitutionScreen
 from screens.qr import QRScreen
 from screens.widgets.code_check import CodeCheckInput
+from screens.widgets.footer import TranslatedFooter
 from tests.test_app_fixtures import app_for, settle
 from tests.test_qr_code_check import scan
 from tests.test_qr_fixtures import PUBLIC_KEY, signed_institution
@@ -71,6 +72,8 @@ async def test_payment_code_key_shows_the_signed_code(cache_file: Path) -> None:
         assert isinstance(app.screen, QRScreen)
         assert app.screen.query_one("#qr-code", Static).display
         assert app.screen.lines and app.screen.refusal is None
+        footer = app.screen.query_one(TranslatedFooter)
+        assert footer.descriptions[1:5] == ["返回", "PNG 海报", "PDF 海报", "海报尺寸"]
     store.close()
 
 
