@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 # The platform's identifier in the merchant-account template (tag 26, sub-tag 00).
 PLATFORM_GUID = "CN.GOV.MOE.JYJG"
+# Longest merchant name and city EMVCo allows (tags 59/60, and 01/02 inside template 64).
+NAME_MAX, CITY_MAX = 25, 15
 MCC_EDUCATION = "8299"
 CURRENCY_CNY = "156"
 COUNTRY_CN = "CN"
@@ -50,9 +52,9 @@ def build_payload(
 ) -> str:
     """The static collection code of one institution's supervised account."""
     merchant = _tlv("00", PLATFORM_GUID) + _tlv("01", institution_id) + _tlv("02", account)
-    language = _tlv("00", "ZH") + _tlv("01", name_zh[:99])
+    language = _tlv("00", "ZH") + _tlv("01", name_zh[:NAME_MAX])
     if city_zh:
-        language += _tlv("02", city_zh[:99])
+        language += _tlv("02", city_zh[:CITY_MAX])
     body = (
         _tlv("00", "01")
         + _tlv("01", "11")
@@ -60,8 +62,8 @@ def build_payload(
         + _tlv("52", MCC_EDUCATION)
         + _tlv("53", CURRENCY_CNY)
         + _tlv("58", COUNTRY_CN)
-        + _tlv("59", name_latin[:25])
-        + _tlv("60", city_latin[:15])
+        + _tlv("59", name_latin[:NAME_MAX])
+        + _tlv("60", city_latin[:CITY_MAX])
         + _tlv("64", language)
     )
     return with_crc(body)

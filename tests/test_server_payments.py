@@ -11,7 +11,17 @@ import httpx
 import pytest
 
 from fieldkit import domain, emv, signing
-from tests.live_server import LiveServer, SmallOffice, admin, make_uscc, small_office, write_csv
+from tests.live_server import (
+    INSTITUTION_HEADER,
+    LiveServer,
+    SmallOffice,
+    admin,
+    institution_line,
+    make_uscc,
+    small_office,
+    token_from,
+    write_csv,
+)
 
 ACCOUNT = "43050338847530331111"
 
@@ -130,3 +140,46 @@ def test_a_later_pass_replaces_a_failure(office: tuple[SmallOffice, str], tmp_pa
     assert signing.verify(served_key(office), payment["payload"], payment["signature"])
     assert emv.parse_payload(payment["payload"]).platform_account["02"] == ACCOUNT + "2"
     assert changes["JG4307020002:bank_verified"]["status"] == "done"
+
+
+def _one_verified(tmp: Path, name: str) -> Path:
+    """A fresh office with one Wuling institution called `name`, passed by the bank."""
+    db = tmp / "one.sqlite"
+    assert admin(db, "init")[0] == 0
+    lines = [INSTITUTION_HEADER, institution_line(name, 1, "430702")]
+    assert admin(db, "import-institutions", str(write_csv(tmp / "i.csv", lines)))[0] == 0
+    bank = ["uscc,result,reason,account_no", f"{make_uscc(1, '430702')},passed,,{ACCOUNT}"]
+    code, out = admin(db, "import-bank-results", str(write_csv(tmp / "b.csv", bank)))
+    assert code == 0, out
+    return db
+
+
+def _served_payment(db: Path) -> tuple[str, str, str]:
+    """(payload, signature, served public key) of JG4307020001 as a supervisor pulls it."""
+    code, out = admin(db, "add-technician", "主管", "--zone", "430700", "--supervisor")
+    assert code == 0, out
+    headers = {"Authorization": f"Bearer {token_from(out)}"}
+    with LiveServer(db) as server:
+        changes = httpx.get(server.url + "/api/v1/sync/pull", headers=headers).json()["changes"]
+        key = httpx.get(server.url + "/api/v1/office").json()["public_key"]
+    payment = next(c["data"]["payment"] for c in changes if c["id"] == "JG4307020001")
+    return payment["payload"], payment["signature"], key
+
+
+def test_a_long_name_gets_a_code_within_emv_lengths(tmp_path: Path) -> None:
+    name = "常德市武陵区" + "星辰" * 40 + "学校"  # 88 characters: the import takes up to 100
+    payload, signature, key = _served_payment(_one_verified(tmp_path, name))
+    parsed = emv.parse_payload(payload)
+    assert parsed.crc_ok and signing.verify(key, payload, signature)
+    assert parsed.name_zh == name[:25] and len(parsed.language["02"]) <= 15
+
+
+def test_renaming_a_verified_institution_reissues_its_code(tmp_path: Path) -> None:
+    db = _one_verified(tmp_path, "常德星辰教育培训学校")
+    lines = [INSTITUTION_HEADER, institution_line("常德星辰艺术培训学校", 1, "430702")]
+    code, out = admin(db, "import-institutions", str(write_csv(tmp_path / "r.csv", lines)))
+    assert code == 0, out
+    payload, signature, key = _served_payment(db)
+    assert signing.verify(key, payload, signature)
+    assert emv.parse_payload(payload).name_zh == "常德星辰艺术培训学校"
+    assert emv.parse_payload(payload).platform_account["02"] == ACCOUNT

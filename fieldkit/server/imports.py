@@ -22,6 +22,8 @@ _BREAKS = re.compile(r"[\t\r\n]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 CELL_LIMITS = {"name": 100, "address": 200, "contact_name": 64, "licence_no": 64, "reason": 500}
 DEFAULT_CELL_LIMIT = 100
+# What the signed payment code carries of an institution's master data.
+PAYMENT_FIELDS = {"name", "division_code"}
 
 INSTITUTION_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("name", "机构名称", "名称"),
@@ -297,10 +299,11 @@ def import_institutions(store: Store, path: Path) -> ImportReport:
     )
     if not report.ok:
         return report
+    key = store.private_key
     with store.writing() as conn:
         existing = _by_uscc(conn, [v["uscc"] for _, v in rows])
         new = [v for _, v in rows if v["uscc"] not in existing]
-        changed = [_changes(existing[v["uscc"]], v) for _, v in rows if v["uscc"] in existing]
+        changed = [_changes(existing[v["uscc"]], v, key) for _, v in rows if v["uscc"] in existing]
         changed = [c for c in changed if len(c) > 1]
         for value, new_id in zip(
             new, office.next_ids(conn, [v["division_code"] for v in new]), strict=True
@@ -327,8 +330,8 @@ def _by_uscc(conn: Connection, codes: list[str]) -> dict[str, Any]:
     return found
 
 
-def _changes(row: Any, value: dict[str, Any]) -> dict[str, Any]:
-    """The columns a re-imported row changes (always with the id)."""
+def _changes(row: Any, value: dict[str, Any], private_key: str) -> dict[str, Any]:
+    """The columns a re-imported row changes, with the id and, if it names them, a new payment code."""
     out: dict[str, Any] = {"id": row.id}
     for key in INSTITUTION_HEADERS:
         if key in ("contact_name", "contact_phone") and not value[key]:
@@ -338,6 +341,9 @@ def _changes(row: Any, value: dict[str, Any]) -> dict[str, Any]:
     if "name" in out:
         out["pinyin"], out["initials"] = office.search_keys(out["name"])
         out["name_latin"] = office.latin_name(out["name"])
+    if row.payment_payload and PAYMENT_FIELDS & out.keys():
+        payload, signature = office.payment_for(dict(row._mapping) | out, private_key)
+        out["payment_payload"], out["payment_signature"] = payload, signature
     return out
 
 
