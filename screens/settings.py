@@ -37,6 +37,14 @@ class SettingsScreen(FieldkitScreen):
             yield Label(self.t("settings.theme_hint"), classes="hint")
         yield TranslatedFooter()
 
+    def on_mount(self) -> None:
+        """Focus the language choice."""
+        self.after_compose()
+
+    def after_compose(self) -> None:
+        """Start on the language choice, so arrows and Enter change it at once."""
+        self.query_one("#language", RadioSet).focus()
+
     def _profile_table(self) -> Table:
         settings, lang = self.fk.settings, self.fk.language
         table = Table.grid(padding=(0, 2))

@@ -161,3 +161,15 @@ async def test_switching_language_relabels_every_screen_and_is_saved(store: Stor
         assert app.screen.query_one(VirtualTable).row_count > 0
     saved = json.loads(paths.config_file("default").read_text("utf-8"))
     assert saved["language"] == "en"
+
+
+async def test_settings_switch_language_with_arrows_and_enter(store: Store) -> None:
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.language == "en"
+        assert "unsent 0" in str(app.screen.query_one(StatusBar).content)
