@@ -161,7 +161,7 @@ class SyncScreen(FieldkitScreen):
                 last = (
                     Text(reason_words(op, lang), "red")
                     if table_id == "#rejected"
-                    else tr(f"sync.{op.get('state', 'unsent')}", lang)
+                    else tr(f"sync.{self._shown_state(op)}", lang)
                 )
                 table.add_row(
                     op_time(op, self.fk.clock().tzinfo),
@@ -183,6 +183,13 @@ class SyncScreen(FieldkitScreen):
         self.query_one("#errors", Static).update(
             Text(error, "red") if error else Text(self.t("syncs.no_errors"), "dim")
         )
+
+    def _shown_state(self, op: dict[str, Any]) -> str:
+        """An op's state as the user should read it: 'sending' only while a round is running.
+
+        (An op stays 'sending' in the cache after a round that failed, until it is sent again.)"""
+        state = str(op.get("state") or "unsent")
+        return "unsent" if state == "sending" and not self.fk.status_view.sending else state
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Show the whole reason of the highlighted rejected change."""

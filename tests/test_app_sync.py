@@ -172,3 +172,20 @@ async def test_rejected_change_is_shown_in_words_and_discarded(office: SmallOffi
             )
     assert store.rejected_ops() == []
     store.close()
+
+
+async def test_a_change_left_sending_by_a_failed_round_reads_unsent(tmp_path: Path) -> None:
+    from tests.test_app_fixtures import county_rows
+
+    insts, steps = county_rows()
+    with Store.open(tmp_path / "cache.sqlite") as store:
+        store.bulk_load(insts, steps)
+        store.set_step(insts[0]["id"], "parent_app", "in_progress", by="T0001")
+        store.mark_sending([op["op_id"] for op in store.pending_ops(10)])
+        app = app_for(store, "zh")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("f2")
+            await settle(pilot)
+            rows = visible_rows(app.screen.query_one("#unsent", DataTable))
+            assert [row[3] for row in rows] == ["未发送"]
