@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from fieldkit import cli
 from tests.live_server import (
     INSTITUTION_HEADER,
     admin,
+    free_port,
     institution_line,
     make_uscc,
     token_from,
@@ -46,6 +48,16 @@ def test_init_twice_keeps_the_key(db: Path) -> None:
 def test_commands_refuse_a_store_that_was_never_initialised(tmp_path: Path) -> None:
     code, out = admin(tmp_path / "nothing.sqlite", "add-technician", "李明", "--zone", "430702")
     assert code == 1 and "fieldkit server init" in out
+    assert not (tmp_path / "nothing.sqlite").exists()  # no empty store left behind
+
+
+def test_serve_refuses_a_mistyped_store_instead_of_making_a_new_office(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "ofice.sqlite"
+    assert cli.main(["serve", "--db", str(typo), "--port", str(free_port())]) == 1
+    assert "fieldkit server init" in capsys.readouterr().err
+    assert not typo.exists()
 
 
 def test_add_technician_prints_the_token_once_and_numbers_them(db: Path) -> None:

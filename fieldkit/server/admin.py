@@ -8,12 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from fieldkit import domain
 
 from . import office
-from .store import Store, StoreError
+from .store import Store, StoreError, database_url
 
 DEFAULT_OFFICE_NAME = "湖南省校外培训监管办公室"
 
@@ -32,15 +33,28 @@ def _reason(exc: Exception) -> str:
     return str(getattr(exc, "orig", None) or exc).split("\n")[0]
 
 
+def _missing_file(db: str) -> bool:
+    """Whether `db` names an SQLite file that does not exist (opening it would create it)."""
+    url = make_url(database_url(db))
+    return url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file()
+
+
+def _not_initialised(db: str) -> None:
+    _fail(
+        f"“{db}”还不是办公室数据库，请先运行 fieldkit server init --db {db}",
+        f"'{db}' is not an office store yet: run fieldkit server init --db {db}",
+    )
+
+
 def _open(args: argparse.Namespace) -> Store | None:
     """The store named by --db, initialised; None (after saying why) if it cannot be used."""
     try:
+        if _missing_file(args.db):
+            _not_initialised(args.db)
+            return None
         store = Store(args.db)
         if not store.initialized():
-            _fail(
-                f"“{args.db}”还不是办公室数据库，请先运行 fieldkit server init --db {args.db}",
-                f"'{args.db}' is not an office store yet: run fieldkit server init --db {args.db}",
-            )
+            _not_initialised(args.db)
             store.close()
             return None
         return store
@@ -95,6 +109,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     refused = _tls_refusal(certfile, keyfile)
     if refused is not None:
         return _fail(*refused)
+    checked = _open(args)  # never serve a fresh store, with a new key, from a mistyped --db
+    if checked is None:
+        return 1
+    checked.close()
     try:
         app = create_app(args.db)
     except StoreError as exc:
