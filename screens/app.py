@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from fieldkit import config
 
-from .i18n import tr
+from .i18n import MESSAGES, tr
 from .widgets.footer import binding_label
 from .widgets.status_bar import StatusChanged, StatusView
 
@@ -270,7 +270,7 @@ class FieldkitApp(App[None]):
         """Every key's action, in the user's language, plus Textual's own (themes, keys, quit)."""
         seen: set[str] = set()
         for _node, binding, enabled, _tip in screen.active_bindings.values():
-            if not enabled or binding.action in seen or binding.action.startswith("command"):
+            if not enabled or binding.action in seen or not _ours(binding.id):
                 continue
             seen.add(binding.action)
             label = binding_label(binding.id, binding.description, self.language)
@@ -285,7 +285,36 @@ class FieldkitApp(App[None]):
             self.t("key.language"),
             lambda: self.run_worker(self.set_language(other), group="language"),
         )
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            key = TEXTUAL_COMMANDS.get(command.title)
+            if key:
+                yield command._replace(title=self.t(key), help=self.t(f"{key}_help"))
+            elif command.title != "Quit":  # the app's own ctrl+q is listed already
+                yield command
+
+    def action_command_palette(self) -> None:
+        """Open the command palette, its search field in the user's language."""
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=self.t("palette.placeholder"))
+            )
+
+
+# Textual's own palette commands, by their English title, and the message naming each.
+TEXTUAL_COMMANDS = {
+    "Theme": "palette.theme",
+    "Keys": "palette.keys",
+    "Maximize": "palette.maximize",
+    "Minimize": "palette.minimize",
+    "Screenshot": "palette.screenshot",
+}
+
+
+def _ours(binding_id: str | None) -> bool:
+    """Whether a binding is one of the app's, named in both languages (not Textual's tab, copy…)."""
+    return binding_id is not None and f"key.{binding_id}" in MESSAGES
 
 
 def _runner(app: App[None], node: Any, action: str) -> Callable[[], Any]:

@@ -57,6 +57,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "palette.help": ("在当前界面执行：{what}", "Run on this screen: {what}"),
     "palette.language": ("语言：中文 / English", "Language: 中文 / English"),
+    "palette.placeholder": ("搜索命令…", "Search for commands…"),
+    "palette.theme": ("主题（配色）", "Theme"),
+    "palette.theme_help": ("更换界面配色", "Change the colours"),
+    "palette.keys": ("按键说明", "Keys"),
+    "palette.keys_help": (
+        "显示或隐藏当前控件的说明和全部按键",
+        "Show or hide the focused widget's help and every key",
+    ),
+    "palette.maximize": ("最大化", "Maximize"),
+    "palette.maximize_help": ("放大当前控件", "Maximize the focused widget"),
+    "palette.minimize": ("还原", "Minimize"),
+    "palette.minimize_help": ("控件恢复正常大小", "Restore the widget to its normal size"),
+    "palette.screenshot": ("截图", "Screenshot"),
+    "palette.screenshot_help": (
+        "把当前界面保存为 SVG 图片",
+        "Save an SVG picture of this screen",
+    ),
     # status bar
     "status.offline": ("离线", "offline"),
     "status.online": ("在线", "online"),

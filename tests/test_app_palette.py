@@ -60,3 +60,15 @@ async def test_palette_switches_the_language(store: Store) -> None:
         await settle(pilot)
         assert app.language == "en"
         assert "unsent 0" in str(app.screen.query_one(StatusBar).content)
+
+
+async def test_palette_speaks_chinese_only_and_finds_the_theme(store: Store) -> None:
+    app = app_for(store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "主题（配色）" in titles  # what the settings screen tells the user to look for
+        assert [t for t in titles if t.isascii()] == []
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert app.screen.query_one("CommandInput").placeholder == "搜索命令…"
