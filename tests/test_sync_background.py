@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -148,6 +150,41 @@ async def test_it_stops_when_cancelled_even_while_waiting_for_the_office(laptop:
     background, seen, task = start(tech)
     await until(lambda: background.status.sending)
     await stop(task)
+
+
+async def test_the_event_loop_keeps_running_while_another_writer_holds_the_cache(
+    laptop: tuple,
+) -> None:
+    """Another process (a `fieldkit sync` in a terminal) writing the file must not freeze the app."""
+    tech, proxy, real = laptop
+    assert tech.store is not None and tech.client is not None
+    await tech.client.run_round()  # the list is on the laptop
+    other = sqlite3.connect(tech.store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the other process's write, held for a second
+    edit = threading.Thread(  # an edit in a thread worker waits for it, holding this store
+        target=tech.store.set_step,
+        args=(real.ids[0], "parent_app", "in_progress"),
+        kwargs={"by": tech.id},
+    )
+    edit.start()
+    await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    gaps, last = [], loop.time()
+    background, seen, task = start(tech)
+    try:
+        for _ in range(50):  # the loop ticks every 20 ms for a second
+            await asyncio.sleep(0.02)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+        other.execute("COMMIT")
+        edit.join(5)
+        await until(lambda: background.rounds >= 1 and not background.status.sending)
+        assert max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s"
+        assert tech.store.step_states(real.ids[0])["parent_app"].status == "in_progress"
+        assert background.status.unsent == 0  # the edit, saved once the file was free, went out
+    finally:
+        other.close()
+        await stop(task)
 
 
 def test_backoff_grows_exponentially_with_jitter_up_to_a_cap() -> None:

@@ -55,7 +55,7 @@ class BackgroundSync:
         self.debounce = debounce
         self.backoff = backoff or Backoff()
         self.rounds = 0
-        self.status = SyncStatus(last_success=client.store.get_meta("last_sync"))
+        self.status = SyncStatus()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._poke_due: float | None = None
@@ -66,7 +66,8 @@ class BackgroundSync:
         """Sync at start, then whenever asked, periodically, and as soon as the office answers again."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._publish(**self._counts())
+        last_sync = await asyncio.to_thread(self.client.store.get_meta, "last_sync")
+        self._publish(last_success=last_sync, **(await self._counts()))
         while True:
             error = await self._round()
             if error is None:
@@ -117,7 +118,7 @@ class BackgroundSync:
                 sending=False,
                 online=exc.kind != "offline",
                 last_error=exc.message(self.client.settings.language),
-                **self._counts(),
+                **(await self._counts()),
             )
             return exc
         except Exception as exc:  # a bug must not stop syncing forever; say it and carry on
@@ -126,7 +127,7 @@ class BackgroundSync:
             self._publish(
                 sending=False,
                 last_error=error.message(self.client.settings.language),
-                **self._counts(),
+                **(await self._counts()),
             )
             return SyncError("config", error.zh, error.en)
         self.rounds += 1
@@ -136,7 +137,7 @@ class BackgroundSync:
             online=True,
             last_success=utc_now(),
             last_error=None,
-            **self._counts(),
+            **(await self._counts()),
         )
         return None
 
@@ -170,8 +171,9 @@ class BackgroundSync:
             except TimeoutError:
                 pass
 
-    def _counts(self) -> dict[str, int]:
-        counts = self.client.store.counts()
+    async def _counts(self) -> dict[str, int]:
+        """Unsent and rejected ops, read in a thread (another worker may be writing the cache)."""
+        counts = await asyncio.to_thread(self.client.store.counts)
         return {"unsent": int(counts.get("unsent", 0)), "rejected": int(counts.get("rejected", 0))}
 
     def _publish(self, **changes: object) -> None:

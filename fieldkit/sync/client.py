@@ -249,7 +249,8 @@ class SyncClient:
 
     async def _note_discards(self) -> None:
         """A rejected op discarded since the last round means its register needs the office's value."""
-        known = set(json.loads(self.store.get_meta(REJECTED) or "[]"))
+        seen: str | None = await self._db(self.store.get_meta, REJECTED)
+        known = set(json.loads(seen or "[]"))
         still = {op["op_id"] for op in await self._db(self.store.rejected_ops)}
         if known - still:
             await self._db(self.store.set_meta, REPULL, "discarded")
@@ -311,8 +312,8 @@ class SyncClient:
         then discarded, the pull starts from 0 instead: the winner may have arrived while the
         edit was unsent, and been skipped.
         """
-        start = int(self.store.get_meta("cursor") or 0)
-        rewind = self.store.get_meta(REPULL) is not None
+        start = int(await self._db(self.store.get_meta, "cursor") or 0)
+        rewind = await self._db(self.store.get_meta, REPULL) is not None
         self._restarted = False
         try:
             await self._pull_pages(0 if rewind else start, result, report)
@@ -339,7 +340,7 @@ class SyncClient:
             if status != 200:
                 raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
             page = wire.check_page(body, cursor)
-            if self._diverged(page, cursor):
+            if await self._diverged(page, cursor):
                 if restarted:
                     raise protocol(
                         "同一轮同步中服务器的数据标识变了两次",
@@ -359,13 +360,13 @@ class SyncClient:
             f"the pull did not end after {self.max_pages} pages",
         )
 
-    def _diverged(self, page: wire.Page, cursor: int) -> bool:
+    async def _diverged(self, page: wire.Page, cursor: int) -> bool:
         """Whether the server's store is not the one this cache was pulled from."""
         if page.epoch is None:
             return False
-        saved = self.store.get_meta("epoch")
+        saved = await self._db(self.store.get_meta, "epoch")
         if saved is None and cursor == 0:
-            self.store.set_meta("epoch", page.epoch)
+            await self._db(self.store.set_meta, "epoch", page.epoch)
             return False
         return saved != page.epoch
 
