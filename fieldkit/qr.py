@@ -85,7 +85,24 @@ def verified_payload(institution: dict, public_key_b64: str | None) -> str:
             "收款码签名核验失败：本地数据被改动，请重新同步。",
             "The payment code's signature does not verify: the local data was altered. Sync again.",
         )
+    owner = _payload_owner(payload)
+    if owner != institution.get("id"):
+        raise PaymentCodeRefused(
+            "tampered",
+            f"收款码属于另一家机构（{owner or '未知'}），不是 {name} 的：本地数据被改动，请重新同步。",
+            f"The payment code belongs to another institution ({owner or 'unknown'}), not "
+            f"{name}: the local data was altered. Sync again.",
+        )
     return payload
+
+
+def _payload_owner(payload: str) -> str | None:
+    """The platform id a payment payload pays into (tag 26 sub-tag 01), if it names one."""
+    try:
+        account = emv.parse_payload(payload).platform_account
+    except emv.EMVError:
+        return None
+    return account.get("01") if account else None
 
 
 def payload_sha256(payload: str) -> str:

@@ -78,3 +78,12 @@ def test_without_a_pinned_key_nothing_is_trusted(key: str | None) -> None:
         verified_payload(signed_institution(), key)
     assert refused.value.code == "no_office_key"
     assert "fieldkit login" in refused.value.zh
+
+
+def test_a_signed_code_of_another_institution_is_refused() -> None:
+    inst = signed_institution(serial=1)
+    inst["payment"] = signed_institution(serial=2)["payment"]  # swapped in the local file
+    with pytest.raises(PaymentCodeRefused) as refused:
+        verified_payload(inst, PUBLIC_KEY)
+    assert refused.value.code == "tampered"
+    assert "另一家机构" in refused.value.zh and "another institution" in refused.value.en
