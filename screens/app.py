@@ -218,13 +218,14 @@ class FieldkitApp(App[None]):
         self.notify(self.t("status.sync_started"), timeout=2)
 
     def action_toggle_demo_network(self) -> None:
-        """In the demo: cut the connection to the office, or restore it and sync at once."""
+        """In the demo: cut the connection to the office, or restore it; sync at once either way,
+        so the status line says at once whether the office answers."""
         if self.demo_network is None:
             return
         online = not self.demo_network.online
         self.demo_network.set_online(online)
         self.notify(self.t("demo.online" if online else "demo.offline"), timeout=4)
-        if online and self.sync is not None:
+        if self.sync is not None:
             self.sync.sync_now()
 
     def action_open_sync(self) -> None:

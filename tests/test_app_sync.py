@@ -189,3 +189,26 @@ async def test_a_change_left_sending_by_a_failed_round_reads_unsent(tmp_path: Pa
             await settle(pilot)
             rows = visible_rows(app.screen.query_one("#unsent", DataTable))
             assert [row[3] for row in rows] == ["未发送"]
+
+
+async def test_f9_in_the_demo_says_offline_at_once(tmp_path: Path) -> None:
+    from fieldkit.demo import Relay
+    from screens.app import make_app
+
+    office = small_office(tmp_path)
+    with LiveServer(office.db) as server:
+        relay = Relay(server.port)
+        try:
+            settings, store = await logged_in(
+                f"http://127.0.0.1:{relay.port}", office.tokens["tech_a"]
+            )
+            app = make_app(settings, store, quick_sync(settings, store), demo_network=relay)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await wait_until(pilot, lambda: "在线" in status_text(app))
+                await pilot.press("f9")
+                await wait_until(pilot, lambda: "离线" in status_text(app))
+                await pilot.press("f9")
+                await wait_until(pilot, lambda: "在线" in status_text(app))
+            store.close()
+        finally:
+            relay.close()
