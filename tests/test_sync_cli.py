@@ -75,7 +75,9 @@ def test_sync_with_the_office_unreachable_fails_and_keeps_the_work(
     config.save(replace(settings, server_url=f"http://127.0.0.1:{free_port()}"))
     assert main(["sync"]) == 1
     err = capsys.readouterr().err
-    assert "同步未完成" in err and "offline" in err and "1" in err
+    assert "同步未完成" in err and "offline" in err
+    assert "未发送 / unsent: 1" in err  # (not just any "1": the address holds some)
+    assert "请检查网络和服务器地址" in err and "run the command again" in err
     config.save(settings)
     assert main(["sync", "--quiet"]) == 0
     with Store.open(config.load().cache_path) as store:

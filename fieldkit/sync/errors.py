@@ -28,14 +28,18 @@ class SyncError(Exception):
 
 KEPT_ZH = "本机未发送的更改均已保留。"
 KEPT_EN = "Every unsent change is kept on this computer."
+# The app retries by itself; a command (`fieldkit sync`, `fieldkit login`) does not.
+RETRY_ZH = "应用会自动重试；命令行请稍后再次运行该命令。"
+RETRY_EN = "The app retries by itself; on the command line, run the command again later."
 
 
 def offline(detail: str) -> SyncError:
     """The server could not be reached or the connection broke."""
     return SyncError(
         "offline",
-        f"无法连接服务器（{detail}）。{KEPT_ZH}有网络时会自动重试。",
-        f"Cannot reach the server ({detail}). {KEPT_EN} It will retry when the network is back.",
+        f"无法连接服务器（{detail}）。{KEPT_ZH}请检查网络和服务器地址；{RETRY_ZH}",
+        f"Cannot reach the server ({detail}). {KEPT_EN} Check the network and the server "
+        f"address. {RETRY_EN}",
     )
 
 
@@ -45,8 +49,9 @@ def server_failed(status: int, detail: str = "") -> SyncError:
     extra_en = f": {detail}" if detail else ""
     return SyncError(
         "server",
-        f"服务器暂时出错（HTTP {status}{extra}）。{KEPT_ZH}稍后会重试。",
-        f"The server failed (HTTP {status}{extra_en}). {KEPT_EN} It will retry later.",
+        f"服务器暂时出错（HTTP {status}{extra}）。{KEPT_ZH}{RETRY_ZH}如持续出错请联系办公室。",
+        f"The server failed (HTTP {status}{extra_en}). {KEPT_EN} {RETRY_EN} If it goes on, "
+        "tell the office.",
     )
 
 
@@ -55,9 +60,9 @@ def throttled(retry_after: str | None) -> SyncError:
     wait = retry_after if (retry_after or "").isdigit() else "60"
     return SyncError(
         "server",
-        f"服务器要求稍候再试（尝试次数过多，请等待 {wait} 秒）。{KEPT_ZH}稍后会自动重试。",
+        f"服务器要求稍候再试（尝试次数过多，请等待 {wait} 秒）。{KEPT_ZH}{RETRY_ZH}",
         f"The server asks to wait before trying again (too many attempts; wait {wait} s). "
-        f"{KEPT_EN} It will retry by itself.",
+        f"{KEPT_EN} {RETRY_EN}",
     )
 
 
