@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import locale
 import os
+import re
 import stat
 import sys
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,30 @@ from . import paths
 
 class ConfigError(Exception):
     """A profile's files cannot be used; the message says what to do."""
+
+
+# A profile is one folder name on every platform: letters (Chinese too), digits, '-', '_', '.'.
+_PROFILE_NAME = re.compile(r"[^\W_][\w.-]{0,63}")
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10))} | {
+    f"lpt{n}" for n in range(10)
+}
+
+
+def check_profile(profile: str) -> str:
+    """The profile name if it can be a folder on Windows and elsewhere, else a ConfigError."""
+    stem = profile.split(".")[0].lower()
+    if (
+        _PROFILE_NAME.fullmatch(profile)
+        and not profile.endswith(".")
+        and stem not in _WINDOWS_DEVICES
+    ):
+        return profile
+    raise ConfigError(
+        f"配置名称无效：{profile!r}。请只用字母、数字、汉字、“-”“_”“.”（以字母、数字或汉字开头，"
+        f"最多64个字符），例如 --profile work / "
+        f"Invalid profile name {profile!r}: use letters, digits, '-', '_' and '.' only (starting "
+        "with a letter or digit, at most 64 characters), e.g. --profile work"
+    )
 
 
 @dataclass
@@ -63,7 +88,7 @@ def system_language() -> str:
 
 def load(profile: str = "default") -> Settings:
     """Read a profile's settings; a new profile gets defaults (and is not written yet)."""
-    path = paths.config_file(profile)
+    path = paths.config_file(check_profile(profile))
     if not path.exists():
         return Settings(profile=profile)
     try:
@@ -90,7 +115,7 @@ def save(settings: Settings) -> None:
 
 def save_token(profile: str, token: str) -> Path:
     """Store the bearer token in a file only its owner can read."""
-    path = paths.token_file(profile)
+    path = paths.token_file(check_profile(profile))
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)  # a leftover file keeps its old mode: never write into it
@@ -107,7 +132,7 @@ def save_token(profile: str, token: str) -> Path:
 
 def load_token(profile: str) -> str:
     """Read the bearer token, refusing a file others can read (with the fix)."""
-    path = paths.token_file(profile)
+    path = paths.token_file(check_profile(profile))
     if not path.exists():
         raise ConfigError(
             "尚未登录：请运行 fieldkit login 服务器地址 / Not logged in: run `fieldkit login URL`."

@@ -45,6 +45,31 @@ def test_the_token_file_is_owner_only_even_over_a_lax_leftover(fieldkit_home: Pa
     assert stat.S_IMODE(paths.profile_dir("second").stat().st_mode) & 0o077 == 0
 
 
+@pytest.mark.parametrize("profile", ["../../elsewhere", "a/b", "a\\b", "", "con", "a:b", ".x"])
+def test_a_profile_name_that_is_no_folder_name_is_refused_before_any_file_is_written(
+    fieldkit_home: Path, profile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = fieldkit_home.parent / "given.txt"
+    given.write_text(SECRET)
+    assert (
+        main(["--profile", profile, "login", "http://127.0.0.1:9", "--token-file", str(given)]) == 1
+    )
+    err = capsys.readouterr().err
+    assert "配置名称无效" in err and "Invalid profile name" in err and "--profile work" in err
+    assert main(["--profile", profile, "status"]) == 2
+    assert "Invalid profile name" in capsys.readouterr().err
+    with pytest.raises(ConfigError):
+        config.save_token(profile, SECRET)
+    assert not [p for p in fieldkit_home.parent.rglob("*") if p.is_file() and p != given]
+
+
+def test_profile_names_in_chinese_or_with_dots_and_dashes_work(fieldkit_home: Path) -> None:
+    for profile in ("张伟", "county-2.work", "T0001"):
+        config.save_token(profile, SECRET)
+        assert config.load_token(profile) == SECRET
+        assert config.load(profile).profile == profile
+
+
 @POSIX
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o606])
 def test_a_token_others_can_read_is_refused_with_the_fix(
