@@ -297,7 +297,7 @@ class FieldkitApp(App[None]):
         """Open the command palette, its search field in the user's language."""
         from textual.command import CommandPalette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
             self.push_screen(
                 CommandPalette(id="--command-palette", placeholder=self.t("palette.placeholder"))
             )
