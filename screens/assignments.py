@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
 from textual.worker import get_current_worker
+
+from fieldkit import domain
 
 from .base import FieldkitScreen
 from .i18n import step_name, tr
@@ -52,14 +55,28 @@ COLUMNS = (
 )
 
 
-def fit_columns(width: int) -> list[Column]:
-    """The columns that leave the name at least 20 cells of `width` (optional ones go first)."""
+NAME_ROOMY = 28  # name cells kept before a wide terminal widens the next-step column
+
+
+def fit_columns(width: int, lang: str = "zh") -> list[Column]:
+    """The columns that leave the name at least 20 cells of `width` (optional ones go first);
+    room to spare widens the next step, so long (English) step names are not cut."""
     columns = list(COLUMNS)
     while True:
         fixed = sum(c.width + 2 for c in columns if c.width) + 2 + 4  # name padding, scrollbar
         if width - fixed >= 20 or not any(c.optional for c in columns):
-            return columns
+            break
         columns.remove(next(c for c in reversed(columns) if c.optional))
+    spare = width - fixed - NAME_ROOMY
+    if spare > 0:
+        longest = max(cell_len(step.name(lang)) for step in domain.STEPS)
+        columns = [
+            replace(c, width=max(c.width, min(longest, c.width + spare)))
+            if c.key == "col.next_step"
+            else c
+            for c in columns
+        ]
+    return columns
 
 
 def short_date(value: str | None) -> str:
@@ -139,12 +156,12 @@ class AssignmentsScreen(FieldkitScreen):
 
     def on_mount(self) -> None:
         """Lay out the columns for this width, load the first page, follow the sync."""
-        self.columns = fit_columns(self.size.width or self.app.size.width)
         self.after_compose()
         self.follow_sync()
 
     def after_compose(self) -> None:
         """Columns, focus, and the first page at once (one indexed query, a few ms)."""
+        self.columns = fit_columns(self.size.width or self.app.size.width, self.fk.language)
         self._add_columns()
         self.query_one(VirtualTable).focus()
         page = self.query_page(0)
@@ -153,7 +170,7 @@ class AssignmentsScreen(FieldkitScreen):
 
     def on_resize(self) -> None:
         """Re-fit the columns when the terminal changes size."""
-        columns = fit_columns(self.size.width)
+        columns = fit_columns(self.size.width, self.fk.language)
         if columns != self.columns:
             self.columns = columns
             self._add_columns()

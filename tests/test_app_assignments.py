@@ -109,3 +109,14 @@ async def test_clicking_a_filter_word_filters(store: Store) -> None:
         rows = visible_rows(app.screen.query_one(VirtualTable))
         assert len(rows) == store.count_assignments(filter="blocked") > 0
         assert all("/11" in r[2] for r in rows)
+
+
+async def test_a_wide_terminal_shows_english_step_names_whole(store: Store) -> None:
+    app = app_for(store, "en")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        drawn = [table.render_line(y).text for y in range(1, table.size.height)]
+        steps = [row[3] for row in visible_rows(table)][: len(drawn)]
+        assert "Qualification review" in steps
+        assert [step for step, line in zip(steps, drawn, strict=True) if step not in line] == []
