@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import socket
 import sys
@@ -55,10 +56,11 @@ def prepare_office(folder: Path) -> DemoOffice:
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "office.sqlite"
     people_file = folder / "people.json"
-    if db.exists() and people_file.exists():
-        saved = json.loads(people_file.read_text("utf-8"))
-        return DemoOffice(db, saved["tokens"], saved["ids"])
-    db.unlink(missing_ok=True)
+    saved = _saved_people(people_file) if db.exists() else None
+    if saved is not None:
+        return DemoOffice(db, *saved)
+    for leftover in (db, *(Path(f"{db}{suffix}") for suffix in ("-wal", "-shm", "-journal"))):
+        leftover.unlink(missing_ok=True)  # a stale -wal would be replayed into the new file
     store = Store(db)
     try:
         store.initialize("湖南省校外培训监管办公室（演示）")
@@ -76,9 +78,23 @@ def prepare_office(folder: Path) -> DemoOffice:
             office.assign(conn, ids["technician"], office.institutions_in(conn, DEMO_TECH_COUNTY))
     finally:
         store.close()
-    people_file.write_text(json.dumps({"tokens": tokens, "ids": ids}), "utf-8")
-    config._restrict(people_file)
+    scratch = people_file.with_suffix(".tmp")
+    scratch.write_text(json.dumps({"tokens": tokens, "ids": ids}), "utf-8")
+    config._restrict(scratch)
+    os.replace(
+        scratch, people_file
+    )  # written last and whole: its presence means the office is ready
     return DemoOffice(db, tokens, ids)
+
+
+def _saved_people(path: Path) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The demo people's tokens and ids from a finished earlier run, or None (none, or unreadable)."""
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+        tokens, ids = dict(saved["tokens"]), dict(saved["ids"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return (tokens, ids) if set(PEOPLE) <= set(tokens) and set(PEOPLE) <= set(ids) else None
 
 
 class Relay:
