@@ -230,3 +230,27 @@ def test_the_seeded_province_figures_on_postgres(pg_url: str) -> None:
         "orders": 6885,
         "order_amount_fen": 688_670_000,
     }
+
+
+def test_nul_characters_get_clear_answers_on_postgres(office: tuple[SmallOffice, str]) -> None:
+    """PostgreSQL refuses NUL in text: such input must be refused before it reaches the store."""
+    assert call(office, "GET", "/api/v1/institutions/JG43%0007020001", "tech_a").status_code == 422
+    ops = [
+        {
+            "op_id": str(uuid.uuid4()),
+            "hlc": hlc,
+            "kind": kind,
+            "institution_id": "JG4307020001",
+            "data": {"step": "registered", "status": "done"},
+        }
+        for hlc, kind in (
+            ("001700000000000-0000-pg\x00laptop", "step.set"),
+            ("\x00", "step.set"),
+            ("\x00", "nonsense"),
+        )
+    ]
+    answer = call(
+        office, "POST", "/api/v1/sync/push", "tech_a", json={"client_id": "pg-laptop", "ops": ops}
+    )
+    assert answer.status_code == 200, answer.text
+    assert [r["status"] for r in answer.json()["results"]] == ["rejected"] * 3

@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_OPS = 500
 
 
+# A platform id as the office issues it ("JG" + division + serial), in a path or an op.
+INSTITUTION_ID = r"^[0-9A-Za-z_-]+$"
+
+
 class ErrorBody(BaseModel):
     """Every error answer."""
 
@@ -43,7 +47,7 @@ class Op(BaseModel):
     op_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._:-]+$")
     hlc: str = Field(min_length=1, max_length=100)
     kind: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z._-]+$")
-    institution_id: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
+    institution_id: str = Field(min_length=1, max_length=32, pattern=INSTITUTION_ID)
     data: dict[str, Any]
 
 

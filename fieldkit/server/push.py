@@ -72,6 +72,14 @@ def push(store: Store, caller: Caller, client_id: str, batch: list[dict[str, Any
 
 def apply_op(store: Store, caller: Caller, client_id: str, op: dict[str, Any]) -> dict[str, Any]:
     """Apply one op (or answer its first result again) and remember the answer."""
+    if _CONTROL.search(op["hlc"]):  # no client writes one; PostgreSQL could not even store it
+        return {
+            "op_id": op["op_id"],
+            "status": "rejected",
+            "reason": "invalid",
+            "message": "时间戳含有控制字符，这条修改未保存 / the HLC contains control "
+            "characters; this change was not saved",
+        }
     with store.writing() as conn:
         first = conn.execute(select(ops).where(ops.c.op_id == op["op_id"])).first()
         if first is not None:

@@ -203,7 +203,9 @@ def get_stats(
     tags=["office"],
 )
 def institution(
-    who: Who, store: Office, institution_id: Annotated[str, Path(max_length=32)]
+    who: Who,
+    store: Office,
+    institution_id: Annotated[str, Path(max_length=32, pattern=models.INSTITUTION_ID)],
 ) -> dict[str, Any]:
     """One institution with its checklist, visits and audit records (403 outside one's scope)."""
     with store.engine.connect() as conn:
