@@ -14,6 +14,7 @@ from fieldkit import domain
 
 from .auth import Caller, may_touch
 from .store import (
+    INSTITUTION_WIRE,
     SERVER_WRITER,
     Store,
     conflicts,
@@ -36,18 +37,9 @@ MAX_VALUES = 2_000  # keys and values of one op's data, all levels together
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CONTACT_FIELDS = ("contact_name", "contact_phone")
+# Every field of an institution change except the contact, which a technician may set.
 MASTER_FIELDS = (
-    "id",
-    "name",
-    "uscc",
-    "licence_no",
-    "division_code",
-    "address",
-    "kind",
-    "pinyin",
-    "initials",
-    "bank_status",
-    "bank_reason",
+    *(k for k in INSTITUTION_WIRE if k not in CONTACT_FIELDS),
     "payment",
     "orders",
     "order_amount_fen",
