@@ -109,7 +109,10 @@ def save(settings: Settings) -> None:
     path = paths.config_file(settings.profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(settings), ensure_ascii=False, indent=2), "utf-8")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(settings), ensure_ascii=False, indent=2))
+        out.flush()
+        os.fsync(out.fileno())  # on disk before it replaces the old one (a dead battery)
     os.replace(tmp, path)
 
 
@@ -123,6 +126,7 @@ def save_token(profile: str, token: str) -> Path:
     fd = os.open(tmp, flags, 0o600)
     try:
         os.write(fd, token.strip().encode("utf-8"))
+        os.fsync(fd)
     finally:
         os.close(fd)
     _restrict(tmp)
