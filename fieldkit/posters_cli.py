@@ -113,6 +113,14 @@ def export_poster(
 
 def send_to_printer(path: Path) -> tuple[bool, str]:
     """Hand a file to the system printer; (done, message in both languages)."""
+    try:
+        return _print_file(path)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, _print_failed(path, str(exc))
+
+
+def _print_file(path: Path) -> tuple[bool, str]:
+    """Send to lp/lpr, or to Windows' print verb; (done, message)."""
     command = shutil.which("lp") or shutil.which("lpr")
     if command:
         done = subprocess.run(
@@ -120,12 +128,7 @@ def send_to_printer(path: Path) -> tuple[bool, str]:
         )
         if done.returncode == 0:
             return True, f"已发送到打印机 / sent to the printer ({Path(command).name})"
-        detail = (done.stderr or done.stdout).strip()
-        return False, (
-            f"打印失败：{detail}。文件已保存在 {path}，可用其他程序打印。\n"
-            f"Printing failed: {detail}. The file is saved at {path}; print it "
-            "from another program."
-        )
+        return False, _print_failed(path, (done.stderr or done.stdout).strip())
     if sys.platform == "win32" and hasattr(os, "startfile"):
         os.startfile(str(path), "print")
         return True, "已交给 Windows 打印 / handed to Windows for printing"
@@ -133,6 +136,14 @@ def send_to_printer(path: Path) -> tuple[bool, str]:
         f"本机没有打印命令（lp）。文件已保存在 {path}，请用其他程序打开并打印。\n"
         f"This machine has no print command (lp). The file is saved at {path}; "
         "open it in another program to print."
+    )
+
+
+def _print_failed(path: Path, detail: str) -> str:
+    """Why printing failed, and that the file is kept."""
+    return (
+        f"打印失败：{detail}。文件已保存在 {path}，可用其他程序打印。\n"
+        f"Printing failed: {detail}. The file is saved at {path}; print it from another program."
     )
 
 

@@ -124,6 +124,22 @@ def test_print_hands_the_file_to_lp(
     assert "打印机" in capsys.readouterr().out
 
 
+@POSIX_ONLY
+def test_a_broken_lp_says_where_the_file_is(
+    profile: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "lp").write_text("#!/nonexistent/interpreter\n")  # found, but cannot start
+    (bin_dir / "lp").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    out = tmp_path / "p.pdf"
+    assert main(["qr", "JG4307020001", "--pdf", str(out), "--print"]) == 1
+    err = capsys.readouterr().err
+    assert "打印失败" in err and "Printing failed" in err and str(out) in err
+    assert out.exists()
+
+
 def test_posters_for_a_division(profile: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "zone.pdf"
     assert main(["posters", "--division", "430702", "--pdf", str(out), "--size", "a6"]) == 0
