@@ -155,7 +155,13 @@ def load_token(profile: str) -> str:
                 f"Token file {path} belongs to another user and is not used; delete it and run "
                 "`fieldkit login` again."
             )
-    return path.read_text("utf-8").strip()
+    try:
+        return path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"令牌文件 {path} 无法读取（{exc}）。请重新运行 fieldkit login / "
+            f"Cannot read the token file {path} ({exc}); run `fieldkit login` again."
+        ) from None
 
 
 def _restrict(path: Path) -> None:

@@ -63,6 +63,22 @@ def test_a_profile_name_that_is_no_folder_name_is_refused_before_any_file_is_wri
     assert not [p for p in fieldkit_home.parent.rglob("*") if p.is_file() and p != given]
 
 
+def test_a_damaged_token_file_says_to_log_in_again(
+    fieldkit_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    who = config.Technician("T0001", "张伟", "technician", "430702")
+    config.save(
+        config.Settings(server_url="http://127.0.0.1:9", office_public_key=KEY_A, technician=who)
+    )
+    path = config.save_token("default", SECRET)
+    path.write_bytes(b"\xff\xfe\x00 half a token")  # garbage from a failing disk
+    with pytest.raises(ConfigError, match="fieldkit login"):
+        config.load_token("default")
+    assert main(["sync"]) == 2
+    err = capsys.readouterr().err
+    assert "令牌文件" in err and "Cannot read the token file" in err
+
+
 def test_profile_names_in_chinese_or_with_dots_and_dashes_work(fieldkit_home: Path) -> None:
     for profile in ("张伟", "county-2.work", "T0001"):
         config.save_token(profile, SECRET)
