@@ -254,3 +254,9 @@ def test_nul_characters_get_clear_answers_on_postgres(office: tuple[SmallOffice,
     )
     assert answer.status_code == 200, answer.text
     assert [r["status"] for r in answer.json()["results"]] == ["rejected"] * 3
+    huge = call(office, "POST", f"/api/v1/conflicts/{2**62}/resolve", "city_supervisor")
+    assert huge.status_code == 422  # past PostgreSQL's INTEGER: refused, not a crash
+    assert (
+        call(office, "GET", "/api/v1/stats?division=４３０７０２", "city_supervisor").status_code
+        == 422
+    )

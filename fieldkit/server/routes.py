@@ -281,7 +281,7 @@ def list_conflicts(who: Who, store: Office) -> list[dict[str, Any]]:
     tags=["office"],
 )
 def resolve_conflict(
-    who: Who, store: Office, conflict_id: Annotated[int, Path(ge=1, le=2**62)]
+    who: Who, store: Office, conflict_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> dict[str, Any]:
     """Mark a flagged edit as looked at (supervisors of the institution's zone)."""
     if not who.supervisor:
