@@ -312,4 +312,14 @@ def _visit_row(store: Store, visit: dict[str, Any]) -> dict[str, Any]:
         rectification_deadline=rect.get("deadline") or "",
         interview_recommended="是 yes" if visit.get("interview_recommended") else "否 no",
     )
-    return {k: "" if v is None else v for k, v in row.items()}
+    return {k: "" if v is None else _cell(v) for k, v in row.items()}
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell Excel shows as typed: text that would start a formula gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return f"'{value}"
+    return value

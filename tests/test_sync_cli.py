@@ -125,6 +125,27 @@ def test_export_visits_writes_csv_excel_reads(
     assert all(r["institution_name"] and r["sync_state"] == "unsent" for r in rows)
 
 
+def test_export_keeps_notes_that_look_like_formulas_as_text(
+    logged_in: tuple[Person, RealOffice, LiveServer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A note typed as '=HYPERLINK(...)' must not become a live formula in the office's Excel."""
+    tech, real, server = logged_in
+    assert main(["sync", "--quiet"]) == 0
+    notes = ['=HYPERLINK("http://x.example","点此")', "+1 电话回访", "@所有人", "正常备注"]
+    with Store.open(config.load().cache_path) as store:
+        for n, text in enumerate(notes):
+            store.create_visit(visit(tech, real.ids[0], n, text))
+    target = tmp_path / "visits.csv"
+    assert main(["export", "visits", "--csv", str(target)]) == 0
+    rows = list(csv.DictReader(target.read_text("utf-8-sig").splitlines()))
+    assert sorted(r["notes"] for r in rows) == sorted(
+        ["'" + t if t[0] in "=+@" else t for t in notes]
+    )
+    assert {r["started_at"][:2] for r in rows} == {"20"}  # dates are left as they are
+
+
 def test_sync_names_each_rejected_change_and_why(
     logged_in: tuple[Person, RealOffice, LiveServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
