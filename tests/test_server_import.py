@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,16 @@ def test_serve_refuses_a_mistyped_store_instead_of_making_a_new_office(
     assert cli.main(["serve", "--db", str(typo), "--port", str(free_port())]) == 1
     assert "fieldkit server init" in capsys.readouterr().err
     assert not typo.exists()
+
+
+def test_serve_on_a_port_in_use_says_so(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["serve", "--db", str(db), "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err and "--port" in err and "无法" in err
 
 
 def test_add_technician_prints_the_token_once_and_numbers_them(db: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import ssl
 import sys
 import time
@@ -99,6 +100,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_refusal(host: str, port: int) -> tuple[str, str] | None:
+    """Why the server cannot listen on host:port (zh, en), or None if it can."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        return (
+            f"无法在 {host}:{port} 上监听（{exc.strerror or exc}），可能已有服务器在运行；"
+            "请换一个 --port 或先停止它",
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); another server may be "
+            "running: choose another --port or stop it",
+        )
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the office server under uvicorn."""
     import uvicorn
@@ -113,6 +133,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if checked is None:
         return 1
     checked.close()
+    taken = _port_refusal(args.host, args.port)
+    if taken is not None:
+        return _fail(*taken)
     try:
         app = create_app(args.db)
     except StoreError as exc:
