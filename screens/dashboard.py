@@ -123,8 +123,9 @@ class DashboardScreen(FieldkitScreen):
         return self.t("dash.scope_mine")
 
     def on_mount(self) -> None:
-        """Load the figures."""
+        """Load the figures; again after every sync round."""
         self.reload()
+        self.follow_sync()
 
     def reload(self) -> None:
         """Compute the figures again."""

@@ -72,3 +72,38 @@ async def test_palette_speaks_chinese_only_and_finds_the_theme(store: Store) -> 
         await pilot.press("ctrl+p")
         await settle(pilot)
         assert app.screen.query_one("CommandInput").placeholder == "搜索命令…"
+
+
+async def test_dashboard_figures_follow_a_sync_round(store: Store) -> None:
+    from dataclasses import replace
+
+    from textual.widgets import Static
+
+    from fieldkit import domain
+    from tests.test_app_fixtures import FIXED_NOW, county_rows, widget_text
+
+    app = app_for(store, "en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        before = widget_text(app.screen.query_one("#stats", Static))
+        visits_line = next(line for line in before.splitlines() if line.startswith("Visits"))
+        assert visits_line.split()[-1] == "0"
+        inst_id = county_rows()[0][0]["id"]  # a visit lands while the screen is open
+        store.create_visit(
+            domain.Visit(
+                visit_id="V-1",
+                institution_id=inst_id,
+                technician_id="T0001",
+                kind="guidance",
+                started_at=FIXED_NOW,
+                ended_at=FIXED_NOW,
+                outcome="completed",
+            )
+        )
+        app.status_view = replace(app.status_view, last_success="2026-11-28T09:31:00+08:00")
+        await settle(pilot)
+        after = widget_text(app.screen.query_one("#stats", Static))
+        visits_line = next(line for line in after.splitlines() if line.startswith("Visits"))
+        assert visits_line.split()[-1] == "1"
