@@ -127,6 +127,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
         return EXIT_NOT_READY
+    except OSError as exc:  # the damaged file could not be set aside (Windows: still open)
+        _err(
+            f"无法处理本地缓存文件（{exc}）。文件未被改动。请关闭所有正在使用它的 fieldkit"
+            "（包括应用）后再次运行 fieldkit sync。 / "
+            f"Cannot handle the local cache file ({exc}); it was left as it was. Close every "
+            "fieldkit using it (the app too) and run `fieldkit sync` again."
+        )
+        return EXIT_NOT_READY
 
 
 def _sync_repairing(settings: Settings, token: str, quiet: bool) -> int:
