@@ -202,12 +202,13 @@ class FieldkitApp(App[None]):
 
     # actions ----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Before the first login there is nothing to sync or count: hide those keys."""
+        """Before the first login there is nothing to sync or count: hide those keys; hide the
+        key of the screen already shown."""
         if self.store is None and action in ("sync_now", "open_sync", "open_dashboard"):
             return False
         if action == "toggle_demo_network" and self.demo_network is None:
             return False
-        return True
+        return SCREEN_OF_ACTION.get(action) != type(self.screen).__name__
 
     def action_sync_now(self) -> None:
         """Sync now instead of waiting."""
@@ -302,6 +303,13 @@ class FieldkitApp(App[None]):
                 CommandPalette(id="--command-palette", placeholder=self.t("palette.placeholder"))
             )
 
+
+# The keys that open a screen, hidden while that screen is shown (they would do nothing there).
+SCREEN_OF_ACTION = {
+    "open_sync": "SyncScreen",
+    "open_dashboard": "DashboardScreen",
+    "open_settings": "SettingsScreen",
+}
 
 # Textual's own palette commands, by their English title, and the message naming each.
 TEXTUAL_COMMANDS = {

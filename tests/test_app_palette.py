@@ -107,3 +107,19 @@ async def test_dashboard_figures_follow_a_sync_round(store: Store) -> None:
         after = widget_text(app.screen.query_one("#stats", Static))
         visits_line = next(line for line in after.splitlines() if line.startswith("Visits"))
         assert visits_line.split()[-1] == "1"
+
+
+async def test_the_key_of_the_screen_shown_is_not_offered_again(store: Store) -> None:
+    from screens.widgets.footer import TranslatedFooter
+
+    app = app_for(store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        labels = app.screen.query_one(TranslatedFooter).descriptions
+        assert "同步详情" not in labels and "统计" in labels
+        await pilot.press("f3")
+        await settle(pilot)
+        labels = app.screen.query_one(TranslatedFooter).descriptions
+        assert "统计" not in labels and "同步详情" in labels
