@@ -117,8 +117,8 @@ class SyncScreen(FieldkitScreen):
         for table_id in ("#rejected", "#unsent"):
             table = self.query_one(table_id, DataTable)
             table.add_column(self.t("syncs.col_when"), width=11)
-            table.add_column(self.t("syncs.col_inst"), width=18)
-            table.add_column(self.t("syncs.col_kind"), width=22)
+            table.add_column(self.t("syncs.col_inst"), width=20)
+            table.add_column(self.t("syncs.col_kind"), width=26)
             table.add_column(
                 self.t("syncs.col_reason" if table_id == "#rejected" else "syncs.col_state")
             )
@@ -206,8 +206,9 @@ class SyncScreen(FieldkitScreen):
         op = rejected.get(op_id or "")
         if op is not None:
             lang = self.fk.language
+            colon = "：" if lang == "zh" else ": "
             self.query_one("#rejected-detail", Static).update(
-                Text(f"{op_summary(op, lang)}: {reason_words(op, lang)}", "red")
+                Text(f"{op_summary(op, lang)}{colon}{reason_words(op, lang)}", "red")
             )
 
     def action_open_institution(self) -> None:
