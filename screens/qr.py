@@ -31,9 +31,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "size": ("海报尺寸：{size}（s 切换）", "Poster size: {size} (s to change)"),
     "too_small": (
         "终端窗口太小，放不下收款码：需要至少 {need_w}×{need_h}，当前 {w}×{h}。"
-        "请放大窗口或缩小字体。",
+        "请放大窗口或缩小字体；也可以按 g 或 f 导出海报（PNG/PDF）再用手机核对。",
         "The terminal is too small for the code: it needs at least {need_w}×{need_h}, "
-        "it is {w}×{h}. Enlarge the window or use a smaller font.",
+        "it is {w}×{h}. Enlarge the window or use a smaller font, or press g or f to export "
+        "the poster (PNG/PDF) and check that with a phone.",
     ),
     "refused": ("不能显示收款码", "The payment code cannot be shown"),
     "exporting": ("正在生成 {what}…", "Making {what}…"),

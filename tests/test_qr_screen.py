@@ -75,6 +75,7 @@ async def test_a_small_terminal_gets_a_message_instead(tmp_path: Path) -> None:
         assert not app.screen.query_one("#qr-body").display
         message = shown_text(app, "#qr-problem")
         assert "终端窗口太小" in message and "50×20" in message
+        assert "按 g 或 f 导出海报" in message  # what to do instead, with the keys shown below
         await pilot.resize_terminal(110, 40)
         await settle(pilot)
         assert app.screen.query_one("#qr-body").display
