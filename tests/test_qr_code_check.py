@@ -165,3 +165,27 @@ async def test_a_tampered_local_code_is_not_compared(tmp_path: Path) -> None:
     assert "本地数据被改动，请重新同步" in app.failures[0].zh
     assert store.pending_ops(10) == []
     store.close()
+
+
+async def test_a_mistyped_image_path_says_so_and_records_nothing(tmp_path: Path) -> None:
+    store = stored(tmp_path, signed_institution())
+    app = Host(signed_institution(), store)
+    async with app.run_test() as pilot:
+        app.query_one(CodeCheckInput).post_message(events.Paste(str(tmp_path / "desk.png")))
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+    assert app.checks == [] and "无法打开图片" in app.failures[0].zh
+    assert store.pending_ops(10) == []
+    store.close()
+
+
+async def test_a_url_ending_in_png_is_a_url_not_a_file() -> None:
+    app = Host(signed_institution())
+    async with app.run_test() as pilot:
+        app.query_one(CodeCheckInput).post_message(events.Paste("https://pay.example.com/q.png"))
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+    [message] = app.checks
+    assert message.check.found == "url"

@@ -140,9 +140,9 @@ class CodeCheckInput(Input):
 
 
 def _image_path(text: str) -> Path | None:
-    """The image file a pasted or dragged-in path names, if it is one."""
+    """The image file a pasted or dragged-in path names, if it names one (existing or not: a
+    mistyped path is reported as such, not recorded as a code that says a file name)."""
     candidate = text.strip().strip("'\"")
-    if not candidate.lower().endswith(IMAGE_SUFFIXES):
+    if "://" in candidate or "\n" in candidate or not candidate.lower().endswith(IMAGE_SUFFIXES):
         return None
-    path = Path(candidate).expanduser()
-    return path if path.is_file() else None
+    return Path(candidate).expanduser()
