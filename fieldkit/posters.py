@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from PIL import Image, ImageDraw
 
 from . import qr
 from .fonts import CJKFont, find_cjk_font
+
+T = TypeVar("T")
 
 SIZES = ("a4", "a6", "strip")
 SIZE_NAMES = {
@@ -351,25 +353,37 @@ def _finish(canvas: Canvas, layout: Layout) -> Page:
 def save_png(page: Page, path: str | Path) -> Path:
     """Write one page as a PNG with its resolution."""
     target = Path(path)
-    try:
-        page.image.save(target, "PNG", dpi=(page.dpi, page.dpi))
-    except OSError as exc:
-        raise _write_error(target, exc) from exc
+    _write_whole(target, lambda out: page.image.save(out, "PNG", dpi=(page.dpi, page.dpi)))
     return target
 
 
 def save_pdf(pages: Iterable[Page], path: str | Path) -> int:
     """Write pages into one PDF, one after another (bounded memory); returns the page count."""
-    target = Path(path)
+    return _write_whole(Path(path), lambda out: write_pdf(out, pages))
+
+
+def _write_whole(target: Path, write: Callable[[BinaryIO], T]) -> T:
+    """Write a file beside `target` and move it into place, so a failure never leaves half a file."""
     tmp = target.with_name(target.name + ".part")
     try:
         with open(tmp, "wb") as out:
-            count = write_pdf(out, pages)
+            result = write(out)
         tmp.replace(target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise _write_error(target, exc) from exc
-    return count
+    except BaseException:  # a font or a poster refused halfway: no stray .part file
+        _discard(tmp)
+        raise
+    return result
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a scratch file if it is there and removable."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _write_error(target: Path, exc: OSError) -> PosterError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PIL import Image
 from fieldkit import fonts
 from fieldkit.posters import (
     SIZES,
+    Poster,
     PosterError,
     render_poster,
     render_rectification_notice,
@@ -175,3 +177,27 @@ def test_a_long_notice_continues_on_a_second_page() -> None:
 def test_a_visit_without_items_has_no_notice() -> None:
     with pytest.raises(PosterError):
         render_rectification_notice(signed_institution(), {"visit_id": "x"}, "李建国")
+
+
+def test_a_pdf_interrupted_halfway_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    path = tmp_path / "zone.pdf"
+    path.write_bytes(b"%PDF- the file printed yesterday")
+
+    def pages() -> Iterator[Poster]:
+        yield render_poster(signed_institution(), PUBLIC_KEY, "strip")
+        raise PaymentCodeRefused("tampered", "本地数据被改动", "the local data was altered")
+
+    with pytest.raises(PaymentCodeRefused):
+        save_pdf(pages(), path)
+    assert path.read_bytes() == b"%PDF- the file printed yesterday"
+    assert [p.name for p in tmp_path.iterdir()] == ["zone.pdf"]  # no half-written .part left
+
+
+def test_a_png_that_cannot_be_written_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    path = tmp_path / "desk.png"
+    path.write_bytes(b"yesterday's poster")
+    poster = render_poster(signed_institution(), PUBLIC_KEY, "strip")
+    (tmp_path / "desk.png.part").mkdir()  # the scratch file cannot be made
+    with pytest.raises(PosterError):
+        save_png(poster, path)
+    assert path.read_bytes() == b"yesterday's poster"
