@@ -76,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--reset", action="store_true", help="throw the demo data away and start over"
     )
 
-    login = sub.add_parser("login", help="check the token with the server, pin its key, save")
+    login = sub.add_parser(
+        "login",
+        allow_abbrev=False,  # `--token X` must not be read as `--token-file X`
+        help="check the token with the server, pin its key, save",
+    )
     login.add_argument("url", help="the office server, e.g. https://office.example:8400")
     login.add_argument(
         "--token-file", help="read the token from this file ('-' for stdin) instead of asking"

@@ -76,3 +76,13 @@ def test_the_going_live_commands_parse() -> None:
     assert len(lines) >= 6
     for line in lines:
         build_parser().parse_args(shlex.split(line)[1:])
+
+
+def test_login_does_not_take_token_as_short_for_token_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["login", "https://office.example", "--token", "fk_abc"])
+    assert "unrecognized arguments: --token" in capsys.readouterr().err
+    args = build_parser().parse_args(["login", "https://office.example", "--token-file", "-"])
+    assert args.token_file == "-"
