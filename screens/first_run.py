@@ -77,6 +77,7 @@ class FirstRunScreen(FieldkitScreen):
     @work(exclusive=True, group="login", exit_on_error=False)
     async def connect(self, url: str, token: str) -> None:
         """Check the token with the server, then open this profile's cache."""
+        from cache.errors import CacheError
         from fieldkit.sync import SyncError, login
 
         from .app import services_for
@@ -85,7 +86,7 @@ class FirstRunScreen(FieldkitScreen):
             settings = await login(url, token, self.fk.settings.profile)
             settings.language = self.fk.language
             store, sync, _ = await asyncio.to_thread(services_for, settings)
-        except (SyncError, config.ConfigError) as exc:
+        except (SyncError, config.ConfigError, CacheError) as exc:
             self.post_message(self.Failed(error_text(exc, self.fk.language)))
             return
         self.post_message(self.Connected(settings, store, sync))

@@ -212,3 +212,34 @@ async def test_f9_in_the_demo_says_offline_at_once(tmp_path: Path) -> None:
             store.close()
         finally:
             relay.close()
+
+
+async def test_first_run_with_an_unusable_cache_says_why_and_can_try_again(
+    office: SmallOffice,
+) -> None:
+    import sqlite3
+
+    from cache import schema
+    from fieldkit import paths
+
+    cache_path = paths.cache_file("default")  # left by a newer fieldkit on this laptop
+    Store.open(cache_path).close()
+    conn = sqlite3.connect(cache_path)
+    with conn:
+        conn.execute(
+            f"INSERT INTO {schema.MIGRATIONS_TABLE} (migration_set, name, applied_at) "
+            "VALUES (?, '9999_future', '2027-01-01')",
+            (schema.MIGRATION_SET,),
+        )
+    conn.close()
+    with LiveServer(office.db) as server:
+        app = app_for(None, "zh", settings=config.Settings(profile="default", language="zh"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            app.screen.query_one("#url", Input).value = server.url
+            app.screen.query_one("#token", Input).value = office.tokens["tech_a"]
+            await pilot.click("#connect")
+            await settle(pilot)
+            said = str(app.screen.query_one("#message", Label).content)
+            assert said.startswith("✗") and "9999_future" in said
+            assert not app.screen.query_one("#connect").disabled
