@@ -107,7 +107,7 @@ def load(profile: str = "default") -> Settings:
 def save(settings: Settings) -> None:
     """Write a profile's settings atomically."""
     path = paths.config_file(settings.profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the cache inside is personal data
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as out:
         out.write(json.dumps(asdict(settings), ensure_ascii=False, indent=2))

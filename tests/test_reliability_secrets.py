@@ -87,6 +87,19 @@ def test_profile_names_in_chinese_or_with_dots_and_dashes_work(fieldkit_home: Pa
 
 
 @POSIX
+def test_the_profile_folder_holding_the_cache_is_owner_only_from_the_first_save(
+    fieldkit_home: Path,
+) -> None:
+    """Contacts and visits in the cache are personal data: other users of a county machine
+    cannot even list the profile folder."""
+    config.save(config.Settings(profile="default"))  # login writes the settings first
+    with Store.open(config.load().cache_path):
+        pass
+    config.save_token("default", SECRET)
+    assert stat.S_IMODE(paths.profile_dir("default").stat().st_mode) & 0o077 == 0
+
+
+@POSIX
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o606])
 def test_a_token_others_can_read_is_refused_with_the_fix(
     mode: int, capsys: pytest.CaptureFixture[str]
