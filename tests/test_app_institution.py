@@ -162,3 +162,25 @@ async def test_code_found_at_the_desk_is_checked_and_recorded(store: Store) -> N
         assert "未发送 1" in str(app.screen.query_one(StatusBar).content)
     ops = store.pending_ops(10)
     assert [(op["kind"], op["data"]["result"]) for op in ops] == [("qr.checked", "mismatch")]
+
+
+async def test_contact_enter_after_the_name_goes_to_the_phone(store: Store) -> None:
+    inst_id, _ = _pick(store, "allowed")
+    app = app_for(store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_on_step(app, pilot, inst_id, "registered")
+        await pilot.press("c")
+        await pilot.pause()
+        name = app.screen.query_one("#name", Input)
+        name.value = ""
+        name.focus()
+        await pilot.press(*"王老师", "enter")
+        await pilot.pause()
+        phone = app.screen.query_one("#phone", Input)
+        assert phone.has_focus  # the dialog is still open, waiting for the phone
+        phone.value = ""
+        await pilot.press(*"13907310001", "enter")
+        await settle(pilot)
+    inst = store.institution(inst_id)
+    assert inst is not None
+    assert (inst["contact_name"], inst["contact_phone"]) == ("王老师", "13907310001")

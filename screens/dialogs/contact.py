@@ -37,7 +37,12 @@ class ContactDialog(ModalScreen[tuple[str, str] | None]):
                 yield Button(tr("dialog.ok", self.lang), variant="primary", id="ok")
                 yield Button(tr("dialog.cancel", self.lang), id="cancel")
 
-    @on(Input.Submitted)
+    @on(Input.Submitted, "#name")
+    def _to_phone(self) -> None:
+        """Enter after the name goes on to the phone, as on a paper form."""
+        self.query_one("#phone", Input).focus()
+
+    @on(Input.Submitted, "#phone")
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
         name = self.query_one("#name", Input).value.strip()
