@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +273,7 @@ def _print_status(report: dict[str, Any]) -> None:
     print(f"服务器 / Server: {report['server'] or '（未登录 / not logged in）'}")
     if tech:
         print(f"技术员 / Technician: {tech['name']} ({tech['id']}, {tech['role']}, {tech['zone']})")
-    print(f"上次同步 / Last sync: {report['last_sync'] or '从未 / never'}")
+    print(f"上次同步 / Last sync: {_local_time(report['last_sync']) or '从未 / never'}")
     print(f"未发送 / Unsent: {report['unsent']}")
     print(f"被拒绝 / Rejected: {report['rejected']}")
     for op in report["rejected_ops"]:
@@ -283,6 +284,19 @@ def _print_status(report: dict[str, Any]) -> None:
             f"机构 / Institutions: {counts.get('institutions', 0)}  "
             f"走访 / Visits: {counts.get('visits', 0)}"
         )
+
+
+def _local_time(stamp: str | None) -> str | None:
+    """An ISO timestamp in this computer's time zone, to the second (as the technician reads it)."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return moment.isoformat(sep=" ", timespec="seconds")
 
 
 def cmd_export_visits(args: argparse.Namespace) -> int:

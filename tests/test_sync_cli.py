@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,29 @@ def test_sync_shows_progress_and_status_counts_what_waits(
     assert "发送 3/3" in capsys.readouterr().out
     assert main(["status"]) == 0
     assert "未发送 / Unsent: 0" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not hasattr(time, "tzset"), reason="TZ is read by tzset on POSIX only")
+def test_status_shows_the_last_sync_in_local_time(
+    logged_in: tuple[Person, RealOffice, LiveServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert main(["sync", "--quiet"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert main(["status", "--json"]) == 0
+        stamp = json.loads(capsys.readouterr().out)["last_sync"]
+        assert stamp.endswith("+00:00")  # scripts get UTC
+        assert main(["status"]) == 0
+        shown = datetime.fromisoformat(stamp).astimezone(timezone(timedelta(hours=8)))
+        line = f"上次同步 / Last sync: {shown.isoformat(sep=' ')}"
+        assert line in capsys.readouterr().out and line.endswith("+08:00")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_sync_with_the_office_unreachable_fails_and_keeps_the_work(
