@@ -178,6 +178,25 @@ def test_hostile_op_data_is_rejected_alone_and_writes_nothing(
     assert steps["registered"]["status"] == "todo"
 
 
+@pytest.mark.parametrize("kind", ["visit.create", "visit.amend"])
+@pytest.mark.parametrize("visit_id", ["\ud800x", "a\x00b"])
+def test_a_visit_id_no_store_can_hold_is_rejected_not_a_500(
+    office: tuple[SmallOffice, str], kind: str, visit_id: str
+) -> None:
+    [result] = push(office, [op(kind, "JG4307020001", {"visit_id": visit_id, "notes": "x"})])
+    assert result["status"] == "rejected" and result["reason"] == "invalid"
+
+
+@pytest.mark.parametrize("hlc", ["001764300000000-0000-p\x01c", "\x00"])
+def test_an_hlc_no_store_can_hold_is_rejected_not_a_500(
+    office: tuple[SmallOffice, str], hlc: str
+) -> None:
+    sent = op("step.set", "JG4307020003", {"step": "registered", "status": "done"})
+    [result] = push(office, [sent | {"hlc": hlc}])
+    assert result["status"] == "rejected" and result["reason"] == "invalid"
+    assert push(office, [sent | {"hlc": hlc}])[0]["status"] == "rejected"  # same answer again
+
+
 @pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
 def test_numbers_json_cannot_carry_are_rejected(
     office: tuple[SmallOffice, str], number: bytes

@@ -35,6 +35,8 @@ MAX_LONG_TEXT = 10_000  # any text in op data (visit notes, issues…)
 MAX_DEPTH = 8
 MAX_VALUES = 2_000  # keys and values of one op's data, all levels together
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What no store can be asked about: control characters and lone surrogates (not UTF-8).
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CONTACT_FIELDS = ("contact_name", "contact_phone")
 # Every field of an institution change except the contact, which a technician may set.
@@ -64,13 +66,13 @@ def push(store: Store, caller: Caller, client_id: str, batch: list[dict[str, Any
 
 def apply_op(store: Store, caller: Caller, client_id: str, op: dict[str, Any]) -> dict[str, Any]:
     """Apply one op (or answer its first result again) and remember the answer."""
-    if _CONTROL.search(op["hlc"]):  # no client writes one; PostgreSQL could not even store it
+    if _UNSTORABLE.search(op["hlc"]):  # no client writes one; no store could even hold it
         return {
             "op_id": op["op_id"],
             "status": "rejected",
             "reason": "invalid",
-            "message": "时间戳含有控制字符，这条修改未保存 / the HLC contains control "
-            "characters; this change was not saved",
+            "message": "时间戳含有控制字符或无效字符，这条修改未保存 / the HLC contains control "
+            "or invalid characters; this change was not saved",
         }
     with store.writing() as conn:
         first = conn.execute(select(ops).where(ops.c.op_id == op["op_id"])).first()
@@ -126,7 +128,11 @@ def refresh(conn: Connection, caller: Caller, op: dict[str, Any]) -> None:
         _emit_step(conn, institution, data["step"])
     elif op["kind"] == "contact.set":
         emit(conn, [institution_change(institution)])
-    elif op["kind"] in ("visit.create", "visit.amend") and isinstance(data.get("visit_id"), str):
+    elif (
+        op["kind"] in ("visit.create", "visit.amend")
+        and isinstance(data.get("visit_id"), str)
+        and not _UNSTORABLE.search(data["visit_id"])
+    ):
         found = conn.execute(
             select(visits.c.visit_id).where(
                 visits.c.visit_id == data["visit_id"], visits.c.institution_id == institution.id
