@@ -370,7 +370,14 @@ class InstitutionScreen(FieldkitScreen):
         from .visit import VisitScreen
 
         if self.inst is not None:
-            self.app.push_screen(VisitScreen(self.inst_id, self.inst["name"], self.inst))
+            self.app.push_screen(
+                VisitScreen(self.inst_id, self.inst["name"], self.inst), self._visit_ended
+            )
+
+    def _visit_ended(self, saved: bool | None) -> None:
+        """Say the visit was saved, in place of what the line said before it."""
+        feedback = Text(self.t("visit.saved"), "green") if saved else ""
+        self.query_one("#feedback", Label).update(feedback)
 
     def on_screen_resume(self) -> None:
         """Back from a visit or a dialog: read again."""

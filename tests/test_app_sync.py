@@ -103,6 +103,7 @@ async def test_visit_logged_offline_is_unsent_then_sent(office: SmallOffice) -> 
         await pilot.press("ctrl+e")
         await settle(pilot)
         assert isinstance(app.screen, InstitutionScreen)
+        assert "走访已保存" in str(app.screen.query_one("#feedback", Label).content)
         visits = widget_text(app.screen.query_one("#visits"))
         assert "前台仍有个人收款码" in visits and "未发送" in visits
         assert "未发送 1" in status_text(app)
