@@ -303,8 +303,10 @@ def cmd_export_visits(args: argparse.Namespace) -> int:
     """Every visit in the cache as CSV (UTF-8 with BOM, so Excel reads the Chinese)."""
     try:
         settings = config.load(args.profile)
-        with _open_store(settings) as store:
-            rows = [_visit_row(store, v) for v in store.visits()]
+        rows: list[dict[str, Any]] = []
+        if settings.cache_path.exists():  # (no cache yet: nothing to export, and none is made)
+            with _open_store(settings) as store:
+                rows = [_visit_row(store, v) for v in store.visits()]
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
         return EXIT_NOT_READY

@@ -39,6 +39,16 @@ def test_status_before_login_says_so(capsys: pytest.CaptureFixture[str]) -> None
     assert report["server"] is None and report["unsent"] == 0
 
 
+def test_export_before_any_sync_writes_the_header_and_creates_no_cache(
+    fieldkit_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "visits.csv"
+    assert main(["export", "visits", "--csv", str(target)]) == 0
+    assert "Exported 0 visits" in capsys.readouterr().out
+    assert target.read_text("utf-8-sig").startswith("visit_id,institution_id,")
+    assert not paths.cache_file("default").exists()
+
+
 def test_sync_before_login_tells_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sync"]) == 2
     assert "fieldkit login" in capsys.readouterr().err
