@@ -172,6 +172,9 @@ PUSH_NONSENSE: dict[str, Callable[[dict[str, Any]], Reply]] = {
     "unknown_status": lambda b: _json(
         {"results": [{"op_id": op["op_id"], "status": "maybe"} for op in b["ops"]]}
     ),
+    "an_op_id_that_is_a_list": lambda b: _json(
+        {"results": [{"op_id": [op["op_id"]], "status": "applied"} for op in b["ops"]]}
+    ),
     "a_json_list": lambda b: _json([]),
     "teapot": lambda b: Reply(418, b'{"error":"teapot"}'),
 }

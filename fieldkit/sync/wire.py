@@ -83,7 +83,8 @@ def check_push(body: Any, sent: list[str]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     checked = []
     for item in results:
-        if not isinstance(item, dict) or item.get("op_id") not in expected:
+        op_id = item.get("op_id") if isinstance(item, dict) else None
+        if not isinstance(op_id, str) or op_id not in expected:
             raise _bad(
                 "推送的回答含有未发送的操作", "the push answer names an op that was not sent"
             )
