@@ -683,11 +683,12 @@ class Store:
                     ValueError,
                     AttributeError,
                     sqlite3.IntegrityError,
+                    sqlite3.ProgrammingError,  # a list or an object where text is stored
                 ) as exc:
                     raise MalformedChange(change, f"{type(exc).__name__}: {exc}") from None
             try:
                 conn.executemany(sql.STEP_UPSERT, steps)
-            except sqlite3.IntegrityError as exc:
+            except (sqlite3.IntegrityError, sqlite3.ProgrammingError) as exc:
                 raise MalformedChange(changes[-1], str(exc)) from None
             progress.refresh(conn, touched)  # (ids no longer cached update nothing)
             sql.put_meta(conn, "cursor", str(int(cursor)))

@@ -449,6 +449,18 @@ def test_answers_for_unknown_ops_change_nothing(store: Store) -> None:
         },
         {"seq": 2, "kind": "institution", "id": "x", "data": {"id": "JG4301029999"}},
         {"seq": 2, "kind": "step", "id": "s", "data": None},
+        {  # a value of the wrong type where text is stored
+            "seq": 2,
+            "kind": "institution",
+            "id": "JG4301029999",
+            "data": {"id": "JG4301029999", "name": ["星辰"], "division_code": "430102"},
+        },
+        {
+            "seq": 2,
+            "kind": "step",
+            "id": "s",
+            "data": {"institution_id": I1, "step": "courses", "status": "todo", "note": {}},
+        },
     ],
 )
 def test_malformed_changes_leave_the_page_unapplied(store: Store, change: dict[str, Any]) -> None:
