@@ -156,7 +156,10 @@ def _explain_salvage(report: SalvageReport) -> None:
 
 
 def _progress(quiet: bool) -> Any:
+    """A progress callback printing each phase in both languages (silent with --quiet)."""
+
     def report(phase: str, done: int, total: int) -> None:
+        """One line per step: sending done/total, receiving done."""
         if quiet or (phase == "push" and not total):
             return
         zh, en = PHASES.get(phase, (phase, phase))

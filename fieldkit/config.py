@@ -66,10 +66,12 @@ class Settings:
 
     @property
     def cache_path(self) -> Path:
+        """This profile's SQLite cache."""
         return paths.cache_file(self.profile)
 
     @property
     def logged_in(self) -> bool:
+        """Whether a login saved the office, its pinned key and the technician."""
         return bool(self.server_url and self.technician and self.office_public_key)
 
 
