@@ -8,6 +8,8 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -109,30 +111,45 @@ def load(profile: str = "default") -> Settings:
 def save(settings: Settings) -> None:
     """Write a profile's settings atomically."""
     path = paths.config_file(settings.profile)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the cache inside is personal data
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write(json.dumps(asdict(settings), ensure_ascii=False, indent=2))
-        out.flush()
-        os.fsync(out.fileno())  # on disk before it replaces the old one (a dead battery)
-    os.replace(tmp, path)
+    with _saving(path):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the cache there is personal
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            out.write(json.dumps(asdict(settings), ensure_ascii=False, indent=2))
+            out.flush()
+            os.fsync(out.fileno())  # on disk before it replaces the old one (a dead battery)
+        os.replace(tmp, path)
+
+
+@contextmanager
+def _saving(path: Path) -> Iterator[None]:
+    """Turn a failure to write a profile file into words: what failed and what to check."""
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigError(
+            f"无法保存 {path}（{exc}）。请检查磁盘空间、文件夹权限和 FIELDKIT_HOME 设置后重试。 / "
+            f"Cannot save {path} ({exc}); check disk space, folder permissions and FIELDKIT_HOME, "
+            "then try again."
+        ) from None
 
 
 def save_token(profile: str, token: str) -> Path:
     """Store the bearer token in a file only its owner can read."""
     path = paths.token_file(check_profile(profile))
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)  # a leftover file keeps its old mode: never write into it
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o600)
-    try:
-        os.write(fd, token.strip().encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _restrict(tmp)
-    os.replace(tmp, path)
+    with _saving(path):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)  # a leftover file keeps its old mode: never write into it
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, 0o600)
+        try:
+            os.write(fd, token.strip().encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _restrict(tmp)
+        os.replace(tmp, path)
     return path
 
 

@@ -138,6 +138,24 @@ def test_a_file_that_is_not_a_cache_is_kept_aside_untouched_and_the_cache_pulled
         assert store.counts()["institutions"] == 4
 
 
+def test_login_where_nothing_can_be_written_says_what_to_check(
+    logged_in: tuple[Person, RealOffice, LiveServer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tech, real, server = logged_in
+    given = tmp_path / "token.txt"
+    given.write_text(tech.token)
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("FIELDKIT_HOME", str(not_a_folder))
+    assert main(["login", server.url, "--token-file", str(given)]) == 1
+    err = capsys.readouterr().err
+    assert "无法保存" in err and "Cannot save" in err and "FIELDKIT_HOME" in err
+    assert not_a_folder.read_text() == ""
+
+
 def test_export_visits_writes_csv_excel_reads(
     logged_in: tuple[Person, RealOffice, LiveServer],
     tmp_path: Path,
