@@ -627,3 +627,18 @@ def test_a_refused_op_on_someone_elses_institution_leaks_nothing(
     other = step_op("JG4307030001", "registered", "done", domain.HLC("laptop-x"))
     assert push(office, "tech_a", [other], "laptop-x")[0]["reason"] == "not_assigned"
     assert _pull_after(office, "tech_a", seen)["changes"] == []
+
+
+def test_an_edit_from_a_clock_days_ahead_is_refused_so_it_cannot_win_for_good(
+    office: tuple[SmallOffice, str],
+) -> None:
+    now = time.time_ns() // 1_000_000
+    ahead = step_op(
+        "JG4307020003", "personnel", "in_progress", _clock("2027-laptop", now + 3 * 86_400_000)
+    )
+    result = push(office, "tech_a", [ahead])[0]
+    assert (result["status"], result["reason"]) == ("rejected", "invalid")
+    assert "快了约3天" in result["message"] and "correct the date and time" in result["message"]
+    assert step_state(office, "JG4307020003", "personnel")["status"] == "todo"
+    fine = step_op("JG4307020003", "personnel", "in_progress", _clock("a-laptop", now + 60_000))
+    assert push(office, "tech_a", [fine])[0]["status"] == "applied"

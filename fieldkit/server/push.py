@@ -34,6 +34,7 @@ MAX_TEXT = 2000
 MAX_LONG_TEXT = 10_000  # any text in op data (visit notes, issues…)
 MAX_DEPTH = 8
 MAX_VALUES = 2_000  # keys and values of one op's data, all levels together
+MAX_AHEAD_MS = domain.hlc.MAX_DRIFT_MS  # as far ahead as any clock believes a stamp
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What no store can be asked about: control characters and lone surrogates (not UTF-8).
 _UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -183,9 +184,10 @@ def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -
             )
         raise Rejected("unknown_kind", f"未知的操作类型“{kind}”", f"Unknown op kind '{kind}'")
     try:
-        domain.Stamp.parse(op["hlc"])
+        stamp = domain.Stamp.parse(op["hlc"])
     except domain.ValidationError as exc:
         raise Rejected("invalid", exc.zh, exc.en) from None
+    _check_clock(stamp)
     check_data(op["data"])
     institution = conn.execute(
         select(institutions).where(institutions.c.id == op["institution_id"])
@@ -205,6 +207,19 @@ def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -
     extras = handler(conn, caller, op, institution)
     store.clock(conn).observe(op["hlc"])
     return extras
+
+
+def _check_clock(stamp: domain.Stamp) -> None:
+    """Refuse an edit stamped far ahead of the office's time: it would win its register for good."""
+    ahead = stamp.ms - _now_ms()
+    if ahead > MAX_AHEAD_MS:
+        days = max(1, round(ahead / 86_400_000))
+        raise Rejected(
+            "invalid",
+            f"这台设备的时钟比办公室快了约{days}天，这条修改未保存；请校正日期和时间后重新操作",
+            f"This device's clock is about {days} days ahead of the office's; this change was "
+            "not saved: correct the date and time, then make the change again",
+        )
 
 
 def check_data(data: Any) -> None:
