@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -41,6 +42,30 @@ def test_domain_imports_nothing_else_of_the_project() -> None:
         m for m in loaded if m.startswith("fieldkit.") and not m.startswith("fieldkit.domain")
     }
     assert others == set()
+
+
+def _payload_builders(path: Path) -> list[str]:
+    """Where a file calls something that composes an EMV payment payload."""
+    tree = ast.parse(path.read_text("utf-8"))
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", None)) in COMPOSERS
+    ]
+
+
+COMPOSERS = {"build_payload", "with_crc", "payment_for"}
+
+
+def test_only_the_office_composes_payment_payloads() -> None:
+    client = [
+        p
+        for package in ("fieldkit", "cache", "screens")
+        for p in sorted((ROOT / package).rglob("*.py"))
+        if "server" not in p.relative_to(ROOT).parts and p.name != "emv.py"
+    ]
+    assert client and [hit for p in client for hit in _payload_builders(p)] == []
 
 
 def test_cli_version() -> None:
