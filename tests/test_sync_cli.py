@@ -138,6 +138,23 @@ def test_a_file_that_is_not_a_cache_is_kept_aside_untouched_and_the_cache_pulled
         assert store.counts()["institutions"] == 4
 
 
+def test_a_refused_token_is_explained_once_in_each_language(
+    logged_in: tuple[Person, RealOffice, LiveServer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tech, real, server = logged_in
+    wrong = tmp_path / "token.txt"
+    wrong.write_text("fk_not_a_token")
+    assert main(["login", server.url, "--token-file", str(wrong)]) == 1
+    err = capsys.readouterr().err
+    zh, _, en = err.partition(" / The token")
+    assert "令牌无效或已被撤销" in zh and "fieldkit login" in zh
+    assert "invalid or has been revoked" in en and "fieldkit login" in en
+    assert not any("\u4e00" <= c <= "\u9fff" for c in en), en  # the office's words split too
+    assert "the token is not valid" not in zh
+
+
 def test_login_where_nothing_can_be_written_says_what_to_check(
     logged_in: tuple[Person, RealOffice, LiveServer],
     tmp_path: Path,

@@ -33,6 +33,12 @@ RETRY_ZH = "应用会自动重试；命令行请稍后再次运行该命令。"
 RETRY_EN = "The app retries by itself; on the command line, run the command again later."
 
 
+def _halves(detail: str) -> tuple[str, str]:
+    """The office's "中文 / English" message split into its two languages (or whole in both)."""
+    zh, sep, en = detail.partition(" / ")
+    return (zh.strip(), en.strip()) if sep and zh.strip() and en.strip() else (detail, detail)
+
+
 def offline(detail: str) -> SyncError:
     """The server could not be reached or the connection broke."""
     return SyncError(
@@ -45,8 +51,9 @@ def offline(detail: str) -> SyncError:
 
 def server_failed(status: int, detail: str = "") -> SyncError:
     """The server answered with a failure of its own (5xx)."""
-    extra = f"：{detail}" if detail else ""
-    extra_en = f": {detail}" if detail else ""
+    zh, en = _halves(detail)
+    extra = f"：{zh}" if detail else ""
+    extra_en = f": {en}" if detail else ""
     return SyncError(
         "server",
         f"服务器暂时出错（HTTP {status}{extra}）。{KEPT_ZH}{RETRY_ZH}如持续出错请联系办公室。",
@@ -68,8 +75,9 @@ def throttled(retry_after: str | None) -> SyncError:
 
 def auth_failed(detail: str = "") -> SyncError:
     """The token was refused (401)."""
-    extra = f"（{detail}）" if detail else ""
-    extra_en = f" ({detail})" if detail else ""
+    zh, en = _halves(detail)
+    extra = f"（{zh}）" if detail else ""
+    extra_en = f" ({en})" if detail else ""
     return SyncError(
         "auth",
         f"令牌无效或已被撤销{extra}。{KEPT_ZH}请向办公室索取新令牌后运行 fieldkit login 重新登录。",
@@ -80,10 +88,11 @@ def auth_failed(detail: str = "") -> SyncError:
 
 def forbidden(detail: str = "") -> SyncError:
     """The token is valid but may not do this (403)."""
+    zh, en = _halves(detail)
     return SyncError(
         "auth",
-        f"服务器拒绝了此请求（无权限：{detail}）。{KEPT_ZH}请联系办公室。",
-        f"The server refused this request (not allowed: {detail}). {KEPT_EN} Contact the office.",
+        f"服务器拒绝了此请求（无权限：{zh}）。{KEPT_ZH}请联系办公室。",
+        f"The server refused this request (not allowed: {en}). {KEPT_EN} Contact the office.",
     )
 
 
