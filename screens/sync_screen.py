@@ -172,6 +172,7 @@ class SyncScreen(FieldkitScreen):
                 )
         self.rejected = {op["op_id"]: op for op in message.rejected}
         self.ops = {op["op_id"]: op for op in message.rejected + message.unsent}
+        self.refresh_bindings()
         self._show_detail()
         self.query_one("#conflicts-title", Label).update(
             self.t("syncs.conflicts", n=len(message.conflicts))
@@ -190,6 +191,14 @@ class SyncScreen(FieldkitScreen):
         (An op stays 'sending' in the cache after a round that failed, until it is sent again.)"""
         state = str(op.get("state") or "unsent")
         return "unsent" if state == "sending" and not self.fk.status_view.sending else state
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer Discard only when something was rejected, Open only when a change is listed."""
+        if action == "discard":
+            return bool(getattr(self, "rejected", None))
+        if action == "open_institution":
+            return bool(getattr(self, "ops", None))
+        return True
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Show the whole reason of the highlighted rejected change."""

@@ -244,3 +244,24 @@ async def test_first_run_with_an_unusable_cache_says_why_and_can_try_again(
             said = str(app.screen.query_one("#message", Label).content)
             assert said.startswith("✗") and "9999_future" in said
             assert not app.screen.query_one("#connect").disabled
+
+
+async def test_sync_screen_offers_discard_only_when_something_was_rejected(tmp_path: Path) -> None:
+    from screens.widgets.footer import TranslatedFooter
+    from tests.test_app_fixtures import county_rows
+
+    insts, steps = county_rows()
+    with Store.open(tmp_path / "cache.sqlite") as store:
+        store.bulk_load(insts, steps)
+        app = app_for(store, "zh")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("f2")
+            await settle(pilot)
+            labels = app.screen.query_one(TranslatedFooter).descriptions
+            assert "丢弃" not in labels and "打开机构" not in labels
+            store.set_step(insts[0]["id"], "parent_app", "in_progress", by="T0001")
+            app.screen.reload()  # type: ignore[attr-defined]
+            await settle(pilot)
+            labels = app.screen.query_one(TranslatedFooter).descriptions
+            assert "丢弃" not in labels and "打开机构" in labels
