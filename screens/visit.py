@@ -46,6 +46,7 @@ class VisitScreen(FieldkitScreen):
     """Log one visit to one institution."""
 
     CSS_PATH = "visit.tcss"
+    AUTO_FOCUS = "#kind"  # the first field, not the scrolling form around it
     BINDINGS = [
         Binding("ctrl+e", "end_visit", "End visit", id="end_visit", priority=True),
         Binding("escape", "cancel_visit", "Discard visit", id="cancel_visit"),

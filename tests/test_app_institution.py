@@ -184,3 +184,15 @@ async def test_contact_enter_after_the_name_goes_to_the_phone(store: Store) -> N
     inst = store.institution(inst_id)
     assert inst is not None
     assert (inst["contact_name"], inst["contact_phone"]) == ("王老师", "13907310001")
+
+
+async def test_a_visit_starts_in_its_first_field(store: Store) -> None:
+    inst_id, _ = _pick(store, "allowed")
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_on_step(app, pilot, inst_id, "registered")
+        await pilot.press("v")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "kind"
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "outcome"
