@@ -140,6 +140,12 @@ class QRScreen(Screen[None]):
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)
 
+    async def relabel(self) -> None:
+        """Redraw in the app's new language (the app calls this when the language changes)."""
+        self.language = str(getattr(self.app, "language", self.language))
+        await self.recompose()
+        self._fit(self.app.size.width, self.app.size.height)
+
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
 

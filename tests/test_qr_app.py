@@ -108,3 +108,20 @@ async def test_scanner_check_in_the_institution_screen(cache_file: Path) -> None
     [op] = [op for op in store.pending_ops(10) if op["kind"] == "qr.checked"]
     assert op["data"]["found"] == "alipay_personal" and op["data"]["result"] == "mismatch"
     store.close()
+
+
+async def test_the_code_screen_follows_a_language_switch(cache_file: Path) -> None:
+    store = Store.open(cache_file)
+    app = app_for(store, "zh", settings=settings())
+    async with app.run_test(size=(120, 45)) as pilot:
+        await open_institution(app, pilot)
+        await pilot.press("k")
+        await settle(pilot)
+        await app.set_language("en")
+        await settle(pilot)
+        assert isinstance(app.screen, QRScreen)
+        assert "Platform id" in str(app.screen.query_one("#qr-title", Static).content)
+        footer = app.screen.query_one(TranslatedFooter)
+        assert footer.descriptions[1:5] == ["Back", "PNG poster", "PDF poster", "Poster size"]
+        assert app.screen.query_one("#qr-code", Static).display
+    store.close()
