@@ -252,16 +252,14 @@ class FieldkitApp(App[None]):
 
     async def set_language(self, lang: str) -> None:
         """Switch every screen to `lang` and remember it in the profile."""
-        from .base import FieldkitScreen
-        from .qr import QRScreen
-
         self.language = lang
         self.settings.language = lang
         self.title = self.t("app.title")
         self._save_settings()
-        for screen in list(self.screen_stack):
-            if isinstance(screen, FieldkitScreen | QRScreen):
-                await screen.relabel()
+        for screen in list(self.screen_stack):  # the app's screens, and the payment code's
+            relabel = getattr(screen, "relabel", None)
+            if relabel is not None:
+                await relabel()
         self.status_view = self.status_view
 
     @work(thread=True, group="settings", exit_on_error=False)
