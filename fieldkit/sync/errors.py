@@ -35,8 +35,14 @@ RETRY_EN = "The app retries by itself; on the command line, run the command agai
 
 def _halves(detail: str) -> tuple[str, str]:
     """The office's "中文 / English" message split into its two languages (or whole in both)."""
-    zh, sep, en = detail.partition(" / ")
-    return (zh.strip(), en.strip()) if sep and zh.strip() and en.strip() else (detail, detail)
+    zh, sep, en = (part.strip() for part in detail.partition(" / "))
+    if sep and _has_cjk(zh) and en and not _has_cjk(en) and zh.count("[") == zh.count("]"):
+        return zh, en
+    return detail, detail  # not two halves (e.g. "[令牌已隐藏 / token hidden]" inside it)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
 def offline(detail: str) -> SyncError:
