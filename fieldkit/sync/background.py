@@ -130,6 +130,7 @@ class BackgroundSync:
                 **(await self._counts()),
             )
             return SyncError("config", error.zh, error.en)
+        counts = await self._counts()  # read before the round counts as done: no await between
         self.rounds += 1
         self._publish(
             clock_warning=self.client.clock_warning(self.client.settings.language),
@@ -137,7 +138,7 @@ class BackgroundSync:
             online=True,
             last_success=utc_now(),
             last_error=None,
-            **(await self._counts()),
+            **counts,
         )
         return None
 
