@@ -165,8 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _utf8_output() -> None:
+    """Write UTF-8 even where the console or a redirect defaults to a legacy code page (Windows)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the command; returns the exit status."""
+    _utf8_output()
     args = build_parser().parse_args(argv)
     command = args.command or "app"  # no command: the subparsers leave None, not the default
     if command == "server":

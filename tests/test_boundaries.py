@@ -76,3 +76,12 @@ def test_cli_version() -> None:
         check=True,
     )
     assert out.stdout.strip().startswith("fieldkit ")
+
+
+def test_chinese_output_survives_a_legacy_code_page() -> None:
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "cp1252"}
+    out = subprocess.run(
+        [sys.executable, "-m", "fieldkit.cli", "--help"], capture_output=True, env=env, check=False
+    )
+    assert out.returncode == 0, out.stderr.decode("utf-8", "replace")
+    assert "资金监管" in out.stdout.decode("utf-8")
