@@ -9,25 +9,8 @@ from typing import Any
 
 from fieldkit import domain
 
-INSTITUTION_FIELDS = (
-    "id",
-    "name",
-    "uscc",
-    "licence_no",
-    "division_code",
-    "address",
-    "contact_name",
-    "contact_phone",
-    "kind",
-    "pinyin",
-    "initials",
-    "bank_status",
-    "bank_reason",
-    "payment",
-    "orders",
-    "order_amount_fen",
-)
-CONTACT_FIELDS = ("contact_name", "contact_phone")
+INSTITUTION_FIELDS = domain.INSTITUTION_FIELDS
+CONTACT_FIELDS = domain.CONTACT_FIELDS
 VISIT_COLUMNS = (
     "visit_id",
     "institution_id",

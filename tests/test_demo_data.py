@@ -17,26 +17,7 @@ from fieldkit import domain
 from fieldkit.demo_data import DEMO_CITY, DEMO_TECH_COUNTY, Province, generate_province
 
 ROOT = Path(__file__).resolve().parents[1]
-WIRE_KEYS = {
-    "id",
-    "name",
-    "uscc",
-    "licence_no",
-    "division_code",
-    "address",
-    "contact_name",
-    "contact_phone",
-    "kind",
-    "pinyin",
-    "initials",
-    "bank_status",
-    "bank_reason",
-    "payment",
-    "orders",
-    "order_amount_fen",
-    "account_no",
-    "name_latin",
-}
+WIRE_KEYS = {*domain.INSTITUTION_FIELDS, "account_no", "name_latin"}
 
 
 def _digest(province: Province) -> str:

@@ -13,6 +13,7 @@ from .divisions import (
 )
 from .errors import DomainError, TransitionError, ValidationError
 from .hlc import HLC, Stamp, newer
+from .institutions import CONTACT_FIELDS, INSTITUTION_FIELDS, MASTER_FIELDS
 from .steps import (
     BLOCKED,
     DONE,
@@ -64,6 +65,7 @@ __all__ = [
     "AMENDABLE",
     "BLOCKED",
     "CITIES",
+    "CONTACT_FIELDS",
     "COUNTIES",
     "CourseCharge",
     "DIVISIONS",
@@ -71,6 +73,8 @@ __all__ = [
     "Division",
     "DomainError",
     "FULL_PROCESS_STEPS",
+    "INSTITUTION_FIELDS",
+    "MASTER_FIELDS",
     "Guidance",
     "HLC",
     "INSTITUTION_KINDS",

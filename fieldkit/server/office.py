@@ -16,6 +16,7 @@ from fieldkit import domain, emv, signing
 from .auth import division_filter, new_token, token_hash
 from .store import (
     INITIAL_STAMP,
+    INSTITUTION_WIRE,
     SERVER_WRITER,
     assignments,
     dumps,
@@ -80,25 +81,11 @@ def payment_for(row: dict[str, Any], private_key: str) -> tuple[str, str]:
 
 # --- institutions --------------------------------------------------------------------------------
 INSTITUTION_COLUMNS = (
-    "id",
-    "name",
-    "uscc",
-    "licence_no",
-    "division_code",
-    "address",
-    "contact_name",
-    "contact_phone",
-    "kind",
-    "pinyin",
-    "initials",
+    *INSTITUTION_WIRE,
     "name_latin",
     "account_no",
-    "bank_status",
-    "bank_reason",
     "payment_payload",
     "payment_signature",
-    "orders",
-    "order_amount_fen",
     "hlc",
 )
 

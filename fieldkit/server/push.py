@@ -14,7 +14,6 @@ from fieldkit import domain
 
 from .auth import Caller, may_touch
 from .store import (
-    INSTITUTION_WIRE,
     SERVER_WRITER,
     Store,
     conflicts,
@@ -39,14 +38,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What no store can be asked about: control characters and lone surrogates (not UTF-8).
 _UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-CONTACT_FIELDS = ("contact_name", "contact_phone")
-# Every field of an institution change except the contact, which a technician may set.
-MASTER_FIELDS = (
-    *(k for k in INSTITUTION_WIRE if k not in CONTACT_FIELDS),
-    "payment",
-    "orders",
-    "order_amount_fen",
-)
+CONTACT_FIELDS = domain.CONTACT_FIELDS
+MASTER_FIELDS = domain.MASTER_FIELDS
 SERVER_OWNED_KINDS = ("institution.", "payment.", "bank.")
 POSTER_SIZES = ("a4", "a6", "strip")
 

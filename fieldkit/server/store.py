@@ -459,21 +459,8 @@ def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
 
 
 # --- wire shapes ---------------------------------------------------------------------------------
-INSTITUTION_WIRE = (
-    "id",
-    "name",
-    "uscc",
-    "licence_no",
-    "division_code",
-    "address",
-    "contact_name",
-    "contact_phone",
-    "kind",
-    "pinyin",
-    "initials",
-    "bank_status",
-    "bank_reason",
-)
+# The institution fields stored in columns of the same name (the payment is two columns).
+INSTITUTION_WIRE = tuple(k for k in domain.INSTITUTION_FIELDS if k != "payment")
 
 
 def _mapping(row: Any) -> Mapping[str, Any]:
@@ -489,8 +476,6 @@ def institution_wire(row: Any) -> dict[str, Any]:
         if m["payment_payload"]
         else None
     )
-    data["orders"] = m["orders"]
-    data["order_amount_fen"] = m["order_amount_fen"]
     data["hlc"] = m["hlc"] or INITIAL_STAMP
     return data
 
