@@ -119,9 +119,10 @@ class SyncScreen(FieldkitScreen):
             table.add_column(self.t("syncs.col_when"), width=11)
             table.add_column(self.t("syncs.col_inst"), width=20)
             table.add_column(self.t("syncs.col_kind"), width=26)
-            table.add_column(
-                self.t("syncs.col_reason" if table_id == "#rejected" else "syncs.col_state")
-            )
+            if table_id == "#rejected":
+                table.add_column(self.t("syncs.col_reason"))
+            else:  # a fixed width: an auto-sized column is measured again at every reload
+                table.add_column(self.t("syncs.col_state"), width=10)
         self.query_one("#rejected", DataTable).focus()
         self.reload()
 
@@ -147,8 +148,19 @@ class SyncScreen(FieldkitScreen):
         self.post_message(self.Loaded(unsent, rejected, conflicts, names))
 
     def on_sync_screen_loaded(self, message: Loaded) -> None:
-        """Fill the tables."""
+        """Fill the tables (left alone when nothing changed since the last reading)."""
         lang = self.fk.language
+        shown = (
+            lang,
+            self.fk.status_view.sending,
+            self.fk.status_view.last_error,
+            tuple((op["op_id"], op.get("state"), op.get("reason")) for op in message.rejected),
+            tuple((op["op_id"], op.get("state")) for op in message.unsent),
+            tuple(str(c) for c in message.conflicts),
+        )
+        if shown == getattr(self, "_shown", None):
+            return
+        self._shown = shown
         self.query_one("#rejected-title", Label).update(
             self.t("syncs.rejected", n=len(message.rejected))
         )
