@@ -7,9 +7,11 @@ import io
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -170,3 +172,34 @@ def _check(result: tuple[int, str]) -> str:
     if code != 0:
         raise RuntimeError(f"admin command failed ({code}): {out}")
     return out
+
+
+# --- ops as a client sends them ---------------------------------------------------------------------
+def make_op(
+    kind: str, institution: str, data: dict[str, Any], clock: domain.HLC, op_id: str | None = None
+) -> dict[str, Any]:
+    """One op of DESIGN.md's push, stamped by `clock`."""
+    return {
+        "op_id": op_id or str(uuid.uuid4()),
+        "hlc": clock.now(),
+        "kind": kind,
+        "institution_id": institution,
+        "data": data,
+    }
+
+
+def visit_data(notes: Any = "", **more: Any) -> dict[str, Any]:
+    """The data of a `visit.create` op: a completed guidance visit, changed by `more`."""
+    return {
+        "visit_id": str(uuid.uuid4()),
+        "kind": "guidance",
+        "started_at": "2026-11-28T09:00:00",
+        "ended_at": "2026-11-28T10:00:00",
+        "outcome": "completed",
+        "steps_advanced": [],
+        "issues": [],
+        "rectification": None,
+        "interview_recommended": False,
+        "next_visit_on": None,
+        "notes": notes,
+    } | more

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from fieldkit import domain
 from fieldkit.server import auth
 from fieldkit.server.auth import FailedLogins, token_hash
 from fieldkit.server.store import Store
-from tests.live_server import LiveServer, SmallOffice, admin, small_office
+from tests.live_server import LiveServer, SmallOffice, admin, make_op, small_office, visit_data
 
 
 @pytest.fixture(scope="module")
@@ -40,32 +39,7 @@ def push(
     return answer.json()["results"]
 
 
-def op(
-    kind: str, institution: str, data: dict[str, Any], clock: domain.HLC, op_id: str | None = None
-) -> dict[str, Any]:
-    return {
-        "op_id": op_id or str(uuid.uuid4()),
-        "hlc": clock.now(),
-        "kind": kind,
-        "institution_id": institution,
-        "data": data,
-    }
-
-
-def visit_data(notes: str) -> dict[str, Any]:
-    return {
-        "visit_id": str(uuid.uuid4()),
-        "kind": "guidance",
-        "started_at": "2026-11-28T09:00:00",
-        "ended_at": "2026-11-28T10:00:00",
-        "outcome": "completed",
-        "steps_advanced": [],
-        "issues": [],
-        "rectification": None,
-        "interview_recommended": False,
-        "next_visit_on": None,
-        "notes": notes,
-    }
+op = make_op
 
 
 def detail(office: tuple[SmallOffice, str], institution: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,9 @@ from tests.live_server import (
     SmallOffice,
     admin,
     institution_line,
+    make_op,
     small_office,
+    visit_data,
     write_csv,
 )
 
@@ -35,13 +36,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmallOffi
 
 
 def op(kind: str, institution: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "op_id": str(uuid.uuid4()),
-        "hlc": domain.HLC("hostile").now(),
-        "kind": kind,
-        "institution_id": institution,
-        "data": data,
-    }
+    return make_op(kind, institution, data, domain.HLC("hostile"))
 
 
 def step(institution: str, name: str, status: str, note: Any = None) -> dict[str, Any]:
@@ -51,24 +46,7 @@ def step(institution: str, name: str, status: str, note: Any = None) -> dict[str
 
 
 def visit(institution: str, notes: Any, **more: Any) -> dict[str, Any]:
-    return op(
-        "visit.create",
-        institution,
-        {
-            "visit_id": str(uuid.uuid4()),
-            "kind": "guidance",
-            "started_at": "2026-11-28T09:00:00",
-            "ended_at": "2026-11-28T10:00:00",
-            "outcome": "completed",
-            "steps_advanced": [],
-            "issues": [],
-            "rectification": None,
-            "interview_recommended": False,
-            "next_visit_on": None,
-            "notes": notes,
-        }
-        | more,
-    )
+    return op("visit.create", institution, visit_data(notes, **more))
 
 
 def post_raw(office: tuple[SmallOffice, str], body: bytes | Iterator[bytes]) -> httpx.Response:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldkit import domain
-from tests.live_server import LiveServer, SmallOffice, small_office
+from tests.live_server import LiveServer, SmallOffice, make_op, small_office, visit_data
 
 
 @pytest.fixture(scope="module")
@@ -24,15 +24,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SmallOffi
         yield built, server.url
 
 
-def op(kind: str, institution: str, data: dict[str, Any], clock: domain.HLC) -> dict[str, Any]:
-    """One op as a client sends it."""
-    return {
-        "op_id": str(uuid.uuid4()),
-        "hlc": clock.now(),
-        "kind": kind,
-        "institution_id": institution,
-        "data": data,
-    }
+op = make_op
 
 
 def step_op(
@@ -83,19 +75,7 @@ def test_the_same_op_pushed_three_times_is_applied_once(office: tuple[SmallOffic
     visit = op(
         "visit.create",
         "JG4307020001",
-        {
-            "visit_id": str(uuid.uuid4()),
-            "kind": "guidance",
-            "started_at": "2026-11-28T09:00:00",
-            "ended_at": "2026-11-28T10:00:00",
-            "outcome": "completed",
-            "steps_advanced": ["registered"],
-            "issues": [],
-            "rectification": None,
-            "interview_recommended": False,
-            "next_visit_on": None,
-            "notes": "首次上门",
-        },
+        visit_data("首次上门", steps_advanced=["registered"]),
         clock,
     )
     answers = [push(office, "tech_a", [registered, visit]) for _ in range(3)]
