@@ -277,7 +277,7 @@ class InstitutionScreen(FieldkitScreen):
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:
         self.query_one("#code-result", Label).update(
-            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red")
+            Text("✗ " + event.text(self.fk.language), "bold red")
         )
 
     @on(Checklist.StepHighlighted)

@@ -20,6 +20,7 @@ from fieldkit.posters_cli import default_export_path, export_poster
 from fieldkit.qr import PaymentCodeRefused, terminal_lines, verified_payload
 
 from .widgets.footer import TranslatedFooter
+from .widgets.messages import BilingualFailure
 
 if TYPE_CHECKING:
     from cache import Store
@@ -81,13 +82,8 @@ class QRScreen(Screen[None]):
             self.payload_sha256 = payload_sha256
             self.recorded = recorded
 
-    class ExportFailed(Message):
+    class ExportFailed(BilingualFailure):
         """A poster could not be made; zh/en say why."""
-
-        def __init__(self, zh: str, en: str) -> None:
-            super().__init__()
-            self.zh = zh
-            self.en = en
 
     def __init__(
         self,
@@ -234,6 +230,6 @@ class QRScreen(Screen[None]):
 
     @on(ExportFailed)
     def _export_failed(self, message: ExportFailed) -> None:
-        text = message.zh if self.language == "zh" else message.en
+        text = message.text(self.language)
         self.query_one("#qr-status", Static).update(text)
         self.notify(text, severity="error")

@@ -222,7 +222,7 @@ class VisitScreen(FieldkitScreen):
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:
         self.query_one("#code-result", Label).update(
-            Text("✗ " + (event.zh if self.fk.language == "zh" else event.en), "bold red")
+            Text("✗ " + event.text(self.fk.language), "bold red")
         )
 
     def on_visit_screen_refused(self, message: Refused) -> None:

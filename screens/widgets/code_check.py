@@ -18,6 +18,8 @@ from fieldkit.qr import (
     verified_payload,
 )
 
+from .messages import BilingualFailure
+
 if TYPE_CHECKING:
     from cache import Store
 
@@ -47,13 +49,8 @@ class CodeCheckInput(Input):
             self.via_scanner = via_scanner
             self.recorded = recorded
 
-    class Failed(Message):
+    class Failed(BilingualFailure):
         """A check could not be made (unreadable image, untrusted local code); zh/en say why."""
-
-        def __init__(self, zh: str, en: str) -> None:
-            super().__init__()
-            self.zh = zh
-            self.en = en
 
     def __init__(
         self,
