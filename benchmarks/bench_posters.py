@@ -17,9 +17,9 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw
 
-from fieldkit import emv, signing
-from fieldkit.fonts import find_cjk_font
-from fieldkit.posters import INSTRUCTIONS, LAYOUTS, TITLE, render_poster, save_pdf
+from fieldkit.payment import emv, signing
+from fieldkit.payment.fonts import find_cjk_font
+from fieldkit.payment.posters import INSTRUCTIONS, LAYOUTS, TITLE, render_poster, save_pdf
 
 NAMES = (
     "星辰教育培训学校",

@@ -14,10 +14,17 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from fieldkit.fonts import FontMissing
-from fieldkit.posters import INSTRUCTIONS, SIZE_NAMES, SIZES, PosterError, save_pdf, save_png
-from fieldkit.posters_cli import default_export_path, export_poster
-from fieldkit.qr import PaymentCodeRefused, terminal_lines, verified_payload
+from fieldkit.cli.payment import default_export_path, export_poster
+from fieldkit.payment.fonts import FontMissing
+from fieldkit.payment.posters import (
+    INSTRUCTIONS,
+    SIZE_NAMES,
+    SIZES,
+    PosterError,
+    save_pdf,
+    save_png,
+)
+from fieldkit.payment.qr import PaymentCodeRefused, terminal_lines, verified_payload
 
 from .widgets.footer import TranslatedFooter
 from .widgets.messages import BilingualFailure
@@ -206,7 +213,7 @@ class QRScreen(Screen[None]):
                     self.store, self.institution, self.public_key, size, path, self.office_name
                 )
             else:
-                from fieldkit.posters import render_poster
+                from fieldkit.payment.posters import render_poster
 
                 poster = render_poster(
                     self.institution, self.public_key, size, issuer=self.office_name

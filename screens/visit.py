@@ -23,7 +23,7 @@ from textual.widgets import (
 )
 
 from fieldkit import domain
-from fieldkit.qr import CodeCheck
+from fieldkit.payment.qr import CodeCheck
 
 from .base import FieldkitScreen
 from .dialogs.confirm import ConfirmDialog

@@ -12,9 +12,10 @@ import qrcode
 from PIL import Image
 
 from cache import Store
-from fieldkit import config, emv
+from fieldkit import config
 from fieldkit.cli import main
-from fieldkit.qr import payload_sha256
+from fieldkit.payment import emv
+from fieldkit.payment.qr import payload_sha256
 from tests.test_qr_fixtures import PUBLIC_KEY, decode_qr, pdf_page_images, signed_institution
 
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="Windows prints through the shell")

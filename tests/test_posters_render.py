@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fieldkit import fonts
-from fieldkit.posters import (
+from fieldkit.payment import fonts
+from fieldkit.payment.posters import (
     SIZES,
     Poster,
     PosterError,
@@ -20,7 +20,7 @@ from fieldkit.posters import (
     save_pdf,
     save_png,
 )
-from fieldkit.qr import PaymentCodeRefused
+from fieldkit.payment.qr import PaymentCodeRefused
 from tests.test_qr_fixtures import PUBLIC_KEY, decode_qr, pdf_page_images, signed_institution
 
 LONG_NAME = "常德市武陵区阳光少儿英语口语与综合素质拓展培训中心有限责任公司"

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 import qrcode
 
-from fieldkit import emv
-from fieldkit.qr import QRDecodeError, classify, decode_image
+from fieldkit.payment import emv
+from fieldkit.payment.qr import QRDecodeError, classify, decode_image
 from tests.test_qr_fixtures import signed_institution
 
 EXPECTED = signed_institution()["payment"]["payload"]

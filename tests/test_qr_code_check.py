@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.keys import _character_to_key
 
 from cache import Store
-from fieldkit import emv
+from fieldkit.payment import emv
 from screens.widgets.code_check import CodeCheckInput
 from tests.test_qr_fixtures import PUBLIC_KEY, signed_institution
 

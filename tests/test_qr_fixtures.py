@@ -9,7 +9,7 @@ import zlib
 import zxingcpp
 from PIL import Image
 
-from fieldkit import emv, signing
+from fieldkit.payment import emv, signing
 
 PRIVATE_KEY = signing.generate_private_key()
 PUBLIC_KEY = signing.public_key_of(PRIVATE_KEY)
@@ -92,7 +92,7 @@ def test_signed_institution_verifies() -> None:
 
 
 def test_pdf_page_images_reads_a_pillow_free_pdf_back() -> None:
-    from fieldkit.posters import write_pdf
+    from fieldkit.payment.posters import write_pdf
 
     pages = [Image.new("1", (40, 30), 1), Image.new("L", (20, 10), 7)]
     out = io.BytesIO()

@@ -7,7 +7,7 @@ import qrcode.util
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fieldkit.qr import ERROR_CORRECTION, QUIET_ZONE, _Code, penalty, qr_matrix
+from fieldkit.payment.qr import ERROR_CORRECTION, QUIET_ZONE, _Code, penalty, qr_matrix
 from tests.test_qr_fixtures import signed_institution
 
 

@@ -12,7 +12,7 @@ from textual.app import App
 from textual.widgets import Static
 
 from cache import Store
-from fieldkit.qr import terminal_lines
+from fieldkit.payment.qr import terminal_lines
 from screens.qr import QRScreen
 from tests.test_qr_fixtures import PUBLIC_KEY, decode_qr, signed_institution
 from tests.test_qr_terminal import lines_to_image

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from fieldkit.qr import QUIET_ZONE, terminal_lines
+from fieldkit.payment.qr import QUIET_ZONE, terminal_lines
 from tests.test_qr_fixtures import decode_qr, signed_institution
 
 TOP = {"▀", "█"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fieldkit import signing
-from fieldkit.qr import PaymentCodeRefused, verified_payload
+from fieldkit.payment import signing
+from fieldkit.payment.qr import PaymentCodeRefused, verified_payload
 from tests.test_qr_fixtures import PUBLIC_KEY, signed_institution
 
 

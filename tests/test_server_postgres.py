@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldkit import domain, signing
+from fieldkit import domain
+from fieldkit.payment import signing
 from tests.live_server import (
     LiveServer,
     SmallOffice,

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fieldkit import domain, emv, signing
+from fieldkit import domain
+from fieldkit.payment import emv, signing
 from tests.live_server import LiveServer, admin, token_from
 
 FIGURES = {

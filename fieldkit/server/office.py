@@ -11,7 +11,8 @@ from typing import Any
 from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Connection, func, insert, select, update
 
-from fieldkit import domain, emv, signing
+from fieldkit import domain
+from fieldkit.payment import emv, signing
 
 from .auth import division_filter, new_token, token_hash
 from .store import (

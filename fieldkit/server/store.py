@@ -41,7 +41,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from fieldkit import domain, signing
+from fieldkit import domain
+from fieldkit.payment import signing
 
 SCHEMA_VERSION = "1"
 SERVER_WRITER = "office"

@@ -9,7 +9,7 @@ from textual import events, on, work
 from textual.message import Message
 from textual.widgets import Input
 
-from fieldkit.qr import (
+from fieldkit.payment.qr import (
     CodeCheck,
     PaymentCodeRefused,
     QRDecodeError,

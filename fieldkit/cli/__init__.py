@@ -8,27 +8,27 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from fieldkit import __version__
 
 # command name -> (module, function). Each function takes the parsed args and returns an exit code.
 HANDLERS: dict[str, tuple[str, str]] = {
     "app": ("screens.app", "run_from_cli"),
     "demo": ("fieldkit.demo", "cmd_demo"),
-    "login": ("fieldkit.client_cli", "cmd_login"),
-    "sync": ("fieldkit.client_cli", "cmd_sync"),
-    "status": ("fieldkit.client_cli", "cmd_status"),
-    "export-visits": ("fieldkit.client_cli", "cmd_export_visits"),
-    "qr": ("fieldkit.posters_cli", "cmd_qr"),
-    "posters": ("fieldkit.posters_cli", "cmd_posters"),
-    "check-code": ("fieldkit.posters_cli", "cmd_check_code"),
-    "notice": ("fieldkit.posters_cli", "cmd_notice"),
-    "serve": ("fieldkit.server.admin", "cmd_serve"),
-    "server-init": ("fieldkit.server.admin", "cmd_init"),
-    "server-seed-demo": ("fieldkit.server.admin", "cmd_seed_demo"),
-    "server-import-institutions": ("fieldkit.server.admin", "cmd_import_institutions"),
-    "server-add-technician": ("fieldkit.server.admin", "cmd_add_technician"),
-    "server-assign": ("fieldkit.server.admin", "cmd_assign"),
-    "server-import-bank-results": ("fieldkit.server.admin", "cmd_import_bank_results"),
+    "login": ("fieldkit.cli.client", "cmd_login"),
+    "sync": ("fieldkit.cli.client", "cmd_sync"),
+    "status": ("fieldkit.cli.client", "cmd_status"),
+    "export-visits": ("fieldkit.cli.client", "cmd_export_visits"),
+    "qr": ("fieldkit.cli.payment", "cmd_qr"),
+    "posters": ("fieldkit.cli.payment", "cmd_posters"),
+    "check-code": ("fieldkit.cli.payment", "cmd_check_code"),
+    "notice": ("fieldkit.cli.payment", "cmd_notice"),
+    "serve": ("fieldkit.cli.server", "cmd_serve"),
+    "server-init": ("fieldkit.cli.server", "cmd_init"),
+    "server-seed-demo": ("fieldkit.cli.server", "cmd_seed_demo"),
+    "server-import-institutions": ("fieldkit.cli.server", "cmd_import_institutions"),
+    "server-add-technician": ("fieldkit.cli.server", "cmd_add_technician"),
+    "server-assign": ("fieldkit.cli.server", "cmd_assign"),
+    "server-import-bank-results": ("fieldkit.cli.server", "cmd_import_bank_results"),
 }
 
 DEFAULT_DB = "office.sqlite"
@@ -187,7 +187,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("中断 / interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

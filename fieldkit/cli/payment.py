@@ -12,10 +12,9 @@ from datetime import date
 from pathlib import Path
 
 from cache import CacheError, Store
-
-from . import config, domain, paths
-from .fonts import FontMissing
-from .posters import (
+from fieldkit import config, domain, paths
+from fieldkit.payment.fonts import FontMissing
+from fieldkit.payment.posters import (
     Page,
     Poster,
     PosterError,
@@ -24,7 +23,13 @@ from .posters import (
     save_pdf,
     save_png,
 )
-from .qr import PaymentCodeRefused, QRDecodeError, classify, decode_image, verified_payload
+from fieldkit.payment.qr import (
+    PaymentCodeRefused,
+    QRDecodeError,
+    classify,
+    decode_image,
+    verified_payload,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_MISMATCH = 0, 1, 3
 # Refusals that mean the local copy cannot be trusted: nothing is compared against it.

@@ -13,9 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from fieldkit import domain
-
-from . import office
-from .store import Store, StoreError, database_url
+from fieldkit.server import office
+from fieldkit.server.store import Store, StoreError, database_url
 
 DEFAULT_OFFICE_NAME = "湖南省校外培训监管办公室"
 
@@ -123,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the office server under uvicorn."""
     import uvicorn
 
-    from .app import create_app
+    from fieldkit.server.app import create_app
 
     certfile, keyfile = getattr(args, "certfile", None), getattr(args, "keyfile", None)
     refused = _tls_refusal(certfile, keyfile)
@@ -241,7 +240,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     """Load the generated Hunan province into an empty store."""
-    from .seed import SeedError, seed_demo
+    from fieldkit.server.seed import SeedError, seed_demo
 
     store = _open(args)
     if store is None:
@@ -264,21 +263,21 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 def cmd_import_institutions(args: argparse.Namespace) -> int:
     """Import or update institutions from the office's CSV list."""
-    from .imports import import_institutions
+    from fieldkit.server.imports import import_institutions
 
     return _run_import(args, import_institutions)
 
 
 def cmd_import_bank_results(args: argparse.Namespace) -> int:
     """Record the bank's verification answers and issue payment codes for passes."""
-    from .imports import import_bank_results
+    from fieldkit.server.imports import import_bank_results
 
     return _run_import(args, import_bank_results)
 
 
 def _run_import(args: argparse.Namespace, run: object) -> int:
     """Run one CSV import and print its report; non-zero when nothing was imported."""
-    from .imports import ImportReport
+    from fieldkit.server.imports import ImportReport
 
     store = _open(args)
     if store is None:
