@@ -1,0 +1,178 @@
+"""The cache's connection: opening and migrating the file, transactions, meta; shared by every part of Store."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self
+
+from fieldkit import domain
+
+from . import schema, search
+from . import statements as sql
+from .errors import CacheDamaged, CacheUnavailable, from_sqlite, is_damage
+
+
+class StoreCore:
+    """The open cache file and its lock; every method is safe to call from any thread."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._matcher = search.Matcher()
+        self.client_id: str = self._ensure_client_id()
+        self.clock = domain.HLC(self.client_id, self.get_meta("clock"))
+
+    # ---- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, timeout: float = 10.0) -> Self:
+        """Open (creating if missing) and migrate the cache at `path`.
+
+        `timeout`: seconds to wait for another process's write before giving up.
+        """
+        path = Path(path)
+        _finish_salvage(path)
+        schema.check_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                str(path), timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheUnavailable(path, str(exc)) from None
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            schema.migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise from_sqlite(path, exc) from None
+        conn.row_factory = sqlite3.Row
+        return cls(path, conn)
+
+    def quick_check(self) -> str | None:
+        """None if SQLite's quick check finds the file sound, else its first complaint."""
+        try:
+            with self._read() as conn:
+                first = conn.execute("PRAGMA quick_check").fetchone()
+        except CacheDamaged as exc:
+            return exc.detail
+        return None if first is None or first[0] == "ok" else str(first[0])
+
+    def close(self) -> None:
+        """Close the file (checkpointing the WAL)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as exc:
+                if is_damage(exc):
+                    raise CacheDamaged(self.path, str(exc)) from None
+                raise
+
+    @contextmanager
+    def _tx(self, keys: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, rolled back whole on any error; `keys`: it may change search keys."""
+        with self._lock:
+            if keys:
+                self._matcher.invalidate()
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise from_sqlite(self.path, exc, writing=True) from None
+            try:
+                yield conn
+            except sqlite3.DatabaseError as exc:  # disk full, I/O error, damaged file...
+                _rollback(conn)
+                if isinstance(exc, sqlite3.OperationalError) or is_damage(exc):
+                    raise from_sqlite(self.path, exc, writing=True) from None
+                raise
+            except BaseException:
+                _rollback(conn)
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise from_sqlite(self.path, exc, writing=True) from None
+
+    def _ensure_client_id(self) -> str:
+        existing = self.get_meta("client_id")
+        if existing:
+            return existing
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('client_id', ?)",
+                (uuid.uuid4().hex,),
+            )
+            return str(conn.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()[0])
+
+    # ---- meta ----------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A value kept in meta (cursor, epoch, client_id, clock...)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None or row[0] is None else str(row[0])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Keep (or with None, forget) a value in meta."""
+        with self._tx() as conn:
+            sql.put_meta(conn, key, value)
+
+
+# ---- helpers working inside a transaction ----------------------------------------------------
+
+
+def _unknown_institution(inst_id: str) -> domain.ValidationError:
+    return domain.ValidationError(
+        "unknown_institution",
+        f"本地没有机构 {inst_id}，请先同步",
+        f"Institution {inst_id} is not in the local cache; sync first",
+        "institution_id",
+    )
+
+
+def salvaging_path(path: Path) -> Path:
+    """Where a salvage builds the fresh cache before renaming it into place."""
+    return path.with_name(f"{path.name}.salvaging")
+
+
+def _finish_salvage(path: Path) -> None:
+    """Put in place the fresh cache of a salvage cut short after the damaged file was set aside."""
+    building = salvaging_path(path)
+    if not path.exists() and building.is_file():
+        os.replace(building, path)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite already rolled back (after a full disk or I/O error it may)
+
+
+def _require_institution(conn: sqlite3.Connection, inst_id: str) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM institutions WHERE id = ?", (inst_id,)).fetchone()
+    if row is None:
+        raise _unknown_institution(inst_id)
+    return row
