@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -16,6 +17,7 @@ from fieldkit import domain
 from . import office
 from .store import Store, institutions
 
+T = TypeVar("T")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _ACCOUNT = re.compile(r"^\d{8,32}$")
 _BREAKS = re.compile(r"[\t\r\n]+")
@@ -98,30 +100,46 @@ class ImportReport:
 
 
 # --- reading ------------------------------------------------------------------------------------
-def decode_lines(raw: bytes) -> tuple[str, list[str], dict[int, str]]:
-    """Decode a CSV file as UTF-8 (BOM or not) or GB18030; (encoding, lines, bad line → reason)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    physical = raw.splitlines(keepends=True)
-    try:
-        text = raw.decode("utf-8")
-        return "UTF-8", text.splitlines(keepends=True), {}
-    except UnicodeDecodeError:
-        pass
-    utf8_lines = sum(1 for line in physical if not line.isascii() and _decodes(line, "utf-8"))
-    encoding = "UTF-8" if utf8_lines else "GB18030"
-    lines, bad = [], {}
-    for n, line in enumerate(physical, start=1):
+CHUNK_BYTES = 1 << 20  # how much of a file is read at once
+BATCH_ROWS = 1000  # rows written per statement while importing
+
+
+def physical_lines(path: Path) -> Iterator[bytes]:
+    """The lines of a file as bytes with their endings (\\n, \\r\\n or \\r), read piece by piece."""
+    with path.open("rb") as f:
+        rest = f.read(CHUNK_BYTES)
+        if rest.startswith(b"\xef\xbb\xbf"):
+            rest = rest[3:]
+        while rest:
+            more = f.read(CHUNK_BYTES)
+            lines = rest.splitlines(keepends=True)
+            # The last line may go on in the next piece (even a \r whose \n comes next).
+            rest = lines.pop() if more else b""
+            yield from lines
+            rest += more
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (BOM or not) when any line is UTF-8 beyond ASCII or every line is; else GB18030."""
+    every_line = True
+    for line in physical_lines(path):
+        if line.isascii():
+            continue
+        if _decodes(line, "utf-8"):
+            return "UTF-8"
+        every_line = False
+    return "UTF-8" if every_line else "GB18030"
+
+
+def decoded_lines(path: Path, encoding: str, bad: set[int]) -> Iterator[str]:
+    """The lines of a file as text; the numbers of lines not in `encoding` are added to `bad`."""
+    codec = encoding.lower()
+    for n, line in enumerate(physical_lines(path), start=1):
         try:
-            lines.append(line.decode(encoding.lower()))
+            yield line.decode(codec)
         except UnicodeDecodeError:
-            lines.append(line.decode(encoding.lower(), errors="replace"))
-            bad[n] = (
-                f"这一行不是{encoding}编码（文件其余部分是{encoding}），请整个文件用同一种编码另存 / "
-                f"this line is not {encoding} like the rest of the file; save the whole "
-                "file in one encoding (UTF-8 or GB18030)"
-            )
-    return encoding, lines, bad
+            bad.add(n)
+            yield line.decode(codec, errors="replace")
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
@@ -134,22 +152,32 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 def read_rows(
     path: Path, headers: dict[str, tuple[str, ...]], required: tuple[str, ...], report: ImportReport
-) -> list[tuple[int, dict[str, str]]]:
-    """The data rows of a CSV file with their line numbers; bad lines go into the report."""
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The data rows of a CSV file with their line numbers, one at a time; bad lines go into the
+    report (and a file that cannot be read at all sets `report.fatal`)."""
     try:
-        raw = path.read_bytes()
+        report.encoding = detect_encoding(path)
+        yield from _csv_rows(path, headers, required, report)
     except OSError as exc:
         report.fatal = (
             f"无法读取文件“{path}”：{exc.strerror} / cannot read '{path}': {exc.strerror}"
         )
-        return []
-    report.encoding, lines, bad = decode_lines(raw)
-    reader = csv.reader(lines)
+
+
+def _csv_rows(
+    path: Path, headers: dict[str, tuple[str, ...]], required: tuple[str, ...], report: ImportReport
+) -> Iterator[tuple[int, dict[str, str]]]:
+    encoding = report.encoding
+    bad: set[int] = set()
+    reader = csv.reader(decoded_lines(path, encoding, bad))
     try:
         header = next(reader)
     except StopIteration:
         report.fatal = "文件是空的 / the file is empty"
-        return []
+        return
+    except csv.Error as exc:
+        report.fatal = f"表头无法读取：{exc} / the header cannot be read: {exc}"
+        return
     columns = _columns(header, headers)
     missing = [k for k in required if k not in columns]
     if missing:
@@ -157,14 +185,29 @@ def read_rows(
             f"缺少必需的列：{', '.join(missing)}（表头应含 {', '.join(required)}） / "
             f"missing columns: {', '.join(missing)}"
         )
-        return []
-    rows = []
+        return
     start = reader.line_num
-    for record in reader:
-        line = start + 1
-        start = reader.line_num
-        if line in bad:
-            report.rejected.append((line, bad[line]))
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            report.fatal = (
+                f"第{reader.line_num}行之后无法按CSV读取：{exc} / the file cannot be read as "
+                f"CSV after line {reader.line_num}: {exc}"
+            )
+            return
+        line, start = start + 1, reader.line_num
+        if any(n in bad for n in range(line, start + 1)):
+            report.rejected.append(
+                (
+                    line,
+                    f"这一行不是{encoding}编码（文件其余部分是{encoding}），请整个文件用同一种编码"
+                    f"另存 / this line is not {encoding} like the rest of the file; save the "
+                    "whole file in one encoding (UTF-8 or GB18030)",
+                )
+            )
             continue
         if not any(cell.strip() for cell in record):
             continue
@@ -182,8 +225,7 @@ def read_rows(
         if problem:
             report.rejected.append((line, problem))
             continue
-        rows.append((line, row))
-    return rows
+        yield line, row
 
 
 def _one_line(cell: str) -> str:
@@ -218,13 +260,12 @@ def _columns(header: list[str], names: dict[str, tuple[str, ...]]) -> dict[str, 
     return found
 
 
-def _check(
-    rows: list[tuple[int, dict[str, str]]],
+def _checked(
+    rows: Iterable[tuple[int, dict[str, str]]],
     report: ImportReport,
     check: Callable[[dict[str, str]], dict[str, Any]],
-) -> list[tuple[int, dict[str, Any]]]:
-    """Validate each row, reporting errors and duplicate credit codes by line number."""
-    good: list[tuple[int, dict[str, Any]]] = []
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Validate each row as it comes, reporting errors and repeated credit codes by line number."""
     seen: dict[str, int] = {}
     for line, row in rows:
         try:
@@ -242,8 +283,26 @@ def _check(
             )
             continue
         seen[value["uscc"]] = line
-        good.append((line, value))
-    return good
+        yield line, value
+
+
+def _batches(items: Iterable[T], size: int = BATCH_ROWS) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items."""
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class FileChanged(Exception):
+    """The file read differently the second time (someone saved it meanwhile): nothing imported."""
+
+
+def _changed_meanwhile(report: ImportReport) -> None:
+    report.fatal = (
+        "文件在导入过程中被修改（两次读取结果不同），请保存好文件后重新导入 / the file changed "
+        "while it was being imported (it read differently the second time): save it and "
+        "import again"
+    )
 
 
 def _required(row: dict[str, str], keys: tuple[str, ...]) -> None:
@@ -290,32 +349,76 @@ def check_institution(row: dict[str, str]) -> dict[str, Any]:
 
 
 def import_institutions(store: Store, path: Path) -> ImportReport:
-    """Import or update (by credit code) the institutions of a CSV file; all rows or none."""
+    """Import or update (by credit code) the institutions of a CSV file; all rows or none.
+
+    The file is read a row at a time, twice: first to check every row (a refused row stops
+    the import before anything is written), then to write the rows in batches inside one
+    transaction. Memory does not grow with the file.
+    """
     report = ImportReport(("机构", "institutions"))
-    rows = _check(
-        read_rows(path, INSTITUTION_HEADERS, INSTITUTION_REQUIRED, report),
-        report,
-        check_institution,
+    _drain(
+        _checked(
+            read_rows(path, INSTITUTION_HEADERS, INSTITUTION_REQUIRED, report),
+            report,
+            check_institution,
+        )
     )
     if not report.ok:
         return report
     key = store.private_key
-    with store.writing() as conn:
-        existing = _by_uscc(conn, [v["uscc"] for _, v in rows])
-        new = [v for _, v in rows if v["uscc"] not in existing]
-        changed = [_changes(existing[v["uscc"]], v, key) for _, v in rows if v["uscc"] in existing]
-        changed = [c for c in changed if len(c) > 1]
-        for value, new_id in zip(
-            new, office.next_ids(conn, [v["division_code"] for v in new]), strict=True
-        ):
-            value["id"] = new_id
-            value["pinyin"], value["initials"] = office.search_keys(value["name"])
-            value["name_latin"] = office.latin_name(value["name"])
-        office.add_institutions(conn, new, [])
-        office.update_institutions(conn, changed, store.clock(conn).now())
-        store.save_clock(conn)
-    report.added, report.updated = len(new), len(changed)
+    again = ImportReport(report.what)
+    try:
+        with store.writing() as conn:
+            stamp = store.clock(conn).now()
+            serials: dict[str, int] = {}
+            rows = _checked(
+                read_rows(path, INSTITUTION_HEADERS, INSTITUTION_REQUIRED, again),
+                again,
+                check_institution,
+            )
+            for batch in _batches(rows):
+                added, updated = _write_institutions(conn, batch, serials, key, stamp)
+                again.added, again.updated = again.added + added, again.updated + updated
+            if not again.ok:
+                raise FileChanged
+            store.save_clock(conn)
+    except FileChanged:
+        _changed_meanwhile(report)
+        return report
+    report.added, report.updated = again.added, again.updated
     return report
+
+
+def _drain(rows: Iterable[object]) -> None:
+    """Read an iterator to its end (the checking pass keeps only what the report holds)."""
+    for _ in rows:
+        pass
+
+
+def _write_institutions(
+    conn: Connection,
+    batch: list[tuple[int, dict[str, Any]]],
+    serials: dict[str, int],
+    private_key: str,
+    stamp: str,
+) -> tuple[int, int]:
+    """Add the new institutions of a batch and update the known ones; (added, updated)."""
+    existing = _by_uscc(conn, [v["uscc"] for _, v in batch])
+    new = [v for _, v in batch if v["uscc"] not in existing]
+    changed = [
+        c
+        for c in (
+            _changes(existing[v["uscc"]], v, private_key) for _, v in batch if v["uscc"] in existing
+        )
+        if len(c) > 1
+    ]
+    codes = [v["division_code"] for v in new]
+    for value, new_id in zip(new, office.next_ids(conn, codes, serials), strict=True):
+        value["id"] = new_id
+        value["pinyin"], value["initials"], value["name_latin"] = office.name_keys(value["name"])
+    office.add_institutions(conn, new, [])
+    office.update_institutions(conn, changed, stamp)
+    return len(new), len(changed)
 
 
 def _by_uscc(conn: Connection, codes: list[str]) -> dict[str, Any]:
@@ -339,8 +442,7 @@ def _changes(row: Any, value: dict[str, Any], private_key: str) -> dict[str, Any
         if getattr(row, key) != value[key]:
             out[key] = value[key]
     if "name" in out:
-        out["pinyin"], out["initials"] = office.search_keys(out["name"])
-        out["name_latin"] = office.latin_name(out["name"])
+        out["pinyin"], out["initials"], out["name_latin"] = office.name_keys(out["name"])
     if row.payment_payload and PAYMENT_FIELDS & out.keys():
         payload, signature = office.payment_for(dict(row._mapping) | out, private_key)
         out["payment_payload"], out["payment_signature"] = payload, signature
@@ -383,46 +485,70 @@ def check_bank_row(row: dict[str, str]) -> dict[str, Any]:
 
 
 def import_bank_results(store: Store, path: Path) -> ImportReport:
-    """Record the bank's answers by credit code; a pass issues the signed payment code."""
+    """Record the bank's answers by credit code; a pass issues the signed payment code.
+
+    Read twice a row at a time, as the institution import: every row checked first (against
+    the store too), then all written in one transaction.
+    """
     report = ImportReport(("银行核验结果", "bank results"))
-    rows = _check(read_rows(path, BANK_HEADERS, BANK_REQUIRED, report), report, check_bank_row)
+    rows = _checked(read_rows(path, BANK_HEADERS, BANK_REQUIRED, report), report, check_bank_row)
+    with store.engine.connect() as conn:
+        for batch in _batches(rows):
+            _bank_problems(batch, _by_uscc(conn, [v["uscc"] for _, v in batch]), report)
     if not report.ok:
         return report
     key = store.private_key
-    with store.writing() as conn:
-        known = _by_uscc(conn, [v["uscc"] for _, v in rows])
-        for line, value in rows:
-            row = known.get(value["uscc"])
-            if row is None:
-                report.rejected.append(
-                    (
-                        line,
-                        f"办公室没有信用代码为{value['uscc']}的机构，请先导入机构 / "
-                        "no institution with this credit code: import it "
-                        "first",
-                    )
-                )
-            elif value["passed"] and not (value["account_no"] or row.account_no):
-                report.rejected.append(
-                    (line, "通过时必须填写监管账号 / a pass needs the supervised account number")
-                )
-        if not report.ok:
-            return report
-        stamp = store.clock(conn).now()
-        updates = [_bank_update(known[v["uscc"]], v, key) for _, v in rows]
-        office.update_institutions(conn, updates, stamp)
-        for (_, value), update in zip(rows, updates, strict=True):
-            office.set_bank_step(
-                conn,
-                update["id"],
-                known[value["uscc"]].division_code,
-                value["passed"],
-                value["reason"],
-                stamp,
+    again = ImportReport(report.what)
+    try:
+        with store.writing() as conn:
+            stamp = store.clock(conn).now()
+            rows = _checked(
+                read_rows(path, BANK_HEADERS, BANK_REQUIRED, again), again, check_bank_row
             )
-        store.save_clock(conn)
-    report.updated = len(rows)
+            for batch in _batches(rows):
+                known = _by_uscc(conn, [v["uscc"] for _, v in batch])
+                _bank_problems(batch, known, again)
+                if not again.ok:
+                    raise FileChanged
+                updates = [_bank_update(known[v["uscc"]], v, key) for _, v in batch]
+                office.update_institutions(conn, updates, stamp)
+                office.set_bank_steps(
+                    conn,
+                    [
+                        (u["id"], known[v["uscc"]].division_code, v["passed"], v["reason"])
+                        for (_, v), u in zip(batch, updates, strict=True)
+                    ],
+                    stamp,
+                )
+                again.updated += len(batch)
+            if not again.ok:
+                raise FileChanged
+            store.save_clock(conn)
+    except FileChanged:
+        _changed_meanwhile(report)
+        return report
+    report.updated = again.updated
     return report
+
+
+def _bank_problems(
+    batch: list[tuple[int, dict[str, Any]]], known: dict[str, Any], report: ImportReport
+) -> None:
+    """Report the answers of a batch the store cannot take: unknown institution, no account."""
+    for line, value in batch:
+        row = known.get(value["uscc"])
+        if row is None:
+            report.rejected.append(
+                (
+                    line,
+                    f"办公室没有信用代码为{value['uscc']}的机构，请先导入机构 / "
+                    "no institution with this credit code: import it first",
+                )
+            )
+        elif value["passed"] and not (value["account_no"] or row.account_no):
+            report.rejected.append(
+                (line, "通过时必须填写监管账号 / a pass needs the supervised account number")
+            )
 
 
 def _bank_update(row: Any, value: dict[str, Any], private_key: str) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
-from sqlalchemy import Connection, func, insert, select, update
+from pypinyin import lazy_pinyin
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from fieldkit import domain
 from fieldkit.payment import emv, signing
@@ -42,18 +42,32 @@ class OfficeError(Exception):
 
 
 # --- names ---------------------------------------------------------------------------------------
+_OTHER = "\x00"  # marks the pieces of a name that are not Chinese characters
+
+
+def name_keys(name: str, limit: int = 25) -> tuple[str, str, str]:
+    """(full pinyin, initials, Latin name) of a name, from one pinyin conversion.
+
+    Pinyin and initials are lower case, letters and digits only; the Latin name (for the EMV
+    merchant name) is the Chinese syllables in Title Case, at most `limit` letters.
+    """
+    parts = lazy_pinyin(name, errors=lambda chars: _OTHER + chars)
+    full = "".join(p.removeprefix(_OTHER) for p in parts).lower()
+    initials = "".join(p[1:] if p.startswith(_OTHER) else p[:1] for p in parts).lower()
+    title = "".join(p[:1].upper() + p[1:] for p in parts if not p.startswith(_OTHER))
+    latin = re.sub(r"[^0-9A-Za-z]", "", title)[:limit] or "Institution"
+    return _NOT_ALNUM.sub("", full), _NOT_ALNUM.sub("", initials), latin
+
+
 def search_keys(name: str) -> tuple[str, str]:
     """Full pinyin and initials of a name, lower case, letters and digits only."""
-    full = "".join(lazy_pinyin(name, errors="default")).lower()
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")).lower()
-    return _NOT_ALNUM.sub("", full), _NOT_ALNUM.sub("", initials)
+    full, initials, _ = name_keys(name)
+    return full, initials
 
 
 def latin_name(name: str, limit: int = 25) -> str:
     """A name in Latin letters for the EMV merchant name: pinyin syllables in Title Case."""
-    syllables = lazy_pinyin(name, errors="ignore")
-    text = "".join(s[:1].upper() + s[1:] for s in syllables)
-    return re.sub(r"[^0-9A-Za-z]", "", text)[:limit] or "Institution"
+    return name_keys(name, limit)[2]
 
 
 @cache
@@ -91,20 +105,36 @@ INSTITUTION_COLUMNS = (
 )
 
 
-def next_ids(conn: Connection, division_codes: Sequence[str]) -> list[str]:
-    """New platform ids ("JG" + division + 4-digit serial), one per code given, in order."""
-    serial: dict[str, int] = {}
+def next_ids(
+    conn: Connection, division_codes: Sequence[str], serials: dict[str, int] | None = None
+) -> list[str]:
+    """New platform ids ("JG" + division + serial of at least 4 digits), one per code, in order.
+
+    `serials` carries the last serial of each division between calls of one transaction.
+    """
+    serial = {} if serials is None else serials
     out = []
     for code in division_codes:
         if code not in serial:
-            prefix = f"JG{code}"
-            last = conn.execute(
-                select(func.max(institutions.c.id)).where(institutions.c.id.like(prefix + "%"))
-            ).scalar()
-            serial[code] = int(last[len(prefix) :]) if last else 0
+            serial[code] = last_serial(conn, code)
         serial[code] += 1
         out.append(f"JG{code}{serial[code]:04d}")
     return out
+
+
+def last_serial(conn: Connection, division_code: str) -> int:
+    """The highest serial among the ids of a division, compared as a number (10000 > 9999)."""
+    prefix = f"JG{division_code}"
+    found = conn.execute(
+        select(institutions.c.id)
+        .where(institutions.c.id.like(prefix + "%"))
+        .order_by(func.length(institutions.c.id).desc(), institutions.c.id.desc())
+        .limit(20)
+    ).scalars()
+    for one in found:  # the longest, highest id whose serial is all digits
+        if one[len(prefix) :].isdigit():
+            return int(one[len(prefix) :])
+    return 0
 
 
 def add_institutions(
@@ -201,33 +231,44 @@ def emit_institutions(conn: Connection, ids: Sequence[str]) -> None:
     emit(conn, log)
 
 
-def set_bank_step(
-    conn: Connection,
-    institution_id: str,
-    division_code: str,
-    passed: bool,
-    reason: str | None,
-    stamp: str,
+def set_bank_steps(
+    conn: Connection, answers: Sequence[tuple[str, str, bool, str | None]], stamp: str
 ) -> None:
-    """Set the server-owned bank_verified step from the bank's answer and log it."""
-    status = domain.DONE if passed else (domain.BLOCKED if reason else domain.TODO)
+    """Set the server-owned bank_verified step of institutions from the bank's answers, and log
+    them; each answer is (institution id, division code, passed, reason)."""
+    if not answers:
+        return
     conn.execute(
         update(steps)
-        .where(steps.c.institution_id == institution_id, steps.c.step == "bank_verified")
+        .where(steps.c.institution_id == bindparam("iid"), steps.c.step == "bank_verified")
         .values(
-            status=status,
-            reason=None if passed else reason,
+            status=bindparam("new_status"),
+            reason=bindparam("new_reason"),
             hlc=stamp,
             updated_by=SERVER_WRITER,
             received_ms=None,
-        )
+        ),
+        [
+            {
+                "iid": iid,
+                "new_status": domain.DONE
+                if passed
+                else (domain.BLOCKED if reason else domain.TODO),
+                "new_reason": None if passed else reason,
+            }
+            for iid, _, passed, reason in answers
+        ],
     )
-    row = conn.execute(
-        select(steps).where(
-            steps.c.institution_id == institution_id, steps.c.step == "bank_verified"
-        )
-    ).one()
-    emit(conn, [step_change(row, division_code)])
+    division = {iid: code for iid, code, _, _ in answers}
+    found: list[Any] = []
+    for i in range(0, len(answers), 500):
+        found += conn.execute(
+            select(steps).where(
+                steps.c.institution_id.in_([a[0] for a in answers[i : i + 500]]),
+                steps.c.step == "bank_verified",
+            )
+        ).all()
+    emit(conn, [step_change(row, division[row.institution_id]) for row in found])
 
 
 # --- technicians and assignment ------------------------------------------------------------------
