@@ -65,6 +65,7 @@ class Settings:
     ca_file: str | None = None
     technician: Technician | None = None
     language: str = field(default_factory=lambda: system_language())
+    theme: str | None = None  # the colours chosen in the app (Textual theme name)
 
     @property
     def cache_path(self) -> Path:

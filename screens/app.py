@@ -14,12 +14,13 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from fieldkit import config
 
 from .i18n import MESSAGES, tr
+from .palette import InstitutionCommands
 from .widgets.footer import binding_label
 from .widgets.status_bar import StatusChanged, StatusView
 
@@ -43,7 +44,10 @@ class FieldkitApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "fieldkit"
+    COMMANDS = App.COMMANDS | {InstitutionCommands}
     BINDINGS = [
+        Binding("f1", "help", "Help", id="help"),
+        Binding("question_mark", "help", "Help", id="help_q", show=False),
         Binding("f5", "sync_now", "Sync now", id="sync_now"),
         Binding("f2", "open_sync", "Sync details", id="sync_screen"),
         Binding("f3", "open_dashboard", "Dashboard", id="dashboard"),
@@ -76,6 +80,9 @@ class FieldkitApp(App[None]):
         self.sync: BackgroundSync | None = None
         self._notice = notice
         self.demo_network = demo_network
+        self._theme_follows = False  # the theme set below is the saved one, not a choice
+        if settings.theme and settings.theme in self.available_themes:
+            self.theme = settings.theme
 
     def t(self, key: str, **values: object) -> str:
         """A message in the app's language."""
@@ -91,6 +98,7 @@ class FieldkitApp(App[None]):
         (Pushed rather than returned by get_default_screen: a default screen's CSS_PATH is not
         loaded.)"""
         self.title = self.t("app.title")
+        self._theme_follows = True
         if self.store is None:
             from .first_run import FirstRunScreen
 
@@ -208,6 +216,8 @@ class FieldkitApp(App[None]):
             return False
         if action == "toggle_demo_network" and self.demo_network is None:
             return False
+        if action in SCREEN_OF_ACTION and isinstance(self.screen, ModalScreen):
+            return False  # a dialog waits for its answer first
         return SCREEN_OF_ACTION.get(action) != type(self.screen).__name__
 
     def action_sync_now(self) -> None:
@@ -233,22 +243,57 @@ class FieldkitApp(App[None]):
         """Show unsent and rejected changes."""
         from .sync_screen import SyncScreen
 
-        if self.store is not None and not isinstance(self.screen, SyncScreen):
-            self.push_screen(SyncScreen())
+        if self.store is not None:
+            self.show_tool_screen(SyncScreen)
 
     def action_open_dashboard(self) -> None:
         """Show the figures of my list."""
         from .dashboard import DashboardScreen
 
-        if self.store is not None and not isinstance(self.screen, DashboardScreen):
-            self.push_screen(DashboardScreen())
+        if self.store is not None:
+            self.show_tool_screen(DashboardScreen)
 
     def action_open_settings(self) -> None:
         """Show the settings."""
         from .settings import SettingsScreen
 
-        if not isinstance(self.screen, SettingsScreen):
-            self.push_screen(SettingsScreen())
+        self.show_tool_screen(SettingsScreen)
+
+    def show_tool_screen(self, kind: type[Screen[Any]]) -> None:
+        """Switch to the sync, dashboard or settings screen instead of piling one on another:
+        back down to it when it is open below (and nothing typed lies above it), in place of the
+        tool screen shown now, else on top of the screen shown."""
+        if isinstance(self.screen, kind):
+            return
+        stack = self.screen_stack
+        below = next((i for i, s in enumerate(stack) if isinstance(s, kind)), None)
+        if below is not None and not any(
+            getattr(s, "HOLDS_TYPING", False) or isinstance(s, ModalScreen)
+            for s in stack[below + 1 :]
+        ):
+            for _ in stack[below + 1 :]:
+                self.pop_screen()
+        elif type(self.screen).__name__ in SCREEN_OF_ACTION.values():
+            self.switch_screen(kind())
+        else:
+            self.push_screen(kind())
+
+    def action_help(self) -> None:
+        """Show what each key of this screen does, in the user's language."""
+        from .help import HelpScreen, screen_keys
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        name = f"help.screen.{type(screen).__name__}"
+        title = self.t(name) if name in MESSAGES else self.t("help.this_screen")
+        self.push_screen(HelpScreen(title, screen_keys(self, screen, self.language), self.language))
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the chosen colours in the profile (only once the app runs: not at start)."""
+        if self._theme_follows and theme != self.settings.theme:
+            self.settings.theme = theme
+            self._save_settings()
 
     async def set_language(self, lang: str) -> None:
         """Switch every screen to `lang` and remember it in the profile."""

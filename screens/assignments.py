@@ -109,6 +109,7 @@ class AssignmentsScreen(FieldkitScreen):
         Binding("f", "next_filter", "Filter", id="filter"),
         Binding("o", "next_sort", "Sort", id="sort"),
         Binding("ctrl+pagedown", "more", "Load more", id="more", show=False),
+        Binding("escape", "leave_search", "Leave the search box", id="leave_search"),
     ]
 
     class PageLoaded(Message):
@@ -129,6 +130,7 @@ class AssignmentsScreen(FieldkitScreen):
         self.loaded = 0
         self.columns: list[Column] = fit_columns(100)
         self.pages_shown = 0  # pages put in the table so far (benchmarks and tests watch it)
+        self.open_single = False  # Enter was pressed in the search box before its answer came
 
     def compose(self) -> ComposeResult:
         """Search, filter and sort on top, the list below."""
@@ -240,10 +242,19 @@ class AssignmentsScreen(FieldkitScreen):
         self.pages_shown += 1
         self.loaded = table.row_count
         self.total = message.total
-        label = self.t("list.count", total=message.total) if message.total else self.t("list.empty")
+        label = (
+            self.t("list.count_one")
+            if message.total == 1
+            else self.t("list.count", total=message.total)
+            if message.total
+            else self.t("list.empty")
+        )
         count = self.query_one("#count", Label)
         if str(count.content) != label:
             count.update(label, layout=False)  # fixed width: no relayout per keystroke
+        if self.open_single and not message.offset:
+            self.open_single = False
+            self._to_list()
 
     def selected_id(self) -> str | None:
         """The id of the institution under the cursor."""
@@ -260,6 +271,23 @@ class AssignmentsScreen(FieldkitScreen):
 
     @on(Input.Submitted, "#search")
     def _to_list(self) -> None:
+        """Enter in the search box: open the institution when only one matches, else go to the
+        list (a search still running opens its single match when it arrives)."""
+        if self.loading_query:
+            self.open_single = True
+            return
+        self.query_one(VirtualTable).focus()
+        if self.total == 1:
+            self.action_open()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc leaves the search box; elsewhere on the list it does nothing (and is not shown)."""
+        if action == "leave_search":
+            return isinstance(self.focused, Input) and self.focused.id == "search"
+        return True
+
+    def action_leave_search(self) -> None:
+        """From the search box to the list, keeping what was typed."""
         self.query_one(VirtualTable).focus()
 
     @on(ChoiceBar.Changed, "#filter")

@@ -47,6 +47,7 @@ class VisitScreen(FieldkitScreen):
 
     CSS_PATH = "visit.tcss"
     AUTO_FOCUS = "#kind"  # the first field, not the scrolling form around it
+    HOLDS_TYPING = True  # F2/F3/F4 never close it to reach a screen below
     BINDINGS = [
         Binding("ctrl+e", "end_visit", "End visit", id="end_visit", priority=True),
         Binding("escape", "cancel_visit", "Discard visit", id="cancel_visit"),

@@ -56,6 +56,8 @@ class TranslatedFooter(Static):
                 seen.add(binding.action)
                 label = binding_label(binding.id, binding.description, lang)
                 self.entries.append((node, binding, label))
+        # help next to the palette, so a narrow terminal still shows the way to every key
+        self.entries.sort(key=lambda entry: entry[1].action != "help")
         palette = self.screen.active_bindings.get(palette_key)
         if self.app.ENABLE_COMMAND_PALETTE and palette is not None:
             # first, so a narrow terminal still shows the way to every action
