@@ -216,8 +216,6 @@ class FieldkitApp(App[None]):
             return False
         if action == "toggle_demo_network" and self.demo_network is None:
             return False
-        if action in SCREEN_OF_ACTION and isinstance(self.screen, ModalScreen):
-            return False  # a dialog waits for its answer first
         return SCREEN_OF_ACTION.get(action) != type(self.screen).__name__
 
     def action_sync_now(self) -> None:
@@ -263,6 +261,10 @@ class FieldkitApp(App[None]):
         """Switch to the sync, dashboard or settings screen instead of piling one on another:
         back down to it when it is open below (and nothing typed lies above it), in place of the
         tool screen shown now, else on top of the screen shown."""
+        from .help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()  # help was read: go where it pointed
         if isinstance(self.screen, kind):
             return
         stack = self.screen_stack

@@ -320,7 +320,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.close_help_q": ("关闭", "Close"),
     "key.close_help_letter": ("关闭", "Close"),
     "list.count_one": ("共 1 家", "1 institution"),
-    "inst.tab_key": ("{n} {label}", "{n} {label}"),
     "key.leave_search": ("离开搜索框", "Leave the search box"),
     "help.title": ("按键说明：{screen}", "Keys: {screen}"),
     "help.this_screen": ("当前界面", "this screen"),

@@ -181,26 +181,20 @@ class InstitutionScreen(FieldkitScreen):
         yield Label(self._title(), id="title", classes="title")
         yield Label("", id="feedback")
         with TabbedContent(id="tabs"):
-            with TabPane(
-                self.t("inst.tab_key", n=1, label=self.t("inst.tab_checklist")), id="tab-checklist"
-            ):
+            with TabPane(f"1 {self.t('inst.tab_checklist')}", id="tab-checklist"):
                 with Horizontal():
                     yield Checklist(self.fk.language, id="checklist")
                     with VerticalScroll(id="guidance-box"):
                         yield Static(guidance_text(self.step_key, self.fk.language), id="guidance")
-            with TabPane(
-                self.t("inst.tab_key", n=2, label=self.t("inst.tab_details")), id="tab-details"
-            ):
+            with TabPane(f"2 {self.t('inst.tab_details')}", id="tab-details"):
                 with VerticalScroll():
                     yield Static("", id="details")
                     yield Button(self.t("key.contact"), id="contact")
-            with TabPane(
-                self.t("inst.tab_key", n=3, label=self.t("inst.tab_visits")), id="tab-visits"
-            ):
+            with TabPane(f"3 {self.t('inst.tab_visits')}", id="tab-visits"):
                 with VerticalScroll():
                     yield Button(self.t("key.visit"), id="visit", variant="primary")
                     yield Static("", id="visits")
-            with TabPane(self.t("inst.tab_key", n=4, label=self.t("inst.tab_qr")), id="tab-qr"):
+            with TabPane(f"4 {self.t('inst.tab_qr')}", id="tab-qr"):
                 with VerticalScroll(id="qr-box"):
                     yield Label(self.t("inst.qr_help"), classes="hint")
                     yield Button(self.t("inst.qr_button"), id="qr")

@@ -10,7 +10,7 @@ import pytest
 from cache.store import Store
 from screens.dashboard import DashboardScreen
 from screens.widgets.status_bar import StatusBar
-from tests.test_app_fixtures import app_for, county_store, settle
+from tests.test_app_fixtures import app_for, county_store, settle, wait_until
 
 
 @pytest.fixture
@@ -43,7 +43,9 @@ async def test_palette_opens_the_dashboard(store: Store) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"统计")
-        await settle(pilot)
+        await wait_until(  # the palette's providers (commands, institutions) answer as they can
+            pilot, lambda: app.screen.query("CommandList").first().highlighted is not None
+        )
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
