@@ -73,7 +73,7 @@ async def test_payment_code_key_shows_the_signed_code(cache_file: Path) -> None:
         assert app.screen.query_one("#qr-code", Static).display
         assert app.screen.lines and app.screen.refusal is None
         footer = app.screen.query_one(TranslatedFooter)
-        assert footer.descriptions[1:5] == ["返回", "PNG 海报", "PDF 海报", "海报尺寸"]
+        assert footer.descriptions[1:6] == ["帮助", "返回", "PNG 海报", "PDF 海报", "海报尺寸"]
     store.close()
 
 
@@ -122,6 +122,6 @@ async def test_the_code_screen_follows_a_language_switch(cache_file: Path) -> No
         assert isinstance(app.screen, QRScreen)
         assert "Platform id" in str(app.screen.query_one("#qr-title", Static).content)
         footer = app.screen.query_one(TranslatedFooter)
-        assert footer.descriptions[1:5] == ["Back", "PNG poster", "PDF poster", "Poster size"]
+        assert footer.descriptions[1:6] == ["Help", "Back", "PNG poster", "PDF poster", "Poster size"]
         assert app.screen.query_one("#qr-code", Static).display
     store.close()
