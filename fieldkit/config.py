@@ -20,6 +20,10 @@ class ConfigError(Exception):
     """A profile's files cannot be used; the message says what to do."""
 
 
+class NotLoggedIn(ConfigError):
+    """This profile has no login, or its token file cannot be used: `fieldkit login` again."""
+
+
 # A profile is one folder name on every platform: letters (Chinese too), digits, '-', '_', '.'.
 _PROFILE_NAME = re.compile(r"[^\W_][\w.-]{0,63}")
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10))} | {
@@ -158,19 +162,19 @@ def load_token(profile: str) -> str:
     """Read the bearer token, refusing a file others can read (with the fix)."""
     path = paths.token_file(check_profile(profile))
     if not path.exists():
-        raise ConfigError(
+        raise NotLoggedIn(
             "尚未登录：请运行 fieldkit login 服务器地址 / Not logged in: run `fieldkit login URL`."
         )
     if sys.platform != "win32":
         info = path.stat()
         mode = stat.S_IMODE(info.st_mode)
         if mode & 0o077:
-            raise ConfigError(
+            raise NotLoggedIn(
                 f"令牌文件 {path} 可被其他用户读取（权限 {mode:o}）。请执行 chmod 600 {path} / "
                 f"Token file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
             )
         if info.st_uid != os.getuid():
-            raise ConfigError(
+            raise NotLoggedIn(
                 f"令牌文件 {path} 属于其他用户，不予使用。请删除该文件后重新运行 fieldkit login / "
                 f"Token file {path} belongs to another user and is not used; delete it and run "
                 "`fieldkit login` again."
@@ -178,7 +182,7 @@ def load_token(profile: str) -> str:
     try:
         return path.read_text("utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
+        raise NotLoggedIn(
             f"令牌文件 {path} 无法读取（{exc}）。请重新运行 fieldkit login / "
             f"Cannot read the token file {path} ({exc}); run `fieldkit login` again."
         ) from None

@@ -227,6 +227,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 settings = _login(
                     f"http://127.0.0.1:{relay.port}", demo.tokens[role], PROFILES[role]
                 )
+                if getattr(args, "lang", None):
+                    settings.language = args.lang  # --lang: this run's interface language
                 relay.set_online(not args.offline)
                 if args.offline:
                     _say(

@@ -415,13 +415,16 @@ def services_for(settings: config.Settings) -> tuple[Store, SyncFactory, str | N
 def run_from_cli(args: argparse.Namespace) -> int:
     """`fieldkit` with no command: open the app on the profile (first-run screen if not logged in)."""
     from cache.errors import CacheError
+    from fieldkit.cli.client import exit_code_for
 
     try:
         settings = config.load(args.profile)
+        if getattr(args, "lang", None):
+            settings.language = args.lang  # --lang: this run's interface language
         store, sync, notice = services_for(settings) if settings.logged_in else (None, None, None)
     except (config.ConfigError, CacheError) as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return exit_code_for(exc)
     app = make_app(settings, store, sync, notice=notice)
     try:
         app.run()

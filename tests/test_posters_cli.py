@@ -14,6 +14,7 @@ from PIL import Image
 from cache import Store
 from fieldkit import config
 from fieldkit.cli import main
+from fieldkit.cli.exits import ExitCode
 from fieldkit.payment import emv
 from fieldkit.payment.qr import payload_sha256
 from tests.test_qr_fixtures import PUBLIC_KEY, decode_qr, pdf_page_images, signed_institution
@@ -92,7 +93,7 @@ def test_qr_refuses_an_institution_without_bank_pass(profile: Path, tmp_path: Pa
 
 
 def test_qr_unknown_institution(profile: Path, tmp_path: Path, capsys) -> None:
-    assert main(["qr", "JG4307029999", "--png", str(tmp_path / "x.png")]) == 1
+    assert main(["qr", "JG4307029999", "--png", str(tmp_path / "x.png")]) == ExitCode.NOT_FOUND
     assert "fieldkit sync" in capsys.readouterr().err
 
 
@@ -167,7 +168,10 @@ def test_posters_city_includes_its_counties(profile: Path, tmp_path: Path) -> No
 
 
 def test_posters_unknown_division(profile: Path, tmp_path: Path, capsys) -> None:
-    assert main(["posters", "--division", "999999", "--pdf", str(tmp_path / "x.pdf")]) == 1
+    assert (
+        main(["posters", "--division", "999999", "--pdf", str(tmp_path / "x.pdf")])
+        == ExitCode.BAD_INPUT
+    )
     assert "430702" in capsys.readouterr().err
 
 
@@ -199,7 +203,7 @@ def test_check_code_match_and_mismatch_are_recorded(profile: Path, capsys) -> No
     payload = signed_institution(serial=1, name=NAMES[0])["payment"]["payload"]
     assert main(["check-code", "JG4307020001", "--text", payload]) == 0
     assert "监管收款码" in capsys.readouterr().out
-    assert main(["check-code", "JG4307020001", "--text", "wxp://f2f0abcdef"]) == 3
+    assert main(["check-code", "JG4307020001", "--text", "wxp://f2f0abcdef"]) == ExitCode.MISMATCH
     assert "微信个人收款码" in capsys.readouterr().out
     checks = [op["data"] for op in ops("qr.checked")]
     assert [(c["result"], c["found"]) for c in checks] == [
@@ -212,7 +216,7 @@ def test_check_code_match_and_mismatch_are_recorded(profile: Path, capsys) -> No
 def test_check_code_from_an_image(profile: Path, tmp_path: Path, capsys) -> None:
     photo = tmp_path / "desk.png"
     qrcode.make("https://qr.alipay.com/fkx0123456").save(photo)
-    assert main(["check-code", "JG4307020002", "--image", str(photo)]) == 3
+    assert main(["check-code", "JG4307020002", "--image", str(photo)]) == ExitCode.MISMATCH
     assert "支付宝个人收款码" in capsys.readouterr().out
     assert ops("qr.checked")[0]["data"]["found"] == "alipay_personal"
 
@@ -220,7 +224,7 @@ def test_check_code_from_an_image(profile: Path, tmp_path: Path, capsys) -> None
 def test_check_code_without_a_supervised_code_still_says_what_was_found(
     profile: Path, capsys
 ) -> None:
-    assert main(["check-code", "JG4307020004", "--text", "wxp://f2f0abcdef"]) == 3
+    assert main(["check-code", "JG4307020004", "--text", "wxp://f2f0abcdef"]) == ExitCode.MISMATCH
     out = capsys.readouterr().out
     assert "银行核验未通过" in out and "微信个人收款码" in out
     assert ops("qr.checked")[0]["data"]["result"] == "mismatch"
@@ -257,7 +261,7 @@ def test_notice_pdf_for_a_visit(profile: Path, tmp_path: Path, capsys) -> None:
 
 
 def test_notice_for_an_unknown_visit(profile: Path, tmp_path: Path, capsys) -> None:
-    assert main(["notice", "ffff", "--pdf", str(tmp_path / "n.pdf")]) == 1
+    assert main(["notice", "ffff", "--pdf", str(tmp_path / "n.pdf")]) == ExitCode.NOT_FOUND
     assert "走访" in capsys.readouterr().err
 
 

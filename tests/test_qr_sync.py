@@ -10,6 +10,7 @@ from PIL import Image
 from cache import Store
 from fieldkit import config
 from fieldkit.cli import main
+from fieldkit.cli.exits import ExitCode
 from tests.live_server import LiveServer, admin, make_uscc, small_office, write_csv
 from tests.test_qr_fixtures import decode_qr
 
@@ -41,7 +42,10 @@ def test_posters_and_checks_reach_the_office(tmp_path: Path, capsys) -> None:
         assert main(["posters", "--division", "430702", "--pdf", str(zone)]) == 0
         assert "账户名称与机构名称不一致" in capsys.readouterr().out
         assert main(["check-code", "JG4307020001", "--text", payload]) == 0
-        assert main(["check-code", "JG4307020001", "--text", "wxp://f2f0personal"]) == 3
+        assert (
+            main(["check-code", "JG4307020001", "--text", "wxp://f2f0personal"])
+            == ExitCode.MISMATCH
+        )
 
         assert main(["sync", "--quiet"]) == 0
         with Store.open(config.load("default").cache_path) as store:

@@ -25,6 +25,7 @@ from cache import (
 )
 from fieldkit import config, domain, paths
 from fieldkit.cli import main
+from fieldkit.cli.exits import ExitCode
 from fieldkit.sync import login
 from tests.live_server import LiveServer
 from tests.test_cache_fixtures import institution, open_loaded
@@ -172,7 +173,7 @@ def test_a_cache_from_a_newer_fieldkit_is_never_salvaged(
         open_or_salvage(path)
     with pytest.raises(CacheTooNew):
         salvage(path)
-    assert main(["status"]) == 2
+    assert main(["status"]) == ExitCode.CACHE_UNUSABLE
     err = capsys.readouterr().err
     assert "升级" in err and "Upgrade fieldkit" in err and "damaged" not in err
     config.save(
@@ -183,7 +184,9 @@ def test_a_cache_from_a_newer_fieldkit_is_never_salvaged(
         )
     )
     token = config.save_token("default", "secret-token")
-    assert main(["sync"]) == 2  # sync does not repair it either: the user should upgrade
+    assert (
+        main(["sync"]) == ExitCode.CACHE_UNUSABLE
+    )  # sync does not repair it either: the user should upgrade
     err = capsys.readouterr().err
     assert "升级" in err and "Upgrade fieldkit" in err and "kept aside" not in err
     assert digest(path) == before and sorted(p.name for p in path.parent.iterdir()) == [
@@ -227,7 +230,7 @@ def test_sync_repairs_a_damaged_cache_sends_what_it_rescued_and_pulls_the_rest(
                 fh.seek((page - 1) * page_size)
                 fh.write(b"\xde\xad" * (page_size // 2))
         damaged = digest(path)
-        assert main(["status"]) == 2
+        assert main(["status"]) == ExitCode.CACHE_UNUSABLE
         err = capsys.readouterr().err
         assert "已损坏" in err and "fieldkit sync" in err
         assert digest(path) == damaged  # status looks, never repairs

@@ -14,6 +14,7 @@ import pytest
 from cache.store import Store
 from fieldkit import config, paths
 from fieldkit.cli import main
+from fieldkit.cli.exits import ExitCode
 from fieldkit.config import ConfigError
 from fieldkit.sync import SyncClient, SyncError, login
 from fieldkit.sync.http import HIDDEN
@@ -52,11 +53,12 @@ def test_a_profile_name_that_is_no_folder_name_is_refused_before_any_file_is_wri
     given = fieldkit_home.parent / "given.txt"
     given.write_text(SECRET)
     assert (
-        main(["--profile", profile, "login", "http://127.0.0.1:9", "--token-file", str(given)]) == 1
+        main(["--profile", profile, "login", "http://127.0.0.1:9", "--token-file", str(given)])
+        == ExitCode.USAGE
     )
     err = capsys.readouterr().err
     assert "配置名称无效" in err and "Invalid profile name" in err and "--profile work" in err
-    assert main(["--profile", profile, "status"]) == 2
+    assert main(["--profile", profile, "status"]) == ExitCode.USAGE
     assert "Invalid profile name" in capsys.readouterr().err
     with pytest.raises(ConfigError):
         config.save_token(profile, SECRET)
@@ -74,7 +76,7 @@ def test_a_damaged_token_file_says_to_log_in_again(
     path.write_bytes(b"\xff\xfe\x00 half a token")  # garbage from a failing disk
     with pytest.raises(ConfigError, match="fieldkit login"):
         config.load_token("default")
-    assert main(["sync"]) == 2
+    assert main(["sync"]) == ExitCode.NOT_LOGGED_IN
     err = capsys.readouterr().err
     assert "令牌文件" in err and "Cannot read the token file" in err
 
@@ -118,7 +120,7 @@ def test_a_token_others_can_read_is_refused_with_the_fix(
             technician=config.Technician("T0001", "李娜", "technician", "430702"),
         )
     )
-    assert main(["sync"]) == 2  # refused before anything is sent
+    assert main(["sync"]) == ExitCode.NOT_LOGGED_IN  # refused before anything is sent
     out, err_text = capsys.readouterr()
     assert f"chmod 600 {path}" in err_text and SECRET not in out + err_text
     path.chmod(0o600)  # the fix it gave works
@@ -159,7 +161,9 @@ def test_the_token_stays_in_its_file_through_a_working_day(
         assert main(["status", "--json"]) == 0
         assert main(["status"]) == 0
         assert main(["export", "visits", "--csv", str(exported)]) == 0
-    assert main(["sync"]) == 1  # the office is gone: an error message, still no token
+    assert (
+        main(["sync"]) == ExitCode.OFFLINE
+    )  # the office is gone: an error message, still no token
     out, err = capsys.readouterr()
     assert "无法连接" in err
     assert tech.token not in out + err

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from fieldkit import cli
+from fieldkit.cli.exits import ExitCode
 from tests.live_server import (
     INSTITUTION_HEADER,
     admin,
@@ -48,7 +49,7 @@ def test_init_twice_keeps_the_key(db: Path) -> None:
 
 def test_commands_refuse_a_store_that_was_never_initialised(tmp_path: Path) -> None:
     code, out = admin(tmp_path / "nothing.sqlite", "add-technician", "李明", "--zone", "430702")
-    assert code == 1 and "fieldkit server init" in out
+    assert code == ExitCode.NOT_FOUND and "fieldkit server init" in out
     assert not (tmp_path / "nothing.sqlite").exists()  # no empty store left behind
 
 
@@ -56,7 +57,7 @@ def test_serve_refuses_a_mistyped_store_instead_of_making_a_new_office(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     typo = tmp_path / "ofice.sqlite"
-    assert cli.main(["serve", "--db", str(typo), "--port", str(free_port())]) == 1
+    assert cli.main(["serve", "--db", str(typo), "--port", str(free_port())]) == ExitCode.NOT_FOUND
     assert "fieldkit server init" in capsys.readouterr().err
     assert not typo.exists()
 
@@ -192,7 +193,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(db: Path, tmp_pat
     path = tmp_path / "bad.csv"
     path.write_bytes(data + gbk_line + b"\r\n")  # line 12
     code, out = admin(db, "import-institutions", str(path))
-    assert code == 1
+    assert code == ExitCode.BAD_INPUT
     report = {
         int(line.split("第")[1].split("行")[0]): line
         for line in out.splitlines()
@@ -216,7 +217,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(db: Path, tmp_pat
 def test_a_file_that_is_not_a_csv_list_is_refused_whole(db: Path, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "other.csv", ["学生姓名,年级", "张三,三年级"])
     code, out = admin(db, "import-institutions", str(path))
-    assert code == 1 and "uscc" in out and "nothing was imported" in out
+    assert code == ExitCode.BAD_INPUT and "uscc" in out and "nothing was imported" in out
     utf16 = tmp_path / "utf16.csv"
     utf16.write_bytes(
         ("\r\n".join([INSTITUTION_HEADER, institution_line("星辰教育", 1, "430702")])).encode(
@@ -224,9 +225,9 @@ def test_a_file_that_is_not_a_csv_list_is_refused_whole(db: Path, tmp_path: Path
         )
     )
     code, out = admin(db, "import-institutions", str(utf16))
-    assert code == 1 and "nothing was imported" in out
+    assert code == ExitCode.BAD_INPUT and "nothing was imported" in out
     code, out = admin(db, "import-institutions", str(tmp_path / "missing.csv"))
-    assert code == 1 and "missing.csv" in out
+    assert code == ExitCode.NOT_FOUND and "missing.csv" in out
 
 
 @pytest.mark.skipif(not (SAMPLES / "institutions.csv").exists(), reason="samples not written")
@@ -250,13 +251,13 @@ def test_bank_results_with_bad_rows_change_nothing(db: Path, tmp_path: Path) -> 
         f"{make_uscc(1)},failed,,",
     ]  # no reason; duplicate
     code, out = admin(db, "import-bank-results", str(write_csv(tmp_path / "bank.csv", bank)))
-    assert code == 1
+    assert code == ExitCode.BAD_INPUT
     assert "第4行" in out and "reason" in out
     assert "nothing was imported" in out
     assert rows(db, "SELECT bank_status, payment_payload FROM institutions") == [("pending", None)]
     bank = ["uscc,result,reason,account_no", f"{make_uscc(2)},passed,,43050338847530331112"]
     code, out = admin(db, "import-bank-results", str(write_csv(tmp_path / "bank2.csv", bank)))
-    assert code == 1 and "第2行" in out and "import it first" in out
+    assert code == ExitCode.BAD_INPUT and "第2行" in out and "import it first" in out
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pytest
 from cache.store import Store
 from fieldkit import config, paths
 from fieldkit.cli import main
+from fieldkit.cli.exits import ExitCode
 from fieldkit.sync import login
 from tests.live_server import LiveServer, free_port
 from tests.test_sync_office import Person, RealOffice, visit
@@ -50,7 +51,7 @@ def test_export_before_any_sync_writes_the_header_and_creates_no_cache(
 
 
 def test_sync_before_login_tells_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sync"]) == 2
+    assert main(["sync"]) == ExitCode.NOT_LOGGED_IN
     assert "fieldkit login" in capsys.readouterr().err
 
 
@@ -108,7 +109,7 @@ def test_sync_with_the_office_unreachable_fails_and_keeps_the_work(
         store.set_step(real.ids[0], "parent_app", "in_progress", by=tech.id)
     settings = config.load()
     config.save(replace(settings, server_url=f"http://127.0.0.1:{free_port()}"))
-    assert main(["sync"]) == 1
+    assert main(["sync"]) == ExitCode.OFFLINE
     err = capsys.readouterr().err
     assert "同步未完成" in err and "offline" in err
     assert "未发送 / unsent: 1" in err  # (not just any "1": the address holds some)
@@ -125,7 +126,7 @@ def test_a_file_that_is_not_a_cache_is_kept_aside_untouched_and_the_cache_pulled
     cache = paths.cache_file("default")
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(b"my holiday photos")
-    assert main(["status"]) == 2  # status only explains, changes nothing
+    assert main(["status"]) == ExitCode.CACHE_UNUSABLE  # status only explains, changes nothing
     err = capsys.readouterr().err
     assert "不是 fieldkit 的本地缓存" in err and "fieldkit sync" in err
     assert cache.read_bytes() == b"my holiday photos"
@@ -146,7 +147,7 @@ def test_a_refused_token_is_explained_once_in_each_language(
     tech, real, server = logged_in
     wrong = tmp_path / "token.txt"
     wrong.write_text("fk_not_a_token")
-    assert main(["login", server.url, "--token-file", str(wrong)]) == 1
+    assert main(["login", server.url, "--token-file", str(wrong)]) == ExitCode.NOT_LOGGED_IN
     err = capsys.readouterr().err
     zh, _, en = err.partition(" / The token")
     assert "令牌无效或已被撤销" in zh and "fieldkit login" in zh

@@ -8,7 +8,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from fieldkit import __version__
+from fieldkit import __version__, config
+from fieldkit.cli import exits
+from fieldkit.cli.exits import CommandFailed, ExitCode
+from fieldkit.cli.options import (
+    LANGS,
+    FieldkitParser,
+    add_global_options_everywhere,
+    bi,
+    localise,
+    prescan,
+)
 
 # command name -> (module, function). Each function takes the parsed args and returns an exit code.
 HANDLERS: dict[str, tuple[str, str]] = {
@@ -32,137 +42,332 @@ HANDLERS: dict[str, tuple[str, str]] = {
 }
 
 DEFAULT_DB = "office.sqlite"
+SIZES = ["a4", "a6", "strip"]
+SIZE_HELP = bi(
+    "版式：a4 海报、a6 桌牌、strip 58毫米热敏小票；默认 %(default)s",
+    "layout: a4 poster, a6 desk card, strip 58 mm thermal; default %(default)s",
+)
+PRINT_HELP = bi("同时发送到系统打印机（lp）", "also send it to the system printer (lp)")
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
+        metavar="URL",
         default=os.environ.get("FIELDKIT_DB", DEFAULT_DB),
-        help="office store: a file path or a database URL "
-        "(sqlite:///… or postgresql://…); default %(default)s",
+        help=bi(
+            "办公室数据库：文件路径或数据库地址（sqlite:///… 或 postgresql://…）；默认 %(default)s",
+            "office store: a file path or a database URL "
+            "(sqlite:///… or postgresql://…); default %(default)s",
+        ),
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line, so `--help` works for every command without importing it."""
-    parser = argparse.ArgumentParser(
+def build_parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The whole command line in the interface language, so `--help` needs no command's import.
+
+    Add a command as a block below: `sub.add_parser(name, help=bi(zh, en))`, every argument with
+    `help=bi(zh, en)`; `--profile` and `--lang` reach it by themselves (fieldkit.cli.options).
+    """
+    parser = FieldkitParser(
         prog="fieldkit",
-        description="fieldkit — 校外培训机构资金监管下沉式指导工具 / "
-        "field tool for fund-supervision onboarding",
+        description=bi(
+            "fieldkit — 校外培训机构资金监管下沉式指导工具。--profile 与 --lang 可写在命令前或命令后。",
+            "fieldkit — field tool for fund-supervision onboarding. "
+            "--profile and --lang go before or after the command.",
+        ),
+        epilog=bi(exits.table("zh"), exits.table("en")),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"fieldkit {__version__}")
     parser.add_argument(
-        "--profile",
-        default=os.environ.get("FIELDKIT_PROFILE", "default"),
-        help="which profile (server, token, cache) to use; default %(default)s",
+        "--version",
+        action="version",
+        version=f"fieldkit {__version__}",
+        help=bi("显示版本号并退出", "show the version and exit"),
     )
     parser.set_defaults(command="app")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        help=bi("命令（不写则打开应用）", "command (none: open the app)"),
+    )
 
     demo = sub.add_parser(
         "demo",
-        help="office server on loopback with the generated province, "
-        "and the app logged in as a technician",
+        help=bi(
+            "在本机启动办公室服务器（生成的湖南省数据），并以技术人员身份打开应用",
+            "office server on loopback with the generated province, "
+            "and the app logged in as a technician",
+        ),
     )
     demo.add_argument(
         "--as",
         dest="as_role",
         choices=["technician", "supervisor"],
         default="technician",
-        help="whom to log in as",
+        help=bi("以谁的身份登录：technician 技术员 或 supervisor 督导", "whom to log in as"),
     )
-    demo.add_argument("--offline", action="store_true", help="start with the connection cut")
     demo.add_argument(
-        "--reset", action="store_true", help="throw the demo data away and start over"
+        "--offline",
+        action="store_true",
+        help=bi("启动时断开网络（应用中按 F9 切换）", "start with the connection cut (F9 toggles)"),
+    )
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help=bi("丢弃演示数据，重新开始", "throw the demo data away and start over"),
     )
 
     login = sub.add_parser(
         "login",
         allow_abbrev=False,  # `--token X` must not be read as `--token-file X`
-        help="check the token with the server, pin its key, save",
+        help=bi(
+            "向服务器核对令牌，记录办公室公钥并保存",
+            "check the token with the server, pin its key, save",
+        ),
     )
-    login.add_argument("url", help="the office server, e.g. https://office.example:8400")
     login.add_argument(
-        "--token-file", help="read the token from this file ('-' for stdin) instead of asking"
+        "url",
+        metavar="URL",
+        help=bi(
+            "办公室服务器地址，例如 https://office.example:8400",
+            "the office server, e.g. https://office.example:8400",
+        ),
     )
-    login.add_argument("--ca", help="the office's own CA certificate (PEM) to trust")
+    login.add_argument(
+        "--token-file",
+        metavar="F",
+        help=bi(
+            "从此文件读取令牌（'-' 表示标准输入），不再询问",
+            "read the token from this file ('-' for stdin) instead of asking",
+        ),
+    )
+    login.add_argument(
+        "--ca",
+        metavar="FILE",
+        help=bi(
+            "信任办公室自己的 CA 证书（PEM）", "the office's own CA certificate (PEM) to trust"
+        ),
+    )
 
-    sync = sub.add_parser("sync", help="push then pull, with progress; exit 0 only if done")
-    sync.add_argument("--quiet", action="store_true", help="no progress lines")
+    sync = sub.add_parser(
+        "sync",
+        help=bi(
+            "先发送再接收，显示进度；全部完成才返回 0",
+            "push then pull, with progress; exit 0 only if done",
+        ),
+    )
+    sync.add_argument("--quiet", action="store_true", help=bi("不显示进度", "no progress lines"))
 
-    status = sub.add_parser("status", help="server, last sync, unsent and rejected ops, counts")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status = sub.add_parser(
+        "status",
+        help=bi(
+            "服务器、上次同步、未发送和被拒绝的更改、数量、日志文件",
+            "server, last sync, unsent and rejected ops, counts, the log file",
+        ),
+    )
+    status.add_argument(
+        "--json", action="store_true", help=bi("输出 JSON（供脚本使用）", "machine-readable output")
+    )
 
-    export = sub.add_parser("export", help="export local records")
-    export_sub = export.add_subparsers(dest="what", metavar="WHAT", required=True)
-    visits = export_sub.add_parser("visits", help="every visit in the cache")
-    visits.add_argument("--csv", required=True, metavar="F", help="write CSV (UTF-8 with BOM) here")
+    export = sub.add_parser("export", help=bi("导出本地记录", "export local records"))
+    export_sub = export.add_subparsers(
+        dest="what", metavar="WHAT", required=True, help=bi("导出什么", "what to export")
+    )
+    visits = export_sub.add_parser(
+        "visits", help=bi("缓存中的全部走访", "every visit in the cache")
+    )
+    visits.add_argument(
+        "--csv",
+        required=True,
+        metavar="F",
+        help=bi(
+            "写入此 CSV 文件（UTF-8 带 BOM，Excel 可直接打开）", "write CSV (UTF-8 with BOM) here"
+        ),
+    )
     visits.set_defaults(command="export-visits")
 
-    qr = sub.add_parser("qr", help="an institution's payment code as a PNG or PDF poster")
-    qr.add_argument("institution_id", metavar="ID")
-    target = qr.add_mutually_exclusive_group(required=True)
-    target.add_argument("--png", metavar="F")
-    target.add_argument("--pdf", metavar="F")
-    qr.add_argument("--size", choices=["a4", "a6", "strip"], default="a4")
-    qr.add_argument(
-        "--print",
-        dest="send_to_printer",
-        action="store_true",
-        help="also send it to the system printer (lp)",
+    qr = sub.add_parser(
+        "qr",
+        help=bi(
+            "机构的监管收款码，导出 PNG 或 PDF 海报",
+            "an institution's payment code as a PNG or PDF poster",
+        ),
     )
+    qr.add_argument(
+        "institution_id",
+        metavar="ID",
+        help=bi("机构编号，例如 JG4307020001", "the institution, e.g. JG4307020001"),
+    )
+    target = qr.add_mutually_exclusive_group(required=True)
+    target.add_argument("--png", metavar="F", help=bi("写入 PNG 图片", "write a PNG image here"))
+    target.add_argument("--pdf", metavar="F", help=bi("写入 PDF 文件", "write a PDF here"))
+    qr.add_argument("--size", choices=SIZES, default="a4", help=SIZE_HELP)
+    qr.add_argument("--print", dest="send_to_printer", action="store_true", help=PRINT_HELP)
 
-    posters = sub.add_parser("posters", help="all printable codes of a zone in one PDF")
-    posters.add_argument("--division", required=True, metavar="CODE")
-    posters.add_argument("--pdf", required=True, metavar="F")
-    posters.add_argument("--size", choices=["a4", "a6", "strip"], default="a4")
+    posters = sub.add_parser(
+        "posters",
+        help=bi(
+            "一个片区全部可打印的收款码，合成一个 PDF", "all printable codes of a zone in one PDF"
+        ),
+    )
+    posters.add_argument(
+        "--division",
+        required=True,
+        metavar="CODE",
+        help=bi(
+            "行政区划代码，例如 430702（武陵区）或 430700（常德市）",
+            "division code, e.g. 430702 or 430700",
+        ),
+    )
+    posters.add_argument(
+        "--pdf", required=True, metavar="F", help=bi("写入 PDF 文件", "write a PDF here")
+    )
+    posters.add_argument("--size", choices=SIZES, default="a4", help=SIZE_HELP)
 
-    check = sub.add_parser("check-code", help="say what a code found on site is")
-    check.add_argument("institution_id", metavar="ID")
+    check = sub.add_parser(
+        "check-code", help=bi("判断现场发现的二维码是什么", "say what a code found on site is")
+    )
+    check.add_argument(
+        "institution_id",
+        metavar="ID",
+        help=bi("应张贴该码的机构编号", "the institution whose code it should be"),
+    )
     source = check.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text", help="the code's content, as typed, pasted or scanned")
-    source.add_argument("--image", metavar="F", help="a photo or screenshot of the code")
+    source.add_argument(
+        "--text",
+        help=bi(
+            "码的内容（键入、粘贴或扫码枪扫入）", "the code's content, as typed, pasted or scanned"
+        ),
+    )
+    source.add_argument(
+        "--image", metavar="F", help=bi("码的照片或截图", "a photo or screenshot of the code")
+    )
 
     notice = sub.add_parser(
-        "notice", help="a visit's rectification notice (整改通知书) as an A4 PDF"
+        "notice",
+        help=bi(
+            "走访的整改通知书（A4 PDF）", "a visit's rectification notice (整改通知书) as an A4 PDF"
+        ),
     )
-    notice.add_argument("visit_id", metavar="VISIT_ID", help="the visit (its first characters do)")
-    notice.add_argument("--pdf", required=True, metavar="F")
     notice.add_argument(
-        "--print",
-        dest="send_to_printer",
-        action="store_true",
-        help="also send it to the system printer (lp)",
+        "visit_id",
+        metavar="VISIT_ID",
+        help=bi("走访编号（写前几位即可）", "the visit (its first characters do)"),
+    )
+    notice.add_argument(
+        "--pdf", required=True, metavar="F", help=bi("写入 PDF 文件", "write a PDF here")
+    )
+    notice.add_argument("--print", dest="send_to_printer", action="store_true", help=PRINT_HELP)
+
+    serve = sub.add_parser("serve", help=bi("运行办公室服务器", "run the office server"))
+    _db_option(serve)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help=bi(
+            "监听地址；默认 %(default)s（仅本机），0.0.0.0 为所有网卡",
+            "address to listen on; default %(default)s",
+        ),
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8400,
+        help=bi("端口；默认 %(default)s", "port; default %(default)s"),
+    )
+    serve.add_argument(
+        "--certfile",
+        metavar="F",
+        help=bi("使用此证书（PEM）提供 HTTPS", "serve HTTPS with this certificate (PEM)"),
+    )
+    serve.add_argument(
+        "--keyfile",
+        metavar="F",
+        help=bi("证书的私钥（PEM）", "the certificate's private key (PEM)"),
     )
 
-    serve = sub.add_parser("serve", help="run the office server")
-    _db_option(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8400)
-    serve.add_argument("--certfile", metavar="F", help="serve HTTPS with this certificate (PEM)")
-    serve.add_argument("--keyfile", metavar="F", help="the certificate's private key (PEM)")
-
-    server = sub.add_parser("server", help="office administration")
-    server_sub = server.add_subparsers(dest="server_command", metavar="ACTION", required=True)
-    init = server_sub.add_parser("init", help="create the store and the office's signing key")
-    init.add_argument("--name", default="湖南省校外培训监管办公室", help="the office's name")
-    seed = server_sub.add_parser("seed-demo", help="load the generated Hunan province")
-    imp = server_sub.add_parser("import-institutions", help="import or update institutions")
-    imp.add_argument("file", metavar="FILE.csv")
-    add = server_sub.add_parser("add-technician", help="add a technician; prints the token once")
-    add.add_argument("name", metavar="NAME")
-    add.add_argument("--zone", required=True, metavar="CODE", help="division code of their zone")
-    add.add_argument("--supervisor", action="store_true")
-    assign = server_sub.add_parser("assign", help="assign institutions to a technician")
-    assign.add_argument("--technician", required=True, metavar="ID")
+    server = sub.add_parser("server", help=bi("办公室管理", "office administration"))
+    server_sub = server.add_subparsers(
+        dest="server_command", metavar="ACTION", required=True, help=bi("管理操作", "what to do")
+    )
+    init = server_sub.add_parser(
+        "init",
+        help=bi("创建数据库和办公室签名密钥", "create the store and the office's signing key"),
+    )
+    init.add_argument(
+        "--name",
+        default="湖南省校外培训监管办公室",
+        help=bi("办公室名称；默认 %(default)s", "the office's name; default %(default)s"),
+    )
+    seed = server_sub.add_parser(
+        "seed-demo", help=bi("载入生成的湖南省演示数据", "load the generated Hunan province")
+    )
+    imp = server_sub.add_parser(
+        "import-institutions", help=bi("导入或更新机构名单", "import or update institutions")
+    )
+    imp.add_argument(
+        "file", metavar="FILE.csv", help=bi("机构名单 CSV 文件", "the institutions CSV")
+    )
+    add = server_sub.add_parser(
+        "add-technician",
+        help=bi("添加技术人员；令牌只显示这一次", "add a technician; prints the token once"),
+    )
+    add.add_argument("name", metavar="NAME", help=bi("技术人员姓名", "the technician's name"))
+    add.add_argument(
+        "--zone",
+        required=True,
+        metavar="CODE",
+        help=bi("负责片区的行政区划代码", "division code of their zone"),
+    )
+    add.add_argument(
+        "--supervisor",
+        action="store_true",
+        help=bi("督导（可查看并处理整个片区）", "a supervisor of the zone"),
+    )
+    assign = server_sub.add_parser(
+        "assign", help=bi("把机构分配给技术人员", "assign institutions to a technician")
+    )
+    assign.add_argument(
+        "--technician",
+        required=True,
+        metavar="ID",
+        help=bi("技术人员编号，例如 T0001", "the technician, e.g. T0001"),
+    )
     what = assign.add_mutually_exclusive_group(required=True)
-    what.add_argument("--division", metavar="CODE")
-    what.add_argument("--institution", nargs="+", metavar="ID")
-    bank = server_sub.add_parser("import-bank-results", help="the bank's verification answers")
-    bank.add_argument("file", metavar="FILE.csv")
+    what.add_argument(
+        "--division",
+        metavar="CODE",
+        help=bi("分片：该区划的全部机构", "every institution of this division"),
+    )
+    what.add_argument(
+        "--institution", nargs="+", metavar="ID", help=bi("包干：这些机构", "these institutions")
+    )
+    bank = server_sub.add_parser(
+        "import-bank-results", help=bi("导入银行核验结果", "the bank's verification answers")
+    )
+    bank.add_argument(
+        "file", metavar="FILE.csv", help=bi("银行核验结果 CSV 文件", "the bank results CSV")
+    )
     for action in (init, seed, imp, add, assign, bank):
         _db_option(action)
+
+    add_global_options_everywhere(parser)
+    localise(parser, lang)
     return parser
+
+
+def interface_language(argv: Sequence[str]) -> str:
+    """--lang if given, else the profile's saved language, else the system's ('zh' or 'en')."""
+    lang = prescan(argv, "--lang")
+    if lang in LANGS:
+        return lang
+    profile = prescan(argv, "--profile") or os.environ.get("FIELDKIT_PROFILE", "default")
+    try:
+        saved = config.load(profile).language
+    except config.ConfigError:
+        saved = config.system_language()
+    return saved if saved in LANGS else "en"
 
 
 def _utf8_output() -> None:
@@ -176,7 +381,13 @@ def _utf8_output() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the command; returns the exit status."""
     _utf8_output()
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser(interface_language(words)).parse_args(words)
+    except SystemExit as exc:  # --help, --version (0) or a wrong command line (2)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else int(ExitCode.USAGE)
+    if args.lang:
+        os.environ["FIELDKIT_LANG"] = args.lang  # for whatever this command starts
     command = args.command or "app"  # no command: the subparsers leave None, not the default
     if command == "server":
         command = f"server-{args.server_command}"
@@ -184,6 +395,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(importlib.import_module(module_name), function_name)
     try:
         return int(handler(args) or 0)
+    except CommandFailed as failed:
+        print(f"错误：{failed.zh} / Error: {failed.en}", file=sys.stderr)
+        return failed.exit_code
     except KeyboardInterrupt:
         print("中断 / interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED

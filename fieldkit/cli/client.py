@@ -18,12 +18,12 @@ from cache.errors import CacheDamaged, CacheError, NotAFieldkitCache
 from cache.salvage import SalvageReport, open_or_salvage, salvage
 from cache.store import Store
 from fieldkit import config
-from fieldkit.config import ConfigError, Settings
+from fieldkit.cli.exits import ExitCode
+from fieldkit.config import ConfigError, NotLoggedIn, Settings
 from fieldkit.sync import SyncClient, SyncError, login
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # the round or login did not finish; the message says why
-EXIT_NOT_READY = 2  # not logged in, or the cache cannot be opened
+EXIT_OK = ExitCode.OK
+EXIT_FAILED = ExitCode.FAILED
 
 VISIT_COLUMNS = (
     "visit_id",
@@ -57,6 +57,18 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def exit_code_for(exc: Exception) -> ExitCode:
+    """The exit status that tells a script what kind of failure this was."""
+    if isinstance(exc, NotLoggedIn):
+        return ExitCode.NOT_LOGGED_IN
+    if isinstance(exc, CacheError):
+        return ExitCode.CACHE_UNUSABLE
+    if isinstance(exc, SyncError):
+        by_kind = {"offline": ExitCode.OFFLINE, "auth": ExitCode.NOT_LOGGED_IN}
+        return by_kind.get(exc.kind, ExitCode.FAILED)
+    return ExitCode.FAILED
+
+
 def _read_token(token_file: str | None) -> str:
     """The token from a file, from stdin ('-'), or asked for without echo."""
     if token_file == "-":
@@ -79,7 +91,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         settings = asyncio.run(login(args.url, token, args.profile, args.ca))
     except (SyncError, ConfigError) as exc:
         _err(f"登录失败 / Login failed: {exc}")
-        return EXIT_FAILED
+        return exit_code_for(exc)
     tech = settings.technician
     assert tech is not None
     role = "督导" if tech.role == "supervisor" else "技术员"
@@ -102,10 +114,10 @@ def _open_store(settings: Settings) -> Iterator[Store]:
 
 
 def _logged_in(profile: str) -> tuple[Settings, str]:
-    """The profile's settings and token, or a ConfigError saying to log in."""
+    """The profile's settings and token, or NotLoggedIn saying to log in."""
     settings = config.load(profile)
     if not settings.logged_in:
-        raise ConfigError(
+        raise NotLoggedIn(
             "尚未登录：请运行 fieldkit login 服务器地址 / Not logged in: run `fieldkit login URL`."
         )
     return settings, config.load_token(profile)
@@ -127,7 +139,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return _sync_repairing(settings, token, args.quiet)
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
-        return EXIT_NOT_READY
+        return exit_code_for(exc)
     except OSError as exc:  # the damaged file could not be set aside (Windows: still open)
         _err(
             f"无法处理本地缓存文件（{exc}）。文件未被改动。请关闭所有正在使用它的 fieldkit"
@@ -135,7 +147,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"Cannot handle the local cache file ({exc}); it was left as it was. Close every "
             "fieldkit using it (the app too) and run `fieldkit sync` again."
         )
-        return EXIT_NOT_READY
+        return ExitCode.CACHE_UNUSABLE
 
 
 def _sync_repairing(settings: Settings, token: str, quiet: bool) -> int:
@@ -179,7 +191,7 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
         unsent = store.counts().get("unsent", 0)
         _err(f"同步未完成 / Sync not finished ({exc.kind}): {exc}")
         _err(f"未发送 / unsent: {unsent}")
-        return EXIT_FAILED
+        return exit_code_for(exc)
     finally:
         if client is not None:
             await client.aclose()
@@ -260,10 +272,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         _err(str(exc))
         if not isinstance(exc, CacheDamaged):
             _err(REPAIR_HINT)
-        return EXIT_NOT_READY
+        return ExitCode.CACHE_UNUSABLE
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
-        return EXIT_NOT_READY
+        return exit_code_for(exc)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -312,7 +324,7 @@ def cmd_export_visits(args: argparse.Namespace) -> int:
                 rows = [_visit_row(store, v) for v in store.visits()]
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
-        return EXIT_NOT_READY
+        return exit_code_for(exc)
     target = Path(args.csv)
     try:
         with target.open("w", encoding="utf-8-sig", newline="") as out:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cache import CacheError, Store
 from fieldkit import config, domain, paths
+from fieldkit.cli.exits import ExitCode
 from fieldkit.payment.fonts import FontMissing
 from fieldkit.payment.posters import (
     Page,
@@ -31,18 +32,19 @@ from fieldkit.payment.qr import (
     verified_payload,
 )
 
-EXIT_OK, EXIT_ERROR, EXIT_MISMATCH = 0, 1, 3
+EXIT_OK, EXIT_ERROR, EXIT_MISMATCH = ExitCode.OK, ExitCode.FAILED, ExitCode.MISMATCH
 # Refusals that mean the local copy cannot be trusted: nothing is compared against it.
 UNTRUSTED = ("tampered", "unsigned", "no_office_key")
 
 
 class CommandError(Exception):
-    """A command cannot go on; .zh/.en say what to do."""
+    """A command cannot go on; .zh/.en say what to do, .exit_code what kind of failure it is."""
 
-    def __init__(self, zh: str, en: str) -> None:
+    def __init__(self, zh: str, en: str, exit_code: ExitCode = ExitCode.FAILED) -> None:
         super().__init__(f"{zh} / {en}")
         self.zh = zh
         self.en = en
+        self.exit_code = exit_code
 
 
 KNOWN_ERRORS = (
@@ -61,7 +63,20 @@ def _fail(exc: Exception) -> int:
     """Print an expected failure in both languages, without a traceback."""
     zh, en = getattr(exc, "zh", None), getattr(exc, "en", None)
     print(f"{zh}\n{en}" if zh and en else str(exc), file=sys.stderr)
-    return EXIT_ERROR
+    return _exit_code(exc)
+
+
+def _exit_code(exc: Exception) -> ExitCode:
+    """What kind of failure an expected error is, for the exit status."""
+    if isinstance(exc, CommandError):
+        return exc.exit_code
+    if isinstance(exc, config.NotLoggedIn):
+        return ExitCode.NOT_LOGGED_IN
+    if isinstance(exc, CacheError):
+        return ExitCode.CACHE_UNUSABLE
+    if isinstance(exc, QRDecodeError | domain.DomainError):
+        return ExitCode.BAD_INPUT
+    return ExitCode.FAILED
 
 
 def _run(body: Callable[[], int]) -> int:
@@ -86,6 +101,7 @@ def cached_institution(store: Store, inst_id: str) -> dict:
             f"本机缓存中没有机构 {inst_id}。请核对平台编号，或先同步（fieldkit sync）。",
             f"Institution {inst_id} is not in this device's cache. Check the "
             "platform id, or sync first (fieldkit sync).",
+            ExitCode.NOT_FOUND,
         )
     return inst
 
@@ -209,6 +225,7 @@ def _posters(args: argparse.Namespace) -> int:
         raise CommandError(
             f"行政区划代码 {division} 不在湖南省的区划表中（如 430702 或 430700）。",
             f"Division code {division} is not a Hunan division (e.g. 430702 or 430700).",
+            ExitCode.BAD_INPUT,
         )
     settings, store = open_profile(args.profile)
     with store:
@@ -217,6 +234,7 @@ def _posters(args: argparse.Namespace) -> int:
             raise CommandError(
                 f"本机缓存中没有 {domain.full_name(division)} 的机构。请先同步。",
                 f"No institutions of {division} in this device's cache. Sync first.",
+                ExitCode.NOT_FOUND,
             )
         made: list[Poster] = []
         skipped: list[tuple[dict, PaymentCodeRefused]] = []
@@ -280,7 +298,7 @@ def _printable(
 
 
 def cmd_check_code(args: argparse.Namespace) -> int:
-    """fieldkit check-code ID --text T | --image F: exit 0 for the supervised code, 3 otherwise."""
+    """fieldkit check-code ID --text T | --image F: exit 0 for the supervised code, 8 otherwise."""
     return _run(lambda: _check_code(args))
 
 
@@ -323,6 +341,7 @@ def find_visit(store: Store, visit_id: str) -> dict:
             f"{'有多次走访' if many else '本机没有走访'}以 {visit_id} 开头。请给出更完整的走访编号。",
             f"{'Several visits' if many else 'No visit'} on this device start with {visit_id}. "
             "Give more of the visit id.",
+            ExitCode.BAD_INPUT if many else ExitCode.NOT_FOUND,
         )
     return found[0]
 

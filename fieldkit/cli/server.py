@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from fieldkit import domain
+from fieldkit.cli.exits import CommandFailed, ExitCode
 from fieldkit.server import office
 from fieldkit.server.store import Store, StoreError, database_url
 
@@ -23,9 +24,9 @@ def _say(zh: str, en: str) -> None:
     print(f"{zh} / {en}")
 
 
-def _fail(zh: str, en: str) -> int:
+def _fail(zh: str, en: str, *, code: ExitCode = ExitCode.FAILED) -> int:
     print(f"错误：{zh} / Error: {en}", file=sys.stderr)
-    return 1
+    return code
 
 
 def _reason(exc: Exception) -> str:
@@ -39,34 +40,31 @@ def _missing_file(db: str) -> bool:
     return url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file()
 
 
-def _not_initialised(db: str) -> None:
-    _fail(
+def _not_initialised(db: str) -> CommandFailed:
+    return CommandFailed(
         f"“{db}”还不是办公室数据库，请先运行 fieldkit server init --db {db}",
         f"'{db}' is not an office store yet: run fieldkit server init --db {db}",
+        ExitCode.NOT_FOUND,
     )
 
 
-def _open(args: argparse.Namespace) -> Store | None:
-    """The store named by --db, initialised; None (after saying why) if it cannot be used."""
+def _open(args: argparse.Namespace) -> Store:
+    """The store named by --db, initialised; a CommandFailed saying why if it cannot be used."""
     try:
         if _missing_file(args.db):
-            _not_initialised(args.db)
-            return None
+            raise _not_initialised(args.db)
         store = Store(args.db)
         if not store.initialized():
-            _not_initialised(args.db)
             store.close()
-            return None
+            raise _not_initialised(args.db)
         return store
     except StoreError as exc:
-        _fail(*str(exc).split(" / ", 1))
-        return None
+        raise CommandFailed.from_bilingual(str(exc)) from None
     except (SQLAlchemyError, OSError) as exc:
-        _fail(
+        raise CommandFailed(
             f"无法打开数据库“{args.db}”：{_reason(exc)}",
             f"cannot open the store '{args.db}': {_reason(exc)}",
-        )
-        return None
+        ) from None
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -128,10 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     refused = _tls_refusal(certfile, keyfile)
     if refused is not None:
         return _fail(*refused)
-    checked = _open(args)  # never serve a fresh store, with a new key, from a mistyped --db
-    if checked is None:
-        return 1
-    checked.close()
+    _open(args).close()  # never serve a fresh store, with a new key, from a mistyped --db
     taken = _port_refusal(args.host, args.port)
     if taken is not None:
         return _fail(*taken)
@@ -188,8 +183,6 @@ def _tls_refusal(certfile: str | None, keyfile: str | None) -> tuple[str, str] |
 def cmd_add_technician(args: argparse.Namespace) -> int:
     """Add a technician or supervisor and print their token once."""
     store = _open(args)
-    if store is None:
-        return 1
     try:
         with store.writing() as conn:
             tech = office.add_technician(conn, args.name, args.zone, args.supervisor)
@@ -213,8 +206,6 @@ def cmd_add_technician(args: argparse.Namespace) -> int:
 def cmd_assign(args: argparse.Namespace) -> int:
     """Assign institutions, by division or by id, to a technician."""
     store = _open(args)
-    if store is None:
-        return 1
     try:
         with store.writing() as conn:
             if args.division:
@@ -243,8 +234,6 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from fieldkit.server.seed import SeedError, seed_demo
 
     store = _open(args)
-    if store is None:
-        return 1
     started = time.perf_counter()
     try:
         counts = seed_demo(store)
@@ -280,12 +269,12 @@ def _run_import(args: argparse.Namespace, run: object) -> int:
     from fieldkit.server.imports import ImportReport
 
     store = _open(args)
-    if store is None:
-        return 1
     try:
         report: ImportReport = run(store, Path(args.file))  # type: ignore[operator]
     finally:
         store.close()
     for line in report.lines():
         print(line)
-    return 0 if report.ok else 1
+    if report.ok:
+        return ExitCode.OK
+    return ExitCode.BAD_INPUT if Path(args.file).exists() else ExitCode.NOT_FOUND
