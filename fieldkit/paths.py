@@ -38,6 +38,16 @@ def token_file(profile: str = "default") -> Path:
     return profile_dir(profile) / "token"
 
 
+def log_dir() -> Path:
+    """The folder of the log files: FIELDKIT_HOME/logs, else the platform's log folder."""
+    override = os.environ.get("FIELDKIT_HOME")
+    if override:
+        return Path(override).expanduser() / "logs"
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
 def demo_dir() -> Path:
     """The demo's office store and its files."""
     return home() / "demo"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -23,6 +24,8 @@ from .i18n import MESSAGES, tr
 from .palette import InstitutionCommands
 from .widgets.footer import binding_label
 from .widgets.status_bar import StatusChanged, StatusView
+
+log = logging.getLogger("screens.app")
 
 if TYPE_CHECKING:
     from cache.store import Store
@@ -198,6 +201,7 @@ class FieldkitApp(App[None]):
         """Show an error as a notification a person can act on."""
         from .i18n import error_text
 
+        log.error("background job failed: %s", type(error).__name__, exc_info=error)
         kind = type(error).__module__.split(".")[0]
         key = {"cache": "error.cache", "fieldkit": "error.worker"}.get(kind, "error.worker")
         if type(error).__name__ in ("SyncError",):

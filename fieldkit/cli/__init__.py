@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
-from fieldkit import __version__, config
+from fieldkit import __version__, config, logs
 from fieldkit.cli import exits
 from fieldkit.cli.exits import CommandFailed, ExitCode
 from fieldkit.cli.options import (
@@ -41,6 +42,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "server-import-bank-results": ("fieldkit.cli.server", "cmd_import_bank_results"),
 }
 
+log = logging.getLogger("fieldkit.cli")
 DEFAULT_DB = "office.sqlite"
 SIZES = ["a4", "a6", "strip"]
 SIZE_HELP = bi(
@@ -388,16 +390,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else int(ExitCode.USAGE)
     if args.lang:
         os.environ["FIELDKIT_LANG"] = args.lang  # for whatever this command starts
+    log_file = logs.setup_client()
     command = args.command or "app"  # no command: the subparsers leave None, not the default
     if command == "server":
         command = f"server-{args.server_command}"
     module_name, function_name = HANDLERS[command]
-    handler = getattr(importlib.import_module(module_name), function_name)
+    log.info("fieldkit %s: %s (profile %s)", __version__, command, args.profile)
     try:
-        return int(handler(args) or 0)
+        handler = getattr(importlib.import_module(module_name), function_name)
+        code = int(handler(args) or 0)
     except CommandFailed as failed:
         print(f"错误：{failed.zh} / Error: {failed.en}", file=sys.stderr)
-        return failed.exit_code
+        code = failed.exit_code
     except KeyboardInterrupt:
         print("中断 / interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        code = ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: its traceback goes to the log, not over the user's screen
+        log.exception("%s failed unexpectedly", command)
+        where = log_file or "（无日志 / no log）"
+        print(
+            f"意外错误（{type(exc).__name__}），未完成；已保存的数据不受影响。详情见日志 {where}，"
+            f"请将该文件发给维护人员。 / Unexpected error ({type(exc).__name__}); the command did "
+            f"not finish, nothing saved was lost. The details are in {where}: send that file "
+            "to your maintainer.",
+            file=sys.stderr,
+        )
+        code = ExitCode.FAILED
+    log.info("%s exited with %d", command, code)
+    return code

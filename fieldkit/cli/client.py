@@ -7,6 +7,7 @@ import asyncio
 import csv
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from typing import Any
 from cache.errors import CacheDamaged, CacheError, NotAFieldkitCache
 from cache.salvage import SalvageReport, open_or_salvage, salvage
 from cache.store import Store
-from fieldkit import config
+from fieldkit import config, logs
 from fieldkit.cli.exits import ExitCode
 from fieldkit.config import ConfigError, NotLoggedIn, Settings
 from fieldkit.sync import SyncClient, SyncError, login
@@ -44,6 +45,7 @@ VISIT_COLUMNS = (
     "sync_state",
 )
 
+log = logging.getLogger(__name__)
 SHOWN_REJECTED = 20
 REPAIR_HINT = (
     "运行 fieldkit sync 可修复：把该文件改名保留（不会删除），抢救其中未发送的更改，再从办公室重新下载。 / "
@@ -189,6 +191,7 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
         result = await client.run_round(_progress(quiet))
     except SyncError as exc:
         unsent = store.counts().get("unsent", 0)
+        log.warning("sync not finished (%s), %d unsent: %s", exc.kind, unsent, exc.en)
         _err(f"同步未完成 / Sync not finished ({exc.kind}): {exc}")
         _err(f"未发送 / unsent: {unsent}")
         return exit_code_for(exc)
@@ -240,6 +243,7 @@ def status_report(settings: Settings, store: Store | None) -> dict[str, Any]:
         "rejected": 0,
         "counts": {},
         "rejected_ops": [],
+        "log_file": str(logs.client_log()),
     }
     if store is not None:
         counts = store.counts()
@@ -299,6 +303,7 @@ def _print_status(report: dict[str, Any]) -> None:
             f"机构 / Institutions: {counts.get('institutions', 0)}  "
             f"走访 / Visits: {counts.get('visits', 0)}"
         )
+    print(f"日志 / Log: {report['log_file']}")
 
 
 def _local_time(stamp: str | None) -> str | None:

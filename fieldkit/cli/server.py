@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import ssl
 import sys
@@ -14,10 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from fieldkit import domain
 from fieldkit.cli.exits import CommandFailed, ExitCode
+from fieldkit.logs import office_log, uvicorn_log_config
 from fieldkit.server import office
 from fieldkit.server.store import Store, StoreError, database_url
 
 DEFAULT_OFFICE_NAME = "湖南省校外培训监管办公室"
+log = logging.getLogger(__name__)
 
 
 def _say(zh: str, en: str) -> None:
@@ -144,11 +147,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"办公室服务器运行于 {scheme}://{args.host}:{args.port}（Ctrl+C 停止）",
         f"office server on {scheme}://{args.host}:{args.port} (Ctrl+C stops it)",
     )
+    _say(f"日志同时写入 {office_log()}", f"the log also goes to {office_log()}")
     uvicorn.run(
         app,
         host=args.host,
         port=args.port,
         log_level="info",
+        log_config=uvicorn_log_config(office_log()),
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
     )
@@ -275,6 +280,13 @@ def _run_import(args: argparse.Namespace, run: object) -> int:
         store.close()
     for line in report.lines():
         print(line)
+    log.info(
+        "%s %s: %s (%d rows rejected)",
+        args.server_command,
+        args.file,
+        "imported" if report.ok else "nothing imported",
+        len(report.rejected),
+    )
     if report.ok:
         return ExitCode.OK
     return ExitCode.BAD_INPUT if Path(args.file).exists() else ExitCode.NOT_FOUND

@@ -114,6 +114,7 @@ class BackgroundSync:
         try:
             await self.client.run_round()
         except SyncError as exc:
+            log.warning("sync round not finished (%s): %s", exc.kind, exc.en)
             self._publish(
                 sending=False,
                 online=exc.kind != "offline",

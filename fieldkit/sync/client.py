@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from fieldkit.config import Settings, Technician
 from . import wire
 from .errors import SyncError, config_problem, key_changed, protocol
 from .http import make_client, normalise_url, request_json
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from cache.store import Store
@@ -229,6 +232,9 @@ class SyncClient:
             self._lock = asyncio.Lock()
         report: Progress = progress or (lambda phase, done, total: None)
         async with self._lock:
+            started = time.monotonic()
+            log.info("sync round started for %s (profile %s)", self.settings.server_url,
+                     self.settings.profile)  # fmt: skip
             result = RoundResult()
             self._answered.clear()
             if not self._office_checked:
@@ -245,6 +251,16 @@ class SyncClient:
             rejected = sorted(op["op_id"] for op in await self._db(self.store.rejected_ops))
             await self._db(self.store.set_meta, REJECTED, json.dumps(rejected))
             await self._db(self.store.set_meta, "last_sync", utc_now())
+            log.info(
+                "sync round done in %.1f s: sent %d (applied %d, duplicate %d, rejected %d), "
+                "received %d",
+                time.monotonic() - started,
+                result.pushed,
+                result.applied,
+                result.duplicate,
+                result.rejected,
+                result.pulled,
+            )
             return result
 
     async def _note_discards(self) -> None:
