@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from fieldkit.payment import fonts
 from fieldkit.payment.posters import (
@@ -21,7 +21,13 @@ from fieldkit.payment.posters import (
     save_png,
 )
 from fieldkit.payment.qr import PaymentCodeRefused
-from tests.test_qr_fixtures import PUBLIC_KEY, decode_qr, pdf_page_images, signed_institution
+from tests.test_qr_fixtures import (
+    PUBLIC_KEY,
+    decode_qr,
+    pdf_page_images,
+    pdf_texts,
+    signed_institution,
+)
 
 LONG_NAME = "常德市武陵区阳光少儿英语口语与综合素质拓展培训中心有限责任公司"
 
@@ -56,10 +62,7 @@ def test_pdf_pages_have_paper_sizes(tmp_path: Path) -> None:
     inst = signed_institution()
     path = tmp_path / "sizes.pdf"
     save_pdf([render_poster(inst, PUBLIC_KEY, size) for size in SIZES], path)
-    boxes = [
-        tuple(float(v) for v in m.groups())
-        for m in re.finditer(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", path.read_bytes())
-    ]
+    boxes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in PdfReader(path).pages]
     millimetres = [(round(w / 72 * 25.4), round(h / 72 * 25.4)) for w, h in boxes]
     assert millimetres[0] == (210, 297)
     assert millimetres[1] == (105, 148)
@@ -135,32 +138,38 @@ VISIT = {
 }
 
 
-def test_rectification_notice_pdf(tmp_path: Path) -> None:
+NOTICE_WORDS = (
+    "整改通知书",
+    LONG_NAME,
+    "JG4307020001",
+    "收款码未张贴于前台显著位置",
+    "存在微信个人收款码，须立即撤除",
+    "2026-12-12",
+    "李建国",
+    "2026-11-28",
+    "检查人员签字",
+    "机构负责人签字",
+)
+
+
+def test_rectification_notice_pdf_is_real_text_in_the_embedded_font(tmp_path: Path) -> None:
     inst = signed_institution(name=LONG_NAME)
-    pages = render_rectification_notice(inst, VISIT, "李建国", printed_on=date(2026, 11, 28))
+    notice = render_rectification_notice(inst, VISIT, "李建国", printed_on=date(2026, 11, 28))
     path = tmp_path / "notice.pdf"
-    assert save_pdf(pages, path) == 1
-    drawn = "".join(t for page in pages for t in page.texts)
-    for words in (
-        "整改通知书",
-        LONG_NAME,
-        "JG4307020001",
-        "收款码未张贴于前台显著位置",
-        "存在微信个人收款码，须立即撤除",
-        "2026-12-12",
-        "李建国",
-        "2026-11-28",
-        "检查人员签字",
-        "机构负责人签字",
-    ):
-        assert words in drawn
-    assert fonts.missing_glyphs(fonts.find_cjk_font(), drawn) == set()
-    back = pdf_page_images(path.read_bytes())
-    assert back[0].size == (2480, 3508)
-    assert back[0].getbbox() is not None  # something is printed on the page
+    assert notice.save(path) == 1
+    [text] = pdf_texts(path.read_bytes())
+    for words in NOTICE_WORDS:
+        assert words in text, words
+    reader = PdfReader(path)
+    [font] = reader.pages[0]["/Resources"]["/Font"].values()
+    descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+    assert "/FontFile3" in descriptor or "/FontFile2" in descriptor  # embedded, not referenced
+    assert not reader.pages[0].images  # no page-sized picture of text
+    assert path.stat().st_size < 60_000  # a subset of the font, not the whole 8 MB face
+    assert fonts.missing_glyphs(fonts.find_cjk_font(), "".join(notice.texts)) == set()
 
 
-def test_a_long_notice_continues_on_a_second_page() -> None:
+def test_a_long_notice_continues_on_a_second_page(tmp_path: Path) -> None:
     visit = {
         **VISIT,
         "rectification": {
@@ -168,15 +177,29 @@ def test_a_long_notice_continues_on_a_second_page() -> None:
             "deadline": "2026-12-12",
         },
     }
-    pages = render_rectification_notice(signed_institution(), visit, "李建国")
-    assert len(pages) >= 2
-    drawn = "".join(t for page in pages for t in page.texts)
-    assert "第39项" in drawn and "机构负责人签字" in "".join(pages[-1].texts)
+    path = tmp_path / "long.pdf"
+    assert render_rectification_notice(signed_institution(), visit, "李建国").save(path) >= 2
+    pages = pdf_texts(path.read_bytes())
+    assert all(f"第{n}项" in "".join(pages) for n in range(40))
+    assert "机构负责人签字" in pages[-1] and "第39项" in "".join(pages)
 
 
 def test_a_visit_without_items_has_no_notice() -> None:
     with pytest.raises(PosterError):
         render_rectification_notice(signed_institution(), {"visit_id": "x"}, "李建国")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_poster_pdf_text_is_real_text_and_the_code_an_image(size: str, tmp_path: Path) -> None:
+    inst = signed_institution(name=LONG_NAME)
+    path = tmp_path / f"{size}.pdf"
+    save_pdf([render_poster(inst, PUBLIC_KEY, size, printed_on=date(2026, 11, 28))], path)
+    [text] = pdf_texts(path.read_bytes())
+    for words in (LONG_NAME, "平台编号JG4307020001", "用家长端扫码缴费", "退费经平台办理"):
+        assert words in text, words
+    assert "打印日期2026-11-28" in text
+    [code] = pdf_page_images(path.read_bytes())
+    assert decode_qr(code) == [inst["payment"]["payload"]]
 
 
 def test_a_pdf_interrupted_halfway_leaves_the_old_file_whole(tmp_path: Path) -> None:

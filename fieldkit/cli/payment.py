@@ -14,6 +14,7 @@ from pathlib import Path
 from cache import CacheError, Store
 from fieldkit import config, domain, paths
 from fieldkit.cli.exits import ExitCode
+from fieldkit.documents import DocumentError
 from fieldkit.payment.fonts import FontMissing
 from fieldkit.payment.posters import (
     Page,
@@ -357,9 +358,12 @@ def export_notice(
         if tech and tech.id == visit.get("technician_id")
         else str(visit.get("technician_id") or "")
     )
-    pages = render_rectification_notice(inst, visit, technician, today, settings.office_name)
+    notice = render_rectification_notice(inst, visit, technician, today, settings.office_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_pdf(pages, path)
+    try:
+        return notice.save(path)
+    except DocumentError as exc:
+        raise CommandError(exc.zh, exc.en) from exc
 
 
 def cmd_notice(args: argparse.Namespace) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -11,6 +10,8 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from PIL import Image, ImageDraw
+
+from fieldkit.documents import PT, Document, DocumentError
 
 from . import qr
 from .fonts import CJKFont, find_cjk_font
@@ -67,6 +68,9 @@ class Poster(Page):
     institution_id: str = ""
     size: str = "a4"
     payload: str = ""
+    name: str = ""
+    issuer: str = ""
+    printed_on: str = ""
 
     @property
     def payload_sha256(self) -> str:
@@ -249,6 +253,9 @@ def render_poster(
         institution_id=institution["id"],
         size=size,
         payload=payload,
+        name=institution["name"],
+        issuer=issuer or DEFAULT_ISSUER,
+        printed_on=when,
     )
 
 
@@ -282,72 +289,72 @@ def render_rectification_notice(
     technician: str,
     printed_on: date | None = None,
     issuer: str | None = None,
-) -> list[Page]:
-    """The 整改通知书 of a visit on A4 pages: institution, items, deadline, technician, date, signatures."""
+) -> Document:
+    """The 整改通知书 of a visit as an A4 document with real text: institution, items, deadline,
+    technician, date, signatures; long lists continue on further pages."""
     rect = visit.get("rectification") or {}
-    items = [item for item in rect.get("items") or [] if str(item).strip()]
+    items = [str(item).strip() for item in rect.get("items") or [] if str(item).strip()]
     if not items:
         raise PosterError(
             "这次走访没有整改通知书（没有整改事项）。",
             "This visit has no rectification notice (no items to rectify).",
         )
-    layout = LAYOUTS["a4"]
-    font = find_cjk_font()
     when = (printed_on or date.today()).isoformat()
     visit_day = str(visit.get("started_at") or "")[:10] or when
-    pages: list[Page] = []
-    page_height = layout.height or 3508
-    canvas = Canvas(layout.width, page_height, font, layout.margin)
-    canvas.text("整改通知书", layout.title, bold=True)
-    canvas.text(f"编号 {str(visit.get('visit_id', ''))[:8].upper()}", layout.small)
-    canvas.space(layout.body)
+    office = issuer or DEFAULT_ISSUER
+    doc = Document(title=f"整改通知书 {institution.get('name', '')}", issuer=office)
+    doc.page()
+    doc.heading("整改通知书")
+    doc.text(f"编号 {str(visit.get('visit_id', ''))[:8].upper()}", 10, align="C", after=6)
     for line in (
         f"机构名称：{institution.get('name', '')}",
         f"平台编号：{institution.get('id', '')}",
         f"地址：{institution.get('address') or ''}",
         f"检查日期：{visit_day}",
-        "经现场检查，发现以下问题，请在整改期限内完成整改，并通过监管平台报告整改情况：",
     ):
-        canvas.text(line, layout.body, align="left")
-    canvas.space(layout.body // 2)
-    for number, item in enumerate(items, 1):
-        if canvas.y > page_height - 12 * layout.body:
-            pages.append(_finish(canvas, layout))
-            canvas = Canvas(layout.width, page_height, font, layout.margin)
-            canvas.text("整改通知书（续）", layout.body, bold=True)
-        canvas.text(f"{number}. {item}", layout.body, align="left")
-    canvas.space(layout.body // 2)
-    canvas.text(f"整改期限：{rect.get('deadline', '')} 前", layout.body, bold=True, align="left")
-    canvas.text(f"检查人员：{technician}    打印日期：{when}", layout.body, align="left")
-    canvas.space(layout.body * 2)
-    canvas.text(
-        "检查人员签字：____________________    日期：____________",
-        layout.body,
-        align="left",
-        gap=1.6,
+        doc.paragraph(line, after=1)
+    doc.space(2)
+    doc.paragraph(
+        "经现场检查，发现以下问题，请在整改期限内完成整改，并通过监管平台报告整改情况：", after=2
     )
-    canvas.text(
-        "机构负责人签字：__________________    日期：____________",
-        layout.body,
-        align="left",
-        gap=1.6,
-    )
-    canvas.space(layout.body)
-    canvas.text(
-        f"{issuer or DEFAULT_ISSUER} · 本通知书一式两份，机构与检查单位各执一份。", layout.small
-    )
-    pages.append(_finish(canvas, layout))
-    return pages
-
-
-def _finish(canvas: Canvas, layout: Layout) -> Page:
-    """Close a canvas into a page."""
-    assert canvas.image is not None
-    canvas.image.info["dpi"] = (layout.dpi, layout.dpi)
-    return Page(canvas.image, layout.dpi, tuple(canvas.texts))
+    doc.numbered(items)
+    doc.space(3)
+    doc.text(f"整改期限：{rect.get('deadline', '')} 前", 12, bold=True, after=1)
+    doc.paragraph(f"检查人员：{technician}    打印日期：{when}")
+    if doc.room < 60:  # the signatures stay together, on the page they belong to
+        doc.page()
+        doc.text("整改通知书（续）", 12, bold=True, after=4)
+    doc.signatures(["检查人员签字", "机构负责人签字"])
+    doc.space(10)
+    doc.text(f"{office} · 本通知书一式两份，机构与检查单位各执一份。", 9, align="C")
+    return doc
 
 
 # ---------------------------------------------------------------- files
+
+
+@dataclass(frozen=True)
+class PdfLayout:
+    """A poster's geometry on paper: page width (mm; height None = as tall as the content),
+    margin and code width (mm), text sizes (pt), frame inset (mm, 0 for none)."""
+
+    width: float
+    height: float | None
+    margin: float
+    qr_width: float
+    title: float
+    name: float
+    body: float
+    small: float
+    frame: float
+
+
+PDF_LAYOUTS = {
+    "a4": PdfLayout(210, 297, 15, 140, 30, 26, 18, 12, 7.5),
+    "a6": PdfLayout(105, 148, 6, 72, 15, 13.5, 9.5, 7, 3),
+    "strip": PdfLayout(58, None, 3, 48, 9.5, 10, 7.5, 6, 0),
+}
+QR_PIXELS_PER_MODULE = 8  # sharp when a viewer or printer scales the image without smoothing
 
 
 def save_png(page: Page, path: str | Path) -> Path:
@@ -358,8 +365,88 @@ def save_png(page: Page, path: str | Path) -> Path:
 
 
 def save_pdf(pages: Iterable[Page], path: str | Path) -> int:
-    """Write pages into one PDF, one after another (bounded memory); returns the page count."""
-    return _write_whole(Path(path), lambda out: write_pdf(out, pages))
+    """Write pages into one PDF with real text; returns the page count.
+
+    A poster is laid out as text around its code (the code stays an image); any other page is
+    placed as its full-page image. Nothing is written if a page fails on the way.
+    """
+    doc: Document | None = None
+    for page in pages:
+        if doc is None:
+            doc = Document(title=_pdf_title(page), issuer=getattr(page, "issuer", None) or None)
+        if isinstance(page, Poster):
+            poster_page(doc, page)
+        else:
+            raster_page(doc, page)
+    if doc is None:
+        raise PosterError("没有可写入的页面。", "There are no pages to write.")
+    try:
+        return doc.save(path)
+    except DocumentError as exc:
+        raise PosterError(exc.zh, exc.en) from exc
+
+
+def _pdf_title(page: Page) -> str:
+    if isinstance(page, Poster):
+        return f"{TITLE} {page.name}"
+    return TITLE
+
+
+def poster_page(doc: Document, poster: Poster) -> None:
+    """One poster as a page of real text around its code, centred on its paper."""
+    layout = PDF_LAYOUTS[poster.size]
+    code = qr_image(poster.payload, len(qr.qr_matrix(poster.payload)) * QR_PIXELS_PER_MODULE)
+    needed = _poster_height(doc, layout, poster)
+    height = layout.height or needed + 2  # a roll: as long as the content, and a little
+    doc.page((layout.width, height), margin=layout.margin)
+    doc.pdf.set_auto_page_break(False)  # one poster, one page, whatever a font measures
+    doc.pdf.set_y(max(layout.margin, (height - needed) / 2 + layout.margin))
+    _poster_blocks(doc, layout, poster, code)
+    if layout.frame:
+        doc.frame(layout.frame, width=layout.frame / 10)
+
+
+def _poster_height(doc: Document, layout: PdfLayout, poster: Poster) -> float:
+    """The height the poster's content takes on its paper, margins included (mm)."""
+    inner = layout.width - 2 * layout.margin
+
+    def lines(text: str, size: float, leading: float = 1.45) -> float:
+        return doc.lines_of(text, size, inner) * size * PT * leading
+
+    total = 2 * layout.margin
+    total += lines(TITLE, layout.title) + layout.title * PT * 0.4
+    total += lines(poster.name, layout.name, 1.3)
+    total += lines(f"平台编号 {poster.institution_id}", layout.body) + layout.body * PT * 0.5
+    total += layout.qr_width + layout.body * PT * 0.5
+    total += sum(lines(f"{n}. {line}", layout.body) for n, line in enumerate(INSTRUCTIONS, 1))
+    total += layout.small * PT * 1.2 + 1.3
+    total += lines(poster.issuer or DEFAULT_ISSUER, layout.small, 1.3)
+    total += lines(f"打印日期 {poster.printed_on}", layout.small, 1.3)
+    return total
+
+
+def _poster_blocks(doc: Document, layout: PdfLayout, poster: Poster, code: Image.Image) -> None:
+    """Title, name, platform id, the code, the parents' instructions, issuer and date."""
+    doc.text(TITLE, layout.title, bold=True, align="C", after=layout.title * PT * 0.4)
+    doc.text(poster.name, layout.name, bold=True, align="C", leading=1.3)
+    doc.text(
+        f"平台编号 {poster.institution_id}", layout.body, align="C", after=layout.body * PT * 0.5
+    )
+    doc.image(code, layout.qr_width, after=layout.body * PT * 0.5)
+    for number, line in enumerate(INSTRUCTIONS, 1):
+        doc.text(f"{number}. {line}", layout.body, align="C")
+    doc.space(layout.small * PT * 0.6)
+    doc.rule(0.3)
+    doc.space(layout.small * PT * 0.6)
+    doc.text(poster.issuer or DEFAULT_ISSUER, layout.small, align="C", leading=1.3)
+    doc.text(f"打印日期 {poster.printed_on}", layout.small, align="C", leading=1.3)
+
+
+def raster_page(doc: Document, page: Page) -> None:
+    """A page that is only an image, at its own resolution and size."""
+    width, height = page.image.width * 25.4 / page.dpi, page.image.height * 25.4 / page.dpi
+    doc.page((width, height), margin=0)
+    doc.pdf.image(page.image, x=0, y=0, w=width, h=height)
 
 
 def _write_whole(target: Path, write: Callable[[BinaryIO], T]) -> T:
@@ -391,88 +478,3 @@ def _write_error(target: Path, exc: OSError) -> PosterError:
         f"无法写入 {target}（{exc.strerror or exc}）。请换一个文件夹或文件名。",
         f"Cannot write {target} ({exc.strerror or exc}). Choose another folder or file name.",
     )
-
-
-def write_pdf(
-    out: BinaryIO, pages: Iterable[Page | Image.Image], dpi: int = 300, bilevel: bool = True
-) -> int:
-    """Stream pages (each one full-page image) into a PDF file object, black and white by default."""
-    writer = _PdfWriter(out)
-    for page in pages:
-        image, page_dpi = (page.image, page.dpi) if isinstance(page, Page) else (page, dpi)
-        writer.add_image_page(to_print(image) if bilevel else image, page_dpi)
-    writer.finish()
-    return len(writer.page_ids)
-
-
-class _PdfWriter:
-    """The smallest PDF writer that holds full-page images: objects written as they come."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.offsets: dict[int, int] = {}
-        self.page_ids: list[int] = []
-        self.next_id = 3  # 1 = catalog, 2 = page tree, both written at the end
-        self.position = 0
-        self._write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-
-    def _write(self, data: bytes) -> None:
-        self.out.write(data)
-        self.position += len(data)
-
-    def _object(self, body: bytes, stream: bytes | None = None, obj_id: int | None = None) -> int:
-        if obj_id is None:
-            obj_id, self.next_id = self.next_id, self.next_id + 1
-        self.offsets[obj_id] = self.position
-        self._write(b"%d 0 obj\n" % obj_id + body)
-        if stream is not None:
-            self._write(b"\nstream\n" + stream + b"\nendstream")
-        self._write(b"\nendobj\n")
-        return obj_id
-
-    def add_image_page(self, image: Image.Image, dpi: int) -> None:
-        """One page showing the image at its resolution."""
-        if image.mode != "1":
-            image = image.convert("L")
-        bits = 1 if image.mode == "1" else 8
-        data = zlib.compress(image.tobytes(), 1)
-        width_pt = image.width * 72 / dpi
-        height_pt = image.height * 72 / dpi
-        image_id = self._object(
-            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
-            b"/BitsPerComponent %d /Filter /FlateDecode /Length %d >>"
-            % (image.width, image.height, bits, len(data)),
-            data,
-        )
-        content = b"q %.3f 0 0 %.3f 0 0 cm /Im Do Q" % (width_pt, height_pt)
-        content_id = self._object(b"<< /Length %d >>" % len(content), content)
-        page_id = self._object(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.3f %.3f] "
-            b"/Resources << /XObject << /Im %d 0 R >> >> /Contents %d 0 R >>"
-            % (width_pt, height_pt, image_id, content_id)
-        )
-        self.page_ids.append(page_id)
-
-    def finish(self) -> None:
-        """Write the page tree, catalog, cross-reference table and trailer."""
-        kids = b" ".join(b"%d 0 R" % i for i in self.page_ids)
-        self._object(
-            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(self.page_ids)), obj_id=2
-        )
-        self._object(b"<< /Type /Catalog /Pages 2 0 R >>", obj_id=1)
-        xref = self.position
-        size = self.next_id
-        rows = [b"0000000000 65535 f \n"]
-        rows += [b"%010d 00000 n \n" % self.offsets[i] for i in range(1, size)]
-        self._write(b"xref\n0 %d\n" % size + b"".join(rows))
-        self._write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref))
-
-
-def to_print(image: Image.Image) -> Image.Image:
-    """Black and white at the image's resolution, as a printer puts it on paper."""
-    if image.mode == "1":
-        return image
-    return image.convert("L").point(_THRESHOLD, mode="1")
-
-
-_THRESHOLD = [255 if v >= 128 else 0 for v in range(256)]
