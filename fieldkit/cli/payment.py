@@ -123,9 +123,10 @@ def export_poster(
     copies: int = 1,
 ) -> Poster:
     """Render, write (PNG or PDF by suffix) and record one institution's poster."""
-    poster = render_poster(institution, public_key, size, issuer=office_name)
+    as_pdf = path.suffix.lower() == ".pdf"
+    poster = render_poster(institution, public_key, size, issuer=office_name, raster=not as_pdf)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".pdf":
+    if as_pdf:
         save_pdf([poster], path)
     else:
         save_png(poster, path)
@@ -237,7 +238,7 @@ def _posters(args: argparse.Namespace) -> int:
                 f"No institutions of {division} in this device's cache. Sync first.",
                 ExitCode.NOT_FOUND,
             )
-        made: list[Poster] = []
+        made: list[tuple[str, str]] = []  # (institution, payload hash): posters are not kept
         skipped: list[tuple[dict, PaymentCodeRefused]] = []
         pages = _printable(institutions, settings, args.size, made, skipped)
         path = Path(args.pdf)
@@ -247,8 +248,8 @@ def _posters(args: argparse.Namespace) -> int:
                 f"{domain.full_name(division)} 没有可打印的收款码，未生成文件。",
                 f"No printable payment code in {division}; no file written.",
             )
-        for poster in made:
-            store.record_poster(poster.institution_id, args.size, poster.payload_sha256)
+        for institution_id, payload_sha256 in made:
+            store.record_poster(institution_id, args.size, payload_sha256)
     print(
         f"已写入 {count} 页到 {path}；跳过 {len(skipped)} 家 / wrote {count} pages to {path}; "
         f"skipped {len(skipped)}"
@@ -273,7 +274,7 @@ def _printable(
     institutions: list[dict],
     settings: config.Settings,
     size: str,
-    made: list[Poster],
+    made: list[tuple[str, str]],
     skipped: list[tuple[dict, PaymentCodeRefused]],
 ) -> Iterator[Page]:
     """Render posters one at a time with a progress line each, noting the refused ones."""
@@ -281,7 +282,7 @@ def _printable(
     for number, inst in enumerate(institutions, 1):
         try:
             poster = render_poster(
-                inst, settings.office_public_key, size, issuer=settings.office_name
+                inst, settings.office_public_key, size, issuer=settings.office_name, raster=False
             )
         except PaymentCodeRefused as refused:
             skipped.append((inst, refused))
@@ -290,7 +291,7 @@ def _printable(
                 flush=True,
             )
             continue
-        made.append(poster)
+        made.append((poster.institution_id, poster.payload_sha256))
         print(f"[{number}/{total}] {inst['id']} {inst['name']} ✓", flush=True)
         yield poster
 

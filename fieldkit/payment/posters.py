@@ -215,8 +215,14 @@ def render_poster(
     size: str = "a4",
     printed_on: date | None = None,
     issuer: str | None = None,
+    *,
+    raster: bool = True,
 ) -> Poster:
-    """An institution's payment poster; refuses (PaymentCodeRefused) a payload the office did not sign."""
+    """An institution's payment poster; refuses (PaymentCodeRefused) a payload the office did not sign.
+
+    `raster=False` skips drawing the page image (a 1-pixel stand-in): for a PDF, which sets the
+    text itself, so a city's posters never hold hundreds of full-page bitmaps.
+    """
     if size not in LAYOUTS:
         raise PosterError(
             f"未知的海报尺寸“{size}”，可选：a4、a6、strip。",
@@ -229,6 +235,18 @@ def render_poster(
     when = (printed_on or date.today()).isoformat()
     plan = Canvas(layout.width, None, font, layout.margin)
     _poster_content(plan, layout, institution, code, when, issuer)
+    if not raster:
+        return Poster(
+            Image.new("1", (1, 1), 1),
+            layout.dpi,
+            tuple(plan.texts),
+            institution_id=institution["id"],
+            size=size,
+            payload=payload,
+            name=institution["name"],
+            issuer=issuer or DEFAULT_ISSUER,
+            printed_on=when,
+        )
     content = plan.y + layout.margin
     height = layout.height or content
     canvas = Canvas(
