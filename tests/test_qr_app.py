@@ -122,6 +122,12 @@ async def test_the_code_screen_follows_a_language_switch(cache_file: Path) -> No
         assert isinstance(app.screen, QRScreen)
         assert "Platform id" in str(app.screen.query_one("#qr-title", Static).content)
         footer = app.screen.query_one(TranslatedFooter)
-        assert footer.descriptions[1:6] == ["Help", "Back", "PNG poster", "PDF poster", "Poster size"]
+        assert footer.descriptions[1:6] == [
+            "Help",
+            "Back",
+            "PNG poster",
+            "PDF poster",
+            "Poster size",
+        ]
         assert app.screen.query_one("#qr-code", Static).display
     store.close()
