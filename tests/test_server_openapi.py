@@ -46,7 +46,7 @@ def test_push_and_pull_bodies_are_pydantic_models(schema: dict[str, Any]) -> Non
     assert set(models["Op"]["required"]) == {"op_id", "hlc", "kind", "institution_id", "data"}
     assert {"413", "422", "401"} <= set(push["responses"])
     pull = schema["paths"]["/api/v1/sync/pull"]["get"]
-    assert {p["name"] for p in pull["parameters"]} == {"cursor", "limit"}
+    assert {p["name"] for p in pull["parameters"]} == {"cursor", "limit", "mark"}
     ok = pull["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/PullAnswer"}
     assert set(models["PullAnswer"]["required"]) == {"changes", "cursor", "more", "epoch"}

@@ -116,7 +116,14 @@ def test_paging_by_cursor_survives_pushes_between_pages(office: tuple[SmallOffic
     assert len(state) == 3 * 12
     assert [c["id"] for c in first["changes"] + rest].count(pending) == 1
     again = pull(office, "tech_a", cursor)
-    assert again == {"changes": [], "cursor": cursor, "more": False, "epoch": again["epoch"]}
+    assert again == {
+        "changes": [],
+        "cursor": cursor,
+        "more": False,
+        "epoch": again["epoch"],
+        "mark": again["mark"],
+    }
+    assert again["mark"].startswith(f"{cursor}.")
 
 
 def test_an_unknown_cursor_is_410_and_the_epoch_names_the_store(

@@ -56,6 +56,12 @@ class PushRequest(BaseModel):
 
     client_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._:-]+$")
     ops: list[Op]
+    mark: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^\d{1,19}\.[0-9a-f]{1,32}$",
+        description="the mark of the furthest change this client has seen (from a pull or push)",
+    )
 
 
 class OpResult(BaseModel):
@@ -74,6 +80,9 @@ class PushAnswer(BaseModel):
     """One result per op, in the order sent."""
 
     results: list[OpResult]
+    mark: str | None = Field(
+        default=None, description="the office's mark after this batch: echo it in later requests"
+    )
 
 
 class Change(BaseModel):
@@ -92,6 +101,7 @@ class PullAnswer(BaseModel):
     cursor: int
     more: bool
     epoch: str
+    mark: str | None = None
 
 
 class Stats(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .auth import Caller, change_scope
-from .store import Store, changes, joined_bodies
+from .store import Store, changes, joined_bodies, mark_of
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000
@@ -59,12 +59,18 @@ def build_page(
             ).first()
             is not None
         )
-    end = last if more else head
+        end = last if more else head
+        mark = mark_of(conn, end)
     body = (
         b'{"changes":['
         + joined
-        + b'],"cursor":%d,"more":%s,"epoch":"%s"}'
-        % (end, b"true" if more else b"false", epoch.encode())
+        + b'],"cursor":%d,"more":%s,"epoch":"%s","mark":%s}'
+        % (
+            end,
+            b"true" if more else b"false",
+            epoch.encode(),
+            b'"%s"' % mark.encode() if mark else b"null",
+        )
     )
     if gzipped and len(body) >= GZIP_MIN_BYTES:
         packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)

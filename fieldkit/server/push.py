@@ -1,70 +1,216 @@
-"""Applying pushed ops: idempotent by op id, last writer wins per register, one answer per op."""
+"""Applying pushed batches: one transaction each, idempotent by op id, one answer per op."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fieldkit import domain
 
 from .auth import Caller, may_touch
 from .handlers import HANDLERS, emit_step, emit_visit
 from .opdata import MAX_AHEAD_MS, UNSTORABLE, Rejected, check_data, now_ms
-from .store import Store, emit, institution_change, institutions, now_iso, ops, visits
+from .store import (
+    Store,
+    collecting,
+    emit,
+    holds,
+    institution_change,
+    institutions,
+    mark_of,
+    now_iso,
+    ops,
+    visits,
+)
 
 SERVER_OWNED_KINDS = ("institution.", "payment.", "bank.")
 
 
-def push(store: Store, caller: Caller, client_id: str, batch: list[dict[str, Any]]) -> list[dict]:
-    """Apply a batch of ops, each in its own transaction; one result per op, in order."""
-    return [apply_op(store, caller, client_id, op) for op in batch]
+@dataclass
+class Pushed:
+    """The answers to a batch, in the order sent, and the proof of the write that took it."""
+
+    results: list[dict[str, Any]]
+    mark: str | None
 
 
-def apply_op(store: Store, caller: Caller, client_id: str, op: dict[str, Any]) -> dict[str, Any]:
-    """Apply one op (or answer its first result again) and remember the answer."""
-    if UNSTORABLE.search(op["hlc"]):  # no client writes one; no store could even hold it
-        return {
+class Diverged(Exception):
+    """The client saw a state of the office this store does not hold (an older copy put back)."""
+
+
+def push(
+    store: Store,
+    caller: Caller,
+    client_id: str,
+    batch: list[dict[str, Any]],
+    proof: str | None = None,
+) -> Pushed:
+    """Apply a batch of ops in one transaction; one result per op, in order.
+
+    Each op id is claimed by inserting it (insert-or-ignore, so the database decides which of
+    two racing requests applies it); each claimed op runs in a savepoint, so a rejected one is
+    undone alone; the changes of the whole batch get their sequence numbers in one allocation.
+    A `proof` the store cannot show (see store.holds) raises Diverged before anything is applied.
+    """
+    for attempt in range(RETRIES):
+        try:
+            with store.writing() as conn:
+                if proof is not None and not holds(conn, proof):
+                    raise Diverged(proof)
+                results = _push_batch(conn, store, caller, client_id, batch)
+                mark = mark_of(conn, store.head(conn))
+            return Pushed(results, mark)
+        except OperationalError as exc:  # a deadlock or serialisation failure: try again
+            if attempt == RETRIES - 1 or not _transient(exc):
+                raise
+        except (IntegrityError, _Unsettled):  # two processes writing one row at once
+            if attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+RETRIES = 4
+
+
+class _Unsettled(Exception):
+    """An op id neither new nor stored: another transaction held it and gave it up."""
+
+
+def _transient(exc: OperationalError) -> bool:
+    """Whether a database error goes away when the transaction is tried again."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40001", "40P01") or "locked" in str(exc.orig).lower()
+
+
+def _push_batch(
+    conn: Connection, store: Store, caller: Caller, client_id: str, batch: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The batch's answers; writes everything it applies into the open transaction."""
+    results: dict[int, dict[str, Any]] = {}
+    first_of: dict[str, int] = {}  # op id -> where it first occurs in the batch
+    for i, op in enumerate(batch):
+        if UNSTORABLE.search(op["hlc"]):  # no client writes one; no store could even hold it
+            results[i] = _unstorable(op)
+        elif op["op_id"] not in first_of:
+            first_of[op["op_id"]] = i
+    claimed = _claim(conn, caller, client_id, [batch[i] for i in first_of.values()])
+    known = _known(conn, [op_id for op_id in first_of if op_id not in claimed])
+    answers: list[dict[str, Any]] = []
+    with collecting(conn, seal=bool(claimed)) as pending:
+        for op_id, i in first_of.items():
+            op = batch[i]
+            if op_id in claimed:
+                results[i] = _apply_claimed(conn, store, caller, op, pending)
+                answers.append({"id": op_id, "answer": results[i]})
+            elif op_id not in known:  # claimed by a write that was then undone: go again
+                raise _Unsettled(op_id)
+            elif not _same_op(known[op_id], caller, op):
+                results[i] = _reused(op)
+            else:
+                results[i] = _repeat(known[op_id].result)
+    if answers:
+        conn.execute(
+            update(ops).where(ops.c.op_id == bindparam("id")).values(result=bindparam("answer")),
+            answers,
+        )
+    if any(r["status"] == "applied" for r in results.values()):
+        store.save_clock(conn)
+    for i, op in enumerate(batch):  # the same op id again later in the batch: a re-send
+        if i not in results:
+            first = results[first_of[op["op_id"]]]
+            results[i] = (
+                _repeat(first) if _same_as(batch[first_of[op["op_id"]]], op) else _reused(op)
+            )
+    return [results[i] for i in range(len(batch))]
+
+
+def _claim(
+    conn: Connection, caller: Caller, client_id: str, batch: list[dict[str, Any]]
+) -> set[str]:
+    """Insert the op ids not seen before (in id order, so racing batches lock alike); the new ones."""
+    if not batch:
+        return set()
+    now = now_iso()
+    rows = [
+        {
+            "op_id": op["op_id"],
+            "technician_id": caller.id,
+            "client_id": client_id,
+            "kind": op["kind"],
+            "institution_id": op["institution_id"],
+            "hlc": op["hlc"],
+            "result": {"status": "pending"},
+            "received_at": now,
+        }
+        for op in sorted(batch, key=lambda op: op["op_id"])
+    ]
+    insert_new = _insert_or_ignore(conn.dialect.name)
+    found = conn.execute(insert_new.returning(ops.c.op_id), rows)
+    return set(found.scalars())
+
+
+def _insert_or_ignore(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING on the ops table, in the store's dialect."""
+    if dialect == "postgresql":
+        return postgresql.insert(ops).on_conflict_do_nothing(index_elements=["op_id"])
+    return sqlite.insert(ops).on_conflict_do_nothing(index_elements=["op_id"])
+
+
+def _known(conn: Connection, op_ids: list[str]) -> dict[str, Any]:
+    """The stored rows of op ids received before."""
+    found: dict[str, Any] = {}
+    for i in range(0, len(op_ids), 500):
+        found |= {
+            r.op_id: r
+            for r in conn.execute(select(ops).where(ops.c.op_id.in_(op_ids[i : i + 500])))
+        }
+    return found
+
+
+def _apply_claimed(
+    conn: Connection,
+    store: Store,
+    caller: Caller,
+    op: dict[str, Any],
+    pending: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Apply one newly claimed op in a savepoint; its answer (a rejection undoes only this op)."""
+    gathered = len(pending)
+    try:
+        with conn.begin_nested():
+            extras = _apply(conn, store, caller, op)
+        result: dict[str, Any] = {"op_id": op["op_id"], "status": "applied", **extras}
+    except Rejected as rejected:
+        del pending[gathered:]  # what the op emitted before it was refused is undone too
+        result = {
             "op_id": op["op_id"],
             "status": "rejected",
-            "reason": "invalid",
-            "message": "时间戳含有控制字符或无效字符，这条修改未保存 / the HLC contains control "
-            "or invalid characters; this change was not saved",
+            "reason": rejected.reason,
+            "message": rejected.text,
         }
-    with store.writing() as conn:
-        first = conn.execute(select(ops).where(ops.c.op_id == op["op_id"])).first()
-        if first is not None:
-            if not _same_op(first, caller, op):
-                return _reused(op)
-            return _repeat(first.result)
-        try:
-            with conn.begin_nested():  # a rejection undoes whatever the op had written
-                extras = _apply(conn, store, caller, op)
-            result: dict[str, Any] = {"op_id": op["op_id"], "status": "applied", **extras}
-        except Rejected as rejected:
-            result = {
-                "op_id": op["op_id"],
-                "status": "rejected",
-                "reason": rejected.reason,
-                "message": rejected.text,
-            }
-        if result["status"] == "rejected" or result.get("superseded"):
-            refresh(conn, caller, op)
-        conn.execute(
-            insert(ops).values(
-                op_id=op["op_id"],
-                technician_id=caller.id,
-                client_id=client_id,
-                kind=op["kind"],
-                institution_id=op["institution_id"],
-                hlc=op["hlc"],
-                result=result,
-                received_at=now_iso(),
-            )
-        )
-        if result["status"] == "applied":
-            store.save_clock(conn)
-        return result
+    if result["status"] == "rejected" or result.get("superseded"):
+        refresh(conn, caller, op)
+    return result
+
+
+def _unstorable(op: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "op_id": op["op_id"],
+        "status": "rejected",
+        "reason": "invalid",
+        "message": "时间戳含有控制字符或无效字符，这条修改未保存 / the HLC contains control "
+        "or invalid characters; this change was not saved",
+    }
+
+
+def _same_as(first: dict[str, Any], op: dict[str, Any]) -> bool:
+    """Whether two ops of one batch with one id are the same change."""
+    keys = ("kind", "institution_id", "hlc")
+    return all(first[k] == op[k] for k in keys)
 
 
 def refresh(conn: Connection, caller: Caller, op: dict[str, Any]) -> None:

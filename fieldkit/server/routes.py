@@ -16,6 +16,7 @@ from .store import (
     Store,
     assignments,
     conflicts,
+    holds,
     institution_wire,
     institutions,
     records,
@@ -115,11 +116,23 @@ def me(who: Who) -> dict[str, str]:
 @router.get("/api/v1/sync/pull", response_model=models.PullAnswer, responses=ERRORS, tags=["sync"])
 def sync_pull(
     who: Who,
+    store: Office,
     request: Request,
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=pull.MAX_LIMIT)] = pull.DEFAULT_LIMIT,
+    mark: Annotated[
+        str | None,
+        Query(max_length=64, description="the mark of the furthest change this client has seen"),
+    ] = None,
 ) -> Response:
-    """Changes after `cursor` in server order, only what the caller may see (gzip)."""
+    """Changes after `cursor` in server order, only what the caller may see (gzip).
+
+    With `mark`, 410 `diverged` when the office no longer holds what the client saw.
+    """
+    if mark is not None:
+        with store.engine.connect() as conn:
+            if not holds(conn, mark):
+                raise diverged()
     gzipped = accepts_gzip(request.headers.get("accept-encoding", ""))
     try:
         page = request.app.state.puller.page(who, cursor, limit, gzipped)
@@ -153,7 +166,22 @@ def sync_push(who: Who, store: Office, batch: models.PushRequest) -> dict[str, A
             f"at most {models.MAX_OPS} ops per batch (got {len(batch.ops)})",
         )
     ops = [op.model_dump() for op in batch.ops]
-    return {"results": push.push(store, who, batch.client_id, ops)}
+    try:
+        pushed = push.push(store, who, batch.client_id, ops, batch.mark)
+    except push.Diverged:
+        raise diverged() from None
+    return {"results": pushed.results, "mark": pushed.mark}
+
+
+def diverged() -> ApiError:
+    """The answer to a client that saw more of the office than the office now holds."""
+    return ApiError(
+        410,
+        "diverged",
+        "办公室的数据已恢复到较早的状态，本机将重新下载并重新发送办公室缺少的更改",
+        "the office's data was put back to an earlier state: this computer pulls again and "
+        "re-sends the changes the office no longer has",
+    )
 
 
 @router.get("/api/v1/stats", response_model=models.Stats, responses=ERRORS, tags=["stats"])

@@ -194,6 +194,17 @@ changes = Table(
 )
 
 
+# One random mark per write that handed out sequence numbers, keyed by the last number it
+# handed out. A client echoes the mark of the furthest seq it has seen; a store put back to an
+# older copy (even one that has since handed out those numbers again) cannot show the same mark.
+change_marks = Table(
+    "change_marks",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("mark", String(32), nullable=False),
+)
+
+
 class StoreError(Exception):
     """The office store cannot be used as asked; the message is bilingual and says what to do."""
 
@@ -404,9 +415,50 @@ class Store:
         return int(self.get_meta("seq", conn) or 0)
 
 
+_PENDING = "fieldkit_pending_changes"
+
+
 def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Append changes (kind, entity_id, institution_id, division_code, data[, audience]) to the log."""
-    if not rows:
+    """Append changes (kind, entity_id, institution_id, division_code, data[, audience]) to the log.
+
+    Inside `collecting(conn)` they are gathered and written together when the block ends.
+    """
+    pending = conn.info.get(_PENDING)
+    if pending is not None:
+        pending.extend(rows)
+    elif rows:
+        write_changes(conn, rows)
+
+
+@contextmanager
+def collecting(conn: Connection, seal: bool = False) -> Iterator[list[dict[str, Any]]]:
+    """Gather the changes emitted in this block and write them with one allocation at its end.
+
+    The list yielded is the gathered changes (a caller may cut it back, e.g. after undoing an
+    op). With `seal`, a sequence number is handed out even when nothing changed, so the block's
+    write carries a mark of its own.
+    """
+    pending: list[dict[str, Any]] = []
+    conn.info[_PENDING] = pending
+    try:
+        yield pending
+    finally:
+        conn.info.pop(_PENDING, None)
+    write_changes(conn, pending, seal)
+
+
+def write_changes(conn: Connection, rows: Sequence[dict[str, Any]], seal: bool = False) -> None:
+    """Write changes to the log under consecutive sequence numbers (and one mark for them)."""
+    latest: dict[tuple[str, str], int] = {}
+    for i, r in enumerate(rows):
+        if r.get("audience") is None:
+            latest[(r["kind"], r["entity_id"])] = i
+    rows = [
+        r
+        for i, r in enumerate(rows)
+        if r.get("audience") is not None or latest[(r["kind"], r["entity_id"])] == i
+    ]
+    if not rows and not seal:
         return
     superseded = [r for r in rows if r.get("audience") is None]
     for kind in {r["kind"] for r in superseded}:
@@ -419,22 +471,50 @@ def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
                     changes.c.audience.is_(None),
                 )
             )
-    first = _allocate(conn, len(rows))
+    first = _allocate(conn, max(1, len(rows)))
+    if rows:
+        conn.execute(
+            insert(changes),
+            [
+                {
+                    "seq": seq,
+                    "kind": r["kind"],
+                    "entity_id": r["entity_id"],
+                    "institution_id": r["institution_id"],
+                    "division_code": r["division_code"],
+                    "audience": r.get("audience"),
+                    "body": change_body(seq, r["kind"], r["entity_id"], r["data"]),
+                }
+                for seq, r in enumerate(rows, start=first)
+            ],
+        )
     conn.execute(
-        insert(changes),
-        [
-            {
-                "seq": seq,
-                "kind": r["kind"],
-                "entity_id": r["entity_id"],
-                "institution_id": r["institution_id"],
-                "division_code": r["division_code"],
-                "audience": r.get("audience"),
-                "body": change_body(seq, r["kind"], r["entity_id"], r["data"]),
-            }
-            for seq, r in enumerate(rows, start=first)
-        ],
+        insert(change_marks).values(seq=first + max(1, len(rows)) - 1, mark=secrets.token_hex(8))
     )
+
+
+def mark_of(conn: Connection, seq: int) -> str | None:
+    """The proof of having seen the store up to `seq`: "seq.mark" of the write that holds it."""
+    if seq <= 0:
+        return None
+    found = conn.execute(
+        select(change_marks.c.mark)
+        .where(change_marks.c.seq >= seq)
+        .order_by(change_marks.c.seq)
+        .limit(1)
+    ).scalar()
+    return f"{seq}.{found}" if found else None
+
+
+def holds(conn: Connection, proof: str) -> bool:
+    """Whether this store is (still or again) the one a client saw up to the seq of `proof`."""
+    seq_text, _, mark = proof.partition(".")
+    if not seq_text.isdigit() or not mark:
+        return False
+    seq = int(seq_text)
+    if seq > int(conn.execute(select(meta.c.value).where(meta.c.key == "seq")).scalar() or 0):
+        return False
+    return mark_of(conn, seq) == proof
 
 
 def _allocate(conn: Connection, count: int) -> int:

@@ -36,6 +36,11 @@ HEALTH = "/healthz"
 REPULL = "sync_repull"  # meta: set when the next pull must start from 0 (see _pull)
 CLOCK_TOLERANCE = 300  # seconds; beyond this a wrong laptop clock is worth a word
 REJECTED = "sync_rejected"  # meta: the rejected op ids seen at the end of the last round
+# meta: the office's mark of the furthest change this cache has seen or sent ("seq.hex"). Sent
+# with every push and pull, it lets the office tell that it no longer holds what this computer
+# saw, even when an old copy of the office's store was put back and has since handed out the
+# same sequence numbers to other changes (a cursor alone cannot tell).
+MARK = "office_mark"
 KEEP_SYNCED_DAYS = 90  # synced ops kept this long, to re-send to an office restored from a backup
 
 Progress = Callable[[str, int, int], None]
@@ -136,6 +141,7 @@ def _hand_over_cache(previous: Settings, settings: Settings) -> None:
             store.reset_for_full_pull()
             store.forget_synced()  # the last person's ops are never re-sent under this token
             store.set_meta("epoch", None)
+            store.set_meta(MARK, None)
     except CacheError as exc:
         raise config_problem(exc.zh, exc.en) from None
 
@@ -240,7 +246,11 @@ class SyncClient:
             if not self._office_checked:
                 await self.check_office()
             await self._note_discards()
-            await self._push(result, report)
+            try:
+                await self._push(result, report)
+            except _OfficeDiverged:  # the office lost what this computer had seen: start over
+                await self._restart(None)
+                await self._push(result, report)
             await self._pull(result, report)
             if self._resend:  # the office was restored from a backup: send what it lost, then
                 self._resend = False  # pull what those ops changed there
@@ -293,7 +303,12 @@ class SyncClient:
         ids = [op["op_id"] for op in batch]
         await self._db(self.store.mark_sending, ids)
         body = {"client_id": self.store.client_id, "ops": [wire.wire_op(op) for op in batch]}
+        proof = await self._db(self.store.get_meta, MARK)
+        if proof:
+            body["mark"] = proof
         status, answer = await request_json(self._http, "POST", PUSH, body=body)
+        if status == 410 and proof:  # nothing of the batch was applied
+            raise _OfficeDiverged
         if status in (413, 422):
             if len(batch) > 1:
                 half = len(batch) // 2
@@ -313,6 +328,8 @@ class SyncClient:
         if any(item.get("superseded") or item.get("conflict") for item in results):
             await self._db(self.store.set_meta, REPULL, "superseded")
         await self._db(self.store.record_results, results)
+        if status == 200:
+            await self._keep_mark(wire.mark_of(answer))
         self._answered.update(
             str(item["op_id"]) for item in results if item["status"] in ("applied", "duplicate")
         )
@@ -344,11 +361,13 @@ class SyncClient:
         """Pull pages after `cursor`, each applied with its cursor in one transaction."""
         restarted = False
         for _ in range(self.max_pages):
-            status, body = await request_json(
-                self._http, "GET", PULL, params={"cursor": cursor, "limit": self.page_limit}
-            )
+            params: dict[str, Any] = {"cursor": cursor, "limit": self.page_limit}
+            proof = await self._db(self.store.get_meta, MARK)
+            if proof:
+                params["mark"] = proof
+            status, body = await request_json(self._http, "GET", PULL, params=params)
             if status == 410:
-                if restarted or cursor == 0:
+                if restarted or (cursor == 0 and not proof):
                     raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
                 await self._restart(None)
                 cursor, restarted, self._restarted = 0, True, True
@@ -366,6 +385,7 @@ class SyncClient:
                 cursor, restarted, self._restarted = 0, True, True
                 continue
             await self._db(self._apply, page)
+            await self._keep_mark(page.mark)
             cursor = page.cursor
             result.pulled += len(page.changes)
             report("pull", result.pulled, 0)
@@ -397,6 +417,15 @@ class SyncClient:
         self._resend = requeued > 0 or self._resend
         await self._db(self.store.reset_for_full_pull)
         await self._db(self.store.set_meta, "epoch", epoch)
+        await self._db(self.store.set_meta, MARK, None)
+
+    async def _keep_mark(self, mark: str | None) -> None:
+        """Remember the office's mark if it stands for a later change than the one kept."""
+        if mark is None:
+            return
+        kept = await self._db(self.store.get_meta, MARK)
+        if wire.mark_seq(mark) >= wire.mark_seq(kept):
+            await self._db(self.store.set_meta, MARK, mark)
 
     def _apply(self, page: wire.Page) -> None:
         """Observe the page's stamps, then apply it and its cursor together."""
@@ -404,6 +433,10 @@ class SyncClient:
             for stamp in wire.change_stamps(change):
                 self.store.clock.observe(stamp)
         self.store.apply_changes(page.changes, page.cursor)
+
+
+class _OfficeDiverged(Exception):
+    """The office answered a push 410: it no longer holds what this computer saw."""
 
 
 def _said(answer: Any) -> str:

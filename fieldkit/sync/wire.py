@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -14,6 +15,7 @@ from .errors import SyncError, protocol
 CHANGE_KINDS = ("institution", "step", "visit", "unassigned")
 RESULT_STATUSES = ("applied", "duplicate", "rejected")
 OP_FIELDS = ("op_id", "hlc", "kind", "institution_id", "data")
+_MARK = re.compile(r"^\d{1,19}\.[0-9a-f]{1,32}$")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,18 @@ class Page:
     cursor: int
     more: bool
     epoch: str | None
+    mark: str | None = None
+
+
+def mark_of(body: Any) -> str | None:
+    """The office's mark in an answer ("seq.hex": proof of what was seen), None if absent or odd."""
+    mark = body.get("mark") if isinstance(body, dict) else None
+    return mark if isinstance(mark, str) and _MARK.match(mark) else None
+
+
+def mark_seq(mark: str | None) -> int:
+    """The sequence number a mark stands for (0 for none)."""
+    return int(mark.split(".", 1)[0]) if mark else 0
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -146,7 +160,7 @@ def check_page(body: Any, cursor: int) -> Page:
     last = cursor
     for change in changes:
         last = _check_change(change, last, new)
-    return Page(changes, new, more, epoch)
+    return Page(changes, new, more, epoch, mark_of(body))
 
 
 def _check_change(change: Any, after: int, upto: int) -> int:
