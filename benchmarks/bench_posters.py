@@ -55,7 +55,7 @@ def institutions(count: int) -> tuple[list[dict], str]:
 def run_fieldkit(items: list[dict], public_key: str, out: Path) -> float:
     """Seconds to render every desk card and stream them into one PDF."""
     started = time.perf_counter()
-    pages = (render_poster(inst, public_key, "a6") for inst in items)
+    pages = (render_poster(inst, public_key, "a6", raster=False) for inst in items)  # as the CLI
     save_pdf(pages, out)
     return time.perf_counter() - started
 

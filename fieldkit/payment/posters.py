@@ -202,8 +202,12 @@ def _tokens(text: str) -> Iterator[str]:
 def qr_image(payload: str, target_width: int) -> Image.Image:
     """The code as sharp square modules (quiet zone included), as wide as fits target_width."""
     matrix = qr.qr_matrix(payload)
+    return matrix_image(matrix, max(1, target_width // len(matrix)))
+
+
+def matrix_image(matrix: list[list[bool]], module: int) -> Image.Image:
+    """A QR matrix as a 1-bit image, `module` pixels a module."""
     count = len(matrix)
-    module = max(1, target_width // count)
     raw = bytes(0 if dark else 255 for row in matrix for dark in row)
     small = Image.frombytes("L", (count, count), raw).convert("1", dither=Image.Dither.NONE)
     return small.resize((count * module, count * module), Image.Resampling.NEAREST)
@@ -231,7 +235,8 @@ def render_poster(
     payload = qr.verified_payload(institution, public_key_b64)
     layout = LAYOUTS[size]
     font = find_cjk_font()
-    code = qr_image(payload, layout.qr_width)
+    # Only the page's bitmap needs the code drawn; a PDF draws its own (poster_page).
+    code = qr_image(payload, layout.qr_width) if raster else Image.new("1", (1, 1), 1)
     when = (printed_on or date.today()).isoformat()
     plan = Canvas(layout.width, None, font, layout.margin)
     _poster_content(plan, layout, institution, code, when, issuer)
@@ -413,7 +418,7 @@ def _pdf_title(page: Page) -> str:
 def poster_page(doc: Document, poster: Poster) -> None:
     """One poster as a page of real text around its code, centred on its paper."""
     layout = PDF_LAYOUTS[poster.size]
-    code = qr_image(poster.payload, len(qr.qr_matrix(poster.payload)) * QR_PIXELS_PER_MODULE)
+    code = matrix_image(qr.qr_matrix(poster.payload), QR_PIXELS_PER_MODULE)
     needed = _poster_height(doc, layout, poster)
     height = layout.height or needed + 2  # a roll: as long as the content, and a little
     doc.page((layout.width, height), margin=layout.margin)
