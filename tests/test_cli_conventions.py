@@ -17,7 +17,7 @@ import pytest
 from fieldkit import config
 from fieldkit.cli import build_parser, main
 from fieldkit.cli.exits import MEANINGS, ExitCode
-from fieldkit.cli.options import every_action
+from fieldkit.cli.options import display_width, every_action, subparsers
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -160,3 +160,15 @@ def test_exit_codes_are_distinct_and_documented_in_help_and_readme() -> None:
         assert re.search(rf"^\s+{int(code)}\s+{re.escape(meaning_en)}$", en, re.M), code
         assert re.search(rf"^\s+{int(code)}\s+{re.escape(meaning_zh)}$", zh, re.M), code
         assert re.search(rf"^\| {int(code)} \|", section, re.M), f"README lacks exit code {code}"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_help_page_fits_an_80_column_terminal(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    parser = build_parser(lang)
+    pages = [parser.format_help()] + [child.format_help() for child in subparsers(parser)]
+    assert len(pages) > 15
+    too_wide = [line for page in pages for line in page.splitlines() if display_width(line) > 80]
+    assert not too_wide, "\n".join(too_wide)

@@ -79,7 +79,6 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
             "--profile and --lang go before or after the command.",
         ),
         epilog=bi(exits.table("zh"), exits.table("en")),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--version",

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from fieldkit.cli.exits import ExitCode
 
@@ -42,10 +44,48 @@ def bi(zh: str, en: str) -> Bilingual:
     return Bilingual(zh, en)
 
 
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: two for each wide (Chinese) character."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def wrap_wide(text: str, width: int) -> list[str]:
+    """Lines of at most `width` terminal columns: breaking between Latin words, or anywhere
+    between Chinese characters."""
+    lines: list[str] = []
+    line = ""
+    for token in re.findall(r"\s+|[\x21-\x7e]+|.", " ".join(text.split())):
+        if line and display_width(line + token.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
+
+
+class WideHelpFormatter(argparse.HelpFormatter):
+    """Help wrapped by terminal columns, so Chinese (two columns a character) fits the screen;
+    text with line breaks of its own (the exit-code table) is kept as written."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap_wide(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "\n".join(indent + line for line in text.splitlines())
+        return "\n".join(indent + line for line in wrap_wide(text, width))
+
+
 class FieldkitParser(argparse.ArgumentParser):
     """An ArgumentParser whose headings and usage errors follow the interface language."""
 
     lang = "en"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", WideHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def format_usage(self) -> str:
         return self._localised(super().format_usage())
