@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from fieldkit.notices import render_rectification_notice
 from fieldkit.payment import fonts
 from fieldkit.payment.posters import (
     SIZES,
     Poster,
     PosterError,
     render_poster,
-    render_rectification_notice,
     save_pdf,
     save_png,
 )

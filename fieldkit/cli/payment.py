@@ -15,13 +15,13 @@ from cache import CacheError, Store
 from fieldkit import config, domain, paths
 from fieldkit.cli.exits import ExitCode
 from fieldkit.documents import DocumentError
+from fieldkit.notices import render_rectification_notice
 from fieldkit.payment.fonts import FontMissing
 from fieldkit.payment.posters import (
     Page,
     Poster,
     PosterError,
     render_poster,
-    render_rectification_notice,
     save_pdf,
     save_png,
 )
