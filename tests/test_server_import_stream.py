@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from fieldkit.cli.exits import ExitCode
 from fieldkit.server import imports
 from tests.live_server import INSTITUTION_HEADER, admin, institution_line, make_uscc, write_csv
 
@@ -61,7 +62,7 @@ def test_bad_rows_scattered_through_a_long_file_are_each_reported_and_nothing_is
     lines[1500] = lines[1500].rsplit(",", 1)[0] + ",cooking"  # a kind that is neither, line 1501
     lines[2999] = lines[5]  # a repeated credit code, line 3000
     code, out = admin(db, "import-institutions", str(write_csv(tmp_path / "bad.csv", lines)))
-    assert code == 1
+    assert code == ExitCode.BAD_INPUT
     assert "第11行 / line 11" in out and "第1501行 / line 1501" in out
     assert "第3000行 / line 3000" in out and "line 6" in out
     assert "3 rows rejected, nothing was imported" in out
@@ -105,7 +106,7 @@ def test_a_quoted_cell_over_several_lines_and_a_gb18030_line_in_a_utf8_file(
     path = tmp_path / "mixed.csv"
     path.write_bytes(raw)
     code, out = admin(db, "import-institutions", str(path))
-    assert code == 1 and "第5行 / line 5" in out and "not UTF-8" in out, out
+    assert code == ExitCode.BAD_INPUT and "第5行 / line 5" in out and "not UTF-8" in out, out
     assert "1 rows rejected" in out
     assert scalar(db, "SELECT count(*) FROM institutions") == 0
 
@@ -119,7 +120,9 @@ def test_bank_results_of_a_long_file_stream_and_refuse_an_unknown_code_by_line(
     ]
     lines.insert(1100, f"{make_uscc(9999, '430702')},passed,,622200000001")
     code, out = admin(db, "import-bank-results", str(write_csv(tmp_path / "bank.csv", lines)))
-    assert code == 1 and "第1101行 / line 1101" in out and "import it first" in out, out
+    assert (
+        code == ExitCode.BAD_INPUT and "第1101行 / line 1101" in out and "import it first" in out
+    ), out
     assert scalar(db, "SELECT count(*) FROM institutions WHERE bank_status = 'passed'") == 0
     del lines[1100]
     code, out = admin(db, "import-bank-results", str(write_csv(tmp_path / "bank.csv", lines)))
