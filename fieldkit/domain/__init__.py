@@ -1,5 +1,7 @@
 """The domain of fieldkit: checklist, visits, validators and the clock. Imports nothing else of the project."""
 
+from . import cases
+from .cases import Case, CaseItem, Escalation, case_state
 from .divisions import (
     CITIES,
     COUNTIES,
@@ -55,6 +57,7 @@ from .visits import (
     VISIT_KINDS,
     Rectification,
     Visit,
+    check_recorded,
     validate_visit,
     visit_from_wire,
     visit_to_wire,
@@ -99,6 +102,12 @@ __all__ = [
     "VISIT_KIND_NAMES",
     "ValidationError",
     "Visit",
+    "Case",
+    "CaseItem",
+    "Escalation",
+    "case_state",
+    "cases",
+    "check_recorded",
     "check_transition",
     "city_of",
     "contains",

@@ -184,3 +184,36 @@ def visit_from_wire(data: dict[str, Any]) -> Visit:
         raise ValidationError(
             "visit_shape", f"走访数据格式错误：{exc}", f"Malformed visit data: {exc}", "visit"
         ) from None
+
+
+def check_recorded(visit: Visit) -> Visit:
+    """Refuse a visit saved as `completed` with nothing recorded (where the visit is entered).
+
+    Not part of `validate_visit`: visits saved before this rule must still sync.
+    """
+    if visit.outcome is None:
+        raise ValidationError(
+            "visit_outcome_missing",
+            "请选择走访结果",
+            "Choose the visit's outcome",
+            "outcome",
+        )
+    recorded = (
+        visit.steps_advanced
+        or visit.issues
+        or visit.rectification
+        or visit.interview_recommended
+        or visit.next_visit_on
+        or visit.notes.strip()
+        or visit.extra.get("rectified")
+    )
+    if visit.outcome == "completed" and not recorded:
+        raise ValidationError(
+            "visit_empty",
+            "走访结果为“已完成”，但什么都没有记录：请勾选推进的步骤，或填写发现的问题、"
+            "整改通知、下次走访日期或备注",
+            "The visit is marked completed but records nothing: tick the steps advanced, or "
+            "fill in the issues found, a notice, the next visit date or notes",
+            "outcome",
+        )
+    return visit

@@ -1,0 +1,543 @@
+"""Enforcement cases: a rectification notice's items, its deadline, its escalation and its state.
+
+A case is opened by the rectification notice of a visit (its id is that visit's id). Its state
+is never stored: it follows from its items, its escalation and a given date, so the laptop and
+the office compute the same thing from the same facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from .errors import ValidationError
+from .visits import RECTIFICATION_CHECK, Visit
+
+OPEN = "open"
+RECTIFIED = "rectified"
+WAIVED = "waived"
+ITEM_STATUSES = (OPEN, RECTIFIED, WAIVED)
+ITEM_STATUS_NAMES = {
+    OPEN: ("未整改", "open"),
+    RECTIFIED: ("已整改", "rectified"),
+    WAIVED: ("免于整改", "waived"),
+}
+
+DUE = "due"
+OVERDUE = "overdue"
+ESCALATED = "escalated"
+CLOSED = "closed"
+CASE_STATES = (OPEN, DUE, OVERDUE, RECTIFIED, ESCALATED, CLOSED)
+CASE_STATE_NAMES = {
+    OPEN: ("整改中", "open"),
+    DUE: ("即将到期", "due"),
+    OVERDUE: ("已逾期", "overdue"),
+    RECTIFIED: ("已整改", "rectified"),
+    ESCALATED: ("已升级", "escalated"),
+    CLOSED: ("已结案", "closed"),
+}
+DUE_WITHIN_DAYS = 3
+
+INTERVIEW_SCHEDULED = "interview_scheduled"
+INTERVIEW_HELD = "interview_held"
+REVOCATION_RECOMMENDED = "revocation_recommended"
+ESCALATION_STEPS = (INTERVIEW_SCHEDULED, INTERVIEW_HELD, REVOCATION_RECOMMENDED, CLOSED)
+ESCALATION_NAMES = {
+    INTERVIEW_SCHEDULED: ("约谈已安排", "interview scheduled"),
+    INTERVIEW_HELD: ("约谈已进行", "interview held"),
+    REVOCATION_RECOMMENDED: ("建议吊销办学许可证", "licence revocation recommended"),
+    CLOSED: ("结案", "closed"),
+}
+
+APPROVED = "approved"
+RETURNED = "returned"
+REVIEW_DECISIONS = (APPROVED, RETURNED)
+REVIEW_NAMES = {APPROVED: ("已通过", "approved"), RETURNED: ("已退回", "returned")}
+
+ROUND_FILTERS = ("all", "full_process", "not_full_process", "not_started", "blocked")
+ROUND_FILTER_NAMES = {
+    "all": ("全部机构", "all institutions"),
+    "full_process": ("已全流程监管", "under full-process supervision"),
+    "not_full_process": ("未全流程监管", "not yet under full-process supervision"),
+    "not_started": ("尚未开始", "not started"),
+    "blocked": ("有受阻步骤", "with a blocked step"),
+}
+
+SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    """One item of a rectification notice: open, rectified (by a check visit) or waived."""
+
+    text: str
+    status: str = OPEN
+    reason: str | None = None
+    visit_id: str | None = None
+    by: str | None = None
+    on: date | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One step of a case's escalation, taken by a supervisor."""
+
+    step: str
+    on: date
+    by: str
+    note: str = ""
+    place: str | None = None
+    attendees: str | None = None
+    outcome: str | None = None
+    new_deadline: date | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """A rectification case: opened by the notice of visit `case_id`."""
+
+    case_id: str
+    institution_id: str
+    issued_by: str
+    issued_on: date
+    deadline: date
+    items: tuple[CaseItem, ...]
+    escalation: tuple[Escalation, ...] = ()
+
+    @property
+    def visit_id(self) -> str:
+        """The visit whose notice opened the case (the case's id)."""
+        return self.case_id
+
+    @property
+    def current_deadline(self) -> date:
+        """The deadline that runs now: the last interview's new deadline, else the notice's."""
+        for step in reversed(self.escalation):
+            if step.step == INTERVIEW_HELD and step.new_deadline is not None:
+                return step.new_deadline
+        return self.deadline
+
+    @property
+    def steps_taken(self) -> tuple[str, ...]:
+        """The escalation steps in the order they were taken."""
+        return tuple(e.step for e in self.escalation)
+
+    @property
+    def open_items(self) -> int:
+        """How many items are still to put right."""
+        return sum(1 for i in self.items if i.status == OPEN)
+
+
+def case_state(case: Case, today: date) -> str:
+    """open, due (deadline within 3 days), overdue, rectified, escalated or closed, on `today`.
+
+    An interview held with a new deadline puts the case back on the clock (due/overdue by the
+    new deadline); while an interview is only scheduled, or a revocation is recommended, the
+    case is `escalated`.
+    """
+    taken = case.steps_taken
+    if CLOSED in taken:
+        return CLOSED
+    if case.open_items == 0:
+        return RECTIFIED
+    if REVOCATION_RECOMMENDED in taken or (taken and taken[-1] == INTERVIEW_SCHEDULED):
+        return ESCALATED
+    deadline = case.current_deadline
+    if today > deadline:
+        return OVERDUE
+    if (deadline - today).days <= DUE_WITHIN_DAYS:
+        return DUE
+    return OPEN
+
+
+def open_case(visit: Visit) -> Case | None:
+    """The case a visit's rectification notice opens (None without a notice)."""
+    notice = visit.rectification
+    if notice is None:
+        return None
+    return Case(
+        case_id=visit.visit_id,
+        institution_id=visit.institution_id,
+        issued_by=visit.technician_id,
+        issued_on=visit.started_at.date(),
+        deadline=notice.deadline,
+        items=tuple(CaseItem(text.strip()) for text in notice.items if text.strip()),
+    )
+
+
+def _refuse(code: str, zh: str, en: str, field: str) -> ValidationError:
+    return ValidationError(code, zh, en, field)
+
+
+def change_item(
+    case: Case,
+    index: int,
+    status: str,
+    *,
+    reason: str | None,
+    visit: Visit | None,
+    by: str,
+    on: date,
+    supervisor: bool = False,
+) -> Case:
+    """The case with item `index` set to `status` (checked: a closed item is not closed again)."""
+    if CLOSED in case.steps_taken:
+        raise _refuse(
+            "case_closed",
+            "此案件已结案，不能再修改整改项",
+            "This case is closed; its items can no longer change",
+            "status",
+        )
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(case.items):
+        raise _refuse(
+            "case_item",
+            f"整改通知书没有第{index + 1 if isinstance(index, int) else index}项（共{len(case.items)}项）",
+            f"The notice has no item {index} (it has {len(case.items)})",
+            "item",
+        )
+    if status not in ITEM_STATUSES:
+        raise _refuse(
+            "case_item_status",
+            f"整改项状态应为：{'、'.join(ITEM_STATUSES)}",
+            f"An item's status must be one of {', '.join(ITEM_STATUSES)}",
+            "status",
+        )
+    item = case.items[index]
+    reason = reason.strip() if reason and reason.strip() else None
+    if status == OPEN:
+        if item.status == OPEN:
+            raise _refuse(
+                "case_item_open", "该整改项本来就未整改", "This item is already open", "status"
+            )
+        if not supervisor:
+            raise _refuse(
+                "case_item_reopen",
+                "只有主管可以重新打开已整改或免于整改的项",
+                "Only a supervisor can reopen a rectified or waived item",
+                "status",
+            )
+        changed = CaseItem(item.text, OPEN, reason, None, by, on)
+    else:
+        if item.status != OPEN:
+            zh, en = ITEM_STATUS_NAMES[item.status]
+            raise _refuse(
+                "case_item_closed",
+                f"第{index + 1}项已是“{zh}”，不能再次关闭",
+                f"Item {index + 1} is already {en}; it cannot be closed twice",
+                "status",
+            )
+        if status == WAIVED and reason is None:
+            raise _refuse(
+                "case_item_reason",
+                "免于整改须写明原因",
+                "Waiving an item needs a reason",
+                "reason",
+            )
+        if status == RECTIFIED:
+            if visit is None or visit.kind != RECTIFICATION_CHECK:
+                raise _refuse(
+                    "case_item_visit",
+                    "整改项须由一次“整改复查”走访确认为已整改",
+                    "An item is confirmed rectified by a rectification-check visit",
+                    "visit_id",
+                )
+            if visit.institution_id != case.institution_id:
+                raise _refuse(
+                    "case_item_visit",
+                    "复查走访不是这家机构的",
+                    "The check visit is of another institution",
+                    "visit_id",
+                )
+        changed = CaseItem(item.text, status, reason, visit.visit_id if visit else None, by, on)
+    items = case.items[:index] + (changed,) + case.items[index + 1 :]
+    return replace(case, items=items)
+
+
+def escalate(case: Case, step: Escalation, *, supervisor: bool) -> Case:
+    """The case with one more escalation step (checked: by a supervisor, in order)."""
+    if not supervisor:
+        raise _refuse(
+            "escalation_role",
+            "只有主管可以升级或结案",
+            "Only a supervisor can escalate or close a case",
+            "step",
+        )
+    if step.step not in ESCALATION_STEPS:
+        raise _refuse(
+            "escalation_step",
+            f"升级步骤应为：{'、'.join(ESCALATION_STEPS)}",
+            f"An escalation step must be one of {', '.join(ESCALATION_STEPS)}",
+            "step",
+        )
+    taken = case.steps_taken
+    last = taken[-1] if taken else None
+    zh, en = ESCALATION_NAMES[step.step]
+    if CLOSED in taken:
+        raise _refuse("case_closed", "此案件已结案", "This case is already closed", "step")
+    if step.step == INTERVIEW_SCHEDULED and REVOCATION_RECOMMENDED in taken:
+        raise _refuse(
+            "escalation_order",
+            "已建议吊销许可证，不能再安排约谈",
+            "A revocation is already recommended; no further interview can be scheduled",
+            "step",
+        )
+    if step.step == INTERVIEW_HELD and last != INTERVIEW_SCHEDULED:
+        raise _refuse(
+            "escalation_order",
+            "须先安排约谈，才能记录约谈已进行",
+            "Schedule the interview before recording it as held",
+            "step",
+        )
+    if step.step == REVOCATION_RECOMMENDED and INTERVIEW_HELD not in taken:
+        raise _refuse(
+            "escalation_order",
+            "须先进行约谈，才能建议吊销办学许可证",
+            "An interview must be held before a revocation can be recommended",
+            "step",
+        )
+    if step.step == REVOCATION_RECOMMENDED and last == REVOCATION_RECOMMENDED:
+        raise _refuse(
+            "escalation_order", "已建议吊销", "A revocation is already recommended", "step"
+        )
+    if step.step == CLOSED and case.open_items and REVOCATION_RECOMMENDED not in taken:
+        raise _refuse(
+            "case_open_items",
+            f"还有{case.open_items}项未整改，须整改、免于整改或建议吊销后才能结案",
+            f"{case.open_items} item(s) are still open: rectify or waive them, or recommend "
+            "revocation, before closing",
+            "step",
+        )
+    if step.on < case.issued_on:
+        raise _refuse(
+            "escalation_date",
+            f"“{zh}”的日期早于整改通知书（{case.issued_on.isoformat()}）",
+            f"The date of '{en}' is before the notice ({case.issued_on.isoformat()})",
+            "on",
+        )
+    if step.step == INTERVIEW_SCHEDULED and not (step.place or "").strip():
+        raise _refuse("interview_place", "请填写约谈地点", "Give the interview's place", "place")
+    if step.step == INTERVIEW_HELD:
+        if not (step.outcome or "").strip():
+            raise _refuse(
+                "interview_outcome", "请填写约谈结果", "Give the interview's outcome", "outcome"
+            )
+        if step.new_deadline is not None and step.new_deadline < step.on:
+            raise _refuse(
+                "rectification_deadline",
+                "新的整改期限不能早于约谈日期",
+                "The new deadline is before the interview",
+                "new_deadline",
+            )
+    if step.step == REVOCATION_RECOMMENDED and not step.note.strip():
+        raise _refuse(
+            "revocation_reason",
+            "建议吊销须写明理由",
+            "A revocation recommendation needs its reason",
+            "note",
+        )
+    return replace(case, escalation=case.escalation + (step,))
+
+
+def check_review(decision: str, comment: str | None, *, supervisor: bool) -> str:
+    """A supervisor's review of a visit, checked; returns the comment (stripped)."""
+    if not supervisor:
+        raise _refuse(
+            "review_role",
+            "只有主管可以审核走访",
+            "Only a supervisor can review a visit",
+            "decision",
+        )
+    if decision not in REVIEW_DECISIONS:
+        raise _refuse(
+            "review_decision",
+            "审核结果应为 approved（通过）或 returned（退回）",
+            "A review is approved or returned",
+            "decision",
+        )
+    text = (comment or "").strip()
+    if decision == RETURNED and not text:
+        raise _refuse(
+            "review_comment",
+            "退回走访须写明要修改什么",
+            "Returning a visit needs a comment saying what to amend",
+            "comment",
+        )
+    return text
+
+
+def check_sample(percent: Any) -> int:
+    """A look-back round's sample, 1 to 100 per cent."""
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or not 1 <= percent <= 100:
+        raise _refuse(
+            "round_sample",
+            f"抽查比例应为1%到100%（收到{percent}%）",
+            f"The sample must be 1% to 100% (got {percent}%)",
+            "sample",
+        )
+    return int(percent)
+
+
+def check_round(due_on: date, today: date, filter_name: str) -> None:
+    """A look-back round's due date and filter."""
+    if due_on < today:
+        raise _refuse(
+            "round_due",
+            f"回头看的到期日期（{due_on.isoformat()}）已过，请选今天或以后",
+            f"The round's due date ({due_on.isoformat()}) has passed; choose today or later",
+            "due",
+        )
+    if filter_name not in ROUND_FILTERS:
+        raise _refuse(
+            "round_filter",
+            f"筛选条件应为：{'、'.join(ROUND_FILTERS)}",
+            f"The filter must be one of {', '.join(ROUND_FILTERS)}",
+            "filter",
+        )
+
+
+def follow_up_on(visits: Iterable[tuple[date, date | None]]) -> date | None:
+    """The follow-up date that stands after these visits (start date, next date set), in any order.
+
+    The latest date a visit set stands until a later visit meets it (on or after that date): a
+    visit that leaves the date empty erases nothing.
+    """
+    due: date | None = None
+    for started, next_on in sorted(visits, key=lambda v: v[0]):
+        if due is not None and started >= due:
+            due = None
+        if next_on is not None:
+            due = next_on
+    return due
+
+
+OVERDUE_BUCKET = "overdue"
+TODAY_BUCKET = "today"
+WEEK_BUCKET = "week"
+BUCKETS = (OVERDUE_BUCKET, TODAY_BUCKET, WEEK_BUCKET)
+BUCKET_NAMES = {
+    OVERDUE_BUCKET: ("已逾期", "overdue"),
+    TODAY_BUCKET: ("今天", "today"),
+    WEEK_BUCKET: ("本周", "this week"),
+}
+
+
+def bucket(on: date, today: date) -> str | None:
+    """Where a dated task falls on the due list: overdue, today, this week (next 7 days) or None."""
+    if on < today:
+        return OVERDUE_BUCKET
+    if on == today:
+        return TODAY_BUCKET
+    if on <= today + timedelta(days=6):
+        return WEEK_BUCKET
+    return None
+
+
+# --- wire ----------------------------------------------------------------------------------------
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def case_to_wire(case: Case) -> dict[str, Any]:
+    """A case as the ledger row of DESIGN.md (without its state, which needs a date)."""
+    return {
+        "case_id": case.case_id,
+        "institution_id": case.institution_id,
+        "visit_id": case.visit_id,
+        "issued_by": case.issued_by,
+        "issued_on": case.issued_on.isoformat(),
+        "deadline": case.deadline.isoformat(),
+        "current_deadline": case.current_deadline.isoformat(),
+        "items": [
+            {
+                "text": i.text,
+                "status": i.status,
+                "reason": i.reason,
+                "visit_id": i.visit_id,
+                "by": i.by,
+                "on": i.on.isoformat() if i.on else None,
+            }
+            for i in case.items
+        ],
+        "escalation": [
+            {
+                "step": e.step,
+                "on": e.on.isoformat(),
+                "by": e.by,
+                "note": e.note,
+                "place": e.place,
+                "attendees": e.attendees,
+                "outcome": e.outcome,
+                "new_deadline": e.new_deadline.isoformat() if e.new_deadline else None,
+            }
+            for e in case.escalation
+        ],
+    }
+
+
+def case_from_wire(data: Mapping[str, Any]) -> Case:
+    """Read a case back from its wire form (ValidationError if malformed)."""
+    try:
+        return Case(
+            case_id=str(data["case_id"]),
+            institution_id=str(data["institution_id"]),
+            issued_by=str(data.get("issued_by") or ""),
+            issued_on=date.fromisoformat(data["issued_on"]),
+            deadline=date.fromisoformat(data["deadline"]),
+            items=tuple(
+                CaseItem(
+                    str(i["text"]),
+                    str(i.get("status") or OPEN),
+                    i.get("reason"),
+                    i.get("visit_id"),
+                    i.get("by"),
+                    _day(i.get("on")),
+                )
+                for i in data.get("items") or ()
+            ),
+            escalation=tuple(
+                Escalation(
+                    str(e["step"]),
+                    date.fromisoformat(e["on"]),
+                    str(e.get("by") or ""),
+                    str(e.get("note") or ""),
+                    e.get("place"),
+                    e.get("attendees"),
+                    e.get("outcome"),
+                    _day(e.get("new_deadline")),
+                )
+                for e in data.get("escalation") or ()
+            ),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(
+            "case_shape", f"案件数据格式错误：{exc}", f"Malformed case data: {exc}", "case"
+        ) from None
+
+
+def escalation_from_op(data: Mapping[str, Any], by: str) -> Escalation:
+    """A `case.escalate` op's data as an escalation step (ValidationError if malformed)."""
+    try:
+        on = date.fromisoformat(str(data["on"]))
+        new_deadline = _day(data.get("new_deadline"))
+    except (KeyError, ValueError):
+        raise _refuse(
+            "escalation_date", "日期格式应为 YYYY-MM-DD", "Dates must be YYYY-MM-DD", "on"
+        ) from None
+    texts = {}
+    for key in ("note", "place", "attendees", "outcome"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _refuse("escalation_shape", f"“{key}”应为文本", f"'{key}' must be text", key)
+        texts[key] = value.strip() if isinstance(value, str) else None
+    return Escalation(
+        step=str(data.get("step")),
+        on=on,
+        by=by,
+        note=texts["note"] or "",
+        place=texts["place"],
+        attendees=texts["attendees"],
+        outcome=texts["outcome"],
+        new_deadline=new_deadline,
+    )
