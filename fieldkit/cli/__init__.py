@@ -40,6 +40,9 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "server-add-technician": ("fieldkit.cli.server", "cmd_add_technician"),
     "server-assign": ("fieldkit.cli.server", "cmd_assign"),
     "server-import-bank-results": ("fieldkit.cli.server", "cmd_import_bank_results"),
+    # --- issue 16 ---
+    "server-cases": ("fieldkit.cli.cases", "cmd_cases"),
+    "server-campaign": ("fieldkit.cli.cases", "cmd_campaign"),
 }
 
 log = logging.getLogger("fieldkit.cli")
@@ -350,7 +353,76 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
     bank.add_argument(
         "file", metavar="FILE.csv", help=bi("银行核验结果 CSV 文件", "the bank results CSV")
     )
-    for action in (init, seed, imp, add, assign, bank):
+    # --- issue 16: enforcement ---
+    ledger = server_sub.add_parser(
+        "cases",
+        help=bi("整改台账（屏幕或 .xlsx）", "the rectification ledger, printed or as .xlsx"),
+    )
+    ledger.add_argument(
+        "--division",
+        metavar="CODE",
+        help=bi("市或区县的行政区划代码（默认全省）", "a city or county (default: the province)"),
+    )
+    ledger.add_argument(
+        "--state",
+        "--status",
+        dest="state",
+        metavar="S",
+        help=bi(
+            "只列此状态的案件：open、due、overdue、rectified、escalated、closed",
+            "only cases in this state: open, due, overdue, rectified, escalated, closed",
+        ),
+    )
+    ledger.add_argument(
+        "--xlsx",
+        metavar="F",
+        help=bi("写入此 .xlsx 文件（每个整改项一行）", "write it here, one row per item"),
+    )
+    ledger.add_argument(
+        "--on",
+        metavar="DATE",
+        help=bi("按此日期计算状态（默认今天）", "compute states as of this date (default today)"),
+    )
+    campaign = server_sub.add_parser(
+        "campaign",
+        help=bi(
+            "发起回头看：为选中机构的技术人员安排回访",
+            "a look-back round: follow-ups due on technicians' lists",
+        ),
+    )
+    campaign.add_argument(
+        "--division", required=True, metavar="CODE", help=bi("行政区划代码", "division code")
+    )
+    campaign.add_argument(
+        "--due", required=True, metavar="DATE", help=bi("回访期限 YYYY-MM-DD", "due by, YYYY-MM-DD")
+    )
+    campaign.add_argument(
+        "--sample",
+        default="100",
+        metavar="PCT",
+        help=bi(
+            "随机抽取的比例（1-100，默认 100）", "per cent picked at random (1-100, default 100)"
+        ),
+    )
+    campaign.add_argument(
+        "--filter",
+        default="all",
+        metavar="F",
+        help=bi(
+            "范围：all、full_process、not_full_process、not_started、blocked",
+            "which: all, full_process, not_full_process, not_started or blocked",
+        ),
+    )
+    campaign.add_argument(
+        "--supervisor",
+        metavar="ID",
+        help=bi(
+            "以此主管身份发起（核对其辖区）",
+            "start it as this supervisor (checked against the zone)",
+        ),
+    )
+    campaign.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
+    for action in (init, seed, imp, add, assign, bank, ledger, campaign):
         _db_option(action)
 
     add_global_options_everywhere(parser)

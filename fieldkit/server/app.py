@@ -12,6 +12,7 @@ from fieldkit import __version__
 
 from . import pull
 from .auth import FailedLogins
+from .cases_api import router as cases_router
 from .errors import error_response, install_error_handlers
 from .routes import router
 from .store import Store
@@ -103,4 +104,5 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(cases_router)
     return app

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from fieldkit import domain
 
+from . import enforcement
 from .auth import Caller
 from .opdata import (
     CONTACT_FIELDS,
@@ -193,6 +194,7 @@ def _visit_create(conn: Connection, caller: Caller, op: dict[str, Any], inst: An
         )
     )
     emit_visit(conn, inst, visit.visit_id)
+    enforcement.visit_recorded(conn, inst, visit, op["hlc"])
     return {}
 
 
@@ -240,6 +242,7 @@ def _visit_amend(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
         .values(data=wire, field_hlcs=hlcs, has_rectification=visit.rectification is not None)
     )
     emit_visit(conn, inst, visit_id)
+    enforcement.visit_recorded(conn, inst, visit, op["hlc"])
     return {} if len(newer) == len(fields) else {"superseded": True}
 
 
@@ -331,4 +334,7 @@ HANDLERS: dict[str, Handler] = {
     "visit.amend": _visit_amend,
     "poster.printed": _poster_printed,
     "qr.checked": _qr_checked,
+    "case.item": enforcement.case_item,
+    "case.escalate": enforcement.case_escalate,
+    "visit.review": enforcement.visit_review,
 }

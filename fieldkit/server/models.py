@@ -89,7 +89,7 @@ class Change(BaseModel):
     """One entry of the change log."""
 
     seq: int
-    kind: Literal["institution", "step", "visit", "unassigned"]
+    kind: Literal["institution", "step", "visit", "unassigned", "case", "review", "round"]
     id: str
     data: dict[str, Any]
 

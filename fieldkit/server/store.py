@@ -193,6 +193,56 @@ changes = Table(
     Index("ix_changes_entity", "kind", "entity_id"),
 )
 
+# --- issue 16: enforcement (cases, supervisor reviews, look-back rounds) ---------------------------
+# A case per rectification notice (its id is the notice's visit id); `data` is its domain wire form
+# (items and escalation); its state is computed with the office's date, never stored.
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("institution_id", String(32), ForeignKey("institutions.id"), nullable=False, index=True),
+    Column("division_code", String(6), nullable=False, index=True),
+    Column("data", JSON, nullable=False),
+    Column("hlc", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+# Every review of a visit (approve / return with a comment); the latest per visit is the one shown.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("op_id", String(64), primary_key=True),
+    Column("visit_id", String(64), nullable=False, index=True),
+    Column("institution_id", String(32), nullable=False, index=True),
+    Column("decision", String(16), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("reviewer_id", String(16), nullable=False),
+    Column("reviewed_on", String(10), nullable=False),
+    Column("hlc", Text, nullable=False),
+)
+
+# Look-back rounds (回头看) and the institutions each one picked.
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("round_id", String(32), primary_key=True),
+    Column("division_code", String(6), nullable=False, index=True),
+    Column("due_on", String(10), nullable=False),
+    Column("created_on", String(10), nullable=False),
+    Column("sample", Integer, nullable=False),
+    Column("filter", String(32), nullable=False),
+    Column("created_by", String(16), nullable=False),
+)
+
+round_members = Table(
+    "round_members",
+    metadata,
+    Column("round_id", String(32), ForeignKey("rounds.round_id"), primary_key=True),
+    Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
+    Index("ix_round_members_institution", "institution_id"),
+)
+# --- end of issue 16 tables -----------------------------------------------------------------------
+
 
 # One random mark per write that handed out sequence numbers, keyed by the last number it
 # handed out. A client echoes the mark of the furthest seq it has seen; a store put back to an
@@ -636,4 +686,97 @@ def snapshot_changes(conn: Connection, institution_ids: Sequence[str]) -> list[d
             select(visits).where(visits.c.institution_id.in_(chunk)).order_by(visits.c.received_at)
         ).all()
         rows += [visit_change(r, division[r.institution_id]) for r in visit_rows]
+        rows += enforcement_changes(conn, chunk, division)
+    return rows
+
+
+def case_change(row: Any) -> dict[str, Any]:
+    """The change-log row for one case (items and escalation as the office holds them)."""
+    m = _mapping(row)
+    return {
+        "kind": "case",
+        "entity_id": m["case_id"],
+        "institution_id": m["institution_id"],
+        "division_code": m["division_code"],
+        "data": dict(m["data"]) | {"hlc": m["hlc"]},
+    }
+
+
+def review_change(row: Any, division_code: str) -> dict[str, Any]:
+    """The change-log row for the latest review of one visit."""
+    m = _mapping(row)
+    return {
+        "kind": "review",
+        "entity_id": m["visit_id"],
+        "institution_id": m["institution_id"],
+        "division_code": division_code,
+        "data": {
+            "visit_id": m["visit_id"],
+            "institution_id": m["institution_id"],
+            "decision": m["decision"],
+            "comment": m["comment"],
+            "reviewer_id": m["reviewer_id"],
+            "reviewed_on": m["reviewed_on"],
+            "hlc": m["hlc"],
+        },
+    }
+
+
+def round_change(round_row: Any, institution_id: str, division_code: str) -> dict[str, Any]:
+    """The change-log row for one institution picked by a look-back round."""
+    m = _mapping(round_row)
+    return {
+        "kind": "round",
+        "entity_id": f"{m['round_id']}:{institution_id}",
+        "institution_id": institution_id,
+        "division_code": division_code,
+        "data": {
+            "round_id": m["round_id"],
+            "institution_id": institution_id,
+            "division_code": m["division_code"],
+            "due_on": m["due_on"],
+            "created_on": m["created_on"],
+            "created_by": m["created_by"],
+            "filter": m["filter"],
+            "sample": m["sample"],
+        },
+    }
+
+
+def latest_reviews(conn: Connection, visit_ids: Sequence[str]) -> dict[str, Any]:
+    """The latest review row of each of these visits (by stamp)."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(list(visit_ids), 500):
+        for row in conn.execute(
+            select(reviews).where(reviews.c.visit_id.in_(chunk)).order_by(reviews.c.hlc)
+        ):
+            found[row.visit_id] = row
+    return found
+
+
+def enforcement_changes(
+    conn: Connection, institution_ids: Sequence[str], division: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Fresh changes for the cases, latest reviews and round picks of these institutions."""
+    rows = [
+        case_change(r)
+        for r in conn.execute(select(cases).where(cases.c.institution_id.in_(institution_ids)))
+    ]
+    visit_ids = [
+        r[0]
+        for r in conn.execute(
+            select(reviews.c.visit_id).where(reviews.c.institution_id.in_(institution_ids))
+        )
+    ]
+    rows += [
+        review_change(r, division[r.institution_id])
+        for r in latest_reviews(conn, sorted(set(visit_ids))).values()
+    ]
+    joined = round_members.join(rounds, rounds.c.round_id == round_members.c.round_id)
+    for r in conn.execute(
+        select(rounds, round_members.c.institution_id)
+        .select_from(joined)
+        .where(round_members.c.institution_id.in_(institution_ids))
+    ):
+        rows.append(round_change(r, r.institution_id, division[r.institution_id]))
     return rows
