@@ -162,6 +162,45 @@ def _outbox_flags(db: Database) -> None:
     db.conn.execute("ALTER TABLE outbox ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0")
 
 
+# --- issue 16 ---
+@MIGRATIONS(name="0010_enforcement")
+def _enforcement(db: Database) -> None:
+    """The office's copies of cases, visit reviews and look-back round picks."""
+    _run(
+        db,
+        """
+        CREATE TABLE cases (
+            case_id TEXT PRIMARY KEY,
+            institution_id TEXT NOT NULL,
+            data TEXT NOT NULL,
+            hlc TEXT
+        );
+        CREATE INDEX cases_institution ON cases (institution_id);
+        CREATE TABLE reviews (
+            visit_id TEXT PRIMARY KEY,
+            institution_id TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            comment TEXT NOT NULL DEFAULT '',
+            reviewer_id TEXT NOT NULL DEFAULT '',
+            reviewed_on TEXT NOT NULL,
+            hlc TEXT,
+            amended INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX reviews_institution ON reviews (institution_id);
+        CREATE TABLE round_tasks (
+            round_id TEXT NOT NULL,
+            institution_id TEXT NOT NULL,
+            due_on TEXT NOT NULL,
+            created_on TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (round_id, institution_id)
+        );
+        CREATE INDEX round_tasks_institution ON round_tasks (institution_id)
+    """,
+    )
+    progress.refresh(db.conn, None)  # follow-up dates: an empty later visit no longer erases one
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one, inside the migration's transaction (executescript would commit)."""
     for statement in script.split(";\n"):

@@ -156,6 +156,9 @@ def remove(conn: sqlite3.Connection, inst_id: str) -> None:
         ("events", "institution_id"),
         ("institutions", "id"),
         ("pending_removals", "institution_id"),
+        ("cases", "institution_id"),
+        ("reviews", "institution_id"),
+        ("round_tasks", "institution_id"),
     ):
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (inst_id,))
 

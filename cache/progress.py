@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from fieldkit import domain
@@ -125,6 +126,20 @@ def refresh(conn: sqlite3.Connection, ids: Iterable[str] | None) -> None:
         _refresh_chunk(conn, todo[start : start + CHUNK])
 
 
+def _follow_up(visits: list[tuple[str, str | None]]) -> str | None:
+    """The standing follow-up date (ISO text) of one institution's visits (start, next date)."""
+    days = []
+    for started, next_on in visits:
+        try:
+            days.append(
+                (date.fromisoformat(started[:10]), date.fromisoformat(next_on) if next_on else None)
+            )
+        except ValueError:
+            continue  # a date this version cannot read sets nothing
+    due = domain.cases.follow_up_on(days)
+    return due.isoformat() if due else None
+
+
 def _refresh_chunk(conn: sqlite3.Connection, ids: list[str]) -> None:
     marks = ",".join("?" * len(ids))
     statuses: dict[str, dict[str, str]] = {i: {} for i in ids}
@@ -132,13 +147,16 @@ def _refresh_chunk(conn: sqlite3.Connection, ids: list[str]) -> None:
         f"SELECT institution_id, step, status FROM steps WHERE institution_id IN ({marks})", ids
     ):
         statuses[inst][key] = status
-    latest: dict[str, tuple[str, str | None]] = {}
+    seen: dict[str, list[tuple[str, str | None]]] = {}
     for inst, started, next_on in conn.execute(
         f"SELECT institution_id, started_at, next_visit_on FROM visits "
         f"WHERE institution_id IN ({marks}) ORDER BY institution_id, started_at",
         ids,
     ):
-        latest[inst] = (started, next_on)
+        seen.setdefault(inst, []).append((started, next_on))
+    # The follow-up date the latest visit that set one gave stands until a visit meets it: a
+    # later visit leaving the field empty erases nothing.
+    latest = {inst: (held[-1][0], _follow_up(held)) for inst, held in seen.items()}
     unsent = dict(
         conn.execute(
             f"SELECT institution_id, count(*) FROM outbox WHERE state IN ('unsent', 'sending') "

@@ -18,6 +18,7 @@ KNOWN = (
     "0005_progress_columns",
     "0006_list_indexes",
     "0007_outbox_flags",
+    "0010_enforcement",
 )
 # PRAGMA application_id marks the file as a fieldkit cache ("FKC1").
 APPLICATION_ID = 0x464B4331

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import progress, queries, search
 from . import statements as sql
+from .cases import Enforcement
 from .core import salvaging_path
 from .edits import POSTER_SIZES, QR_RESULTS, Edits
 from .errors import CacheUnavailable
@@ -16,7 +17,7 @@ from .syncing import BIG_LOAD, Syncing
 __all__ = ["BIG_LOAD", "POSTER_SIZES", "QR_RESULTS", "AssignmentRow", "Store", "salvaging_path"]
 
 
-class Store(Edits, Syncing):
+class Store(Enforcement, Edits, Syncing):
     """The technician's offline cache; every method is safe to call from any thread."""
 
     def assignments(

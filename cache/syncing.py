@@ -9,7 +9,7 @@ from typing import Any
 
 from fieldkit import domain
 
-from . import outbox, progress, pull, schema
+from . import cases, outbox, progress, pull, schema
 from . import statements as sql
 from .core import StoreCore
 from .errors import CacheError, MalformedChange
@@ -225,6 +225,8 @@ class Syncing(StoreCore):
         if kind == "unassigned":
             inst_id = str(change.get("id") or data.get("institution_id"))
             outbox.unassign(conn, inst_id)
+        if kind in cases.PULLED_KINDS:
+            return cases.apply_change(conn, str(kind), data)
         return set()
 
     def _observe_newest(self, changes: list[dict[str, Any]]) -> None:
@@ -249,6 +251,7 @@ class Syncing(StoreCore):
             held = outbox.held_institutions(conn)
             conn.execute("DELETE FROM steps WHERE sync_state = 'synced'")
             conn.execute("DELETE FROM visits WHERE sync_state = 'synced'")
+            cases.forget_synced(conn)
             conn.execute(
                 "DELETE FROM institutions WHERE id NOT IN (SELECT value FROM json_each(?))",
                 (json.dumps(sorted(held)),),

@@ -21,6 +21,7 @@ from .opdata import Rejected, invalid, text_field
 from .store import (
     SERVER_WRITER,
     Store,
+    amended_since,
     assignments,
     case_change,
     cases,
@@ -61,7 +62,9 @@ def _day(data: dict[str, Any], key: str, default: date) -> date:
 
 # --- opening a case ------------------------------------------------------------------------------
 def visit_recorded(conn: Connection, inst: Any, visit: domain.Visit, hlc: str) -> None:
-    """Open the case a visit's rectification notice starts (once; a later amend keeps the case)."""
+    """Open the case a visit's notice starts (once; a later amend keeps the case), and tell the
+    technician's list that a returned visit has been amended."""
+    _emit_review(conn, visit.visit_id, inst.division_code)
     opened = dc.open_case(visit)
     if opened is None:
         return
@@ -195,11 +198,19 @@ def visit_review(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
             hlc=op["hlc"],
         )
     )
+    _emit_review(conn, visit_id, inst.division_code)
+    return {}
+
+
+def _emit_review(conn: Connection, visit_id: str, division_code: str) -> None:
+    """Log the latest review of a visit (if it has one), saying whether it was amended since."""
     latest = conn.execute(
         select(reviews).where(reviews.c.visit_id == visit_id).order_by(reviews.c.hlc.desc())
     ).first()
-    emit(conn, [review_change(latest, inst.division_code)])
-    return {}
+    if latest is None:
+        return
+    stamps = conn.execute(select(visits.c.field_hlcs).where(visits.c.visit_id == visit_id)).scalar()
+    emit(conn, [review_change(latest, division_code, amended_since(stamps, latest.hlc))])
 
 
 # --- the ledger ----------------------------------------------------------------------------------

@@ -702,8 +702,8 @@ def case_change(row: Any) -> dict[str, Any]:
     }
 
 
-def review_change(row: Any, division_code: str) -> dict[str, Any]:
-    """The change-log row for the latest review of one visit."""
+def review_change(row: Any, division_code: str, amended: bool = False) -> dict[str, Any]:
+    """The change-log row for the latest review of one visit (`amended`: changed since)."""
     m = _mapping(row)
     return {
         "kind": "review",
@@ -718,6 +718,7 @@ def review_change(row: Any, division_code: str) -> dict[str, Any]:
             "reviewer_id": m["reviewer_id"],
             "reviewed_on": m["reviewed_on"],
             "hlc": m["hlc"],
+            "amended": amended,
         },
     }
 
@@ -741,6 +742,11 @@ def round_change(round_row: Any, institution_id: str, division_code: str) -> dic
             "sample": m["sample"],
         },
     }
+
+
+def amended_since(field_hlcs: Mapping[str, str] | None, hlc: str) -> bool:
+    """Whether a visit (its per-field stamps) was amended after the stamp `hlc`."""
+    return any(domain.newer(stamp, hlc) for stamp in (field_hlcs or {}).values() if stamp)
 
 
 def latest_reviews(conn: Connection, visit_ids: Sequence[str]) -> dict[str, Any]:
@@ -768,9 +774,21 @@ def enforcement_changes(
             select(reviews.c.visit_id).where(reviews.c.institution_id.in_(institution_ids))
         )
     ]
+    latest = latest_reviews(conn, sorted(set(visit_ids)))
+    hlcs = (
+        dict(
+            conn.execute(
+                select(visits.c.visit_id, visits.c.field_hlcs).where(visits.c.visit_id.in_(latest))
+            )
+            .tuples()
+            .all()
+        )
+        if latest
+        else {}
+    )
     rows += [
-        review_change(r, division[r.institution_id])
-        for r in latest_reviews(conn, sorted(set(visit_ids))).values()
+        review_change(r, division[r.institution_id], amended_since(hlcs.get(r.visit_id), r.hlc))
+        for r in latest.values()
     ]
     joined = round_members.join(rounds, rounds.c.round_id == round_members.c.round_id)
     for r in conn.execute(
