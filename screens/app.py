@@ -55,6 +55,8 @@ class FieldkitApp(App[None]):
         Binding("f2", "open_sync", "Sync details", id="sync_screen"),
         Binding("f3", "open_dashboard", "Dashboard", id="dashboard"),
         Binding("f4", "open_settings", "Settings", id="settings"),
+        Binding("f6", "open_due_list", "Due list", id="due_list"),
+        Binding("f7", "open_ledger", "Ledger", id="ledger"),
         Binding("f9", "toggle_demo_network", "Cut/restore network (demo)", id="demo_network"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, show=False),
     ]
@@ -216,7 +218,13 @@ class FieldkitApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Before the first login there is nothing to sync or count: hide those keys; hide the
         key of the screen already shown."""
-        if self.store is None and action in ("sync_now", "open_sync", "open_dashboard"):
+        if self.store is None and action in (
+            "sync_now",
+            "open_sync",
+            "open_dashboard",
+            "open_due_list",
+            "open_ledger",
+        ):
             return False
         if action == "toggle_demo_network" and self.demo_network is None:
             return False
@@ -254,6 +262,20 @@ class FieldkitApp(App[None]):
 
         if self.store is not None:
             self.show_tool_screen(DashboardScreen)
+
+    def action_open_due_list(self) -> None:
+        """Show what falls due: overdue, today, this week."""
+        from .due_list import DueListScreen
+
+        if self.store is not None and not isinstance(self.screen, DueListScreen):
+            self.push_screen(DueListScreen())
+
+    def action_open_ledger(self) -> None:
+        """Show the rectification ledger."""
+        from .ledger import LedgerScreen
+
+        if self.store is not None and not isinstance(self.screen, LedgerScreen):
+            self.push_screen(LedgerScreen())
 
     def action_open_settings(self) -> None:
         """Show the settings."""
@@ -359,6 +381,8 @@ SCREEN_OF_ACTION = {
     "open_sync": "SyncScreen",
     "open_dashboard": "DashboardScreen",
     "open_settings": "SettingsScreen",
+    "open_due_list": "DueListScreen",
+    "open_ledger": "LedgerScreen",
 }
 
 # Textual's own palette commands, by their English title, and the message naming each.

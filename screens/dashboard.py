@@ -19,6 +19,7 @@ from .base import FieldkitScreen
 from .i18n import tr
 from .widgets.footer import TranslatedFooter
 from .widgets.progress import bar
+from .widgets.rounds_panel import RoundsPanel
 from .widgets.status_bar import StatusBar
 
 BAR = 24
@@ -92,6 +93,7 @@ class DashboardScreen(FieldkitScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("l", "switch_level", "Switch level", id="level"),
+        Binding("n", "start_campaign", "Start a look-back", id="campaign"),
     ]
 
     class Loaded(Message):
@@ -113,7 +115,20 @@ class DashboardScreen(FieldkitScreen):
             yield Static("", id="stats")
             yield Static("", id="divisions-title", classes="title")
             yield Static("", id="divisions")
+            yield RoundsPanel(self.fk.language, self._supervisor(), id="rounds-panel")
         yield TranslatedFooter()
+
+    def _supervisor(self) -> bool:
+        tech = self.fk.settings.technician
+        return tech is not None and tech.role == "supervisor"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only a supervisor starts look-back rounds."""
+        return self._supervisor() if action == "start_campaign" else True
+
+    def action_start_campaign(self) -> None:
+        """Start a look-back round (回头看)."""
+        self.query_one(RoundsPanel).ask()
 
     def _scope(self) -> str:
         """'My list', or a supervisor's zone by name."""
@@ -146,6 +161,7 @@ class DashboardScreen(FieldkitScreen):
         level = self.t(f"dash.level_{self.level}")
         self.query_one("#divisions-title", Static).update(self.t("dash.by_division", level=level))
         self.query_one("#divisions", Static).update(divisions_table(message.divisions, lang))
+        self.query_one(RoundsPanel).reload()
 
     def action_switch_level(self) -> None:
         """Counties or cities."""

@@ -19,6 +19,7 @@ from .base import FieldkitScreen
 from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
 from .i18n import outcome_name, step_name, tr, visit_kind_name
+from .widgets.case_panel import CasePanel
 from .widgets.checklist import Checklist, status_cell
 from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
@@ -143,16 +144,22 @@ class InstitutionScreen(FieldkitScreen):
         Binding("2", "show_tab('details')", "Details", id="tab_details", show=False),
         Binding("3", "show_tab('visits')", "Visits", id="tab_visits", show=False),
         Binding("4", "show_tab('qr')", "Payment code tab", id="tab_qr", show=False),
+        Binding("5", "show_tab('cases')", "Cases tab", id="tab_cases", show=False),
     ]
 
     class Loaded(Message):
         """The institution, its steps and visits arrived from the cache."""
 
         def __init__(
-            self, inst: dict[str, Any] | None, states: dict[str, Any], visits: list[dict[str, Any]]
+            self,
+            inst: dict[str, Any] | None,
+            states: dict[str, Any],
+            visits: list[dict[str, Any]],
+            cases: tuple[list[Any], dict[str, Any]] = ([], {}),
         ) -> None:
             super().__init__()
             self.inst, self.states, self.visits = inst, states, visits
+            self.cases, self.reviews = cases
 
     class Saved(Message):
         """A change was saved to the cache (and its outbox)."""
@@ -200,7 +207,14 @@ class InstitutionScreen(FieldkitScreen):
                     yield Button(self.t("inst.qr_button"), id="qr")
                     yield Label(self.t("inst.code_check"), classes="hint")
                     yield Label("", id="code-result")
+            with TabPane(self.t("inst.tab_cases"), id="tab-cases"):
+                with VerticalScroll():
+                    yield CasePanel(self.inst_id, self.fk.language, self._supervisor(), id="cases")
         yield TranslatedFooter()
+
+    def _supervisor(self) -> bool:
+        tech = self.fk.settings.technician
+        return tech is not None and tech.role == "supervisor"
 
     def _title(self) -> str:
         if self.inst is None:
@@ -230,7 +244,8 @@ class InstitutionScreen(FieldkitScreen):
         inst = store.institution(self.inst_id)
         states = store.step_states(self.inst_id) if inst else {}
         visits = store.visits(self.inst_id) if inst else []
-        self.post_message(self.Loaded(inst, states, visits))
+        cases = (store.cases(self.inst_id), store.reviews(self.inst_id)) if inst else ([], {})
+        self.post_message(self.Loaded(inst, states, visits, cases))
 
     def on_institution_screen_loaded(self, message: Loaded) -> None:
         """Show what was read."""
@@ -248,6 +263,7 @@ class InstitutionScreen(FieldkitScreen):
         )
         self.query_one("#details", Static).update(details_table(message.inst, lang))
         self.query_one("#visits", Static).update(visits_text(message.visits, lang))
+        self.query_one(CasePanel).show(message.cases, message.visits, message.reviews)
         self._mount_code_check(message.inst)
 
     def _mount_code_check(self, inst: dict[str, Any]) -> None:
@@ -353,6 +369,14 @@ class InstitutionScreen(FieldkitScreen):
         self.fk.changed_locally()
         self.reload()
 
+    @on(CasePanel.Saved)
+    def _case_saved(self, event: CasePanel.Saved) -> None:
+        self.on_institution_screen_saved(self.Saved(event.what))
+
+    @on(CasePanel.Refused)
+    def _case_refused(self, event: CasePanel.Refused) -> None:
+        self.on_institution_screen_refused(self.Refused(event.error))
+
     def on_institution_screen_refused(self, message: Refused) -> None:
         """Say why the change was refused."""
         text = message.error.message(self.fk.language)
@@ -409,6 +433,7 @@ class InstitutionScreen(FieldkitScreen):
             "details": "#contact",
             "visits": "#visit",
             "qr": "#qr",
+            "cases": "#case-pick",
         }[name]
         self.query_one(target).focus()
 

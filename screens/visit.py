@@ -64,21 +64,69 @@ class VisitScreen(FieldkitScreen):
             self.text = text
 
     def __init__(
-        self, inst_id: str, inst_name: str, institution: dict[str, Any] | None = None
+        self,
+        inst_id: str,
+        inst_name: str,
+        institution: dict[str, Any] | None = None,
+        *,
+        kind: str | None = None,
+        amend: str | None = None,
     ) -> None:
+        """`kind`: the kind to start with (the due list's task asks for one); `amend`: the id of
+        a returned visit to amend instead of logging a new one."""
         super().__init__()
         self.inst_id, self.inst_name, self.institution = inst_id, inst_name, institution
-        self.visit_id = str(uuid.uuid4())
+        self.visit_id = amend or str(uuid.uuid4())
+        self.kind = kind if kind in domain.VISIT_KINDS else domain.VISIT_KINDS[0]
+        self.amending: dict[str, Any] | None = None
+        self.review_comment = ""
+        self.open_items: list[tuple[str, int, str]] = []  # (case id, item index, text)
         self.code_checks: list[CodeCheck] = []
         self.started_at: datetime | None = None
+        self._amend_id = amend
+
+    def _read_amended(self) -> None:
+        """The returned visit's current values (and the supervisor's comment) to start from."""
+        store = self.fk.store
+        if store is None or self._amend_id is None:
+            return
+        found = [v for v in store.visits(self.inst_id) if v["visit_id"] == self._amend_id]
+        if found:
+            self.amending = found[0]
+            self.kind = found[0]["kind"]
+            self.started_at = datetime.fromisoformat(found[0]["started_at"])
+            review = store.reviews(self.inst_id).get(self._amend_id)
+            self.review_comment = review.comment if review else ""
+
+    def _read_open_items(self) -> None:
+        store = self.fk.store
+        if store is None or self.amending is not None:
+            return
+        self.open_items = [
+            (case.case_id, index, item.text)
+            for case in store.cases(self.inst_id)
+            if domain.case_state(case, self.fk.today()) not in ("closed", "rectified")
+            for index, item in enumerate(case.items)
+            if item.status == "open"
+        ]
 
     def compose(self) -> ComposeResult:
         """The form; every label in the user's language."""
         lang = self.fk.language
+        if self.amending is None:
+            self._read_amended()
+        if not self.open_items:
+            self._read_open_items()
         if self.started_at is None:
             self.started_at = self.fk.clock()
         yield StatusBar()
-        yield Label(self.t("visit.title", name=self.inst_name), classes="title")
+        title = "visit.amend_title" if self.amending is not None else "visit.title"
+        yield Label(self.t(title, name=self.inst_name), classes="title")
+        if self.review_comment:
+            yield Label(
+                Text(self.t("visit.returned_comment", comment=self.review_comment), "bold yellow"),
+                id="review-comment",
+            )
         yield Label(
             self.t("visit.started", when=self.started_at.strftime("%Y-%m-%d %H:%M")),
             classes="hint",
@@ -90,10 +138,11 @@ class VisitScreen(FieldkitScreen):
                     yield Label(self.t("visit.kind"))
                     yield Select(
                         [(visit_kind_name(k, lang), k) for k in domain.VISIT_KINDS],
-                        value=domain.VISIT_KINDS[0],
+                        value=self.kind,
                         allow_blank=False,
                         id="kind",
                         compact=True,
+                        disabled=self.amending is not None,
                     )
                 with Vertical(classes="field"):
                     yield Label(self.t("visit.outcome"))
@@ -104,6 +153,15 @@ class VisitScreen(FieldkitScreen):
                         id="outcome",
                         compact=True,
                     )
+            if self.open_items:
+                yield Label(self.t("visit.rectified"), id="rectified-label")
+                yield SelectionList[str](
+                    *[
+                        (f"{n + 1}. {text}", f"{case_id}:{n}")
+                        for case_id, n, text in self.open_items
+                    ],
+                    id="rectified",
+                )
             yield Label(self.t("visit.steps"))
             yield SelectionList[str](
                 *[(s.name(lang), s.key) for s in domain.STEPS if s.set_by == domain.TECHNICIAN],
@@ -167,8 +225,75 @@ class VisitScreen(FieldkitScreen):
             interview_recommended=self.query_one("#interview", Checkbox).value,
             next_visit_on=self._date("#next-visit"),
             notes=self.query_one("#notes", TextArea).text.strip(),
+            extra={"rectified": self.rectified()},
         )
-        return domain.validate_visit(visit)
+        domain.validate_visit(visit)
+        self._check_rectified(visit)
+        return domain.check_recorded(visit)
+
+    def rectified(self) -> list[tuple[str, int]]:
+        """The case items ticked as rectified by this check visit."""
+        if not self.query("#rectified") or not self.query_one("#rectified").display:
+            return []
+        ticked = self.query_one("#rectified", SelectionList).selected
+        return [(key.rsplit(":", 1)[0], int(key.rsplit(":", 1)[1])) for key in ticked]
+
+    def _check_rectified(self, visit: domain.Visit) -> None:
+        """Refuse ticked items unless this is a rectification check (checked by the domain)."""
+        store = self.fk.store
+        if store is None or not visit.extra.get("rectified"):
+            return
+        held = {c.case_id: c for c in store.cases(self.inst_id)}
+        tech = self.fk.settings.technician
+        for case_id, index in visit.extra["rectified"]:
+            held[case_id] = domain.cases.change_item(
+                held[case_id],
+                index,
+                "rectified",
+                reason=None,
+                visit=visit,
+                by=tech.id if tech else "",
+                on=visit.started_at.date(),
+            )
+
+    def _prefill(self) -> None:
+        """Put the returned visit's values in the form."""
+        visit = self.amending
+        if visit is None:
+            return
+        self.query_one("#outcome", Select).value = visit.get("outcome") or "completed"
+        for key in visit.get("steps_advanced") or []:
+            self.query_one("#steps", SelectionList).select(key)
+        self.query_one("#issues", TextArea).text = "\n".join(visit.get("issues") or [])
+        rect = visit.get("rectification")
+        if rect:
+            self.query_one("#rect-items", TextArea).text = "\n".join(rect["items"])
+            self.query_one("#rect-deadline", Input).value = rect["deadline"]
+        self.query_one("#interview", Checkbox).value = bool(visit.get("interview_recommended"))
+        self.query_one("#next-visit", Input).value = visit.get("next_visit_on") or ""
+        self.query_one("#notes", TextArea).text = visit.get("notes") or ""
+
+    def on_mount(self) -> None:
+        """Start from the returned visit when amending one."""
+        self._prefill()
+        self._show_rectified()
+
+    @on(Select.Changed, "#kind")
+    def _show_rectified(self) -> None:
+        """The case items to tick appear on a rectification check only."""
+        check = self.query_one("#kind", Select).value == domain.visits.RECTIFICATION_CHECK
+        for widget in self.query("#rectified, #rectified-label"):
+            widget.display = check
+
+    def amendment(self, visit: domain.Visit) -> dict[str, Any]:
+        """The fields the form changed from the returned visit (visit.amend data)."""
+        assert self.amending is not None
+        wire = domain.visit_to_wire(visit)
+        return {
+            key: wire[key]
+            for key in domain.AMENDABLE
+            if key != "ended_at" and wire.get(key) != self.amending.get(key)
+        }
 
     @on(Button.Pressed, "#end")
     def action_end_visit(self) -> None:
@@ -188,8 +313,21 @@ class VisitScreen(FieldkitScreen):
         """Write the visit and its outbox op to the cache."""
         store = self.fk.store
         assert store is not None
+        tech = self.fk.settings.technician
         try:
+            if self.amending is not None:
+                changes = self.amendment(visit)
+                if not changes:
+                    self.post_message(self.Refused(self.t("visit.nothing_changed")))
+                    return
+                store.amend_visit(visit.visit_id, changes)
+                self.post_message(self.Saved())
+                return
             store.create_visit(visit)
+            for case_id, index in visit.extra.get("rectified") or []:
+                store.set_case_item(
+                    case_id, index, "rectified", visit_id=visit.visit_id, by=tech.id if tech else ""
+                )
         except domain.DomainError as exc:
             self.post_message(self.Refused(exc.message(self.fk.language)))
             return
@@ -201,7 +339,7 @@ class VisitScreen(FieldkitScreen):
 
     def on_visit_screen_saved(self) -> None:
         """Back to the institution, saying the visit waits to be sent."""
-        self.notify(self.t("visit.saved"))
+        self.notify(self.t("visit.amended" if self.amending is not None else "visit.saved"))
         self.fk.changed_locally()
         self.dismiss(True)
 

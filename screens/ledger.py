@@ -1,0 +1,208 @@
+"""The rectification ledger (整改台账) for supervisors: every case of the zone with its items, dates,
+state and escalation; filtered by state; Enter opens the institution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Label
+
+from fieldkit import domain
+from fieldkit.domain import cases as dc
+
+from .base import FieldkitScreen
+from .due_list import county_name
+from .i18n import pick
+from .widgets.case_panel import STATE_STYLES
+from .widgets.choice_bar import ChoiceBar
+from .widgets.footer import TranslatedFooter
+from .widgets.status_bar import StatusBar
+from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
+
+STATES = ("all", *dc.CASE_STATES)
+SHORT_STEPS = {
+    dc.INTERVIEW_SCHEDULED: ("约谈已安排", "interview set"),
+    dc.INTERVIEW_HELD: ("约谈已进行", "interview held"),
+    dc.REVOCATION_RECOMMENDED: ("建议吊销", "revocation"),
+    dc.CLOSED: ("结案", "closed"),
+}
+
+
+def ledger_cells(case: dict[str, Any], lang: str, width: int) -> list[Cell]:
+    """One case as a row: institution, county, (issued,) deadline, state, items done, escalation
+    (and the open items when `width` leaves room)."""
+    items = case["items"]
+    settled = sum(1 for i in items if i["status"] != dc.OPEN)
+    last = case["escalation"][-1] if case["escalation"] else None
+    escalation = (
+        f"{last['on'][5:]} {pick(SHORT_STEPS.get(last['step'], (last['step'],) * 2), lang)}"
+        if last
+        else ""
+    )
+    cells: list[Cell] = [
+        [(case["institution_name"], "")],
+        [(county_name(case["division_code"]), "dim")],
+    ]
+    if width >= 100:
+        cells.append([(case["issued_on"][5:], "")])
+    cells += [
+        [(case["current_deadline"][5:], "red" if case["state"] == dc.OVERDUE else "")],
+        [(pick(dc.CASE_STATE_NAMES[case["state"]], lang), STATE_STYLES[case["state"]])],
+        [(f"{settled}/{len(items)}", "green" if settled == len(items) else "")],
+        [(escalation, "bold")],
+    ]
+    if width >= 110:
+        cells.append([("；".join(i["text"] for i in items if i["status"] == dc.OPEN), "dim")])
+    return cells
+
+
+class LedgerScreen(FieldkitScreen):
+    """Every case held on this laptop (a supervisor holds the zone's), with its state today."""
+
+    CSS_PATH = "ledger.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("o", "open", "Open institution", id="open_institution"),
+        Binding("s", "next_state", "State", id="state"),
+    ]
+
+    class Loaded(Message):
+        """The ledger arrived from the cache."""
+
+        def __init__(self, cases: list[dict[str, Any]]) -> None:
+            super().__init__()
+            self.cases = cases
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = "all"
+        self.cases: list[dict[str, Any]] = []
+        self.shown: list[dict[str, Any]] = []
+        self.loads = 0
+
+    def compose(self) -> ComposeResult:
+        """Title and state filter on top, the cases below."""
+        yield StatusBar()
+        tech = self.fk.settings.technician
+        zone = domain.full_name(tech.zone) if tech else ""
+        with Horizontal(id="top"):
+            yield Label(
+                self.t("ledger.title", zone=zone, today=self.fk.today().isoformat()), id="title"
+            )
+            yield Label("", id="count")
+        yield ChoiceBar(
+            self.t("ledger.state"),
+            [
+                (
+                    self.t("due.all")
+                    if s == "all"
+                    else pick(dc.CASE_STATE_NAMES[s], self.fk.language),
+                    s,
+                )
+                for s in STATES
+            ],
+            self.state,
+            id="state",
+        )
+        yield VirtualTable(id="ledger")
+        yield TranslatedFooter()
+
+    def on_mount(self) -> None:
+        """Columns, then the cases; again after every sync round."""
+        self.after_compose()
+        self.follow_sync()
+
+    def after_compose(self) -> None:
+        """Set the columns and read the ledger."""
+        self._columns()
+        self.query_one(VirtualTable).focus()
+        self.reload()
+
+    @property
+    def width(self) -> int:
+        """The screen's width in cells (columns come and go with it)."""
+        return self.size.width or self.app.size.width
+
+    def _columns(self) -> None:
+        en = self.fk.language == "en"
+        columns = [
+            ColumnSpec(self.t("col.institution"), 18, fill=True),
+            ColumnSpec(self.t("col.county"), 8),
+        ]
+        if self.width >= 100:
+            columns.append(ColumnSpec(self.t("col.issued_on"), 6))
+        columns += [
+            ColumnSpec(self.t("col.deadline"), 8 if en else 5),
+            ColumnSpec(self.t("col.case_state"), 9 if en else 8),
+            ColumnSpec(self.t("col.items"), 6),
+            ColumnSpec(self.t("col.escalation"), 20 if en else 16),
+        ]
+        if self.width >= 110:
+            columns.append(ColumnSpec(self.t("col.detail"), 30))
+        self.query_one(VirtualTable).set_columns(columns)
+
+    def on_resize(self) -> None:
+        """Re-fit the columns."""
+        self._columns()
+        self._show()
+
+    def on_screen_resume(self) -> None:
+        """Back from an institution: read again."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the ledger again."""
+        self.load()
+
+    @work(thread=True, exclusive=True, group="ledger", exit_on_error=False)
+    def load(self) -> None:
+        """Read the cases off the event loop."""
+        store = self.fk.store
+        if store is not None:
+            self.post_message(self.Loaded(store.ledger(self.fk.today())))
+
+    def on_ledger_screen_loaded(self, message: Loaded) -> None:
+        """Show what was read."""
+        self.cases = message.cases
+        self._show()
+        self.loads += 1
+
+    def _show(self) -> None:
+        self.shown = [c for c in self.cases if self.state in ("all", c["state"])]
+        lang, width = self.fk.language, self.width
+        self.query_one(VirtualTable).set_rows(
+            [str(i) for i in range(len(self.shown))],
+            [ledger_cells(c, lang, width) for c in self.shown],
+        )
+        label = self.t("ledger.count", n=len(self.shown)) if self.shown else self.t("ledger.empty")
+        self.query_one("#count", Label).update(label)
+
+    @on(ChoiceBar.Changed, "#state")
+    def _state(self, event: ChoiceBar.Changed) -> None:
+        self.state = event.value
+        self._show()
+
+    def action_next_state(self) -> None:
+        """Show the cases of the next state."""
+        self.query_one("#state", ChoiceBar).cycle()
+
+    @on(VirtualTable.Selected)
+    def _chosen(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Open the institution of the case under the cursor (its Cases tab)."""
+        from .institution import InstitutionScreen
+
+        key = self.query_one(VirtualTable).selected_key()
+        if key is not None:
+            self.app.push_screen(InstitutionScreen(self.shown[int(key)]["institution_id"]))
+
+    def action_back(self) -> None:
+        """Back."""
+        self.app.pop_screen()
