@@ -12,7 +12,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from fieldkit import domain
@@ -69,6 +69,35 @@ def street_of(address: str) -> str:
     return found.group(1) if found else (tail[:8] or "—")
 
 
+# What the due list and the ledger read of a case, kept in columns beside its data so that opening
+# them never parses every case (the state itself needs a date, so it is computed when shown).
+SUMMARY = (
+    "issued_on",
+    "deadline",
+    "phase",
+    "open_items",
+    "items",
+    "last_step",
+    "last_on",
+    "open_text",
+)
+
+
+def summary(case: domain.Case) -> dict[str, Any]:
+    """The summary columns of a case."""
+    last = case.escalation[-1] if case.escalation else None
+    return {
+        "issued_on": case.issued_on.isoformat(),
+        "deadline": case.current_deadline.isoformat(),
+        "phase": dc.phase(case),
+        "open_items": case.open_items,
+        "items": len(case.items),
+        "last_step": last.step if last else None,
+        "last_on": last.on.isoformat() if last else None,
+        "open_text": "；".join(i.text for i in case.items if i.status == dc.OPEN),
+    }
+
+
 # --- pulled changes ------------------------------------------------------------------------------
 def apply_change(conn: sqlite3.Connection, kind: str, data: dict[str, Any]) -> set[str]:
     """Keep the office's case, review or round pick; return its institution."""
@@ -76,8 +105,13 @@ def apply_change(conn: sqlite3.Connection, kind: str, data: dict[str, Any]) -> s
     if kind == "case":
         case = dc.case_from_wire(data)  # checks the shape
         conn.execute(
-            "INSERT OR REPLACE INTO cases (case_id, institution_id, data, hlc) VALUES (?, ?, ?, ?)",
-            (case.case_id, inst_id, json.dumps(data, ensure_ascii=False), data.get("hlc")),
+            f"INSERT OR REPLACE INTO cases (case_id, institution_id, {', '.join(SUMMARY)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(SUMMARY))})",
+            (case.case_id, inst_id, *summary(case).values()),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO case_bodies (case_id, data, hlc) VALUES (?, ?, ?)",
+            (case.case_id, json.dumps(data, ensure_ascii=False), data.get("hlc")),
         )
     elif kind == "review":
         if data["decision"] not in dc.REVIEW_DECISIONS:
@@ -113,12 +147,16 @@ def apply_change(conn: sqlite3.Connection, kind: str, data: dict[str, Any]) -> s
 
 def forget_synced(conn: sqlite3.Connection) -> None:
     """Drop the office's copies before a full re-pull (local ops live in the outbox)."""
-    for table in ("cases", "reviews", "round_tasks"):
+    for table in ("cases", "case_bodies", "reviews", "round_tasks"):
         conn.execute(f"DELETE FROM {table}")
 
 
 def remove_institution(conn: sqlite3.Connection, inst_id: str) -> None:
     """Drop what the cache holds of an institution that left this laptop."""
+    conn.execute(
+        "DELETE FROM case_bodies WHERE case_id IN (SELECT case_id FROM cases WHERE institution_id = ?)",
+        (inst_id,),
+    )
     for table in ("cases", "reviews", "round_tasks"):
         conn.execute(f"DELETE FROM {table} WHERE institution_id = ?", (inst_id,))
 
@@ -167,27 +205,51 @@ def local_cases(
     """Every case (of one institution, or all) as this laptop sees it, with whether it is unsent."""
     where, args = ("WHERE institution_id = ?", (inst_id,)) if inst_id else ("", ())
     found: dict[str, tuple[domain.Case, bool]] = {}
-    for (data,) in conn.execute(f"SELECT data FROM cases {where}", args):
+    for (data,) in conn.execute(
+        f"SELECT b.data FROM cases c JOIN case_bodies b ON b.case_id = c.case_id {where}", args
+    ):
         case = dc.case_from_wire(json.loads(data))
         found[case.case_id] = (case, False)
+    return found | overlaid(conn, inst_id, found)
+
+
+def overlaid(
+    conn: sqlite3.Connection,
+    inst_id: str | None = None,
+    held: dict[str, tuple[domain.Case, bool]] | None = None,
+) -> dict[str, tuple[domain.Case, bool]]:
+    """The cases this device changed and has not sent: opened by a local notice, or with unsent
+    item or escalation ops laid over the office's copy (by the same domain rules)."""
+    scope, args = ("AND v.institution_id = ?", (inst_id,)) if inst_id else ("", ())
+    found: dict[str, tuple[domain.Case, bool]] = {}
     for row in conn.execute(
-        f"SELECT * FROM visits {where} {'AND' if where else 'WHERE'} rectification IS NOT NULL",
+        "SELECT v.* FROM visits v LEFT JOIN cases c ON c.case_id = v.visit_id "
+        f"WHERE v.rectification IS NOT NULL AND c.case_id IS NULL {scope}",
         args,
     ):
-        if row["visit_id"] not in found:
-            opened = dc.open_case(domain.visit_from_wire(visit_dict(row)))
-            if opened is not None:
-                found[opened.case_id] = (opened, True)
+        opened = dc.open_case(domain.visit_from_wire(visit_dict(row)))
+        if opened is not None:
+            found[opened.case_id] = (opened, True)
     for op in _pending(conn, CASE_KINDS):
-        data = json.loads(op["data"])
-        held = found.get(str(data.get("case_id")))
-        if held is None or (inst_id and op["institution_id"] != inst_id):
+        if inst_id and op["institution_id"] != inst_id:
             continue
+        data = json.loads(op["data"])
+        case_id = str(data.get("case_id"))
+        current = found.get(case_id) or (held or {}).get(case_id)
+        if current is None:
+            row = conn.execute(
+                "SELECT data FROM case_bodies WHERE case_id = ?", (case_id,)
+            ).fetchone()
+            if row is None:
+                continue
+            current = (dc.case_from_wire(json.loads(row[0])), False)
         try:
-            changed = _lay_over(conn, held[0], {"kind": op["kind"], "data": data}, by, True)
+            changed = _lay_over(
+                conn, current[0], {"kind": op["kind"], "data": data}, by="", supervisor=True
+            )
         except (domain.DomainError, KeyError, TypeError, ValueError):
             continue  # the office will answer it; until then the case shows without it
-        found[changed.case_id] = (changed, True)
+        found[case_id] = (changed, True)
     return found
 
 
@@ -248,12 +310,14 @@ def due_tasks(conn: sqlite3.Connection, today: date, lang: str = "zh") -> list[D
     """The due list: overdue, today and this week, in date order, then county, street, name."""
     zh = lang.startswith("zh")
     insts = {
-        r["id"]: r
+        r[0]: tuple(r)
         for r in conn.execute(
             "SELECT id, name, division_code, address, next_visit_on FROM institutions"
         )
     }
     tasks: list[DueTask] = []
+
+    streets: dict[str, str] = {}
 
     def add(
         kind: str, inst_id: str, on: date, visit_kind: str | None, ref: str, detail: str
@@ -262,45 +326,50 @@ def due_tasks(conn: sqlite3.Connection, today: date, lang: str = "zh") -> list[D
         inst = insts.get(inst_id)
         if where is None or inst is None:
             return
+        street = streets.get(inst_id)
+        if street is None:
+            street = streets[inst_id] = street_of(inst[3] or "")
         tasks.append(
-            DueTask(
-                kind,
-                inst_id,
-                inst["name"],
-                inst["division_code"],
-                street_of(inst["address"] or ""),
-                on,
-                where,
-                visit_kind,
-                ref,
-                detail,
-            )
+            DueTask(kind, inst_id, inst[1], inst[2], street, on, where, visit_kind, ref, detail)
         )
 
     for inst_id, inst in insts.items():
-        if inst["next_visit_on"]:
+        if inst[4]:
             add(
                 "follow_up",
                 inst_id,
-                date.fromisoformat(inst["next_visit_on"]),
+                date.fromisoformat(inst[4]),
                 domain.visits.FOLLOW_UP,
                 inst_id,
                 "约定回访" if zh else "follow-up set by a visit",
             )
-    for case, _ in local_cases(conn).values():
-        state = dc.case_state(case, today)
-        if state in (dc.RECTIFIED, dc.CLOSED, dc.ESCALATED):
-            continue
+    local = overlaid(conn)
+    until = (today + timedelta(days=6)).isoformat()
+    running = [
+        (r[0], r[1], date.fromisoformat(r[2]), r[3])
+        for r in conn.execute(
+            "SELECT case_id, institution_id, deadline, open_items FROM cases "
+            "WHERE phase = 'clock' AND open_items > 0 AND deadline <= ?",
+            (until,),
+        )
+        if r[0] not in local
+    ]
+    running += [
+        (case.case_id, case.institution_id, case.current_deadline, case.open_items)
+        for case, _ in local.values()
+        if dc.phase(case) == dc.CLOCK and case.open_items
+    ]
+    for case_id, inst_id, deadline, open_items in running:
         add(
             "case",
-            case.institution_id,
-            case.current_deadline,
+            inst_id,
+            deadline,
             domain.visits.RECTIFICATION_CHECK,
-            case.case_id,
+            case_id,
             (
-                f"整改期限（{case.open_items}项未整改）"
+                f"整改期限（{open_items}项未整改）"
                 if zh
-                else f"rectification deadline ({case.open_items} open)"
+                else f"rectification deadline ({open_items} open)"
             ),
         )
     visited = _visited_since(conn)
@@ -330,26 +399,47 @@ def due_tasks(conn: sqlite3.Connection, today: date, lang: str = "zh") -> list[D
     return tasks
 
 
+LEDGER_KEYS = ("case_id", "institution_id", "institution_name", "division_code", *SUMMARY)
+
+
 def ledger(
     conn: sqlite3.Connection, today: date, division: str | None = None, state: str | None = None
 ) -> list[dict[str, Any]]:
-    """The ledger over the cached cases, in the office's ledger shape plus the institution."""
+    """The ledger over the cached cases: one summary per case with its state on `today`, by
+    division, deadline and name."""
+    local = overlaid(conn)
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: ~3x faster than sqlite3.Row for a whole city
     names = {
-        r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, name, division_code FROM institutions")
+        r[0]: (r[1], r[2])
+        for r in cursor.execute("SELECT id, name, division_code FROM institutions")
     }
-    out = []
-    for case, unsent in local_cases(conn).values():
+    found = [
+        dict(zip(LEDGER_KEYS, (r[0], r[1], *names.get(r[1], (r[1], "")), *r[2:]), strict=True))
+        | {"unsent": False}
+        for r in cursor.execute(f"SELECT case_id, institution_id, {', '.join(SUMMARY)} FROM cases")
+        if r[0] not in local
+    ]
+    for case, _ in local.values():
         name, code = names.get(case.institution_id, (case.institution_id, ""))
-        if division and not domain.contains(division, code or "430000"):
+        found.append(
+            {"case_id": case.case_id, "institution_id": case.institution_id}
+            | {"institution_name": name, "division_code": code}
+            | summary(case)
+            | {"unsent": True}
+        )
+    found.sort(key=lambda c: (c["division_code"], c["deadline"], c["institution_name"]))
+    out = []
+    for row in found:
+        if division and not domain.contains(division, row["division_code"] or "430000"):
             continue
-        current = dc.case_state(case, today)
+        current = dc.state_of(
+            row["phase"], row["open_items"], date.fromisoformat(row["deadline"]), today
+        )
         if state and current != state:
             continue
-        out.append(
-            dc.case_to_wire(case)
-            | {"state": current, "institution_name": name, "division_code": code, "unsent": unsent}
-        )
-    out.sort(key=lambda c: (c["division_code"], c["current_deadline"], c["institution_name"]))
+        row["state"] = current
+        out.append(row)
     return out
 
 

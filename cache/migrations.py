@@ -165,17 +165,26 @@ def _outbox_flags(db: Database) -> None:
 # --- issue 16 ---
 @MIGRATIONS(name="0010_enforcement")
 def _enforcement(db: Database) -> None:
-    """The office's copies of cases, visit reviews and look-back round picks."""
+    """The office's copies of cases (a summary row each, the whole case beside it), visit
+    reviews and look-back round picks."""
     _run(
         db,
         """
+        CREATE TABLE case_bodies (case_id TEXT PRIMARY KEY, data TEXT NOT NULL, hlc TEXT);
         CREATE TABLE cases (
             case_id TEXT PRIMARY KEY,
             institution_id TEXT NOT NULL,
-            data TEXT NOT NULL,
-            hlc TEXT
+            issued_on TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            phase TEXT NOT NULL,
+            open_items INTEGER NOT NULL,
+            items INTEGER NOT NULL,
+            last_step TEXT,
+            last_on TEXT,
+            open_text TEXT NOT NULL DEFAULT ''
         );
         CREATE INDEX cases_institution ON cases (institution_id);
+        CREATE INDEX cases_running ON cases (deadline) WHERE phase = 'clock' AND open_items > 0;
         CREATE TABLE reviews (
             visit_id TEXT PRIMARY KEY,
             institution_id TEXT NOT NULL,

@@ -150,6 +150,10 @@ def unassign(conn: sqlite3.Connection, inst_id: str) -> None:
 
 def remove(conn: sqlite3.Connection, inst_id: str) -> None:
     """Delete an institution and everything of it the cache holds (its ops stay, settled)."""
+    conn.execute(
+        "DELETE FROM case_bodies WHERE case_id IN (SELECT case_id FROM cases WHERE institution_id = ?)",
+        (inst_id,),
+    )
     for table, column in (
         ("steps", "institution_id"),
         ("visits", "institution_id"),

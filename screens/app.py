@@ -268,14 +268,14 @@ class FieldkitApp(App[None]):
         from .due_list import DueListScreen
 
         if self.store is not None and not isinstance(self.screen, DueListScreen):
-            self.push_screen(DueListScreen())
+            DueListScreen.open(self)
 
     def action_open_ledger(self) -> None:
         """Show the rectification ledger."""
         from .ledger import LedgerScreen
 
         if self.store is not None and not isinstance(self.screen, LedgerScreen):
-            self.push_screen(LedgerScreen())
+            LedgerScreen.open(self)
 
     def action_open_settings(self) -> None:
         """Show the settings."""

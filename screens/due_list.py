@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -24,9 +26,12 @@ from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
 if TYPE_CHECKING:
     from cache.cases import DueTask
 
+    from .app import FieldkitApp
+
 RANGES = ("all", *dc.BUCKETS)
 BUCKET_STYLES = {"overdue": "bold red", "today": "bold yellow", "week": "bold cyan"}
 HEADER = "-"
+PAGE = 80  # rows made per page: a city's ~1,000 tasks are not all drawn to open the list
 
 
 def county_name(code: str) -> str:
@@ -35,11 +40,9 @@ def county_name(code: str) -> str:
     return division.name if division else code
 
 
-def task_rows(tasks: list[DueTask], lang: str, wide: bool) -> tuple[list[str], list[list[Cell]]]:
-    """Rows of the table: a heading per bucket, then its tasks; county and street only where they
-    change, so the groups of a route stand out."""
-    keys: list[str] = []
-    rows: list[list[Cell]] = []
+def task_rows(tasks: list[DueTask], lang: str, wide: bool) -> Iterator[tuple[str, list[Cell]]]:
+    """Rows of the table (key, cells): a heading per bucket, then its tasks; county and street
+    only where they change, so the groups of a route stand out. Made as the table needs them."""
     shown = 0
     for where in dc.BUCKETS:
         group = [t for t in tasks if t.bucket == where]
@@ -47,14 +50,13 @@ def task_rows(tasks: list[DueTask], lang: str, wide: bool) -> tuple[list[str], l
             continue
         title = pick(dc.BUCKET_NAMES[where], lang)
         style = BUCKET_STYLES[where]
-        keys.append(HEADER)
         heading: list[Cell] = [
             [("━━━━━", style)],
             [("━━━━━━━━━━", style)],
             [(f"{title} ({len(group)})", style)],
             [],
         ]
-        rows.append(heading + ([[]] if wide else []))
+        yield HEADER, heading + ([[]] if wide else [])
         last: tuple[str, str] = ("", "")
         for task in group:
             place = (task.division_code, task.street)
@@ -70,10 +72,8 @@ def task_rows(tasks: list[DueTask], lang: str, wide: bool) -> tuple[list[str], l
             ]
             if wide:
                 cells.append([(task.detail, "dim")])
-            keys.append(str(shown))
-            rows.append(cells)
+            yield str(shown), cells
             shown += 1
-    return keys, rows
 
 
 def _task_name(kind: str, lang: str) -> str:
@@ -100,12 +100,19 @@ class DueListScreen(FieldkitScreen):
             super().__init__()
             self.tasks = tasks
 
-    def __init__(self) -> None:
+    def __init__(self, tasks: list[DueTask] | None = None) -> None:
+        """`tasks`: the list read before the screen was pushed (see `open`), shown at once."""
         super().__init__()
         self.range = "all"
-        self.tasks: list[DueTask] = []
+        self.preloaded = tasks
+        self._rows: Iterator[tuple[str, list[Cell]]] = iter(())
+        self.tasks: list[DueTask] = tasks or []
         self.shown: list[DueTask] = []
-        self.loads = 0  # lists put on screen so far (tests and the benchmark watch it)
+        self.loads = 0
+        self._resumed = False
+        self._layout: tuple[
+            int, ...
+        ] = ()  # lists put on screen so far (tests and the benchmark watch it)
 
     def compose(self) -> ComposeResult:
         """Title and range on top, the list below."""
@@ -132,11 +139,28 @@ class DueListScreen(FieldkitScreen):
         self.after_compose()
         self.follow_sync()
 
+    @classmethod
+    def open(cls, app: FieldkitApp) -> None:
+        """Read the due list in a thread, then push the screen with it: one frame, with its rows."""
+
+        def read() -> None:
+            store = app.store
+            if store is not None:
+                tasks = store.due_list(app.today(), app.language)
+                app.call_from_thread(app.push_screen, cls(tasks))
+
+        app.run_worker(
+            read, thread=True, exclusive=True, group="open-due-list", exit_on_error=False
+        )
+
     def after_compose(self) -> None:
-        """Set the columns for this width and read the list."""
+        """Set the columns for this width; show the list read before, or read it."""
         self._columns()
         self.query_one(VirtualTable).focus()
-        self.reload()
+        if self.preloaded is not None and not self.loads:
+            self.on_due_list_screen_loaded(self.Loaded(self.preloaded))
+        else:
+            self.reload()
 
     @property
     def wide(self) -> bool:
@@ -144,6 +168,7 @@ class DueListScreen(FieldkitScreen):
         return (self.size.width or self.app.size.width) >= 100
 
     def _columns(self) -> None:
+        self._layout = (self.wide,)
         columns = [
             ColumnSpec(self.t("col.due_on"), 5),
             ColumnSpec(self.t("col.task"), 10 if self.fk.language == "en" else 8),
@@ -155,12 +180,16 @@ class DueListScreen(FieldkitScreen):
         self.query_one(VirtualTable).set_columns(columns)
 
     def on_resize(self) -> None:
-        """Re-fit the columns (the details column comes and goes)."""
-        self._columns()
-        self._show()
+        """Re-fit the columns when the details column comes or goes."""
+        if (self.wide,) != self._layout:
+            self._columns()
+            self._show()
 
     def on_screen_resume(self) -> None:
-        """Back from an institution or a visit: what was done leaves the list."""
+        """Back from an institution or a visit: read again (the first showing has just read)."""
+        if not self._resumed:
+            self._resumed = True
+            return
         self.reload()
 
     def reload(self) -> None:
@@ -182,13 +211,26 @@ class DueListScreen(FieldkitScreen):
 
     def _show(self) -> None:
         self.shown = [t for t in self.tasks if self.range in ("all", t.bucket)]
-        keys, rows = task_rows(self.shown, self.fk.language, self.wide)
+        self._rows = task_rows(self.shown, self.fk.language, self.wide)
+        self._more(append=False)
         table = self.query_one(VirtualTable)
-        table.set_rows(keys, rows)
-        if table.selected_key() == HEADER and len(keys) > 1:
+        if table.selected_key() == HEADER and table.row_count > 1:
             table.cursor = 1
         label = self.t("due.count", n=len(self.shown)) if self.shown else self.t("due.empty")
         self.query_one("#count", Label).update(label)
+
+    def _more(self, append: bool = True) -> None:
+        """Put the next page of rows in the table (the rest are made when scrolled to)."""
+        page = list(islice(self._rows, PAGE))
+        if page or not append:
+            self.query_one(VirtualTable).set_rows(
+                [k for k, _ in page], [c for _, c in page], append=append
+            )
+
+    @on(VirtualTable.Highlighted)
+    def _near_end(self, event: VirtualTable.Highlighted) -> None:
+        if event.index >= self.query_one(VirtualTable).row_count - 5:
+            self._more()
 
     def selected(self) -> DueTask | None:
         """The task under the cursor (None on a heading)."""

@@ -394,7 +394,7 @@ MESSAGES.update(
             "Notice of {issued} ({by}), due {deadline} · {state}",
         ),
         "case.unsent": ("待同步", "not yet sent"),
-        "case.item_line": ("{n}. {text} — {status}", "{n}. {text} — {status}"),
+        "case.item_line": ("{n}. {text}：{status}", "{n}. {text} — {status}"),
         "case.escalation_title": ("升级记录", "Escalation"),
         "case.pick": ("案件", "Case"),
         "case.waive": ("免于整改…", "Waive item…"),

@@ -3,7 +3,7 @@ state and escalation; filtered by state; Enter opens the institution."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,7 +24,11 @@ from .widgets.footer import TranslatedFooter
 from .widgets.status_bar import StatusBar
 from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
 
+if TYPE_CHECKING:
+    from .app import FieldkitApp
+
 STATES = ("all", *dc.CASE_STATES)
+PAGE = 80  # rows made per page: a city's 2,000 cases are not all drawn to open the ledger
 SHORT_STEPS = {
     dc.INTERVIEW_SCHEDULED: ("约谈已安排", "interview set"),
     dc.INTERVIEW_HELD: ("约谈已进行", "interview held"),
@@ -36,13 +40,10 @@ SHORT_STEPS = {
 def ledger_cells(case: dict[str, Any], lang: str, width: int) -> list[Cell]:
     """One case as a row: institution, county, (issued,) deadline, state, items done, escalation
     (and the open items when `width` leaves room)."""
-    items = case["items"]
-    settled = sum(1 for i in items if i["status"] != dc.OPEN)
-    last = case["escalation"][-1] if case["escalation"] else None
+    settled = case["items"] - case["open_items"]
+    step = case["last_step"]
     escalation = (
-        f"{last['on'][5:]} {pick(SHORT_STEPS.get(last['step'], (last['step'],) * 2), lang)}"
-        if last
-        else ""
+        f"{case['last_on'][5:]} {pick(SHORT_STEPS.get(step, (step, step)), lang)}" if step else ""
     )
     cells: list[Cell] = [
         [(case["institution_name"], "")],
@@ -51,13 +52,13 @@ def ledger_cells(case: dict[str, Any], lang: str, width: int) -> list[Cell]:
     if width >= 100:
         cells.append([(case["issued_on"][5:], "")])
     cells += [
-        [(case["current_deadline"][5:], "red" if case["state"] == dc.OVERDUE else "")],
+        [(case["deadline"][5:], "red" if case["state"] == dc.OVERDUE else "")],
         [(pick(dc.CASE_STATE_NAMES[case["state"]], lang), STATE_STYLES[case["state"]])],
-        [(f"{settled}/{len(items)}", "green" if settled == len(items) else "")],
+        [(f"{settled}/{case['items']}", "green" if settled == case["items"] else "")],
         [(escalation, "bold")],
     ]
     if width >= 110:
-        cells.append([("；".join(i["text"] for i in items if i["status"] == dc.OPEN), "dim")])
+        cells.append([(case["open_text"], "dim")])
     return cells
 
 
@@ -78,12 +79,16 @@ class LedgerScreen(FieldkitScreen):
             super().__init__()
             self.cases = cases
 
-    def __init__(self) -> None:
+    def __init__(self, cases: list[dict[str, Any]] | None = None) -> None:
+        """`cases`: the ledger read before the screen was pushed (see `open`), shown at once."""
         super().__init__()
         self.state = "all"
-        self.cases: list[dict[str, Any]] = []
+        self.preloaded = cases
+        self.cases: list[dict[str, Any]] = cases or []
         self.shown: list[dict[str, Any]] = []
         self.loads = 0
+        self._resumed = False
+        self._layout: tuple[int, ...] = ()
 
     def compose(self) -> ComposeResult:
         """Title and state filter on top, the cases below."""
@@ -117,11 +122,26 @@ class LedgerScreen(FieldkitScreen):
         self.after_compose()
         self.follow_sync()
 
+    @classmethod
+    def open(cls, app: FieldkitApp) -> None:
+        """Read the ledger in a thread, then push the screen with it: one frame, with its rows."""
+
+        def read() -> None:
+            store = app.store
+            if store is not None:
+                cases = store.ledger(app.today())
+                app.call_from_thread(app.push_screen, cls(cases))
+
+        app.run_worker(read, thread=True, exclusive=True, group="open-ledger", exit_on_error=False)
+
     def after_compose(self) -> None:
-        """Set the columns and read the ledger."""
+        """Set the columns; show the ledger read before, or read it."""
         self._columns()
         self.query_one(VirtualTable).focus()
-        self.reload()
+        if self.preloaded is not None and not self.loads:
+            self.on_ledger_screen_loaded(self.Loaded(self.preloaded))
+        else:
+            self.reload()
 
     @property
     def width(self) -> int:
@@ -129,6 +149,7 @@ class LedgerScreen(FieldkitScreen):
         return self.size.width or self.app.size.width
 
     def _columns(self) -> None:
+        self._layout = (self.width >= 100, self.width >= 110)
         en = self.fk.language == "en"
         columns = [
             ColumnSpec(self.t("col.institution"), 18, fill=True),
@@ -147,12 +168,16 @@ class LedgerScreen(FieldkitScreen):
         self.query_one(VirtualTable).set_columns(columns)
 
     def on_resize(self) -> None:
-        """Re-fit the columns."""
-        self._columns()
-        self._show()
+        """Re-fit the columns when one comes or goes with the width."""
+        if (self.width >= 100, self.width >= 110) != self._layout:
+            self._columns()
+            self._show()
 
     def on_screen_resume(self) -> None:
-        """Back from an institution: read again."""
+        """Back from an institution or a visit: read again (the first showing has just read)."""
+        if not self._resumed:
+            self._resumed = True
+            return
         self.reload()
 
     def reload(self) -> None:
@@ -174,13 +199,27 @@ class LedgerScreen(FieldkitScreen):
 
     def _show(self) -> None:
         self.shown = [c for c in self.cases if self.state in ("all", c["state"])]
-        lang, width = self.fk.language, self.width
-        self.query_one(VirtualTable).set_rows(
-            [str(i) for i in range(len(self.shown))],
-            [ledger_cells(c, lang, width) for c in self.shown],
-        )
+        self._more(append=False)
         label = self.t("ledger.count", n=len(self.shown)) if self.shown else self.t("ledger.empty")
         self.query_one("#count", Label).update(label)
+
+    def _more(self, append: bool = True) -> None:
+        """Put the next page of cases in the table (the rest are made when scrolled to)."""
+        table = self.query_one(VirtualTable)
+        start = table.row_count if append else 0
+        page = self.shown[start : start + PAGE]
+        if page or not append:
+            lang, width = self.fk.language, self.width
+            table.set_rows(
+                [str(i) for i in range(start, start + len(page))],
+                [ledger_cells(c, lang, width) for c in page],
+                append=append,
+            )
+
+    @on(VirtualTable.Highlighted)
+    def _near_end(self, event: VirtualTable.Highlighted) -> None:
+        if event.index >= self.query_one(VirtualTable).row_count - 5:
+            self._more()
 
     @on(ChoiceBar.Changed, "#state")
     def _state(self, event: ChoiceBar.Changed) -> None:

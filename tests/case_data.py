@@ -57,7 +57,9 @@ def _case(rng: random.Random, n: int, inst_id: str, today: date) -> dict[str, An
                     deadline + timedelta(days=3),
                     "S0001",
                     outcome="承诺限期整改",
-                    new_deadline=today + timedelta(days=rng.randrange(-3, 9)),
+                    new_deadline=max(
+                        deadline + timedelta(days=3), today + timedelta(days=rng.randrange(-3, 9))
+                    ),
                 ),
                 supervisor=True,
             )

@@ -129,7 +129,7 @@ async def test_a_case_from_notice_to_closure_seen_by_technician_and_supervisor(
         await pilot.press("5")
         await settle(pilot)
         shown = widget_text(pilot.app.screen.query_one("#cases-text"), 120)
-        assert "期限 2026-11-30 · 即将到期" in shown and "张贴监管收款码 — 未整改" in shown
+        assert "期限 2026-11-30 · 即将到期" in shown and "张贴监管收款码：未整改" in shown
         await pilot.press("escape")
         due = await open_screen(pilot, "f6", DueListScreen)
         assert ["11-30", "整改到期", "武陵区·人民路", NAME, "整改期限（2项未整改）"] in rows(due)

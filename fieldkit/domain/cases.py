@@ -130,6 +130,34 @@ class Case:
         return sum(1 for i in self.items if i.status == OPEN)
 
 
+CLOCK = "clock"  # the phase of a case whose state the date decides (open, due, overdue)
+
+
+def phase(case: Case) -> str:
+    """closed, escalated (an interview pending or a revocation recommended) or clock."""
+    taken = case.steps_taken
+    if CLOSED in taken:
+        return CLOSED
+    if REVOCATION_RECOMMENDED in taken or (taken and taken[-1] == INTERVIEW_SCHEDULED):
+        return ESCALATED
+    return CLOCK
+
+
+def state_of(case_phase: str, open_items: int, deadline: date, today: date) -> str:
+    """A case's state from its phase, its open items and the deadline that runs, on `today`."""
+    if case_phase == CLOSED:
+        return CLOSED
+    if open_items == 0:
+        return RECTIFIED
+    if case_phase == ESCALATED:
+        return ESCALATED
+    if today > deadline:
+        return OVERDUE
+    if (deadline - today).days <= DUE_WITHIN_DAYS:
+        return DUE
+    return OPEN
+
+
 def case_state(case: Case, today: date) -> str:
     """open, due (deadline within 3 days), overdue, rectified, escalated or closed, on `today`.
 
@@ -137,19 +165,7 @@ def case_state(case: Case, today: date) -> str:
     new deadline); while an interview is only scheduled, or a revocation is recommended, the
     case is `escalated`.
     """
-    taken = case.steps_taken
-    if CLOSED in taken:
-        return CLOSED
-    if case.open_items == 0:
-        return RECTIFIED
-    if REVOCATION_RECOMMENDED in taken or (taken and taken[-1] == INTERVIEW_SCHEDULED):
-        return ESCALATED
-    deadline = case.current_deadline
-    if today > deadline:
-        return OVERDUE
-    if (deadline - today).days <= DUE_WITHIN_DAYS:
-        return DUE
-    return OPEN
+    return state_of(phase(case), case.open_items, case.current_deadline, today)
 
 
 def open_case(visit: Visit) -> Case | None:
