@@ -1,6 +1,6 @@
-"""The interview notice (约谈通知书) of an escalated case, as an A4 PDF like the rectification
-notice: the institution, why it is summoned (the notice's open items, past their deadline), when
-and where, who attends, and lines to sign."""
+"""The interview notice (约谈通知书) of an escalated case: an A4 PDF with real text, set with the
+same helper as the rectification notice (fieldkit.documents): the institution, why it is summoned
+(the notice's open items, past their deadline), when and where, who attends, lines to sign."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from fieldkit import domain
+from fieldkit.documents import Document
 from fieldkit.domain import cases as dc
-from fieldkit.payment.fonts import find_cjk_font
-from fieldkit.payment.posters import DEFAULT_ISSUER, LAYOUTS, Canvas, Page, _finish, save_pdf
+from fieldkit.payment.posters import DEFAULT_ISSUER
 
 
 def _scheduled(case: domain.Case) -> domain.Escalation:
@@ -33,63 +33,44 @@ def render_interview_notice(
     case: domain.Case,
     issuer: str | None = None,
     printed_on: date | None = None,
-) -> list[Page]:
-    """The 约谈通知书 of a case on A4 pages."""
+) -> Document:
+    """The 约谈通知书 of a case as an A4 document (long item lists continue on further pages)."""
     interview = _scheduled(case)
-    layout = LAYOUTS["a4"]
-    font = find_cjk_font()
-    height = layout.height or 3508
+    office = issuer or DEFAULT_ISSUER
     when = (printed_on or date.today()).isoformat()
-    canvas = Canvas(layout.width, height, font, layout.margin)
-    pages: list[Page] = []
-    canvas.text("约谈通知书", layout.title, bold=True)
-    canvas.text(f"编号 {case.case_id[:8].upper()}-YT", layout.small)
-    canvas.space(layout.body)
-    for line in (
-        f"{institution.get('name', '')}：",
-        f"平台编号：{institution.get('id', case.institution_id)}",
-        f"地址：{institution.get('address') or ''}",
+    doc = Document(title=f"约谈通知书 {institution.get('name', '')}", issuer=office)
+    doc.page()
+    doc.heading("约谈通知书")
+    doc.text(f"编号 {case.case_id[:8].upper()}-YT", 10, align="C", after=6)
+    doc.paragraph(f"{institution.get('name', '')}：", after=1)
+    doc.paragraph(f"平台编号：{institution.get('id', case.institution_id)}", after=1)
+    doc.paragraph(f"地址：{institution.get('address') or ''}", after=2)
+    doc.paragraph(
         f"你机构于 {case.issued_on.isoformat()} 收到整改通知书，整改期限为 "
         f"{case.current_deadline.isoformat()}。经复查，下列事项未按期整改：",
-    ):
-        canvas.text(line, layout.body, align="left")
-    canvas.space(layout.body // 2)
-    open_items = [i for i in case.items if i.status == dc.OPEN] or list(case.items)
-    for number, item in enumerate(open_items, 1):
-        if canvas.y > height - 14 * layout.body:
-            pages.append(_finish(canvas, layout))
-            canvas = Canvas(layout.width, height, font, layout.margin)
-            canvas.text("约谈通知书（续）", layout.body, bold=True)
-        canvas.text(f"{number}. {item.text}", layout.body, align="left")
-    canvas.space(layout.body // 2)
-    for line in (
-        "请你机构法定代表人（负责人）按时参加约谈，并携带整改情况说明及相关材料。",
-        f"约谈时间：{interview.on.isoformat()}",
-        f"约谈地点：{interview.place or ''}",
-        f"参加人员：{interview.attendees or '法定代表人（负责人）'}",
-    ):
-        canvas.text(line, layout.body, align="left", bold=line.startswith("约谈"))
+        after=2,
+    )
+    open_items = [i.text for i in case.items if i.status == dc.OPEN] or [i.text for i in case.items]
+    doc.numbered(open_items)
+    doc.space(3)
+    doc.paragraph("请你机构法定代表人（负责人）按时参加约谈，并携带整改情况说明及相关材料。")
+    doc.text(f"约谈时间：{interview.on.isoformat()}", 12, bold=True, after=1)
+    doc.text(f"约谈地点：{interview.place or ''}", 12, bold=True, after=1)
+    doc.paragraph(f"参加人员：{interview.attendees or '法定代表人（负责人）'}", after=1)
     if interview.note:
-        canvas.text(f"说明：{interview.note}", layout.body, align="left")
-    canvas.text(
-        "无正当理由拒不参加约谈或逾期仍不整改的，将依法依规进一步处理，直至建议吊销办学许可证。",
-        layout.body,
-        align="left",
+        doc.paragraph(f"说明：{interview.note}", after=1)
+    doc.paragraph(
+        "无正当理由拒不参加约谈或逾期仍不整改的，将依法依规进一步处理，直至建议吊销办学许可证。"
     )
-    canvas.space(layout.body * 2)
-    canvas.text(f"{issuer or DEFAULT_ISSUER}（盖章）", layout.body, align="left")
-    canvas.text(f"日期：{when}", layout.body, align="left")
-    canvas.space(layout.body)
-    canvas.text(
-        "机构签收人：__________________    签收日期：____________",
-        layout.body,
-        align="left",
-        gap=1.6,
-    )
-    canvas.space(layout.body)
-    canvas.text("本通知书一式两份，机构与教育行政部门各执一份。", layout.small)
-    pages.append(_finish(canvas, layout))
-    return pages
+    if doc.room < 60:  # the seal and the signature stay together
+        doc.page()
+        doc.text("约谈通知书（续）", 12, bold=True, after=4)
+    doc.space(6)
+    doc.paragraph(f"{office}（盖章）    日期：{when}")
+    doc.signatures(["机构签收人"])
+    doc.space(10)
+    doc.text("本通知书一式两份，机构与教育行政部门各执一份。", 9, align="C")
+    return doc
 
 
 def save_interview_notice(
@@ -100,6 +81,6 @@ def save_interview_notice(
     printed_on: date | None = None,
 ) -> int:
     """Write the interview notice as an A4 PDF at `path`; returns the page count."""
-    pages = render_interview_notice(institution, case, issuer, printed_on)
+    doc = render_interview_notice(institution, case, issuer, printed_on)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_pdf(pages, path)
+    return doc.save(path)

@@ -267,14 +267,14 @@ class FieldkitApp(App[None]):
         """Show what falls due: overdue, today, this week."""
         from .due_list import DueListScreen
 
-        if self.store is not None and not isinstance(self.screen, DueListScreen):
+        if self.store is not None:
             DueListScreen.open(self)
 
     def action_open_ledger(self) -> None:
         """Show the rectification ledger."""
         from .ledger import LedgerScreen
 
-        if self.store is not None and not isinstance(self.screen, LedgerScreen):
+        if self.store is not None:
             LedgerScreen.open(self)
 
     def action_open_settings(self) -> None:
@@ -283,10 +283,14 @@ class FieldkitApp(App[None]):
 
         self.show_tool_screen(SettingsScreen)
 
-    def show_tool_screen(self, kind: type[Screen[Any]]) -> None:
+    def show_tool_screen(
+        self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]] | None = None
+    ) -> None:
         """Switch to the sync, dashboard or settings screen instead of piling one on another:
         back down to it when it is open below (and nothing typed lies above it), in place of the
-        tool screen shown now, else on top of the screen shown."""
+        tool screen shown now, else on top of the screen shown. `make` builds a new one (with
+        data read beforehand) instead of `kind()`."""
+        make = make or kind
         from .help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
@@ -302,9 +306,9 @@ class FieldkitApp(App[None]):
             for _ in stack[below + 1 :]:
                 self.pop_screen()
         elif type(self.screen).__name__ in SCREEN_OF_ACTION.values():
-            self.switch_screen(kind())
+            self.switch_screen(make())
         else:
-            self.push_screen(kind())
+            self.push_screen(make())
 
     def action_help(self) -> None:
         """Show what each key of this screen does, in the user's language."""

@@ -147,7 +147,7 @@ class DueListScreen(FieldkitScreen):
             store = app.store
             if store is not None:
                 tasks = store.due_list(app.today(), app.language)
-                app.call_from_thread(app.push_screen, cls(tasks))
+                app.call_from_thread(app.show_tool_screen, cls, lambda: cls(tasks))
 
         app.run_worker(
             read, thread=True, exclusive=True, group="open-due-list", exit_on_error=False

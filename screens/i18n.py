@@ -350,6 +350,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 MESSAGES.update(
     {
         "key.due_list": ("待办", "Due list"),
+        "help.screen.DueListScreen": ("待办", "the due list"),
+        "help.screen.LedgerScreen": ("整改台账", "the ledger"),
         "key.ledger": ("整改台账", "Ledger"),
         "key.range": ("切换范围", "Range"),
         "key.start_task": ("开始该走访", "Start this visit"),

@@ -207,7 +207,7 @@ class InstitutionScreen(FieldkitScreen):
                     yield Button(self.t("inst.qr_button"), id="qr")
                     yield Label(self.t("inst.code_check"), classes="hint")
                     yield Label("", id="code-result")
-            with TabPane(self.t("inst.tab_cases"), id="tab-cases"):
+            with TabPane(f"5 {self.t('inst.tab_cases')}", id="tab-cases"):
                 with VerticalScroll():
                     yield CasePanel(self.inst_id, self.fk.language, self._supervisor(), id="cases")
         yield TranslatedFooter()

@@ -130,7 +130,7 @@ class LedgerScreen(FieldkitScreen):
             store = app.store
             if store is not None:
                 cases = store.ledger(app.today())
-                app.call_from_thread(app.push_screen, cls(cases))
+                app.call_from_thread(app.show_tool_screen, cls, lambda: cls(cases))
 
         app.run_worker(read, thread=True, exclusive=True, group="open-ledger", exit_on_error=False)
 

@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Input, Label, SelectionList, TextArea
 
 from cache.store import Store
-from fieldkit import config
+from fieldkit import config, paths
 from fieldkit.sync import SyncClient, login
 from screens.app import FieldkitApp, make_app, services_for
 from screens.dashboard import DashboardScreen
@@ -27,6 +27,7 @@ from screens.widgets.virtual_table import VirtualTable
 from tests.live_server import LiveServer, SmallOffice, small_office
 from tests.test_app_fixtures import CST, settle, visible_rows, wait_until, widget_text
 from tests.test_app_sync import logged_in, quick_sync, status_text
+from tests.test_qr_fixtures import pdf_texts
 
 INST = "JG4307020001"
 NAME = "常德星辰教育培训学校"
@@ -158,6 +159,12 @@ async def test_a_case_from_notice_to_closure_seen_by_technician_and_supervisor(
         await pilot.press("escape")
         await settle(pilot)
         await fill_dialog(pilot, "#schedule", place="武陵区教育局301室", attendees="法定代表人")
+        await pilot.click("#print")  # the interview notice, as an A4 PDF
+        notices = paths.home() / "notices"
+        await wait_until(pilot, lambda: bool(list(notices.glob("约谈通知书-*.pdf"))))
+        (pdf,) = notices.glob("约谈通知书-*.pdf")
+        printed = "".join(pdf_texts(pdf.read_bytes()))
+        assert NAME in printed and "约谈地点：武陵区教育局301室" in printed
         await fill_dialog(
             pilot, "#held", on="2026-12-03", outcome="承诺一周内整改", new_deadline="2026-12-08"
         )

@@ -338,6 +338,7 @@ class CasePanel(Vertical):
     def write_notice(self, case: domain.Case) -> None:
         """Render the notice off the event loop, into the profile's documents folder."""
         from fieldkit import paths
+        from fieldkit.documents import DocumentError
         from fieldkit.interview_notice import save_interview_notice
         from fieldkit.payment.fonts import FontMissing
         from fieldkit.payment.posters import PosterError
@@ -358,7 +359,7 @@ class CasePanel(Vertical):
         except domain.DomainError as exc:
             self.post_message(self.Refused(exc))
             return
-        except (PosterError, FontMissing) as exc:
+        except (PosterError, FontMissing, DocumentError) as exc:
             self.post_message(self.Refused(domain.DomainError("notice", exc.zh, exc.en)))
             return
         self.post_message(self.Saved(tr("case.printed", self.lang, path=str(target))))
