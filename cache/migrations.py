@@ -170,7 +170,9 @@ def _enforcement(db: Database) -> None:
     _run(
         db,
         """
-        CREATE TABLE case_bodies (case_id TEXT PRIMARY KEY, data TEXT NOT NULL, hlc TEXT);
+        CREATE TABLE case_bodies (
+            case_id TEXT PRIMARY KEY, data TEXT NOT NULL, hlc TEXT
+        ) WITHOUT ROWID;
         CREATE TABLE cases (
             case_id TEXT PRIMARY KEY,
             institution_id TEXT NOT NULL,
@@ -184,7 +186,6 @@ def _enforcement(db: Database) -> None:
             open_text TEXT NOT NULL DEFAULT ''
         );
         CREATE INDEX cases_institution ON cases (institution_id);
-        CREATE INDEX cases_running ON cases (deadline) WHERE phase = 'clock' AND open_items > 0;
         CREATE TABLE reviews (
             visit_id TEXT PRIMARY KEY,
             institution_id TEXT NOT NULL,
@@ -194,8 +195,7 @@ def _enforcement(db: Database) -> None:
             reviewed_on TEXT NOT NULL,
             hlc TEXT,
             amended INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX reviews_institution ON reviews (institution_id);
+        ) WITHOUT ROWID;
         CREATE TABLE round_tasks (
             round_id TEXT NOT NULL,
             institution_id TEXT NOT NULL,
@@ -203,8 +203,7 @@ def _enforcement(db: Database) -> None:
             created_on TEXT NOT NULL,
             data TEXT NOT NULL,
             PRIMARY KEY (round_id, institution_id)
-        );
-        CREATE INDEX round_tasks_institution ON round_tasks (institution_id)
+        ) WITHOUT ROWID
     """,
     )
     progress.refresh(db.conn, None)  # follow-up dates: an empty later visit no longer erases one
