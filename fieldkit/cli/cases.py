@@ -14,6 +14,7 @@ from fieldkit.server import enforcement
 from fieldkit.server.auth import Caller, division_filter
 from fieldkit.server.store import institutions, technicians
 
+from .exits import ExitCode
 from .server import _fail, _open, _say
 
 # One row per item; the case's columns repeat on each of its items.
@@ -138,18 +139,21 @@ def cmd_cases(args: argparse.Namespace) -> int:
     try:
         today = _date(args.on, "日期 / date") or date.today()
     except ValueError as exc:
-        return _fail(*str(exc).split(" / ", 1))
+        return _fail(*str(exc).split(" / ", 1), code=ExitCode.BAD_INPUT)
     code = args.division or domain.PROVINCE_CODE
     if code not in domain.DIVISIONS:
-        return _fail(f"未知的行政区划代码“{code}”", f"unknown division code '{code}'")
+        return _fail(
+            f"未知的行政区划代码“{code}”",
+            f"unknown division code '{code}'",
+            code=ExitCode.BAD_INPUT,
+        )
     if args.state is not None and args.state not in dc.CASE_STATES:
         return _fail(
             f"状态应为：{'、'.join(dc.CASE_STATES)}",
             f"the state must be one of {', '.join(dc.CASE_STATES)}",
+            code=ExitCode.BAD_INPUT,
         )
     store = _open(args)
-    if store is None:
-        return 1
     try:
         store.create_schema()
         with store.engine.connect() as conn:
@@ -202,11 +206,9 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         due = _date(args.due, "到期日期 / due date")
         today = _date(args.today, "日期 / date") or date.today()
     except ValueError as exc:
-        return _fail(*str(exc).split(" / ", 1))
+        return _fail(*str(exc).split(" / ", 1), code=ExitCode.BAD_INPUT)
     assert due is not None
     store = _open(args)
-    if store is None:
-        return 1
     try:
         store.create_schema()
         caller = None
@@ -216,13 +218,17 @@ def cmd_campaign(args: argparse.Namespace) -> int:
                     technicians.select().where(technicians.c.id == args.supervisor)
                 ).first()
             if row is None:
-                return _fail(f"没有人员“{args.supervisor}”", f"no technician '{args.supervisor}'")
+                return _fail(
+                    f"没有人员“{args.supervisor}”",
+                    f"no technician '{args.supervisor}'",
+                    code=ExitCode.NOT_FOUND,
+                )
             caller = Caller(row.id, row.name, row.role, row.zone)
         made = enforcement.create_round(
             store, args.division, due, today, _percent(args.sample), args.filter, caller
         )
     except domain.ValidationError as exc:
-        return _fail(exc.zh, exc.en)
+        return _fail(exc.zh, exc.en, code=ExitCode.BAD_INPUT)
     finally:
         store.close()
     _say(
