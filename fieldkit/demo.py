@@ -172,11 +172,15 @@ def office_server(db: Path) -> Iterator[int]:
     """Run the office API under uvicorn on a free loopback port, in a thread, until the block ends."""
     import uvicorn
 
+    from .logs import office_log, uvicorn_log_config
     from .server.app import create_app
 
     app = create_app(db)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    quiet = uvicorn_log_config(office_log(), "warning", console=False, own_process=False)
+    server = uvicorn.Server(  # its log goes to office.log, never over the app's screen
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", log_config=quiet
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True, name="demo-office")
     thread.start()

@@ -111,9 +111,15 @@ def setup_client() -> Path | None:
     return path
 
 
-def uvicorn_log_config(log_file: Path | None, level: str = "info") -> dict[str, Any]:
+def uvicorn_log_config(
+    log_file: Path | None, level: str = "info", *, console: bool = True, own_process: bool = True
+) -> dict[str, Any]:
     """The office server's logging for uvicorn: timestamps, one line per request without its
-    query string, tokens hidden; to the console and (when given) a rotating file."""
+    query string, tokens hidden; to the console and (when given) a rotating file.
+
+    `console=False` keeps the terminal clear (the demo's office runs under the app's screen);
+    `own_process=False` leaves the "fieldkit" loggers to the client's log (the demo again).
+    """
     handlers: dict[str, Any] = {
         "console": {
             "class": "logging.StreamHandler",
@@ -127,7 +133,7 @@ def uvicorn_log_config(log_file: Path | None, level: str = "info") -> dict[str, 
             "stream": "ext://sys.stderr",
         },
     }
-    used = ["console"]
+    used = ["console"] if console else []
     if log_file is not None:
         log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         handlers["file"] = {
@@ -151,10 +157,14 @@ def uvicorn_log_config(log_file: Path | None, level: str = "info") -> dict[str, 
             "uvicorn": {"handlers": used, "level": upper, "propagate": False},
             "uvicorn.error": {"level": upper},
             "uvicorn.access": {
-                "handlers": ["access", *used[1:]],
+                "handlers": [h for h in used if h != "console"] + (["access"] if console else []),
                 "level": upper,
                 "propagate": False,
             },
-            "fieldkit": {"handlers": used, "level": upper, "propagate": False},
+            **(
+                {"fieldkit": {"handlers": used, "level": upper, "propagate": False}}
+                if own_process
+                else {}
+            ),
         },
     }
