@@ -172,3 +172,10 @@ def test_every_help_page_fits_an_80_column_terminal(
     assert len(pages) > 15
     too_wide = [line for page in pages for line in page.splitlines() if display_width(line) > 80]
     assert not too_wide, "\n".join(too_wide)
+
+
+def test_login_without_a_terminal_or_token_file_says_how_to_give_the_token() -> None:
+    done = fieldkit("login", "http://127.0.0.1:9")  # no stdin, as in CI or a script
+    assert done.returncode == ExitCode.FAILED
+    assert "没有收到令牌" in done.stderr and "--token-file" in done.stderr
+    assert "Traceback" not in done.stderr and "Unexpected" not in done.stderr

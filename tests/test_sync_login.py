@@ -215,6 +215,7 @@ def test_cli_login_asks_for_the_token_without_echo(
         return "good-token"
 
     monkeypatch.setattr("getpass.getpass", getpass)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)  # a technician at a terminal
     with ScriptedServer(office_routes([KEY_A])) as office:
         assert main(["login", office.url]) == 0
     assert asked == ["令牌 / Token: "]

@@ -83,7 +83,21 @@ def _read_token(token_file: str | None) -> str:
                 f"无法读取令牌文件 {token_file}（{exc}） / "
                 f"Cannot read the token file {token_file} ({exc})"
             ) from None
-    return getpass.getpass("令牌 / Token: ").strip()
+    try:
+        token = (
+            getpass.getpass("令牌 / Token: ")
+            if sys.stdin is not None and sys.stdin.isatty()
+            else sys.stdin.readline()  # piped in (`… | fieldkit login URL`), or nothing at all
+        ).strip()
+    except EOFError:
+        token = ""
+    if not token:
+        raise ConfigError(
+            "没有收到令牌。请在终端中运行并粘贴令牌，或用 --token-file 文件（'-' 表示标准输入）。 / "
+            "No token was given: run this in a terminal and paste it, or use --token-file F "
+            "('-' reads standard input)."
+        )
+    return token
 
 
 def cmd_login(args: argparse.Namespace) -> int:
