@@ -42,14 +42,25 @@ class LiveServer:
     """`with LiveServer(db) as server:` runs the office API on `server.url` until the block ends."""
 
     def __init__(
-        self, db: str | Path, port: int | None = None, failed_logins: FailedLogins | None = None
+        self,
+        db: str | Path,
+        port: int | None = None,
+        failed_logins: FailedLogins | None = None,
+        forwarded_allow_ips: str | None = None,
     ) -> None:
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(db, failed_logins=failed_logins)
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            # as `fieldkit serve` does: X-Forwarded-For only from the proxies named
+            proxy_headers=bool(forwarded_allow_ips),
+            forwarded_allow_ips=forwarded_allow_ips,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

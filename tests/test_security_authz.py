@@ -213,9 +213,10 @@ def test_repeated_bad_tokens_from_one_address_are_slowed_down(tmp_path: Path) ->
         assert last.json()["error"] == "too_many_attempts"
         assert 1 <= int(last.headers["retry-after"]) <= 61
         assert "秒后再试" in last.json()["message"] and "try again in" in last.json()["message"]
-        # while it waits, not even a right token is checked from that address (no oracle)
+        # the address is slowed, not the technicians behind it (one proxy or NAT): a valid
+        # token still gets in (tokens are 256-bit random: telling one valid is no help to guess)
         assert (
-            httpx.get(server.url + "/api/v1/me", headers=built.headers("tech_a")).status_code == 429
+            httpx.get(server.url + "/api/v1/me", headers=built.headers("tech_a")).status_code == 200
         )
         # no token at all is not a guess, and the health check stays open
         assert httpx.get(server.url + "/api/v1/me").status_code == 401

@@ -43,6 +43,12 @@ HANDLERS: dict[str, tuple[str, str]] = {
     # --- issue 16 ---
     "server-cases": ("fieldkit.cli.cases", "cmd_cases"),
     "server-campaign": ("fieldkit.cli.cases", "cmd_campaign"),
+    # --- issue 11: the office's tokens and backups ---
+    "server-technicians": ("fieldkit.cli.server", "cmd_technicians"),
+    "server-revoke": ("fieldkit.cli.server", "cmd_revoke"),
+    "server-rotate": ("fieldkit.cli.server", "cmd_rotate"),
+    "server-backup": ("fieldkit.cli.server", "cmd_backup"),
+    "server-restore": ("fieldkit.cli.server", "cmd_restore"),
 }
 
 log = logging.getLogger("fieldkit.cli")
@@ -290,6 +296,26 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
         metavar="F",
         help=bi("证书的私钥（PEM）", "the certificate's private key (PEM)"),
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help=bi(
+            "服务器进程数（多于1个时须使用 PostgreSQL）；默认 %(default)s",
+            "server processes (more than 1 needs PostgreSQL); default %(default)s",
+        ),
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        default=None,
+        help=bi(
+            "只信任这些反向代理（逗号分隔的地址）发来的 X-Forwarded-For；默认不信任任何代理",
+            "trust X-Forwarded-For only from these proxies (comma-separated addresses); "
+            "default: trust none",
+        ),
+    )
 
     server = sub.add_parser("server", help=bi("办公室管理", "office administration"))
     server_sub = server.add_subparsers(
@@ -422,7 +448,58 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
         ),
     )
     campaign.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
-    for action in (init, seed, imp, add, assign, bank, ledger, campaign):
+    # --- issue 11: the office's tokens and backups ---
+    techs = server_sub.add_parser(
+        "technicians",
+        help=bi(
+            "列出技术人员：编号、姓名、片区、角色、状态、最近联系、设备数",
+            "list technicians: id, name, zone, role, state, last seen, devices",
+        ),
+    )
+    revoke = server_sub.add_parser(
+        "revoke",
+        help=bi(
+            "停用技术人员的令牌（设备下次连接时被告知，未发送的更改保留在设备上）",
+            "end a technician's token (their laptop is told at its next contact and keeps "
+            "its unsent work)",
+        ),
+    )
+    rotate = server_sub.add_parser(
+        "rotate",
+        help=bi(
+            "为技术人员换发新令牌（只显示这一次），旧令牌停用",
+            "issue a technician a new token (printed once); the old one stops working",
+        ),
+    )
+    for action in (revoke, rotate):
+        action.add_argument(
+            "technician", metavar="ID", help=bi("技术人员编号，例如 T0001", "e.g. T0001")
+        )
+    backup = server_sub.add_parser(
+        "backup",
+        help=bi(
+            "把办公室数据库完整一致地复制到一个文件（服务器运行时也可以）",
+            "write a consistent copy of the office store to a file (also while serving)",
+        ),
+    )
+    backup.add_argument(
+        "file", metavar="FILE", help=bi("备份文件（SQLite 格式）", "the backup file (SQLite)")
+    )
+    restore = server_sub.add_parser(
+        "restore",
+        help=bi(
+            "用备份文件替换办公室数据库，并开始新的数据纪元（客户端会重新同步）；请先停止服务器",
+            "replace the office store with a backup under a new epoch (clients sync afresh); "
+            "stop the server first",
+        ),
+    )
+    restore.add_argument(
+        "file", metavar="FILE", help=bi("fieldkit server backup 写出的文件", "a backup file")
+    )
+    for action in (
+        init, seed, imp, add, assign, bank, ledger, campaign,
+        techs, revoke, rotate, backup, restore,
+    ):  # fmt: skip
         _db_option(action)
 
     add_global_options_everywhere(parser)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import ssl
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -123,12 +125,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the office server under uvicorn."""
     import uvicorn
 
-    from fieldkit.server.app import create_app
+    from fieldkit.server.app import APP_FACTORY, SERVE_DB, close_app, create_app
 
     certfile, keyfile = getattr(args, "certfile", None), getattr(args, "keyfile", None)
     refused = _tls_refusal(certfile, keyfile)
     if refused is not None:
         return _fail(*refused)
+    refused = _workers_refusal(args.db, args.workers)
+    if refused is not None:
+        return _fail(*refused, code=ExitCode.USAGE)
     _open(args).close()  # never serve a fresh store, with a new key, from a mistyped --db
     taken = _port_refusal(args.host, args.port)
     if taken is not None:
@@ -143,21 +148,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"cannot open the store '{args.db}': {_reason(exc)}",
         )
     scheme = "https" if certfile else "http"
+    workers = args.workers
     _say(
-        f"办公室服务器运行于 {scheme}://{args.host}:{args.port}（Ctrl+C 停止）",
-        f"office server on {scheme}://{args.host}:{args.port} (Ctrl+C stops it)",
+        f"办公室服务器运行于 {scheme}://{args.host}:{args.port}（{workers} 个进程，Ctrl+C 停止）",
+        f"office server on {scheme}://{args.host}:{args.port} ({workers} "
+        f"process{'es' if workers > 1 else ''}, Ctrl+C stops it)",
     )
     _say(f"日志同时写入 {office_log()}", f"the log also goes to {office_log()}")
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        log_config=uvicorn_log_config(office_log()),
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-    )
+    trusted = args.forwarded_allow_ips
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        "log_config": uvicorn_log_config(office_log()),
+        "ssl_certfile": certfile,
+        "ssl_keyfile": keyfile,
+        # X-Forwarded-For is believed only from the proxies the office names, never by default
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
+    }
+    if workers > 1:  # each process builds its own app over the same database
+        close_app(app)
+        os.environ[SERVE_DB] = args.db
+        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(app, **options)
     return 0
+
+
+def _workers_refusal(db: str, workers: int) -> tuple[str, str] | None:
+    """Why the store cannot be served by this many processes (zh, en), or None."""
+    if workers < 1:
+        return ("--workers 至少为 1", "--workers must be at least 1")
+    if workers > 1 and make_url(database_url(db)).get_backend_name() == "sqlite":
+        return (
+            f"SQLite 数据库只能由一个服务器进程使用（收到 --workers {workers}）；多个进程请使用 "
+            "PostgreSQL（--db postgresql://…），或去掉 --workers",
+            f"an SQLite office store is served by one process only (got --workers {workers}): "
+            "use PostgreSQL (--db postgresql://…) for several, or drop --workers",
+        )
+    return None
 
 
 def _tls_refusal(certfile: str | None, keyfile: str | None) -> tuple[str, str] | None:
@@ -290,3 +320,111 @@ def _run_import(args: argparse.Namespace, run: object) -> int:
     if report.ok:
         return ExitCode.OK
     return ExitCode.BAD_INPUT if Path(args.file).exists() else ExitCode.NOT_FOUND
+
+
+# --- issue 11: the office's tokens and backups -------------------------------------------------
+def cmd_technicians(args: argparse.Namespace) -> int:
+    """List every technician: id, name, zone, role, state, last seen, devices."""
+    from fieldkit.server import tokens
+
+    store = _open(args)
+    try:
+        with store.engine.connect() as conn:
+            people = tokens.listing(conn)
+    finally:
+        store.close()
+    if not people:
+        _say(
+            "还没有技术人员；用 fieldkit server add-technician 添加",
+            "no technicians yet: add one with fieldkit server add-technician",
+        )
+        return 0
+    print("编号/id  姓名/name  片区/zone  角色/role  状态/state  最近联系/last seen  设备/devices")
+    for p in people:
+        role = "主管/supervisor" if p.role == "supervisor" else "技术人员/technician"
+        state = f"已停用/revoked {p.revoked_at[:10]}" if p.revoked_at else "有效/active"
+        seen = (p.last_seen or "从未/never").replace("T", " ")[:19]
+        print(f"{p.id}  {p.name}  {p.zone} {p.zone_name}  {role}  {state}  {seen}  {p.devices}")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """End a technician's token."""
+    from fieldkit.server import tokens
+
+    store = _open(args)
+    try:
+        with store.writing() as conn:
+            name = tokens.revoke(conn, args.technician)
+    except tokens.TokenError as exc:
+        return _fail(*str(exc).split(" / ", 1), code=ExitCode.NOT_FOUND)
+    finally:
+        store.close()
+    who = args.technician.strip().upper()
+    _say(
+        f"已停用 {who} {name} 的令牌；其设备下次连接时会被告知，未发送的更改保留在设备上。"
+        "需要时用 fieldkit server rotate 换发新令牌",
+        f"revoked the token of {who} {name}; their laptop is told at its next contact and "
+        "keeps its unsent work. fieldkit server rotate issues a new token",
+    )
+    return 0
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    """Issue a technician a new token (printed once); the old one stops working."""
+    from fieldkit.server import tokens
+
+    store = _open(args)
+    try:
+        with store.writing() as conn:
+            token = tokens.rotate(conn, args.technician)
+    except tokens.TokenError as exc:
+        return _fail(*str(exc).split(" / ", 1), code=ExitCode.NOT_FOUND)
+    finally:
+        store.close()
+    who = args.technician.strip().upper()
+    _say(
+        f"已为 {who} 换发新令牌，旧令牌已停用；新令牌只显示这一次，请安全地交给本人。本人用它运行 "
+        "fieldkit login 后，设备上未发送的更改会随之发送",
+        f"issued {who} a new token; the old one no longer works. It is shown this once: hand "
+        "it over safely; after fieldkit login with it, the laptop's unsent work is sent",
+    )
+    print(f"token: {token}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Write a consistent copy of the office store to a file, also while the server runs."""
+    from fieldkit.server import backups
+
+    store = _open(args)
+    try:
+        summary = backups.backup(store, Path(args.file))
+    except backups.BackupError as exc:
+        return _fail(*str(exc).split(" / ", 1))
+    finally:
+        store.close()
+    zh, en = summary.words()
+    _say(
+        f"已备份到 {args.file}（{zh}）；恢复：fieldkit server restore {args.file}",
+        f"backed up to {args.file} ({en}); to restore: fieldkit server restore {args.file}",
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Replace the office store with a backup, under a new epoch."""
+    from fieldkit.server import backups
+
+    try:
+        summary = backups.restore(Path(args.file), args.db)
+    except (backups.BackupError, StoreError) as exc:
+        return _fail(*str(exc).split(" / ", 1), code=ExitCode.BAD_INPUT)
+    zh, en = summary.words()
+    _say(
+        f"已从 {args.file} 恢复办公室数据库（{zh}），并开始新的数据纪元；各设备下次同步时会"
+        "重新下载，并补发办公室缺少的更改",
+        f"restored the office store from {args.file} ({en}) under a new epoch; every "
+        "laptop pulls afresh at its next sync and re-sends what the office lacks",
+    )
+    return 0

@@ -1,5 +1,6 @@
 """The office server: the FastAPI app over one store, with its limits and compression."""
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,8 +17,12 @@ from .cases_api import router as cases_router
 from .errors import error_response, install_error_handlers
 from .routes import router
 from .store import Store
+from .tokens import LastSeen
 
 MAX_BODY = 2 * 1024 * 1024
+# `fieldkit serve --workers N`: each process builds its app from the store named here.
+SERVE_DB = "FIELDKIT_SERVE_DB"
+APP_FACTORY = "fieldkit.server.app:app_from_environment"
 DEFAULT_OFFICE_NAME = "湖南省校外培训监管办公室"
 
 
@@ -100,9 +105,15 @@ def create_app(
     app.state.store, app.state.epoch = store, epoch
     app.state.puller = pull.Puller(store, epoch)
     app.state.failed_logins = failed_logins or FailedLogins()
+    app.state.last_seen = LastSeen(store.engine)
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(cases_router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app over the store named by $FIELDKIT_SERVE_DB (one per server process)."""
+    return create_app(os.environ[SERVE_DB])

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from fieldkit import domain
 
-from . import models, pull, push, stats
+from . import models, pull, push, stats, tokens
 from .auth import Caller, FailedLogins, division_filter, find_caller, institution_scope, may_touch
 from .errors import ApiError
 from .store import (
@@ -53,7 +53,14 @@ def caller(
         )
     guard: FailedLogins = request.app.state.failed_logins
     address = request.client.host if request.client else "unknown"
+    with store.engine.connect() as conn:
+        found = find_caller(conn, creds.credentials)
+        ended = None if found else tokens.retired(conn, creds.credentials)
+    if found is not None:  # a valid token always gets in, whatever others sent from its address
+        request.app.state.last_seen.saw(found.id)
+        return found
     wait = guard.retry_after(address)
+    guard.failed(address)
     if wait:
         raise ApiError(
             429,
@@ -62,17 +69,14 @@ def caller(
             f"too many invalid tokens from this address: try again in {wait} s",
             headers={"Retry-After": str(wait)},
         )
-    with store.engine.connect() as conn:
-        found = find_caller(conn, creds.credentials)
-    if found is None:
-        guard.failed(address)
-        raise ApiError(
-            401,
-            "unauthorized",
-            "访问令牌无效或已停用，请向办公室索取新令牌",
-            "the token is not valid: ask the office for a new one",
-        )
-    return found
+    if ended is not None:
+        raise ApiError(401, "token_revoked", *tokens.retired_words(*ended))
+    raise ApiError(
+        401,
+        "unauthorized",
+        "访问令牌无效或已停用，请向办公室索取新令牌",
+        "the token is not valid: ask the office for a new one",
+    )
 
 
 Who = Annotated[Caller, Depends(caller)]

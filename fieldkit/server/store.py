@@ -255,6 +255,26 @@ change_marks = Table(
 )
 
 
+# Tokens the office ended (revoked, or replaced by `rotate`): kept so their laptop is told why.
+retired_tokens = Table(
+    "retired_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("technician_id", String(16), nullable=False, index=True),
+    Column("why", String(16), nullable=False),  # revoked | rotated
+    Column("retired_at", Text, nullable=False),
+)
+
+# Per technician: when they were last seen, and whether the office revoked their access.
+technician_status = Table(
+    "technician_status",
+    metadata,
+    Column("technician_id", String(16), primary_key=True),
+    Column("last_seen", Text, nullable=True),
+    Column("revoked_at", Text, nullable=True),
+)
+
+
 class StoreError(Exception):
     """The office store cannot be used as asked; the message is bilingual and says what to do."""
 
