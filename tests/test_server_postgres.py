@@ -1,17 +1,13 @@
 """PostgreSQL is only a different URL: the office runs its flows on a throwaway local cluster.
 
-Skipped where PostgreSQL's server binaries or the psycopg driver are not installed.
+Skipped where PostgreSQL's server binaries or the psycopg driver are not installed, except under
+CI, where that fails (tests/pg_cluster.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,88 +19,19 @@ from tests.live_server import (
     LiveServer,
     SmallOffice,
     admin,
-    free_port,
     make_uscc,
     small_office,
     token_from,
     write_csv,
 )
-
-pytest.importorskip("psycopg")
-BIN = next(
-    (
-        Path(p)
-        for p in (
-            "/usr/lib/postgresql/15/bin",
-            "/usr/lib/postgresql/16/bin",
-            "/usr/lib/postgresql/17/bin",
-        )
-        if Path(p, "initdb").exists()
-    ),
-    Path(shutil.which("initdb") or "/nonexistent").parent,
-)
-if not (BIN / "initdb").exists():
-    pytest.skip("PostgreSQL server binaries are not installed", allow_module_level=True)
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("runuser"):
-        return ["runuser", "-u", "postgres", "--", *argv]
-    return argv
+from tests.pg_cluster import cluster
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL cluster on 127.0.0.1 with a free port, for this module only."""
-    # Not under pytest's tmp dir: the postgres user must be able to reach it.
-    base = Path(tempfile.mkdtemp(prefix="fieldkit-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    data, port = base / "data", free_port()
-    subprocess.run(
-        _as_postgres(
-            [
-                str(BIN / "initdb"),
-                "-D",
-                str(data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        _as_postgres(
-            [
-                str(BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-w",
-                "-l",
-                str(base / "log"),
-                "-o",
-                f"-p {port} -k {base} -c listen_addresses=127.0.0.1",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            _as_postgres([str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+    with cluster() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
