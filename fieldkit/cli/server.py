@@ -339,7 +339,9 @@ def cmd_technicians(args: argparse.Namespace) -> int:
             "no technicians yet: add one with fieldkit server add-technician",
         )
         return 0
-    print("编号/id  姓名/name  片区/zone  角色/role  状态/state  最近联系/last seen (UTC)  设备/devices")
+    print(
+        "编号/id  姓名/name  片区/zone  角色/role  状态/state  最近联系/last seen (UTC)  设备/devices"
+    )
     for p in people:
         role = "主管/supervisor" if p.role == "supervisor" else "技术人员/technician"
         state = f"已停用/revoked {p.revoked_at[:10]}" if p.revoked_at else "有效/active"
