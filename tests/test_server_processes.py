@@ -30,10 +30,10 @@ def pg() -> Iterator[str]:
 class Served:
     """`fieldkit serve` in a process of its own, until stopped."""
 
-    def __init__(self, db: str, *extra: str) -> None:
+    def __init__(self, db: str, home: Path, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = os.environ | {"FIELDKIT_HOME": str(Path(db.rsplit("/", 1)[-1]).absolute())}
+        env = os.environ | {"FIELDKIT_HOME": str(home)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fieldkit", "serve", "--db", db, "--port", str(self.port)]
             + list(extra),
@@ -119,7 +119,7 @@ def ops_for(built: SmallOffice, clock: domain.HLC, n: int) -> list[dict[str, Any
 def test_two_serve_processes_on_one_database_apply_raced_ops_once(pg: str, tmp_path: Path) -> None:
     db = new_database(pg)
     built = small_office(tmp_path, db)
-    first, second = Served(db), Served(db)
+    first, second = Served(db, tmp_path / "one"), Served(db, tmp_path / "two")
     try:
         clock = domain.HLC("laptop-a")
         batches = [ops_for(built, clock, 30) for _ in range(6)]
@@ -144,7 +144,7 @@ def test_serve_workers_2_on_postgresql_runs_two_processes_that_apply_once(
 ) -> None:
     db = new_database(pg)
     built = small_office(tmp_path, db)
-    served = Served(db, "--workers", "2")
+    served = Served(db, tmp_path / "home", "--workers", "2")
     try:
         children = subprocess.run(
             ["ps", "--ppid", str(served.process.pid), "-o", "pid="],
