@@ -312,3 +312,21 @@ def test_a_campaign_from_the_app_is_checked_against_the_zone(office: Office) -> 
         json={"division": "430702", "due": "2026-12-15", "sample": 50},
     )
     assert answer.status_code == 201 and len(answer.json()["institutions"]) == 2
+
+
+def test_a_reassigned_institution_brings_its_case_review_and_round_along(office: Office) -> None:
+    built, server = office
+    case_id = notice(office)
+    review = make_op(
+        "visit.review", INST, {"visit_id": case_id, "decision": "approved", "comment": ""}, CLOCK
+    )
+    assert push(office, "city_supervisor", review)[0]["status"] == "applied"
+    code, out = admin(
+        built.db, "campaign", "--division", "430702", "--due", "2026-12-15", "--today", "2026-11-28"
+    )
+    assert code == 0, out
+    code, out = admin(built.db, "assign", "--technician", "T0002", "--institution", INST)
+    assert code == 0, out
+    pulled = httpx.get(server.url + "/api/v1/sync/pull", headers=built.headers("tech_b")).json()
+    mine = {(c["kind"], c["data"].get("institution_id")) for c in pulled["changes"]}
+    assert {("case", INST), ("review", INST), ("round", INST)} <= mine

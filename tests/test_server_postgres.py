@@ -19,9 +19,11 @@ from tests.live_server import (
     LiveServer,
     SmallOffice,
     admin,
+    make_op,
     make_uscc,
     small_office,
     token_from,
+    visit_data,
     write_csv,
 )
 from tests.pg_cluster import cluster
@@ -188,3 +190,56 @@ def test_nul_characters_get_clear_answers_on_postgres(office: tuple[SmallOffice,
         call(office, "GET", "/api/v1/stats?division=４３０７０２", "city_supervisor").status_code
         == 422
     )
+
+
+# --- issue 16 ---
+def test_a_case_escalated_and_listed_in_the_ledger_on_postgres(
+    office: tuple[SmallOffice, str],
+) -> None:
+    clock = domain.HLC("pg-cases")
+    notice = visit_data(
+        outcome="partial",
+        started_at="2026-11-20T09:00:00",
+        ended_at="2026-11-20T10:00:00",
+        rectification={"items": ["张贴监管收款码", "开通退费流程"], "deadline": "2026-11-25"},
+    )
+    case_id = notice["visit_id"]
+    ops = [make_op("visit.create", "JG4307020002", notice, clock)]
+    answer = call(
+        office, "POST", "/api/v1/sync/push", "tech_a", json={"client_id": "a", "ops": ops}
+    )
+    assert answer.json()["results"][0]["status"] == "applied"
+    steps = [
+        {
+            "case_id": case_id,
+            "step": "revocation_recommended",
+            "on": "2026-11-26",
+            "note": "拒不整改",
+        },
+        {
+            "case_id": case_id,
+            "step": "interview_scheduled",
+            "on": "2026-11-26",
+            "note": "",
+            "place": "区教育局",
+        },
+    ]
+    ops = [make_op("case.escalate", "JG4307020002", data, clock) for data in steps]
+    results = call(
+        office, "POST", "/api/v1/sync/push", "city_supervisor", json={"client_id": "s", "ops": ops}
+    ).json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "applied"]
+    assert "须先进行约谈" in results[0]["message"]
+    ledger = call(office, "GET", "/api/v1/cases", "city_supervisor", params={"division": "430702"})
+    (case,) = [c for c in ledger.json()["cases"] if c["case_id"] == case_id]
+    assert case["state"] == "escalated" and [e["step"] for e in case["escalation"]] == [
+        "interview_scheduled"
+    ]
+    made = call(
+        office,
+        "POST",
+        "/api/v1/campaigns",
+        "city_supervisor",
+        json={"division": "430702", "due": "2099-01-01", "sample": 100},
+    )
+    assert made.status_code == 201 and len(made.json()["institutions"]) == 3

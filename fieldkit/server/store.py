@@ -795,17 +795,10 @@ def enforcement_changes(
         )
     ]
     latest = latest_reviews(conn, sorted(set(visit_ids)))
-    hlcs = (
-        dict(
-            conn.execute(
-                select(visits.c.visit_id, visits.c.field_hlcs).where(visits.c.visit_id.in_(latest))
-            )
-            .tuples()
-            .all()
-        )
-        if latest
-        else {}
-    )
+    hlcs: dict[str, Any] = {}
+    if latest:
+        query = select(visits.c.visit_id, visits.c.field_hlcs).where(visits.c.visit_id.in_(latest))
+        hlcs = {r[0]: r[1] for r in conn.execute(query)}
     rows += [
         review_change(r, division[r.institution_id], amended_since(hlcs.get(r.visit_id), r.hlc))
         for r in latest.values()
