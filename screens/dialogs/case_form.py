@@ -26,11 +26,17 @@ class CaseFormDialog(ModalScreen[Any]):
     """Returns what `check` made of the values typed (None when cancelled)."""
 
     CSS_PATH = "dialogs.tcss"
+    DEFAULT_CSS = """
+    CaseFormDialog { align: center middle; background: $background 60%; }
+    CaseFormDialog .dialog { padding: 0 2; }
+    CaseFormDialog Input { margin-bottom: 1; background: $boost; }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
     def __init__(self, title: str, fields: list[Field], check: Check, lang: str) -> None:
         super().__init__()
-        self.title_text, self.fields, self.check, self.lang = title, fields, check, lang
+        self.title_text = title[:1].upper() + title[1:]
+        self.fields, self.check, self.lang = fields, check, lang
 
     def compose(self) -> ComposeResult:
         """A title, one labelled input per field, OK and Cancel."""
@@ -38,11 +44,11 @@ class CaseFormDialog(ModalScreen[Any]):
             yield Label(self.title_text, classes="title")
             for field_id, label, value in self.fields:
                 yield Label(label)
-                yield Input(value=value, id=field_id)
+                yield Input(value=value, id=field_id, compact=True)
             yield Label("", id="error", classes="error")
             with Horizontal(classes="buttons"):
-                yield Button(tr("case.ok", self.lang), variant="primary", id="ok")
-                yield Button(tr("dialog.cancel", self.lang), id="cancel")
+                yield Button(tr("case.ok", self.lang), variant="primary", id="ok", compact=True)
+                yield Button(tr("dialog.cancel", self.lang), id="cancel", compact=True)
 
     def values(self) -> dict[str, str]:
         """What is typed in each field, stripped."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Label, Select, Static
 
@@ -122,6 +122,9 @@ class CasePanel(Vertical):
     CasePanel Horizontal { height: auto; }
     CasePanel Select { width: 28; }
     CasePanel Button { margin: 0 1 0 0; min-width: 8; }
+    CasePanel #case-actions { layout: grid; grid-size: 3; grid-gutter: 0 1; height: auto;
+                              margin-top: 1; }
+    CasePanel #case-actions Button { width: 1fr; margin: 0; }
     CasePanel .heading { text-style: bold; margin-top: 1; }
     """
 
@@ -154,8 +157,8 @@ class CasePanel(Vertical):
         """The cases, their actions; then the reviews of visits."""
         t = self.lang
         yield Static("", id="cases-text")
-        with Horizontal(id="case-actions"):
-            yield Select[str]([], prompt=tr("case.pick", t), id="case-pick", compact=True)
+        yield Select[str]([], prompt=tr("case.pick", t), id="case-pick", compact=True)
+        with Container(id="case-actions"):
             yield Button(tr("case.waive", t), id="waive", compact=True)
             if self.supervisor:
                 yield Button(tr("case.schedule", t), id="schedule", compact=True)
