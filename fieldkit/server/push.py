@@ -16,6 +16,7 @@ from .handlers import HANDLERS, emit_step, emit_visit
 from .opdata import MAX_AHEAD_MS, UNSTORABLE, Rejected, check_data, now_ms
 from .store import (
     Store,
+    assignments,
     collecting,
     emit,
     holds,
@@ -100,11 +101,15 @@ def _push_batch(
     claimed = _claim(conn, caller, client_id, [batch[i] for i in first_of.values()])
     known = _known(conn, [op_id for op_id in first_of if op_id not in claimed])
     answers: list[dict[str, Any]] = []
+    known_owners = _owners(
+        conn, caller, [batch[i] for op_id, i in first_of.items() if op_id in claimed]
+    )
+    clock = store.clock(conn)  # read once: the saved stamp only moves when the batch ends
     with collecting(conn, seal=bool(claimed)) as pending:
         for op_id, i in first_of.items():
             op = batch[i]
             if op_id in claimed:
-                results[i] = _apply_claimed(conn, store, caller, op, pending)
+                results[i] = _apply_claimed(conn, clock, caller, op, pending, known_owners)
                 answers.append({"id": op_id, "answer": results[i]})
             elif op_id not in known:  # claimed by a write that was then undone: go again
                 raise _Unsettled(op_id)
@@ -171,18 +176,37 @@ def _known(conn: Connection, op_ids: list[str]) -> dict[str, Any]:
     return found
 
 
+def _owners(conn: Connection, caller: Caller, batch: list[dict[str, Any]]) -> dict[str, str]:
+    """Who holds each institution the batch names (for a technician; a push never reassigns)."""
+    if caller.supervisor:
+        return {}
+    ids = sorted({str(op["institution_id"]) for op in batch})
+    found: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        found |= {
+            r.institution_id: r.technician_id
+            for r in conn.execute(
+                select(assignments.c.institution_id, assignments.c.technician_id).where(
+                    assignments.c.institution_id.in_(ids[i : i + 500])
+                )
+            )
+        }
+    return found
+
+
 def _apply_claimed(
     conn: Connection,
-    store: Store,
+    clock: domain.HLC,
     caller: Caller,
     op: dict[str, Any],
     pending: list[dict[str, Any]],
+    owners: dict[str, str],
 ) -> dict[str, Any]:
     """Apply one newly claimed op in a savepoint; its answer (a rejection undoes only this op)."""
     gathered = len(pending)
     try:
         with conn.begin_nested():
-            extras = _apply(conn, store, caller, op)
+            extras = _apply(conn, clock, caller, op, owners)
         result: dict[str, Any] = {"op_id": op["op_id"], "status": "applied", **extras}
     except Rejected as rejected:
         del pending[gathered:]  # what the op emitted before it was refused is undone too
@@ -273,7 +297,9 @@ def _repeat(first: dict[str, Any]) -> dict[str, Any]:
     return dict(first) | {"status": "duplicate"}
 
 
-def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -> dict[str, Any]:
+def _apply(
+    conn: Connection, clock: domain.HLC, caller: Caller, op: dict[str, Any], owners: dict[str, str]
+) -> dict[str, Any]:
     """Check an op against the store and write its effect; raise Rejected before writing anything."""
     kind = op["kind"]
     handler = HANDLERS.get(kind)
@@ -300,14 +326,19 @@ def _apply(conn: Connection, store: Store, caller: Caller, op: dict[str, Any]) -
             f"办公室没有机构“{op['institution_id']}”",
             f"The office has no institution '{op['institution_id']}'",
         )
-    if not may_touch(conn, caller, institution.id, institution.division_code):
+    allowed = (
+        domain.contains(caller.zone, institution.division_code)
+        if caller.supervisor
+        else owners.get(institution.id) == caller.id
+    )
+    if not allowed:
         raise Rejected(
             "not_assigned",
             f"机构“{institution.name}”未分配给您，无法修改",
             f"Institution '{institution.name}' is not assigned to you; you cannot change it",
         )
     extras = handler(conn, caller, op, institution)
-    store.clock(conn).observe(op["hlc"])
+    clock.observe(op["hlc"])
     return extras
 
 
