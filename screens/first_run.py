@@ -65,29 +65,45 @@ class FirstRunScreen(FieldkitScreen):
     @on(Input.Submitted, "#token")
     @on(Button.Pressed, "#connect")
     def _connect(self) -> None:
-        url = self.query_one("#url", Input).value.strip()
+        from fieldkit.sync import SyncError
+        from fieldkit.sync.http import normalise_url
+
+        url_box = self.query_one("#url", Input)
         token = self.query_one("#token", Input).value.strip()
-        if not url or not token:
+        if not url_box.value.strip() or not token:
             self._say(self.t("first.need_both"), "bold red")
             return
+        try:
+            url = normalise_url(url_box.value)
+        except SyncError as exc:  # said at once, in words; Connect stays available
+            self._say("✗ " + error_text(exc, self.fk.language), "bold red")
+            url_box.focus()
+            return
+        if url != url_box.value:
+            url_box.value = url  # show what will be used: ：／。 and spaces put right
         self._say(self.t("first.checking"), "cyan")
         self.query_one("#connect", Button).disabled = True
         self.connect(url, token)
 
     @work(exclusive=True, group="login", exit_on_error=False)
     async def connect(self, url: str, token: str) -> None:
-        """Check the token with the server, then open this profile's cache."""
+        """Check the token with the server, then open this profile's cache; every failure is
+        answered with Failed, so Connect is never left disabled."""
         from cache.errors import CacheError
         from fieldkit.sync import SyncError, login
 
         from .app import services_for
 
+        lang = self.fk.language
         try:
             settings = await login(url, token, self.fk.settings.profile)
-            settings.language = self.fk.language
+            settings.language = lang
             store, sync, _ = await asyncio.to_thread(services_for, settings)
         except (SyncError, config.ConfigError, CacheError) as exc:
-            self.post_message(self.Failed(error_text(exc, self.fk.language)))
+            self.post_message(self.Failed(error_text(exc, lang)))
+            return
+        except Exception as exc:  # unforeseen: still words, and Connect again
+            self.post_message(self.Failed(self.t("first.failed", why=error_text(exc, lang))))
             return
         self.post_message(self.Connected(settings, store, sync))
 

@@ -320,6 +320,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.close_help_q": ("关闭", "Close"),
     "key.close_help_letter": ("关闭", "Close"),
     "list.count_one": ("共 1 家", "1 institution"),
+    "first.failed": (
+        "连接未成功（{why}）。请检查地址和网络后再次点击“连接”。",
+        "Could not connect ({why}). Check the address and the network, then press Connect again.",
+    ),
     "key.leave_search": ("离开搜索框", "Leave the search box"),
     "help.title": ("按键说明：{screen}", "Keys: {screen}"),
     "help.this_screen": ("当前界面", "this screen"),

@@ -22,6 +22,7 @@ from fieldkit import config, logs
 from fieldkit.cli.exits import ExitCode
 from fieldkit.config import ConfigError, NotLoggedIn, Settings
 from fieldkit.sync import SyncClient, SyncError, login
+from fieldkit.sync.http import normalise_url
 
 EXIT_OK = ExitCode.OK
 EXIT_FAILED = ExitCode.FAILED
@@ -103,6 +104,7 @@ def _read_token(token_file: str | None) -> str:
 def cmd_login(args: argparse.Namespace) -> int:
     """Check the token with the office, pin its key and save the profile."""
     try:
+        normalise_url(args.url)  # a mistyped address is said before the token is asked for
         token = _read_token(args.token_file)
         settings = asyncio.run(login(args.url, token, args.profile, args.ca))
     except (SyncError, ConfigError) as exc:

@@ -13,6 +13,7 @@ import httpx
 
 from fieldkit import __version__
 
+from .address import parse_address
 from .errors import (
     SyncError,
     auth_failed,
@@ -28,21 +29,17 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 def normalise_url(url: str) -> str:
-    """The office's base URL without a trailing slash; plain http only on this computer."""
-    url = url.strip().rstrip("/")
+    """The office's base URL as typed, put right (full-width `：／。`, spaces, no scheme: see
+    fieldkit.sync.address), without a trailing slash; plain http only on this computer."""
+    url, host, _port = parse_address(url)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise config_problem(
-            f"服务器地址无效：{url!r}，应形如 https://office.example:8400",
-            f"Not a server address: {url!r}; expected e.g. https://office.example:8400",
-        )
     if parts.username or parts.password:
         raise config_problem(
             "服务器地址中不能包含用户名或密码（会被保存并显示出来）。请只填写地址，令牌另行输入。",
             "The server address must not hold a user name or password (it would be saved and "
             "shown); give the address alone and the token separately.",
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not _is_loopback(host):
         raise config_problem(
             f"为保护令牌，只能通过 https 连接其他计算机上的服务器：{url}。请改用 https:// 地址。",
             f"To protect the token, servers on other computers are reached over https only: {url}. "
