@@ -88,6 +88,7 @@ class Edits(StoreCore):
                 hlc,
             )
             progress.refresh(conn, [visit.institution_id])
+            conn.execute("DELETE FROM visit_drafts WHERE visit_id = ?", (visit.visit_id,))
         return op
 
     def amend_visit(self, visit_id: str, changes: dict[str, Any]) -> dict[str, Any]:

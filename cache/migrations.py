@@ -209,6 +209,24 @@ def _enforcement(db: Database) -> None:
     progress.refresh(db.conn, None)  # follow-up dates: an empty later visit no longer erases one
 
 
+# --- issue 14 ---
+@MIGRATIONS(name="0008_visit_drafts")
+def _visit_drafts(db: Database) -> None:
+    """A visit being recorded, kept as it is typed so a crash or a flat battery loses nothing."""
+    db.conn.execute(
+        """
+        CREATE TABLE visit_drafts (
+            visit_id TEXT PRIMARY KEY,
+            institution_id TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.conn.execute("CREATE INDEX visit_drafts_institution ON visit_drafts (institution_id)")
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one, inside the migration's transaction (executescript would commit)."""
     for statement in script.split(";\n"):

@@ -9,15 +9,24 @@ from . import progress, queries, search
 from . import statements as sql
 from .cases import Enforcement
 from .core import salvaging_path
+from .drafts import Drafts, VisitDraft
 from .edits import POSTER_SIZES, QR_RESULTS, Edits
 from .errors import CacheUnavailable
 from .rows import AssignmentRow, StepState
 from .syncing import BIG_LOAD, Syncing
 
-__all__ = ["BIG_LOAD", "POSTER_SIZES", "QR_RESULTS", "AssignmentRow", "Store", "salvaging_path"]
+__all__ = [
+    "BIG_LOAD",
+    "POSTER_SIZES",
+    "QR_RESULTS",
+    "AssignmentRow",
+    "Store",
+    "VisitDraft",
+    "salvaging_path",
+]
 
 
-class Store(Enforcement, Edits, Syncing):
+class Store(Enforcement, Edits, Syncing, Drafts):
     """The technician's offline cache; every method is safe to call from any thread."""
 
     def assignments(

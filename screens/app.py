@@ -138,6 +138,7 @@ class FieldkitApp(App[None]):
         """Read the counts and start syncing in the background."""
         gc.enable()
         self.refresh_counts()
+        self.tell_drafts()
         if self._sync_factory is not None:
             self.sync = self._sync_factory(self._on_sync_status)
             self.run_worker(
@@ -186,6 +187,17 @@ class FieldkitApp(App[None]):
                 replace(self.status_view, unsent=counts["unsent"], rejected=counts["rejected"])
             )
         )
+
+    @work(thread=True, group="drafts", exit_on_error=False)
+    def tell_drafts(self) -> None:
+        """At start: say which visits were left unfinished (kept as drafts) and where."""
+        if self.store is None:
+            return
+        names = self.store.draft_names()
+        if names:
+            shown = "、".join(name for _id, name in names[:3]) + ("…" if len(names) > 3 else "")
+            text = self.t("draft.at_start", n=len(names), names=shown)
+            self.call_from_thread(self.notify, text, severity="warning", timeout=20)
 
     def changed_locally(self) -> None:
         """A change was saved: update the counts and let the sync send it soon."""

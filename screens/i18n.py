@@ -324,6 +324,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "连接未成功（{why}）。请检查地址和网络后再次点击“连接”。",
         "Could not connect ({why}). Check the address and the network, then press Connect again.",
     ),
+    "draft.offer": (
+        "这家机构有一次未结束的走访（开始于 {when}），填写的内容已保存在本机。继续填写？"
+        "（选“否”则保留草稿，按 v 可随时继续）",
+        "A visit here was not ended (started {when}); what was typed is kept on this laptop. "
+        "Go on with it? (No keeps the draft; press v to go on later)",
+    ),
+    "draft.at_start": (
+        "有 {n} 次未结束的走访已保存为草稿：{names}。打开机构即可继续。",
+        "{n} visits were not ended and are kept as drafts: {names}. Open the institution to go on.",
+    ),
     "key.leave_search": ("离开搜索框", "Leave the search box"),
     "help.title": ("按键说明：{screen}", "Keys: {screen}"),
     "help.this_screen": ("当前界面", "this screen"),

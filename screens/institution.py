@@ -16,6 +16,7 @@ from textual.widgets import Button, Label, Static, TabbedContent, TabPane
 from fieldkit import domain
 
 from .base import FieldkitScreen
+from .dialogs.confirm import ConfirmDialog
 from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
 from .i18n import outcome_name, step_name, tr, visit_kind_name
@@ -156,10 +157,12 @@ class InstitutionScreen(FieldkitScreen):
             states: dict[str, Any],
             visits: list[dict[str, Any]],
             cases: tuple[list[Any], dict[str, Any]] = ([], {}),
+            drafts: list[Any] | None = None,
         ) -> None:
             super().__init__()
             self.inst, self.states, self.visits = inst, states, visits
             self.cases, self.reviews = cases
+            self.drafts = drafts or []  # visits being recorded, kept as typed (cache.drafts)
 
     class Saved(Message):
         """A change was saved to the cache (and its outbox)."""
@@ -181,6 +184,8 @@ class InstitutionScreen(FieldkitScreen):
         self.inst: dict[str, Any] | None = None
         self.states: dict[str, Any] = {}
         self.step_key = domain.STEPS[0].key
+        self.drafts: list[Any] = []
+        self._draft_offered = False
 
     def compose(self) -> ComposeResult:
         """Title, feedback line and tabs."""
@@ -245,7 +250,8 @@ class InstitutionScreen(FieldkitScreen):
         states = store.step_states(self.inst_id) if inst else {}
         visits = store.visits(self.inst_id) if inst else []
         cases = (store.cases(self.inst_id), store.reviews(self.inst_id)) if inst else ([], {})
-        self.post_message(self.Loaded(inst, states, visits, cases))
+        drafts = store.drafts(self.inst_id) if inst else []
+        self.post_message(self.Loaded(inst, states, visits, cases, drafts))
 
     def on_institution_screen_loaded(self, message: Loaded) -> None:
         """Show what was read."""
@@ -265,6 +271,23 @@ class InstitutionScreen(FieldkitScreen):
         self.query_one("#visits", Static).update(visits_text(message.visits, lang))
         self.query_one(CasePanel).show(message.cases, message.visits, message.reviews)
         self._mount_code_check(message.inst)
+        self.drafts = message.drafts
+        if self.drafts and not self._draft_offered and self.is_current:
+            self._draft_offered = True
+            self._offer_draft()
+
+    def _offer_draft(self) -> None:
+        """A visit was being recorded here when the app last stopped: offer to go on with it."""
+        draft = self.drafts[0]
+        when = draft.started_at[:16].replace("T", " ")
+
+        def answer(resume: bool | None) -> None:
+            if resume:
+                self.action_start_visit()
+
+        self.app.push_screen(
+            ConfirmDialog(self.t("draft.offer", when=when), self.fk.language), answer
+        )
 
     def _mount_code_check(self, inst: dict[str, Any]) -> None:
         """The on-site check field, once the institution (and its signed code) is known."""
@@ -394,8 +417,11 @@ class InstitutionScreen(FieldkitScreen):
         from .visit import VisitScreen
 
         if self.inst is not None:
+            draft = self.drafts[0] if self.drafts else None  # go on with it, never a second one
+            self.drafts = self.drafts[1:]
             self.app.push_screen(
-                VisitScreen(self.inst_id, self.inst["name"], self.inst), self._visit_ended
+                VisitScreen(self.inst_id, self.inst["name"], self.inst, draft=draft),
+                self._visit_ended,
             )
 
     def _visit_ended(self, saved: bool | None) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -31,6 +32,11 @@ from .i18n import outcome_name, visit_kind_name
 from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
 from .widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from cache.drafts import VisitDraft
+
+DRAFT_DELAY = 0.3  # seconds of quiet before what was typed is written to disk
 
 
 class VisitForm(VerticalScroll):
@@ -71,18 +77,28 @@ class VisitScreen(FieldkitScreen):
         *,
         kind: str | None = None,
         amend: str | None = None,
+        draft: VisitDraft | None = None,
     ) -> None:
         """`kind`: the kind to start with (the due list's task asks for one); `amend`: the id of
         a returned visit to amend instead of logging a new one."""
         super().__init__()
         self.inst_id, self.inst_name, self.institution = inst_id, inst_name, institution
-        self.visit_id = amend or str(uuid.uuid4())
+        self.visit_id = amend or (draft.visit_id if draft else str(uuid.uuid4()))
+        self.draft = draft
         self.kind = kind if kind in domain.VISIT_KINDS else domain.VISIT_KINDS[0]
         self.amending: dict[str, Any] | None = None
         self.review_comment = ""
         self.open_items: list[tuple[str, int, str]] = []  # (case id, item index, text)
-        self.code_checks: list[CodeCheck] = []
-        self.started_at: datetime | None = None
+        self.code_checks: list[CodeCheck] = [
+            CodeCheck(**c) for c in (draft.fields.get("code_checks") or [] if draft else [])
+        ]
+        self.started_at: datetime | None = (
+            datetime.fromisoformat(draft.started_at) if draft else None
+        )
+        self._draft_timer: Any = None
+        self._draft_lock = threading.Lock()  # a late draft write never follows the end
+        self._visit_over = False  # ended or discarded: no more drafts
+        self._blank: dict[str, Any] | None = None  # the untouched form: not worth a draft
         self._amend_id = amend
 
     def _read_amended(self) -> None:
@@ -193,6 +209,90 @@ class VisitScreen(FieldkitScreen):
     async def relabel(self) -> None:
         """Keep what was typed: the form keeps its labels until it is opened again."""
 
+    def _mount_draft(self) -> None:
+        """Put a draft's fields back; from then on, every change is kept on disk."""
+        if self.draft is not None:
+            self._restore(self.draft.fields)
+        self.call_after_refresh(self._start_drafting)
+
+    def _start_drafting(self) -> None:
+        self._blank = None if self.draft is not None else self.form_fields()
+
+    def form_fields(self) -> dict[str, Any]:
+        """Every field of the form as typed (strings, a list, a bool), for the draft."""
+        return {
+            "kind": str(self.query_one("#kind", Select).value),
+            "outcome": str(self.query_one("#outcome", Select).value),
+            "steps": list(self.query_one("#steps", SelectionList).selected),
+            "issues": self.query_one("#issues", TextArea).text,
+            "rect_items": self.query_one("#rect-items", TextArea).text,
+            "rect_deadline": self.query_one("#rect-deadline", Input).value,
+            "interview": self.query_one("#interview", Checkbox).value,
+            "next_visit": self.query_one("#next-visit", Input).value,
+            "notes": self.query_one("#notes", TextArea).text,
+            "code_checks": [
+                {k: getattr(c, k) for k in ("result", "found", "content_sha256", "zh", "en")}
+                for c in self.code_checks
+            ],
+        }
+
+    def _restore(self, fields: dict[str, Any]) -> None:
+        """Fill the form from a draft (fields it does not know are left as they are)."""
+        if fields.get("kind") in domain.VISIT_KINDS:
+            self.query_one("#kind", Select).value = fields["kind"]
+        if fields.get("outcome") in domain.OUTCOMES:
+            self.query_one("#outcome", Select).value = fields["outcome"]
+        steps = self.query_one("#steps", SelectionList)
+        for key in fields.get("steps") or []:
+            if key in domain.STEPS_BY_KEY:
+                steps.select(key)
+        for widget_id, name in (("#issues", "issues"), ("#rect-items", "rect_items")):
+            self.query_one(widget_id, TextArea).text = str(fields.get(name) or "")
+        self.query_one("#notes", TextArea).text = str(fields.get("notes") or "")
+        for widget_id, name in (("#rect-deadline", "rect_deadline"), ("#next-visit", "next_visit")):
+            self.query_one(widget_id, Input).value = str(fields.get(name) or "")
+        self.query_one("#interview", Checkbox).value = bool(fields.get("interview"))
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Select.Changed)
+    @on(SelectionList.SelectedChanged)
+    @on(Checkbox.Changed)
+    def _typed(self, event: Message) -> None:
+        """A field changed: write the draft once typing pauses."""
+        if isinstance(event, Input.Changed) and event.input.id == "code-check":
+            return  # the code being scanned is not part of the visit until it is checked
+        if self._blank is None and self.draft is None or self._visit_over:
+            return  # still filling the form in on mount
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_DELAY, self._write_draft)
+
+    def _write_draft(self) -> None:
+        self._draft_timer = None
+        fields = self.form_fields()
+        if fields == self._blank:
+            return  # nothing typed yet
+        assert self.started_at is not None
+        self.save_draft(fields, self.started_at.isoformat())
+
+    @work(thread=True, group="draft", exit_on_error=False)
+    def save_draft(self, fields: dict[str, Any], started_at: str) -> None:
+        """Write the form to the cache's drafts (never sent), off the event loop."""
+        store = self.fk.store
+        with self._draft_lock:
+            if store is None or self._visit_over:
+                return
+            store.save_draft(self.visit_id, self.inst_id, started_at, fields)
+
+    def _stop_drafting(self) -> None:
+        """Ended or discarded: no draft is written after this."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        with self._draft_lock:
+            self._visit_over = True
+
     def _date(self, widget_id: str) -> date | None:
         """A date typed in an input, None when empty; ValueError names the bad value."""
         value = self.query_one(widget_id, Input).value.strip()
@@ -274,9 +374,10 @@ class VisitScreen(FieldkitScreen):
         self.query_one("#notes", TextArea).text = visit.get("notes") or ""
 
     def on_mount(self) -> None:
-        """Start from the returned visit when amending one."""
+        """Start from the returned visit when amending one, or from a kept draft."""
         self._prefill()
         self._show_rectified()
+        self._mount_draft()
 
     @on(Select.Changed, "#kind")
     def _show_rectified(self) -> None:
@@ -314,23 +415,29 @@ class VisitScreen(FieldkitScreen):
         store = self.fk.store
         assert store is not None
         tech = self.fk.settings.technician
-        try:
-            if self.amending is not None:
-                changes = self.amendment(visit)
-                if not changes:
-                    self.post_message(self.Refused(self.t("visit.nothing_changed")))
+        with self._draft_lock:
+            try:
+                if self.amending is not None:
+                    changes = self.amendment(visit)
+                    if not changes:
+                        self.post_message(self.Refused(self.t("visit.nothing_changed")))
+                        return
+                    store.amend_visit(visit.visit_id, changes)
+                    self.post_message(self.Saved())
                     return
-                store.amend_visit(visit.visit_id, changes)
-                self.post_message(self.Saved())
+                store.create_visit(visit)
+                for case_id, index in visit.extra.get("rectified") or []:
+                    store.set_case_item(
+                        case_id,
+                        index,
+                        "rectified",
+                        visit_id=visit.visit_id,
+                        by=tech.id if tech else "",
+                    )
+            except domain.DomainError as exc:
+                self.post_message(self.Refused(exc.message(self.fk.language)))
                 return
-            store.create_visit(visit)
-            for case_id, index in visit.extra.get("rectified") or []:
-                store.set_case_item(
-                    case_id, index, "rectified", visit_id=visit.visit_id, by=tech.id if tech else ""
-                )
-        except domain.DomainError as exc:
-            self.post_message(self.Refused(exc.message(self.fk.language)))
-            return
+            self._visit_over = True
         for check in self.code_checks:  # after the visit, so the office knows the visit first
             store.record_qr_check(
                 self.inst_id, visit.visit_id, check.result, check.found, check.content_sha256
@@ -347,6 +454,7 @@ class VisitScreen(FieldkitScreen):
     def _code_checked(self, event: CodeCheckInput.Checked) -> None:
         """Keep the check for the record; a mismatch becomes an issue of this visit."""
         self.code_checks.append(event.check)
+        self._typed(event)  # the check is part of the draft
         words = event.check.message(self.fk.language)
         self.query_one("#code-result", Label).update(
             Text(
@@ -378,8 +486,16 @@ class VisitScreen(FieldkitScreen):
 
         def leave(yes: bool | None) -> None:
             if yes:
+                self._stop_drafting()
+                self.discard_draft()
                 self.dismiss(False)
 
         self.app.push_screen(
             ConfirmDialog(self.t("dialog.confirm_leave_visit"), self.fk.language), leave
         )
+
+    @work(thread=True, group="draft-discard", exit_on_error=False)
+    def discard_draft(self) -> None:
+        """Forget the draft of a discarded visit."""
+        if self.fk.store is not None:
+            self.fk.store.discard_draft(self.visit_id)
