@@ -136,7 +136,7 @@ def _draft_notes(cache: Path) -> str:
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX; Windows ends it alike")
 async def test_a_draft_survives_sigkill_and_is_offered_back(tmp_path: Path) -> None:
     cache = tmp_path / "cache.sqlite"
-    for store in county_store(tmp_path):
+    for _store in county_store(tmp_path):
         pass  # the county, written and closed
     inst = _inst()
     child = subprocess.Popen(
