@@ -249,7 +249,7 @@ def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) ->
     assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
     assert len({out.strip() for out, _ in outs}) == 1  # one client id for the one file
     with sqlite3.connect(path) as conn:
-        names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
+        names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
     assert names == NAMES
 
 
