@@ -225,6 +225,50 @@ def _visit_drafts(db: Database) -> None:
         """
     )
     db.conn.execute("CREATE INDEX visit_drafts_institution ON visit_drafts (institution_id)")
+# --- issue 13 ---
+@MIGRATIONS(name="0011_attachments")
+def _attachments(db: Database) -> None:
+    """Evidence: attachments of visits, code checks and case items, and their files' upload state."""
+    _run(
+        db,
+        """
+        CREATE TABLE attachments (
+            attachment_id TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            institution_id TEXT NOT NULL,
+            record_kind TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            item INTEGER,
+            name TEXT NOT NULL DEFAULT '',
+            mime TEXT NOT NULL DEFAULT '',
+            size INTEGER NOT NULL,
+            width INTEGER,
+            height INTEGER,
+            taken_at TEXT,
+            lat REAL,
+            lon REAL,
+            original_size INTEGER,
+            original_sha256 TEXT,
+            added_at TEXT NOT NULL,
+            added_by TEXT NOT NULL DEFAULT '',
+            op_id TEXT,
+            sync_state TEXT NOT NULL DEFAULT 'unsent'
+        );
+        CREATE INDEX attachments_record ON attachments (record_kind, record_id, item);
+        CREATE INDEX attachments_institution ON attachments (institution_id);
+        CREATE INDEX attachments_sha256 ON attachments (sha256);
+        CREATE TABLE files (
+            sha256 TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mime TEXT NOT NULL DEFAULT '',
+            here INTEGER NOT NULL DEFAULT 0,
+            at_office INTEGER NOT NULL DEFAULT 0,
+            sent INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            updated_at TEXT
+        )
+    """,
+    )
 
 
 def _run(db: Database, script: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import progress, queries, search
 from . import statements as sql
+from .attachments import Attachments
 from .cases import Enforcement
 from .core import salvaging_path
 from .drafts import Drafts, VisitDraft
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 
-class Store(Enforcement, Edits, Syncing, Drafts):
+class Store(Attachments, Enforcement, Edits, Syncing, Drafts):
     """The technician's offline cache; every method is safe to call from any thread."""
 
     def assignments(

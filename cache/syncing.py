@@ -9,7 +9,7 @@ from typing import Any
 
 from fieldkit import domain
 
-from . import cases, outbox, progress, pull, schema
+from . import attachments, cases, outbox, progress, pull, schema
 from . import statements as sql
 from .core import StoreCore
 from .errors import CacheError, MalformedChange
@@ -222,6 +222,9 @@ class Syncing(StoreCore):
             return {pull.apply_institution(conn, data, dirty)}
         if kind == "visit":
             return pull.apply_visit(conn, data, dirty)
+        if kind == "attachment":
+            attachments.apply_attachment(conn, data)
+            return set()
         if kind == "unassigned":
             inst_id = str(change.get("id") or data.get("institution_id"))
             outbox.unassign(conn, inst_id)

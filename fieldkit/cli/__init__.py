@@ -33,6 +33,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "posters": ("fieldkit.cli.payment", "cmd_posters"),
     "check-code": ("fieldkit.cli.payment", "cmd_check_code"),
     "notice": ("fieldkit.cli.payment", "cmd_notice"),
+    "attach": ("fieldkit.cli.attach", "cmd_attach"),
     "serve": ("fieldkit.cli.server", "cmd_serve"),
     "server-init": ("fieldkit.cli.server", "cmd_init"),
     "server-seed-demo": ("fieldkit.cli.server", "cmd_seed_demo"),
@@ -270,6 +271,46 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
     )
     notice.add_argument("--print", dest="send_to_printer", action="store_true", help=PRINT_HELP)
 
+    # --- issue 13 ---
+    attach = sub.add_parser(
+        "attach",
+        help=bi(
+            "把照片（JPEG、PNG、HEIC）或 PDF 附在走访、核码或整改事项上",
+            "attach photos (JPEG, PNG, HEIC) or PDFs to a visit, a code check or a case item",
+        ),
+        description=bi(
+            "照片缩小（长边 2048 像素，按拍摄方向摆正），保留 EXIF 时间和位置，随记录保存，"
+            "记录同步后上传。文件夹代表其中的照片。",
+            "Images are reduced (long side 2048 px, orientation applied), keep their EXIF time "
+            "and place, and are saved with the record; they upload after the record syncs. A "
+            "folder stands for the photos in it.",
+        ),
+    )
+    record = attach.add_mutually_exclusive_group(required=True)
+    record.add_argument(
+        "--visit",
+        metavar="ID",
+        help=bi("走访（输入前几位即可）", "the visit (its first characters do)"),
+    )
+    record.add_argument("--check", metavar="ID", help=bi("现场核码记录", "the on-site code check"))
+    record.add_argument(
+        "--case",
+        metavar="ID[:ITEM]",
+        help=bi("整改案件（开出通知书的走访）", "a case (the visit whose notice opened it)"),
+    )
+    attach.add_argument(
+        "--item",
+        type=int,
+        metavar="N",
+        help=bi("整改事项序号，从 1 开始（或 ID:N）", "the case item, counted from 1 (or ID:N)"),
+    )
+    attach.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help=bi("文件或照片文件夹", "files or folders of photos"),
+    )
+
     serve = sub.add_parser("serve", help=bi("运行办公室服务器", "run the office server"))
     _db_option(serve)
     serve.add_argument(
@@ -314,6 +355,18 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
             "只信任这些反向代理（逗号分隔的地址）发来的 X-Forwarded-For；默认不信任任何代理",
             "trust X-Forwarded-For only from these proxies (comma-separated addresses); "
             "default: trust none",
+        ),
+    )
+    serve.add_argument(
+        "--files",
+        metavar="URL",
+        default=os.environ.get("FIELDKIT_FILES"),
+        help=bi(
+            "证据文件的存放处：文件夹，或多台服务器共用的对象存储（s3://桶/前缀，需 "
+            "pip install 'fieldkit[s3]'）；默认为 SQLite 数据库旁的文件夹",
+            "where evidence files are kept: a folder, or an object store for several servers "
+            "(s3://bucket/prefix, needs pip install 'fieldkit[s3]'); default: a folder beside "
+            "a SQLite store",
         ),
     )
 

@@ -54,6 +54,7 @@ REPAIR_HINT = (
     "unsent changes it can read, and downloads the rest from the office again."
 )
 PHASES = {"push": ("发送", "sending"), "pull": ("接收", "receiving")}
+UPLOAD_PHASE = ("上传文件", "uploading files")
 
 
 def _err(text: str) -> None:
@@ -188,9 +189,19 @@ def _explain_salvage(report: SalvageReport) -> None:
 def _progress(quiet: bool) -> Any:
     """A progress callback printing each phase in both languages (silent with --quiet)."""
 
+    shown = {"upload": -1}
+
     def report(phase: str, done: int, total: int) -> None:
-        """One line per step: sending done/total, receiving done."""
+        """One line per step: sending done/total, receiving done, uploads every tenth."""
         if quiet or (phase == "push" and not total):
+            return
+        if phase == "upload":
+            tenth = done * 10 // total if total else 10
+            if tenth != shown["upload"]:
+                shown["upload"] = tenth
+                zh, en = UPLOAD_PHASE
+                amount = f"{done / 1048576:.1f}/{total / 1048576:.1f} MiB"
+                print(f"{zh} {amount} / {en} {amount}", flush=True)
             return
         zh, en = PHASES.get(phase, (phase, phase))
         of = f"/{total}" if total else ""
@@ -225,6 +236,7 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
         f"{result.applied}, duplicate {result.duplicate}, rejected {result.rejected}), "
         f"received {result.pulled}"
     )
+    code = _report_uploads(store, result.uploads)
     if counts.get("rejected"):
         _err(
             f"有 {counts['rejected']} 项更改被服务器拒绝，请在应用中处理（修改后重做或丢弃） / "
@@ -238,6 +250,28 @@ async def _sync(settings: Settings, store: Store, token: str, *, quiet: bool) ->
             f"仍有 {counts['unsent']} 项未发送，请再次同步 / "
             f"{counts['unsent']} changes are still unsent; sync again"
         )
+        return EXIT_FAILED
+    return code
+
+
+def _report_uploads(store: Store, uploads: Any) -> int:
+    """Say what the file uploads did; EXIT_FAILED while files still wait or were refused."""
+    if uploads.files:
+        print(
+            f"文件：{uploads.files} 个已在办公室（其中 {uploads.skipped} 个办公室已有，未重复发送）"
+            f" / files: {uploads.files} now at the office ({uploads.skipped} it already had, "
+            "not sent again)"
+        )
+    usage = store.evidence_usage()
+    if usage["waiting"]:
+        _err(
+            f"仍有 {usage['waiting']} 个文件未上传（{usage['waiting_bytes'] / 1048576:.1f} MiB），"
+            f"请再次同步 / {usage['waiting']} files are not uploaded yet "
+            f"({usage['waiting_bytes'] / 1048576:.1f} MiB): sync again"
+        )
+        for row in store.attachments():
+            if row["upload_error"] and not row["at_office"]:
+                _err(f"  {row['name']}: {row['upload_error']}")
         return EXIT_FAILED
     return EXIT_OK
 

@@ -10,11 +10,13 @@ from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldkit import __version__
+from fieldkit.evidence.storage import FileStore, default_location
 
 from . import pull
 from .auth import FailedLogins
 from .cases_api import router as cases_router
 from .errors import error_response, install_error_handlers
+from .files import router as files_router
 from .routes import router
 from .store import Store
 from .tokens import LastSeen
@@ -85,8 +87,13 @@ def create_app(
     db: str | Path,
     office_name: str = DEFAULT_OFFICE_NAME,
     failed_logins: FailedLogins | None = None,
+    files: str | None = None,
 ) -> FastAPI:
-    """The office API over the store at `db` (a path or database URL); initialises it if new."""
+    """The office API over the store at `db` (a path or database URL); initialises it if new.
+
+    `files`: where evidence files are kept (a folder or an fsspec URL such as s3://bucket/x);
+    by default FIELDKIT_FILES, else a folder beside a SQLite store.
+    """
     store = Store(db)
     store.initialize(office_name)
     epoch = store.get_meta("epoch") or ""
@@ -100,9 +107,10 @@ def create_app(
         title="fieldkit office server",
         version=__version__,
         lifespan=lifespan,
-        description="同步、统计与支付码签名 / sync, stats and payment-code signing",
+        description="同步、统计、支付码签名与证据文件 / sync, stats, payment-code signing and evidence files",
     )
     app.state.store, app.state.epoch = store, epoch
+    app.state.files = FileStore(files or os.environ.get("FIELDKIT_FILES") or default_location(db))
     app.state.puller = pull.Puller(store, epoch)
     app.state.failed_logins = failed_logins or FailedLogins()
     app.state.last_seen = LastSeen(store.engine)
@@ -111,6 +119,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(cases_router)
+    app.include_router(files_router)
     return app
 
 

@@ -15,6 +15,7 @@ from fieldkit import domain
 
 from . import enforcement
 from .auth import Caller
+from .evidence import attachment_add
 from .opdata import (
     CONTACT_FIELDS,
     CONTROL,
@@ -337,4 +338,5 @@ HANDLERS: dict[str, Handler] = {
     "case.item": enforcement.case_item,
     "case.escalate": enforcement.case_escalate,
     "visit.review": enforcement.visit_review,
+    "attachment.add": attachment_add,
 }

@@ -243,6 +243,33 @@ round_members = Table(
 )
 # --- end of issue 16 tables -----------------------------------------------------------------------
 
+# --- issue 13: evidence ---
+# Files attached to visits, code checks and case items (an `attachment.add` op each).
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("attachment_id", String(64), primary_key=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("institution_id", String(32), ForeignKey("institutions.id"), nullable=False, index=True),
+    Column("record_kind", String(16), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("item", Integer, nullable=True),
+    Column("technician_id", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("hlc", Text, nullable=False),
+    Column("received_at", Text, nullable=False),
+    Index("ix_attachments_record", "record_kind", "record_id"),
+)
+
+# Files whose bytes the office holds whole and checked (in its file storage, by SHA-256).
+stored_files = Table(
+    "stored_files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("stored_at", Text, nullable=False),
+)
+
 
 # One random mark per write that handed out sequence numbers, keyed by the last number it
 # handed out. A client echoes the mark of the furthest seq it has seen; a store put back to an
@@ -707,6 +734,7 @@ def snapshot_changes(conn: Connection, institution_ids: Sequence[str]) -> list[d
         ).all()
         rows += [visit_change(r, division[r.institution_id]) for r in visit_rows]
         rows += enforcement_changes(conn, chunk, division)
+        rows += attachment_changes(conn, attachments.c.institution_id.in_(chunk))
     return rows
 
 
@@ -811,3 +839,31 @@ def enforcement_changes(
     ):
         rows.append(round_change(r, r.institution_id, division[r.institution_id]))
     return rows
+
+
+def attachment_changes(conn: Connection, where: Any) -> list[dict[str, Any]]:
+    """Change-log rows for the attachments matching `where` (with whether their file is stored)."""
+    found = conn.execute(
+        select(attachments, institutions.c.division_code, stored_files.c.sha256.label("held"))
+        .join(institutions, institutions.c.id == attachments.c.institution_id)
+        .outerjoin(stored_files, stored_files.c.sha256 == attachments.c.sha256)
+        .where(where)
+        .order_by(attachments.c.received_at, attachments.c.attachment_id)
+    ).all()
+    return [
+        {
+            "kind": "attachment",
+            "entity_id": r.attachment_id,
+            "institution_id": r.institution_id,
+            "division_code": r.division_code,
+            "data": dict(r.data)
+            | {
+                "institution_id": r.institution_id,
+                "added_by": r.technician_id,
+                "added_at": r.received_at,
+                "hlc": r.hlc,
+                "stored": r.held is not None,
+            },
+        }
+        for r in found
+    ]

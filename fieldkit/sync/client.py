@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from fieldkit.config import Settings, Technician
 from . import wire
 from .errors import SyncError, config_problem, key_changed, protocol
 from .http import make_client, normalise_url, request_json
+from .uploads import Uploader, UploadResult
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class RoundResult:
     duplicate: int = 0
     rejected: int = 0
     pulled: int = 0
+    uploads: UploadResult = field(default_factory=UploadResult)
 
 
 def utc_now() -> str:
@@ -256,6 +258,7 @@ class SyncClient:
                 self._resend = False  # pull what those ops changed there
                 await self._push(result, report)
                 await self._pull(result, report)
+            result.uploads = await Uploader(self.store, self._http).run(report)  # after the ops
             cutoff = (datetime.now(UTC) - timedelta(days=KEEP_SYNCED_DAYS)).isoformat()
             await self._db(self.store.forget_synced, cutoff)
             rejected = sorted(op["op_id"] for op in await self._db(self.store.rejected_ops))

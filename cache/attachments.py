@@ -1,0 +1,480 @@
+"""Evidence files in the cache: the bytes beside the cache file, their records and upload state.
+
+A file is written (and synced to disk) before the transaction that records it and queues its
+`attachment.add` op commits, so an attachment the screen calls saved is never missing its bytes.
+Files are named by the SHA-256 of their bytes: a photo attached to two visits is kept once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fieldkit import domain
+from fieldkit.domain.evidence import (
+    DISK_RESERVE,
+    DISK_WARN,
+    MAX_FILES_PER_RECORD,
+    RECORD_KINDS,
+    RECORD_NAMES,
+)
+
+from . import statements as sql
+from .edits import Edits
+
+META_FIELDS = (
+    "sha256",
+    "size",
+    "mime",
+    "name",
+    "width",
+    "height",
+    "taken_at",
+    "lat",
+    "lon",
+    "original_size",
+    "original_sha256",
+)
+_COLUMNS = (
+    "attachment_id, sha256, institution_id, record_kind, record_id, item, name, mime, size, "
+    "width, height, taken_at, lat, lon, original_size, original_sha256, added_at, added_by, "
+    "op_id, sync_state"
+)
+
+
+class Attachments(Edits):
+    """Photos and PDFs attached to visits, code checks and case items; their upload bookkeeping."""
+
+    @property
+    def files_dir(self) -> Path:
+        """The folder beside the cache file that holds the evidence files."""
+        return self.path.with_name(f"{self.path.stem}.files")
+
+    def file_path(self, sha256: str) -> Path:
+        """Where the file with this SHA-256 is (or would be) kept."""
+        return self.files_dir / sha256[:2] / sha256
+
+    def attach(
+        self,
+        record_kind: str,
+        record_id: str,
+        stored: bytes,
+        meta: dict[str, Any],
+        *,
+        item: int | None = None,
+        by: str = "",
+    ) -> dict[str, Any]:
+        """Keep a prepared file with its record and queue its `attachment.add` op; the new row.
+
+        The row carries `warning` (words, or None) when the disk is getting full.
+        """
+        digest = hashlib.sha256(stored).hexdigest()
+        if meta.get("sha256") not in (None, digest):
+            raise _refused(
+                "changed",
+                "文件内容与摘要不符（准备后被改动），未附上，请重新附上。",
+                "The file's bytes do not match their hash (changed after it was read); "
+                "it was not attached: attach it again.",
+            )
+        with self._read() as conn:
+            inst_id, record_id = _resolve(conn, record_kind, record_id, item)
+            same = _existing(conn, record_kind, record_id, item, digest)
+            if same is not None:
+                return same | {"warning": None, "already": True}
+            _check_count(conn, record_kind, record_id, item)
+            present = conn.execute("SELECT here FROM files WHERE sha256 = ?", (digest,)).fetchone()
+        path = self.file_path(digest)
+        have = bool(present and present[0]) and _holds(path, len(stored))
+        warning = None if have else self._room_for(len(stored))
+        if not have:
+            write_synced(path, stored)
+        attachment_id = str(uuid.uuid4())
+        data = {
+            "attachment_id": attachment_id,
+            "record": record_kind,
+            "record_id": record_id,
+            "item": item,
+            **{k: meta.get(k) for k in META_FIELDS},
+            "sha256": digest,
+            "size": len(stored),
+        }
+        with self._tx() as conn:
+            inst_id, record_id = _resolve(conn, record_kind, record_id, item)
+            hlc = self._stamp(conn)
+            op = self._enqueue(
+                conn,
+                "attachment.add",
+                inst_id,
+                f"attachment:{attachment_id}",
+                data,
+                None,
+                hlc,
+                op_id=attachment_id,
+            )
+            _insert(conn, data, inst_id, op["created_at"], by, op["op_id"], "unsent")
+            conn.execute(
+                "INSERT INTO files (sha256, size, mime, here, at_office, sent, updated_at) "
+                "VALUES (?, ?, ?, 1, 0, 0, ?) ON CONFLICT (sha256) DO UPDATE SET here = 1",
+                (digest, len(stored), data["mime"] or "", sql.utcnow()),
+            )
+        return self.attachment(attachment_id) | {"warning": warning, "already": False}
+
+    def _room_for(self, size: int) -> str | None:
+        """Refuse a file the disk has no room for; words when the disk is getting full."""
+        folder = self.files_dir if self.files_dir.exists() else self.path.parent
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return None
+        if free - size < DISK_RESERVE:
+            raise _refused(
+                "disk_full",
+                f"磁盘剩余空间不足（{free // 1024 // 1024} MiB），照片未附上，已保存的内容都在。"
+                "请清理磁盘后再附上。",
+                f"The disk is almost full ({free // 1024 // 1024} MiB free); the photo was not "
+                "attached and everything saved before is kept. Free some space and attach again.",
+            )
+        if free - size < DISK_WARN:
+            return (
+                f"磁盘仅剩 {(free - size) // 1024 // 1024} MiB，请尽快同步并清理磁盘 / only "
+                f"{(free - size) // 1024 // 1024} MiB left on the disk: sync and free some space"
+            )
+        return None
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def attachment(self, attachment_id: str) -> dict[str, Any]:
+        """One attachment with its upload state."""
+        with self._read() as conn:
+            rows = _select(conn, "a.attachment_id = ?", (attachment_id,))
+        if not rows:
+            raise _refused("unknown_attachment", "没有这个附件", "No such attachment")
+        return rows[0]
+
+    def attachments(
+        self,
+        record_kind: str | None = None,
+        record_id: str | None = None,
+        *,
+        institution_id: str | None = None,
+        item: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Attachments of one record, or of one institution, or all; oldest first."""
+        where: list[str] = ["1"]
+        params: list[Any] = []
+        if record_kind is not None:
+            where.append("a.record_kind = ?")
+            params.append(record_kind)
+        if record_id is not None:
+            where.append("a.record_id = ?")
+            params.append(record_id)
+        if item is not None:
+            where.append("a.item = ?")
+            params.append(item)
+        if institution_id is not None:
+            where.append("a.institution_id = ?")
+            params.append(institution_id)
+        with self._read() as conn:
+            return _select(conn, " AND ".join(where), tuple(params))
+
+    def evidence_usage(self) -> dict[str, int]:
+        """Files kept here, their bytes, and how many and how many bytes still wait to upload."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT count(*), coalesce(sum(size), 0), "
+                "coalesce(sum(NOT at_office), 0), coalesce(sum(CASE WHEN at_office THEN 0 "
+                "ELSE size - sent END), 0) FROM files WHERE here"
+            ).fetchone()
+        return {"files": row[0], "bytes": row[1], "waiting": row[2], "waiting_bytes": row[3]}
+
+    # ---- uploads -------------------------------------------------------------------------
+
+    def uploads_waiting(self) -> list[dict[str, Any]]:
+        """Files here the office does not hold yet whose attachment op it has applied."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT f.sha256, f.size, f.mime, f.sent FROM files f WHERE f.here AND "
+                "NOT f.at_office AND EXISTS (SELECT 1 FROM attachments a WHERE "
+                "a.sha256 = f.sha256 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE "
+                "o.op_id = a.op_id AND o.state != 'synced')) ORDER BY f.rowid"
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def note_upload(self, sha256: str, sent: int, done: bool = False) -> None:
+        """Record how many bytes of a file the office holds (and whether it has it whole)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE files SET sent = ?, at_office = (at_office OR ?), error = NULL, "
+                "updated_at = ? WHERE sha256 = ?",
+                (sent, int(done), sql.utcnow(), sha256),
+            )
+
+    def note_upload_error(self, sha256: str, message: str) -> None:
+        """Keep why a file could not be uploaded (shown until it goes through)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE files SET error = ?, updated_at = ? WHERE sha256 = ?",
+                (message, sql.utcnow(), sha256),
+            )
+
+    def keep_fetched(self, sha256: str, data: bytes) -> Path:
+        """Keep a file fetched from the office (checked against its hash); where it is."""
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise _refused(
+                "hash_mismatch",
+                "从办公室取回的文件与其摘要不符，未保存，请重试。",
+                "The file fetched from the office does not match its hash; it was not kept: "
+                "try again.",
+            )
+        path = self.file_path(sha256)
+        if not _holds(path, len(data)):
+            self._room_for(len(data))
+            write_synced(path, data)
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE files SET here = 1, updated_at = ? WHERE sha256 = ?",
+                (sql.utcnow(), sha256),
+            )
+        return path
+
+    def local_file(self, sha256: str) -> Path | None:
+        """The file's path if its bytes are here and whole, else None (fetch it from the office)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT size FROM files WHERE sha256 = ?", (sha256,)).fetchone()
+        path = self.file_path(sha256)
+        return path if row is not None and _holds(path, int(row[0])) else None
+
+
+# ---- inside a transaction --------------------------------------------------------------------
+
+
+def apply_attachment(conn: sqlite3.Connection, data: dict[str, Any]) -> None:
+    """Apply a pulled `attachment` change: the record's file, kept here or fetched when opened."""
+    attachment_id, digest = str(data["attachment_id"]), str(data["sha256"])
+    if len(digest) != 64:
+        raise ValueError(f"bad sha256 {digest!r}")
+    if data.get("record") not in RECORD_KINDS:
+        raise ValueError(f"unknown record kind {data.get('record')!r}")
+    mine = conn.execute(
+        "SELECT 1 FROM attachments WHERE attachment_id = ?", (attachment_id,)
+    ).fetchone()
+    if mine is None:
+        _insert(
+            conn,
+            data,
+            str(data["institution_id"]),
+            str(data.get("added_at") or sql.utcnow()),
+            str(data.get("added_by") or ""),
+            attachment_id,
+            "synced",
+        )
+    else:
+        conn.execute(
+            "UPDATE attachments SET sync_state = 'synced' WHERE attachment_id = ?",
+            (attachment_id,),
+        )
+    stored = bool(data.get("stored"))
+    conn.execute(
+        "INSERT INTO files (sha256, size, mime, here, at_office, sent, updated_at) "
+        "VALUES (?, ?, ?, 0, ?, 0, ?) ON CONFLICT (sha256) DO UPDATE SET "
+        "at_office = (at_office OR excluded.at_office), "
+        "sent = CASE WHEN excluded.at_office THEN files.size ELSE files.sent END",
+        (digest, int(data["size"]), str(data.get("mime") or ""), int(stored), sql.utcnow()),
+    )
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    data: dict[str, Any],
+    inst_id: str,
+    added_at: str,
+    by: str,
+    op_id: str,
+    state: str,
+) -> None:
+    conn.execute(
+        f"INSERT INTO attachments ({_COLUMNS}) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            data["attachment_id"],
+            data["sha256"],
+            inst_id,
+            data["record"],
+            data["record_id"],
+            data.get("item"),
+            str(data.get("name") or ""),
+            str(data.get("mime") or ""),
+            int(data["size"]),
+            data.get("width"),
+            data.get("height"),
+            data.get("taken_at"),
+            data.get("lat"),
+            data.get("lon"),
+            data.get("original_size"),
+            data.get("original_sha256"),
+            added_at,
+            by,
+            op_id,
+            state,
+        ),
+    )
+
+
+def _select(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT a.*, f.here, f.at_office, f.sent, f.error AS upload_error, o.state AS op_state, "
+        "o.message AS op_message FROM attachments a JOIN files f ON f.sha256 = a.sha256 "
+        f"LEFT JOIN outbox o ON o.op_id = a.op_id WHERE {where} ORDER BY a.added_at, a.rowid",
+        params,
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def _row(r: sqlite3.Row) -> dict[str, Any]:
+    row = dict(r)
+    op_state = row.pop("op_state")
+    if op_state == "rejected":
+        state = "rejected"
+    elif op_state in ("discarded",):
+        state = "discarded"
+    elif row["at_office"]:
+        state = "sent"
+    elif op_state in ("unsent", "sending"):
+        state = "unsent"
+    else:
+        state = "uploading" if row["here"] else "at_office"
+    row["state"] = state
+    row["here"] = bool(row["here"])
+    row["at_office"] = bool(row["at_office"])
+    return row
+
+
+def _resolve(
+    conn: sqlite3.Connection, kind: str, record_id: str, item: int | None
+) -> tuple[str, str]:
+    """The institution and full id of the record an attachment goes to (a unique prefix does)."""
+    if kind not in RECORD_KINDS:
+        raise _refused(
+            "record_kind",
+            f"只能附在走访、核码或整改事项上（不是“{kind}”）",
+            f"Evidence goes on a visit, a code check or a case item (not '{kind}')",
+        )
+    zh, en = RECORD_NAMES[kind]
+    record_id = record_id.strip()
+    if kind == "check":
+        query = (
+            "SELECT event_id, institution_id, NULL FROM events WHERE kind = 'qr.checked' AND "
+            "event_id LIKE ? || '%' ESCAPE '\\' LIMIT 2"
+        )
+    else:
+        query = (
+            "SELECT visit_id, institution_id, rectification FROM visits "
+            "WHERE visit_id LIKE ? || '%' ESCAPE '\\' LIMIT 2"
+        )
+    escaped = record_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(query, (escaped,)).fetchall() if len(record_id) >= 4 else []
+    if len(rows) != 1:
+        raise _refused(
+            "unknown_record" if not rows else "ambiguous_record",
+            f"本地没有{zh}“{record_id}”" + ("" if not rows else "（有多个匹配，请多输入几位）"),
+            f"No {en} '{record_id}' in the local cache"
+            if not rows
+            else f"'{record_id}' matches several {en}s; give more characters",
+        )
+    full_id, inst_id, rectification = rows[0][0], rows[0][1], rows[0][2]
+    if kind == "case":
+        items = (json.loads(rectification) or {}).get("items", []) if rectification else []
+        if not items:
+            raise _refused(
+                "not_a_case",
+                f"走访 {full_id[:8]} 没有整改通知书，不是整改案件",
+                f"Visit {full_id[:8]} has no rectification notice, so it opened no case",
+            )
+        if item is None or not 0 <= item < len(items):
+            raise _refused(
+                "case_item",
+                f"请指定整改事项序号（1 到 {len(items)}）",
+                f"Name the case item (1 to {len(items)})",
+            )
+    elif item is not None:
+        raise _refused(
+            "case_item",
+            "只有整改事项有序号",
+            "Only case items take an item number",
+        )
+    return str(inst_id), str(full_id)
+
+
+def _existing(
+    conn: sqlite3.Connection, kind: str, record_id: str, item: int | None, digest: str
+) -> dict[str, Any] | None:
+    rows = _select(
+        conn,
+        "a.record_kind = ? AND a.record_id = ? AND a.item IS ? AND a.sha256 = ? "
+        "AND coalesce(o.state, '') != 'discarded'",
+        (kind, record_id, item, digest),
+    )
+    return rows[0] if rows else None
+
+
+def _check_count(conn: sqlite3.Connection, kind: str, record_id: str, item: int | None) -> None:
+    count = conn.execute(
+        "SELECT count(*) FROM attachments WHERE record_kind = ? AND record_id = ? AND item IS ?",
+        (kind, record_id, item),
+    ).fetchone()[0]
+    if count >= MAX_FILES_PER_RECORD:
+        zh, en = RECORD_NAMES[kind]
+        raise _refused(
+            "too_many_files",
+            f"这个{zh}已有 {count} 个附件，达到上限 {MAX_FILES_PER_RECORD}。",
+            f"This {en} already has {count} files, the limit is {MAX_FILES_PER_RECORD}.",
+        )
+
+
+def _holds(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
+
+
+def _refused(code: str, zh: str, en: str) -> domain.ValidationError:
+    return domain.ValidationError(code, zh, en, "file")
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """Write bytes to `path` through a temporary file, synced to disk before it takes the name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(temp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise _refused(
+            "disk_full" if exc.errno == 28 else "file_write",
+            f"照片无法写入磁盘（{exc.strerror or exc}），未附上；已保存的内容都在。",
+            f"The photo could not be written to disk ({exc.strerror or exc}); it was not "
+            "attached, and everything saved before is kept.",
+        ) from None
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Sync a folder's entries (POSIX; Windows has no such call and needs none)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

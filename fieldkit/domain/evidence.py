@@ -1,0 +1,17 @@
+"""Evidence attached to records: what it can be attached to, and the counts both ends enforce."""
+
+from __future__ import annotations
+
+RECORD_KINDS = ("visit", "check", "case")  # a visit, an on-site code check, an item of a case
+RECORD_NAMES = {
+    "visit": ("走访", "visit"),
+    "check": ("核码", "code check"),
+    "case": ("整改事项", "case item"),
+}
+MAX_FILES_PER_RECORD = 30
+DISK_RESERVE = (
+    200 * 1024 * 1024
+)  # an attach never leaves the laptop's disk with less free than this
+DISK_WARN = (
+    1024 * 1024 * 1024
+)  # below this much free space after an attach, the technician is warned
