@@ -108,4 +108,19 @@ def png_bomb(width: int = 50_000, height: int = 50_000) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     rows = zlib.compress(b"\x00" * 1024)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def phone_photos(folder: Path, count: int) -> list[Path]:
+    """`count` distinct phone photos of 3–6 MB (4096 × 3072, EXIF with orientation, time, GPS)."""
+    return [
+        write(
+            folder / f"IMG_{n:04d}.jpg",
+            photo(
+                n, size=(4096, 3072), quality=88, sigma=30, taken=f"2026:11:28 09:{n % 60:02d}:00"
+            ),
+        )
+        for n in range(count)
+    ]

@@ -84,6 +84,8 @@ class FaultProxy:
         self._stop: asyncio.Event | None = None
         self.answered: Counter[str] = Counter()  # path -> answers delivered whole
         self.forwarded: Counter[str] = Counter()  # path -> answers the server gave
+        self.bytes_up = 0  # request bytes (head and body) the proxy received from clients
+        self.bytes_down = 0  # answer bytes it relayed back
 
     @property
     def url(self) -> str:
@@ -149,6 +151,7 @@ class FaultProxy:
             self.on_request(request.method, request.path)
         fault = self._choose()
         with self._lock:
+            self.bytes_up += len(request.head) + len(request.body)
             self.events.append(Event(fault, request.method, request.path))
             delay = self.faults.fixed_delay
             if fault == "delay":
@@ -175,11 +178,14 @@ class FaultProxy:
         if fault == "drop_after":
             return
         if fault == "truncate":
-            writer.write(response[: max(1, int(len(response) * cut * 0.9))])
+            response = response[: max(1, int(len(response) * cut * 0.9))]
+            writer.write(response)
         else:
             writer.write(response)
             with self._lock:
                 self.answered[request.path.split("?")[0]] += 1
+        with self._lock:
+            self.bytes_down += len(response)
         await writer.drain()
 
     async def _forward(self, request: _Request) -> bytes:

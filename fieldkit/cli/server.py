@@ -125,6 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the office server under uvicorn."""
     import uvicorn
 
+    from fieldkit.evidence.storage import StorageError
     from fieldkit.server.app import APP_FACTORY, SERVE_DB, close_app, create_app
 
     certfile, keyfile = getattr(args, "certfile", None), getattr(args, "keyfile", None)
@@ -139,9 +140,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if taken is not None:
         return _fail(*taken)
     try:
-        app = create_app(args.db)
+        app = create_app(args.db, files=getattr(args, "files", None))
     except StoreError as exc:
         return _fail(*str(exc).split(" / ", 1))
+    except StorageError as exc:
+        return _fail(exc.zh, exc.en)
     except (SQLAlchemyError, OSError) as exc:
         return _fail(
             f"无法打开数据库“{args.db}”：{_reason(exc)}",
@@ -170,6 +173,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if workers > 1:  # each process builds its own app over the same database
         close_app(app)
         os.environ[SERVE_DB] = args.db
+        if getattr(args, "files", None):  # each process keeps evidence in the same place
+            os.environ["FIELDKIT_FILES"] = args.files
         uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
     else:
         uvicorn.run(app, **options)

@@ -57,11 +57,26 @@ class FileStore:
         import fsspec.core
 
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url, **options)
+        try:
+            self.fs, root = fsspec.core.url_to_fs(url, **options)
+        except ImportError as exc:
+            raise StorageError(
+                f"文件存储“{url}”需要安装 {exc.name or '驱动'}（S3：pip install 'fieldkit[s3]'）",
+                f"the file storage '{url}' needs {exc.name or 'a driver'} installed "
+                "(S3: pip install 'fieldkit[s3]')",
+            ) from None
+        except ValueError as exc:
+            raise StorageError(
+                f"文件存储地址“{url}”无效（{exc}）",
+                f"the file storage '{url}' is not valid ({exc})",
+            ) from None
         self.root = root.rstrip("/")
         self.local = "file" in _protocols(self.fs)
         if self.local:
-            self.fs.makedirs(self.root, exist_ok=True)
+            try:
+                self.fs.makedirs(self.root, exist_ok=True)
+            except OSError as exc:
+                raise _refused(exc) from None
 
     def _file(self, sha256: str) -> str:
         return f"{self.root}/files/{sha256[:2]}/{sha256}"

@@ -127,7 +127,7 @@ class Uploader:
                 await self._refused(sha256, exc.words, result)
                 return
             except SyncError as exc:
-                if not exc.retry_soon:
+                if not exc.retry_soon or isinstance(exc, OfficeFull):
                     raise
                 failures += 1
                 if failures >= RETRIES:
@@ -185,8 +185,8 @@ class Uploader:
             return None
         if status == 404:
             raise _Refused(_said(response) or "办公室不再有此附件 / the office no longer has it")
-        if status == 507:
-            raise SyncError("server", *_halves(_said(response)))
+        if status == 507:  # trying again at once cannot help: the next round will
+            raise OfficeFull("server", *_halves(_said(response)))
         if status == 422 and _error_code(response) == "hash_mismatch":
             raise _Mismatch()
         if status in (413, 422):
@@ -240,6 +240,10 @@ _MISMATCH_WORDS = (
     "the bytes did not match the hash three times; upload stopped: check the network or "
     "attach the photo again"
 )
+
+
+class OfficeFull(SyncError):
+    """The office's file storage is full: the file stays here and goes in a later round."""
 
 
 class _Mismatch(Exception):
