@@ -89,41 +89,109 @@ class Attachments(Edits):
                 return same | {"warning": None, "already": True}
             _check_count(conn, record_kind, record_id, item)
             present = conn.execute("SELECT here FROM files WHERE sha256 = ?", (digest,)).fetchone()
+        warning = self._keep_file(digest, stored, bool(present and present[0]))
+        with self._tx() as conn:
+            attachment_id = self._add(conn, record_kind, record_id, item, digest, stored, meta, by)
+        return self.attachment(attachment_id) | {"warning": warning, "already": False}
+
+    def save_visit_with_evidence(
+        self,
+        visit: domain.Visit,
+        checks: list[tuple[str, str, str]],
+        files: list[tuple[bytes, dict[str, Any], int | None]],
+        *,
+        by: str = "",
+    ) -> list[str]:
+        """Save a visit, its code checks and its files in one transaction; the check ids.
+
+        `checks`: (result, found, content_sha256) each; `files`: (stored bytes, meta, the index
+        of the check the file shows, or None for the visit itself). Every file is on disk and
+        synced before the transaction that records it commits.
+        """
+        domain.validate_visit(visit)
+        for result, _, digest in checks:
+            self._check_qr(result, digest)
+        for stored, _, _ in files:
+            digest = hashlib.sha256(stored).hexdigest()
+            with self._read() as conn:
+                present = conn.execute(
+                    "SELECT here FROM files WHERE sha256 = ?", (digest,)
+                ).fetchone()
+            self._keep_file(digest, stored, bool(present and present[0]))
+        with self._tx() as conn:
+            self._insert_visit(conn, visit)
+            check_ids = []
+            for result, found, digest in checks:
+                data = {
+                    "visit_id": visit.visit_id,
+                    "result": result,
+                    "found": found,
+                    "content_sha256": digest,
+                }
+                op = self._insert_event(
+                    conn, visit.institution_id, visit.visit_id, "qr.checked", data
+                )
+                check_ids.append(str(op["op_id"]))
+            for stored, meta, check in files:
+                kind, record_id = (
+                    ("visit", visit.visit_id) if check is None else ("check", check_ids[check])
+                )
+                digest = hashlib.sha256(stored).hexdigest()
+                if _existing(conn, kind, record_id, None, digest) is None:
+                    _check_count(conn, kind, record_id, None)
+                    self._add(conn, kind, record_id, None, digest, stored, meta, by)
+        return check_ids
+
+    def _keep_file(self, digest: str, stored: bytes, known: bool) -> str | None:
+        """Put the bytes beside the cache, synced, unless they are there; words if disk is low."""
         path = self.file_path(digest)
-        have = bool(present and present[0]) and _holds(path, len(stored))
-        warning = None if have else self._room_for(len(stored))
-        if not have:
-            write_synced(path, stored)
+        if known and _holds(path, len(stored)):
+            return None
+        warning = self._room_for(len(stored))
+        write_synced(path, stored)
+        return warning
+
+    def _add(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        record_id: str,
+        item: int | None,
+        digest: str,
+        stored: bytes,
+        meta: dict[str, Any],
+        by: str,
+    ) -> str:
+        """Record one attachment and queue its op (inside the caller's transaction); its id."""
+        inst_id, record_id = _resolve(conn, kind, record_id, item)
         attachment_id = str(uuid.uuid4())
         data = {
             "attachment_id": attachment_id,
-            "record": record_kind,
+            "record": kind,
             "record_id": record_id,
             "item": item,
             **{k: meta.get(k) for k in META_FIELDS},
             "sha256": digest,
             "size": len(stored),
         }
-        with self._tx() as conn:
-            inst_id, record_id = _resolve(conn, record_kind, record_id, item)
-            hlc = self._stamp(conn)
-            op = self._enqueue(
-                conn,
-                "attachment.add",
-                inst_id,
-                f"attachment:{attachment_id}",
-                data,
-                None,
-                hlc,
-                op_id=attachment_id,
-            )
-            _insert(conn, data, inst_id, op["created_at"], by, op["op_id"], "unsent")
-            conn.execute(
-                "INSERT INTO files (sha256, size, mime, here, at_office, sent, updated_at) "
-                "VALUES (?, ?, ?, 1, 0, 0, ?) ON CONFLICT (sha256) DO UPDATE SET here = 1",
-                (digest, len(stored), data["mime"] or "", sql.utcnow()),
-            )
-        return self.attachment(attachment_id) | {"warning": warning, "already": False}
+        hlc = self._stamp(conn)
+        op = self._enqueue(
+            conn,
+            "attachment.add",
+            inst_id,
+            f"attachment:{attachment_id}",
+            data,
+            None,
+            hlc,
+            op_id=attachment_id,
+        )
+        _insert(conn, data, inst_id, op["created_at"], by, op["op_id"], "unsent")
+        conn.execute(
+            "INSERT INTO files (sha256, size, mime, here, at_office, sent, updated_at) "
+            "VALUES (?, ?, ?, 1, 0, 0, ?) ON CONFLICT (sha256) DO UPDATE SET here = 1",
+            (digest, len(stored), data["mime"] or "", sql.utcnow()),
+        )
+        return attachment_id
 
     def _room_for(self, size: int) -> str | None:
         """Refuse a file the disk has no room for; words when the disk is getting full."""

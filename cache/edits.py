@@ -62,33 +62,33 @@ class Edits(StoreCore):
     def create_visit(self, visit: domain.Visit) -> dict[str, Any]:
         """Record a new visit (checked by the domain) and queue it."""
         domain.validate_visit(visit)
-        data = domain.visit_to_wire(visit)
         with self._tx() as conn:
-            _require_institution(conn, visit.institution_id)
-            if conn.execute(
-                "SELECT 1 FROM visits WHERE visit_id = ?", (visit.visit_id,)
-            ).fetchone():
-                raise domain.ValidationError(
-                    "visit_exists",
-                    f"走访 {visit.visit_id} 已存在，走访只能追加或修订",
-                    f"Visit {visit.visit_id} already exists; visits are appended or amended",
-                    "visit_id",
-                )
-            hlc = self._stamp(conn)
-            conn.execute(
-                sql.VISIT_UPSERT, {**visit_params(data), "hlc": hlc, "sync_state": "unsent"}
+            return self._insert_visit(conn, visit)
+
+    def _insert_visit(self, conn: sqlite3.Connection, visit: domain.Visit) -> dict[str, Any]:
+        """Write a validated visit and queue its op, inside the caller's transaction."""
+        data = domain.visit_to_wire(visit)
+        _require_institution(conn, visit.institution_id)
+        if conn.execute("SELECT 1 FROM visits WHERE visit_id = ?", (visit.visit_id,)).fetchone():
+            raise domain.ValidationError(
+                "visit_exists",
+                f"走访 {visit.visit_id} 已存在，走访只能追加或修订",
+                f"Visit {visit.visit_id} already exists; visits are appended or amended",
+                "visit_id",
             )
-            op = self._enqueue(
-                conn,
-                "visit.create",
-                visit.institution_id,
-                f"visit:{visit.visit_id}",
-                data,
-                None,
-                hlc,
-            )
-            progress.refresh(conn, [visit.institution_id])
-            conn.execute("DELETE FROM visit_drafts WHERE visit_id = ?", (visit.visit_id,))
+        hlc = self._stamp(conn)
+        conn.execute(sql.VISIT_UPSERT, {**visit_params(data), "hlc": hlc, "sync_state": "unsent"})
+        op = self._enqueue(
+            conn,
+            "visit.create",
+            visit.institution_id,
+            f"visit:{visit.visit_id}",
+            data,
+            None,
+            hlc,
+        )
+        progress.refresh(conn, [visit.institution_id])
+        conn.execute("DELETE FROM visit_drafts WHERE visit_id = ?", (visit.visit_id,))
         return op
 
     def amend_visit(self, visit_id: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -200,14 +200,7 @@ class Edits(StoreCore):
         self, inst_id: str, visit_id: str | None, result: str, found: str, content_sha256: str
     ) -> dict[str, Any]:
         """Record an on-site check of the code at the front desk, and queue it."""
-        if result not in QR_RESULTS:
-            raise domain.ValidationError(
-                "qr_result",
-                f"未知的核码结果“{result}”",
-                f"Unknown check result '{result}'",
-                "result",
-            )
-        _check_sha256(content_sha256, "content_sha256")
+        self._check_qr(result, content_sha256)
         return self._record_event(
             inst_id,
             visit_id,
@@ -220,22 +213,45 @@ class Edits(StoreCore):
             },
         )
 
+    @staticmethod
+    def _check_qr(result: str, content_sha256: str) -> None:
+        """Refuse a code check the office could not take."""
+        if result not in QR_RESULTS:
+            raise domain.ValidationError(
+                "qr_result",
+                f"未知的核码结果“{result}”",
+                f"Unknown check result '{result}'",
+                "result",
+            )
+        _check_sha256(content_sha256, "content_sha256")
+
     def _record_event(
         self, inst_id: str, visit_id: str | None, kind: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         with self._tx() as conn:
-            _require_institution(conn, inst_id)
-            hlc = self._stamp(conn)
-            event_id = str(uuid.uuid4())
-            conn.execute(
-                "INSERT INTO events (event_id, institution_id, visit_id, kind, data, hlc, "
-                "created_at, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent')",
-                (event_id, inst_id, visit_id, kind, json.dumps(data), hlc, sql.utcnow()),
-            )
-            op = self._enqueue(
-                conn, kind, inst_id, f"event:{event_id}", data, None, hlc, op_id=event_id
-            )
-            progress.refresh(conn, [inst_id])
+            return self._insert_event(conn, inst_id, visit_id, kind, data)
+
+    def _insert_event(
+        self,
+        conn: sqlite3.Connection,
+        inst_id: str,
+        visit_id: str | None,
+        kind: str,
+        data: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Write an event and queue its op, inside the caller's transaction."""
+        _require_institution(conn, inst_id)
+        hlc = self._stamp(conn)
+        event_id = str(uuid.uuid4())
+        conn.execute(
+            "INSERT INTO events (event_id, institution_id, visit_id, kind, data, hlc, "
+            "created_at, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unsent')",
+            (event_id, inst_id, visit_id, kind, json.dumps(data), hlc, sql.utcnow()),
+        )
+        op = self._enqueue(
+            conn, kind, inst_id, f"event:{event_id}", data, None, hlc, op_id=event_id
+        )
+        progress.refresh(conn, [inst_id])
         return op
 
     def _stamp(self, conn: sqlite3.Connection) -> str:

@@ -225,6 +225,8 @@ def _visit_drafts(db: Database) -> None:
         """
     )
     db.conn.execute("CREATE INDEX visit_drafts_institution ON visit_drafts (institution_id)")
+
+
 # --- issue 13 ---
 @MIGRATIONS(name="0011_attachments")
 def _attachments(db: Database) -> None:

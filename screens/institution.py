@@ -141,6 +141,7 @@ class InstitutionScreen(FieldkitScreen):
         Binding("c", "edit_contact", "Edit contact", id="contact"),
         Binding("v", "start_visit", "Start visit", id="visit"),
         Binding("k", "show_qr", "Payment code", id="qr"),
+        Binding("e", "show_evidence", "Evidence", id="evidence"),
         Binding("1", "show_tab('checklist')", "Checklist", id="tab_checklist", show=False),
         Binding("2", "show_tab('details')", "Details", id="tab_details", show=False),
         Binding("3", "show_tab('visits')", "Visits", id="tab_visits", show=False),
@@ -312,6 +313,36 @@ class InstitutionScreen(FieldkitScreen):
             text.append("\n" + self.t("inst.code_recorded"), "dim")
             self.fk.changed_locally()
         self.query_one("#code-result", Label).update(text)
+        if event.image is not None and event.check_id is not None:
+            self.offer_check_photo(event.image, event.check_id)
+
+    def offer_check_photo(self, image: Any, check_id: str) -> None:
+        """Ask whether the photo the code was read from is kept as the check's evidence."""
+        from .dialogs.confirm import ConfirmDialog
+
+        def keep(yes: bool | None) -> None:
+            if yes:
+                self.keep_check_photo(image, check_id)
+
+        self.app.push_screen(
+            ConfirmDialog(self.t("visit.keep_check_photo"), self.fk.language), keep
+        )
+
+    @work(thread=True, group="evidence-attach", exit_on_error=False)
+    def keep_check_photo(self, image: Any, check_id: str) -> None:
+        """Reduce and keep the photo with the check it proves."""
+        from fieldkit.evidence import prepare
+
+        store = self.fk.store
+        assert store is not None
+        try:
+            kept = prepare(image)
+            tech = self.fk.settings.technician
+            store.attach("check", check_id, kept.data, kept.wire(), by=tech.id if tech else "")
+        except domain.DomainError as exc:
+            self.post_message(self.Refused(exc))
+            return
+        self.post_message(self.Saved(self.t("key.evidence")))
 
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:
@@ -434,6 +465,21 @@ class InstitutionScreen(FieldkitScreen):
         self.reload()
 
     @on(Button.Pressed, "#qr")
+    def action_show_evidence(self) -> None:
+        """Photos and PDFs of this institution's visits, checks and cases: attach, open."""
+        from .dialogs.evidence import EvidenceDialog
+
+        if self.inst is None:
+            return
+
+        def back(attached: bool | None) -> None:
+            if attached:
+                self.reload()
+
+        self.app.push_screen(
+            EvidenceDialog(self.inst_id, self.inst["name"], self.fk.language), back
+        )
+
     def action_show_qr(self) -> None:
         """Open the payment-code view (from the QR part, when installed)."""
         from .qr import QRScreen

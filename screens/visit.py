@@ -99,6 +99,8 @@ class VisitScreen(FieldkitScreen):
         self._draft_lock = threading.Lock()  # a late draft write never follows the end
         self._visit_over = False  # ended or discarded: no more drafts
         self._blank: dict[str, Any] | None = None  # the untouched form: not worth a draft
+        # files kept with the visit when it is saved: (prepared file, index of its code check)
+        self.evidence: list[tuple[Any, int | None]] = []
         self._amend_id = amend
 
     def _read_amended(self) -> None:
@@ -200,6 +202,9 @@ class VisitScreen(FieldkitScreen):
             yield Input(id="next-visit", placeholder="2026-12-31", compact=True)
             yield Label(self.t("visit.notes"))
             yield TextArea(id="notes", soft_wrap=True)
+            yield Label(self.t("visit.evidence"))
+            yield Input(id="evidence-path", compact=True)
+            yield Label("", id="evidence-list", classes="hint")
             yield Label("", id="error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button(self.t("visit.end"), variant="primary", id="end")
@@ -419,13 +424,28 @@ class VisitScreen(FieldkitScreen):
             try:
                 if self.amending is not None:
                     changes = self.amendment(visit)
-                    if not changes:
+                    if not changes and not self.evidence:
                         self.post_message(self.Refused(self.t("visit.nothing_changed")))
                         return
-                    store.amend_visit(visit.visit_id, changes)
+                    if changes:
+                        store.amend_visit(visit.visit_id, changes)
+                    for kept, _ in self.evidence:  # photos added while amending go on the visit
+                        store.attach(
+                            "visit",
+                            visit.visit_id,
+                            kept.data,
+                            kept.wire(),
+                            by=tech.id if tech else "",
+                        )
                     self.post_message(self.Saved())
                     return
-                store.create_visit(visit)
+                # the visit, its code checks and its files in one transaction, in that order
+                store.save_visit_with_evidence(
+                    visit,
+                    [(c.result, c.found, c.content_sha256) for c in self.code_checks],
+                    [(kept.data, kept.wire(), check) for kept, check in self.evidence],
+                    by=tech.id if tech else "",
+                )
                 for case_id, index in visit.extra.get("rectified") or []:
                     store.set_case_item(
                         case_id,
@@ -438,11 +458,40 @@ class VisitScreen(FieldkitScreen):
                 self.post_message(self.Refused(exc.message(self.fk.language)))
                 return
             self._visit_over = True
-        for check in self.code_checks:  # after the visit, so the office knows the visit first
-            store.record_qr_check(
-                self.inst_id, visit.visit_id, check.result, check.found, check.content_sha256
-            )
         self.post_message(self.Saved())
+
+    @on(Input.Submitted, "#evidence-path")
+    def _evidence_given(self, event: Input.Submitted) -> None:
+        """Paths typed, pasted or dropped: reduced now, saved with the visit."""
+        from .widgets.evidence import dropped_paths
+
+        paths = dropped_paths(event.value)
+        event.input.value = ""
+        if paths:
+            self.prepare_evidence(paths, None)
+
+    @work(thread=True, group="evidence", exit_on_error=False)
+    def prepare_evidence(self, paths: list[Any], check: int | None) -> None:
+        """Reduce, read and hash files off the event loop; refusals are said in words."""
+        from fieldkit.evidence import prepare
+
+        kept, refused = [], []
+        for path in paths:
+            try:
+                kept.append(prepare(path))
+            except domain.DomainError as exc:
+                refused.append(f"{path.name}: {exc.message(self.fk.language)}")
+        self.app.call_from_thread(self._evidence_ready, kept, refused, check)
+
+    def _evidence_ready(self, kept: list[Any], refused: list[str], check: int | None) -> None:
+        self.evidence += [(k, check) for k in kept]
+        names = "、".join(k.name for k, _ in self.evidence)
+        text = Text(self.t("visit.evidence_added", names=names) if names else "")
+        for why in refused:
+            text.append("\n✗ " + why, "bold red")
+        self.query_one("#evidence-list", Label).update(text)
+        if refused:
+            self.notify("\n".join(refused), severity="error")
 
     def on_visit_screen_saved(self) -> None:
         """Back to the institution, saying the visit waits to be sent."""
@@ -465,6 +514,16 @@ class VisitScreen(FieldkitScreen):
         if not event.check.is_match:
             issues = self.query_one("#issues", TextArea)
             issues.text = (issues.text.rstrip() + "\n" + words).strip()
+        if event.image is not None:
+            index = len(self.code_checks) - 1
+
+            def keep(yes: bool | None) -> None:
+                if yes:
+                    self.prepare_evidence([event.image], index)
+
+            self.app.push_screen(
+                ConfirmDialog(self.t("visit.keep_check_photo"), self.fk.language), keep
+            )
 
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:

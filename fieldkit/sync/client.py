@@ -214,6 +214,12 @@ class SyncClient:
         """Run a store call in a thread, so the app's event loop never waits on the disk."""
         return await asyncio.to_thread(fn, *args)
 
+    async def fetch_file(self, sha256: str) -> bytes:
+        """An evidence file, from this laptop or else fetched from the office (and kept here)."""
+        from .uploads import fetch
+
+        return await fetch(self.store, self._http, sha256)
+
     async def aclose(self) -> None:
         """Close the connections."""
         await self._http.aclose()

@@ -42,12 +42,22 @@ class CodeCheckInput(Input):
     class Checked(Message):
         """A code was checked; `check` says what it is (recorded in the store when one was given)."""
 
-        def __init__(self, check: CodeCheck, text: str, via_scanner: bool, recorded: bool) -> None:
+        def __init__(
+            self,
+            check: CodeCheck,
+            text: str,
+            via_scanner: bool,
+            recorded: bool,
+            image: Path | None = None,
+            check_id: str | None = None,
+        ) -> None:
             super().__init__()
             self.check = check
             self.text = text
             self.via_scanner = via_scanner
             self.recorded = recorded
+            self.image = image  # the photo the code was read from (evidence, if kept)
+            self.check_id = check_id  # the recorded check's id (when recorded)
 
     class Failed(BilingualFailure):
         """A check could not be made (unreadable image, untrusted local code); zh/en say why."""
@@ -123,17 +133,19 @@ class CodeCheckInput(Input):
             finally:
                 self.app.call_from_thread(setattr, self, "placeholder", self._word("placeholder"))
         check = classify(content, self.expected)
-        recorded = False
+        recorded, check_id = False, None
         if self.store is not None:
-            self.store.record_qr_check(
+            op = self.store.record_qr_check(
                 self.institution["id"],
                 self.visit_id,
                 check.result,
                 check.found,
                 check.content_sha256,
             )
-            recorded = True
-        self.post_message(self.Checked(check, content.strip(), via_scanner, recorded))
+            recorded, check_id = True, str(op["op_id"])
+        self.post_message(
+            self.Checked(check, content.strip(), via_scanner, recorded, path, check_id)
+        )
 
 
 def _image_path(text: str) -> Path | None:
