@@ -470,6 +470,9 @@ def run_from_cli(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return exit_code_for(exc)
     app = make_app(settings, store, sync, notice=notice)
+    from .dialogs.preview import probe_terminal
+
+    probe_terminal()  # before the app owns the terminal (evidence previews)
     try:
         app.run()
     finally:

@@ -42,6 +42,25 @@ def open_with_system_viewer(path: Path) -> str | None:
     return None
 
 
+def probe_terminal() -> None:
+    """Ask the terminal what images it can draw: only possible before Textual takes it over.
+
+    (At most ~0.2 s when the terminal does not answer; FIELDKIT_IMAGES=off skips it, and
+    previews then offer the system viewer only.)
+    """
+    if os.environ.get("FIELDKIT_IMAGES", "").lower() in ("off", "0", "no"):
+        return
+    try:
+        import textual_image.widget  # noqa: F401  (the import asks, once)
+    except Exception:  # noqa: BLE001 - no answer: the preview falls back to the system viewer
+        pass
+
+
+def images_possible() -> bool:
+    """Whether the image library was loaded (asked the terminal) before the app started."""
+    return "textual_image.widget" in sys.modules
+
+
 def image_widget(path: Path) -> Any:
     """textual-image's widget for the best protocol the terminal offers (sixel, kitty, cells)."""
     from textual_image.widget import Image
@@ -141,6 +160,11 @@ class PreviewDialog(ModalScreen[None]):
         if self.row.get("mime") == "application/pdf":
             slot.update(Text(tr("evidence.pdf_viewer", self.lang), "italic"))
             self.action_open_viewer()
+            return
+        if not images_possible():
+            slot.update(
+                Text(tr("evidence.cannot_draw", self.lang, why="FIELDKIT_IMAGES=off"), "yellow")
+            )
             return
         try:
             picture = image_widget(message.path)
