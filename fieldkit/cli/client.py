@@ -44,6 +44,7 @@ VISIT_COLUMNS = (
     "next_visit_on",
     "notes",
     "sync_state",
+    "evidence",  # the visit's files: name (state, first characters of the SHA-256); …
 )
 
 log = logging.getLogger(__name__)
@@ -405,6 +406,11 @@ def _visit_row(store: Store, visit: dict[str, Any]) -> dict[str, Any]:
         rectification_items="；".join(rect.get("items") or ()),
         rectification_deadline=rect.get("deadline") or "",
         interview_recommended="是 yes" if visit.get("interview_recommended") else "否 no",
+        evidence="；".join(
+            f"{a['name']}（{a['state']}，{a['sha256'][:12]}）"
+            for a in store.attachments(institution_id=visit.get("institution_id") or "")
+            if a["record_id"] == visit.get("visit_id")
+        ),
     )
     return {k: "" if v is None else _cell(v) for k, v in row.items()}
 

@@ -15,6 +15,7 @@ from cache import CacheError, Store
 from fieldkit import config, domain, paths
 from fieldkit.cli.exits import ExitCode
 from fieldkit.documents import DocumentError
+from fieldkit.evidence.annex import AnnexFile, add_annex, read_local
 from fieldkit.notices import render_rectification_notice
 from fieldkit.payment.fonts import FontMissing
 from fieldkit.payment.posters import (
@@ -360,11 +361,31 @@ def export_notice(
         else str(visit.get("technician_id") or "")
     )
     notice = render_rectification_notice(inst, visit, technician, today, settings.office_name)
+    add_annex(notice, *evidence_of(store, visit))
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return notice.save(path)
     except DocumentError as exc:
         raise CommandError(exc.zh, exc.en) from exc
+
+
+def evidence_of(store: Store, visit: dict) -> tuple[list[AnnexFile], str, list[str]]:
+    """The files of a visit, its code checks and its case items, for the notice's annex."""
+    visit_id = visit["visit_id"]
+    checks = {
+        e["event_id"]
+        for e in store.events(visit["institution_id"])
+        if e["kind"] == "qr.checked" and e.get("visit_id") == visit_id
+    }
+    rows = [
+        r
+        for r in store.attachments(institution_id=visit["institution_id"])
+        if (r["record_kind"] in ("visit", "case") and r["record_id"] == visit_id)
+        or (r["record_kind"] == "check" and r["record_id"] in checks)
+    ]
+    files = [AnnexFile(r, read_local(store.local_file(r["sha256"]))) for r in rows]
+    items = list((visit.get("rectification") or {}).get("items") or [])
+    return files, str(visit_id)[:8].upper(), items
 
 
 def cmd_notice(args: argparse.Namespace) -> int:
