@@ -92,13 +92,15 @@ async def plain_upload(data: bytes) -> float:
     return took
 
 
-async def one_run(kept: list[Prepared], seed: int, work: Path) -> tuple[float, float, int, dict]:
+async def one_run(
+    kept: list[Prepared], seed: int, work: Path, faults: Faults = HOTSPOT
+) -> tuple[float, float, int, dict]:
     """(sync seconds, wire bytes, stored total, fault counts) of one fresh office and laptop."""
     os.environ["FIELDKIT_HOME"] = str(work / "home")
     real = RealOffice(work, institutions=3)
     tech = real.add("李娜")
     real.assign(tech, real.ids)
-    with LiveServer(real.db) as server, FaultProxy(server.url, seed=seed, faults=HOTSPOT) as proxy:
+    with LiveServer(real.db) as server, FaultProxy(server.url, seed=seed, faults=faults) as proxy:
         proxy.enabled = False
         await connect(tech, server.url, via=proxy.url)
         assert tech.store and tech.client
@@ -152,6 +154,12 @@ async def main() -> None:
             f"{stored / 1e6:.1f} MB stored after reduction"
         )
         wires, times = [], []
+        clean, _, _, _ = await one_run(kept, args.seed, root / "clean", Faults())
+        baseline = await plain_upload(b"".join(k.data for k in kept))
+        print(
+            f"without faults: sync {clean:.2f} s vs plain upload {baseline:.2f} s = "
+            f"{clean / baseline:.2f}x (the protocol's own cost: pieces, hashes, fsyncs)"
+        )
         for run in range(args.runs):
             took, wire, total, faults = await one_run(kept, args.seed + run, root / f"run{run}")
             baseline = await plain_upload(b"".join(k.data for k in kept))

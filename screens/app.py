@@ -164,6 +164,8 @@ class FieldkitApp(App[None]):
                     rejected=status.rejected,
                     last_success=status.last_success,
                     last_error=status.last_error,
+                    files_waiting=status.files_waiting,
+                    uploading=status.uploading,
                 )
             )
         )

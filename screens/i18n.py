@@ -434,7 +434,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "No system viewer could be started ({why}). The file is at: {path}",
     ),
     "evidence.count": ("证据 {n}", "Evidence {n}"),
-    "evidence.upload_status": ("上传 {done}/{total} MiB", "upload {done}/{total} MiB"),
+    "evidence.upload_status": ("上传文件 {done}/{total} MiB", "uploading {done}/{total} MiB"),
+    "evidence.files_waiting": ("文件待上传 {n}", "files to upload {n}"),
     "visit.evidence": (
         "证据照片或 PDF（路径，可拖入终端；回车添加，随走访一起保存）",
         "Evidence photos or PDFs (path, or drop into the terminal; Enter adds; saved with the visit)",

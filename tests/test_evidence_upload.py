@@ -265,3 +265,30 @@ async def test_the_uploader_sends_in_bounded_pieces(
     assert len(seen) >= row["size"] // (64 * 1024)
     with real.server_store() as store, store.engine.connect() as conn:
         assert conn.execute(select(visits.c.visit_id)).scalars().all() == [f"{tech.id}-v1"]
+
+
+async def test_the_status_bar_follows_the_upload(
+    office: tuple[RealOffice, LiveServer], people: tuple[Person, Person, Person], tmp_path: Path
+) -> None:
+    from fieldkit.sync import BackgroundSync
+    from screens.widgets.status_bar import StatusView, render_status
+
+    real, _ = office
+    tech, _, _ = people
+    assert tech.store and tech.client
+    await tech.client.run_round()
+    tech.store.create_visit(visit(tech, real.ids[0], 1))
+    row = attach_file(
+        tech.store, "visit", f"{tech.id}-v1", None, write(tmp_path / "a.jpg", photo(5)), tech.id
+    )
+    seen: list = []
+    background = BackgroundSync(tech.client, seen.append)
+    background.status = background.status.__class__(files_waiting=1)
+    assert await background._round() is None
+    uploads = [s.uploading for s in seen if s.uploading is not None]
+    assert uploads[-1] == (row["size"], row["size"]) and len(uploads) >= 2
+    assert seen[-1].uploading is None and seen[-1].files_waiting == 0
+    line = render_status(StatusView(configured=True, online=True, uploading=uploads[0]), "zh")
+    assert "上传文件" in line.plain and "MiB" in line.plain
+    waiting = render_status(StatusView(configured=True, online=False, files_waiting=2), "en")
+    assert "files to upload 2" in waiting.plain

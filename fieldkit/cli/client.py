@@ -307,6 +307,7 @@ def status_report(settings: Settings, store: Store | None) -> dict[str, Any]:
                 {k: op.get(k) for k in ("op_id", "kind", "institution_id", "reason", "message")}
                 for op in store.rejected_ops()
             ],
+            evidence=store.evidence_usage(),
         )
     return report
 
@@ -346,6 +347,12 @@ def _print_status(report: dict[str, Any]) -> None:
     print(f"上次同步 / Last sync: {_local_time(report['last_sync']) or '从未 / never'}")
     print(f"未发送 / Unsent: {report['unsent']}")
     print(f"被拒绝 / Rejected: {report['rejected']}")
+    files = report.get("evidence") or {}
+    if files.get("files"):
+        print(
+            f"证据文件 / Evidence files: {files['files']}（{files['bytes'] / 1048576:.1f} MiB），"
+            f"待上传 / to upload: {files['waiting']}（{files['waiting_bytes'] / 1048576:.1f} MiB）"
+        )
     for op in report["rejected_ops"]:
         print(f"  {op['institution_id']} {op['kind']}: {op['message']} ({op['reason']})")
     counts = report["counts"]

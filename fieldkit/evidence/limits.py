@@ -10,7 +10,7 @@ MAX_INPUT_BYTES = 50 * 1024 * 1024  # a file given to attach (a 200 MP phone pho
 MAX_PDF_BYTES = 20 * 1024 * 1024  # a PDF is kept as it is
 MAX_STORED_BYTES = 20 * 1024 * 1024  # what the office accepts per file (a reduced image is ~1 MB)
 MAX_PIXELS = 120_000_000  # more than this is a decompression bomb, not a photo
-UPLOAD_PIECE = 256 * 1024  # bytes per upload request: a hotspot that drops gets a piece through
+UPLOAD_PIECE = 512 * 1024  # bytes per upload request: a hotspot that drops gets a piece through
 
 MIME_JPEG = "image/jpeg"
 MIME_PNG = "image/png"

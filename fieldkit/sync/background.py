@@ -7,6 +7,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from .client import SyncClient, SyncStatus, utc_now
 from .errors import SyncError
@@ -112,7 +113,7 @@ class BackgroundSync:
         self._poke_due = self._poke_first = None
         self._publish(sending=True)
         try:
-            await self.client.run_round()
+            await self.client.run_round(self._progress)
         except SyncError as exc:
             log.warning("sync round not finished (%s): %s", exc.kind, exc.en)
             self._publish(
@@ -173,10 +174,24 @@ class BackgroundSync:
             except TimeoutError:
                 pass
 
-    async def _counts(self) -> dict[str, int]:
+    async def _counts(self) -> dict[str, Any]:
         """Unsent and rejected ops, read in a thread (another worker may be writing the cache)."""
         counts = await asyncio.to_thread(self.client.store.counts)
-        return {"unsent": int(counts.get("unsent", 0)), "rejected": int(counts.get("rejected", 0))}
+        files = await asyncio.to_thread(self.client.store.evidence_usage)
+        return {
+            "unsent": int(counts.get("unsent", 0)),
+            "rejected": int(counts.get("rejected", 0)),
+            "files_waiting": int(files["waiting"]),
+            "uploading": None,
+        }
+
+    def _progress(self, phase: str, done: int, total: int) -> None:
+        """Publish upload progress (each hundredth), so the status bar can show it."""
+        if phase != "upload" or not total:
+            return
+        shown = self.status.uploading
+        if shown is None or shown[1] != total or (done - shown[0]) * 100 >= total or done == total:
+            self._publish(uploading=(done, total))
 
     def _publish(self, **changes: object) -> None:
         """Update the status and tell the app."""

@@ -59,6 +59,8 @@ class SyncStatus:
     last_success: str | None = None
     last_error: str | None = None
     clock_warning: str | None = None  # this computer's clock is far from the office's
+    files_waiting: int = 0  # evidence files still to upload
+    uploading: tuple[int, int] | None = None  # (bytes sent, bytes to send) while uploading
 
 
 @dataclass

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from fieldkit.evidence import limits
+
 from .errors import SyncError, offline, protocol
 from .http import _parse, _transport_error
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 UPLOADS = "/api/v1/uploads/"
 FILES = "/api/v1/files/"
-PIECE = 256 * 1024
+PIECE = limits.UPLOAD_PIECE
 RETRIES = 8  # failures in a row on one file before the round gives up (the next round resumes)
 Progress = Callable[[str, int, int], None]
 
@@ -133,7 +135,10 @@ class Uploader:
                 if failures >= RETRIES:
                     result.waiting += 1
                     raise
-                await asyncio.sleep(min(5.0, self.pause * 2 ** (failures - 1)))
+                # at once after one failure (a lost answer), then backing off (a dead link)
+                await asyncio.sleep(
+                    0 if failures == 1 else min(5.0, self.pause * 2 ** (failures - 2))
+                )
 
     def _read(self, sha256: str, size: int) -> bytes | None:
         """The file's bytes, checked against its hash (None, with the reason noted, if damaged)."""

@@ -25,6 +25,8 @@ class StatusView:
     rejected: int = 0
     last_success: str | None = None
     last_error: str | None = None
+    files_waiting: int = 0  # evidence files still to upload
+    uploading: tuple[int, int] | None = None  # (bytes sent, bytes to send)
 
 
 class StatusChanged(Message):
@@ -69,6 +71,20 @@ def render_status(view: StatusView, lang: str, tz: tzinfo | None = None) -> Text
     line.append(
         "  " + tr("status.rejected", lang, n=view.rejected), "bold red" if view.rejected else ""
     )
+    if view.uploading is not None:
+        done, total = view.uploading
+        line.append(
+            "  ↑ "
+            + tr(
+                "evidence.upload_status",
+                lang,
+                done=f"{done / 1048576:.1f}",
+                total=f"{total / 1048576:.1f}",
+            ),
+            "cyan",
+        )
+    elif view.files_waiting:
+        line.append("  " + tr("evidence.files_waiting", lang, n=view.files_waiting), "yellow")
     when = short_time(view.last_success, tz)
     line.append(
         "  " + (tr("status.last_sync", lang, when=when) if when else tr("status.never", lang)),
