@@ -164,3 +164,40 @@ async def test_photos_added_during_a_visit_are_saved_with_it(store: Store, tmp_p
     assert kinds[-2:] == ["visit.create", "attachment.add"]
     [row] = [a for a in store.attachments() if a["name"] == "价目表.jpg"]
     assert row["record_kind"] == "visit" and row["state"] == "unsent"
+
+
+async def test_the_code_check_offers_to_keep_the_photo_it_read(
+    store: Store, tmp_path: Path
+) -> None:
+    import qrcode
+    from textual import events
+
+    from screens.dialogs.confirm import ConfirmDialog
+    from screens.widgets.code_check import CodeCheckInput
+
+    desk = tmp_path / "前台 二维码.png"
+    qrcode.make("wxp://f2f0personal-code-of-the-owner").save(desk)
+    inst = county_rows()[0][0]
+    app = app_for(store, "zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await app.push_screen(VisitScreen(inst["id"], inst["name"], store.institution(inst["id"])))
+        await settle(pilot)
+        field = app.screen.query_one(CodeCheckInput)
+        field.focus()
+        field.post_message(events.Paste(f"'{desk}'"))
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_until(
+            pilot,
+            lambda: "二维码.png" in str(app.screen.query_one("#evidence-list", Label).render()),
+        )
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: not isinstance(app.screen, VisitScreen))
+    [check] = [e for e in store.events(inst["id"]) if e["kind"] == "qr.checked"]
+    [kept] = store.attachments("check", check["event_id"])
+    assert kept["name"] == "前台 二维码.png" and kept["mime"] == "image/png"
+    kinds = [op["kind"] for op in store.pending_ops(20)]
+    assert kinds[-3:] == ["visit.create", "qr.checked", "attachment.add"]
