@@ -215,6 +215,41 @@ class Attachments(Edits):
             )
         return None
 
+    def restore_attachments(self, files_dir: Path | None = None) -> int:
+        """Rebuild the attachment rows of rescued `attachment.add` ops (after a salvage); how many.
+
+        The files were never inside the damaged cache: they wait beside it, named by their hash,
+        in `files_dir` (where the cache will be; this store's own folder by default).
+        """
+        folder = files_dir or self.files_dir
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT op_id, institution_id, data, state, created_at FROM outbox o WHERE "
+                "kind = 'attachment.add' AND NOT EXISTS (SELECT 1 FROM attachments a "
+                "WHERE a.op_id = o.op_id)"
+            ).fetchall()
+            for row in rows:
+                data = json.loads(row["data"])
+                digest = str(data["sha256"])
+                here = _holds(folder / digest[:2] / digest, int(data["size"]))
+                state = "synced" if row["state"] == "synced" else "unsent"
+                _insert(
+                    conn, data, row["institution_id"], row["created_at"], "", row["op_id"], state
+                )
+                conn.execute(
+                    "INSERT INTO files (sha256, size, mime, here, at_office, sent, updated_at) "
+                    "VALUES (?, ?, ?, ?, 0, 0, ?) ON CONFLICT (sha256) DO UPDATE SET "
+                    "here = (here OR excluded.here)",
+                    (
+                        digest,
+                        int(data["size"]),
+                        str(data.get("mime") or ""),
+                        int(here),
+                        sql.utcnow(),
+                    ),
+                )
+        return len(rows)
+
     # ---- reads ---------------------------------------------------------------------------
 
     def attachment(self, attachment_id: str) -> dict[str, Any]:

@@ -105,6 +105,7 @@ def salvage(path: Path, reason: str = "") -> SalvageReport:
     fresh = _fresh(building, meta.get("client_id"))
     try:
         fresh.adopt_ops(ops, meta.get("clock"))
+        fresh.restore_attachments(path.with_name(f"{path.stem}.files"))  # photos wait beside it
     finally:
         fresh.close()
     aside = _keep_aside(path)

@@ -142,3 +142,34 @@ def test_a_pulled_attachment_is_listed_and_fetched_only_when_opened(store: Store
     assert store.local_file("b" * 64) is None and store.uploads_waiting() == []
     assert evidence.RECORD_KINDS == ("visit", "check", "case")
     assert json.loads(json.dumps(row))  # plain values, ready for a screen or --json
+
+
+def test_a_damaged_cache_keeps_its_photos_and_sends_them_after_the_rescue(
+    store: Store, tmp_path: Path
+) -> None:
+    from cache.salvage import salvage
+
+    row = attach_file(
+        store, "visit", "v-0001", None, write(tmp_path / "desk.jpg", photo(6, size=(800, 600))), ""
+    )
+    for n in range(150):  # a day's later work, in the pages after it
+        store.create_visit(
+            domain.Visit(
+                visit_id=f"v-later-{n:04d}",
+                institution_id=INSTITUTION["id"],
+                technician_id="T0001",
+                kind="guidance",
+                started_at=datetime(2026, 11, 28, 10, n % 60),
+                notes="现场记录 " * 20,
+            )
+        )
+    path = store.path
+    store.close()
+    with path.open("r+b") as fh:  # a dead disk: the file's last pages are gone
+        fh.truncate(int(path.stat().st_size * 0.9))
+    report = salvage(path)
+    assert report.unsent >= 1
+    with Store.open(path) as rescued:
+        rows = rescued.attachments()
+        assert [r["sha256"] for r in rows] == [row["sha256"]] and rows[0]["here"]
+        assert rows[0]["state"] == "unsent" and rescued.local_file(row["sha256"]) is not None
