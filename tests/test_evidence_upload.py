@@ -292,3 +292,41 @@ async def test_the_status_bar_follows_the_upload(
     assert "上传文件" in line.plain and "MiB" in line.plain
     waiting = render_status(StatusView(configured=True, online=False, files_waiting=2), "en")
     assert "files to upload 2" in waiting.plain
+
+
+async def test_the_office_refuses_in_words_what_exceeds_its_limits(
+    office: tuple[RealOffice, LiveServer], people: tuple[Person, Person, Person]
+) -> None:
+    from fieldkit import domain
+    from tests.live_server import make_op
+
+    real, server = office
+    tech, _, _ = people
+    assert tech.store and tech.client
+    await tech.client.run_round()
+    tech.store.create_visit(visit(tech, real.ids[0], 1))
+    await push_only(tech)
+    clock = domain.HLC("bench-client")
+    base = {
+        "record": "visit",
+        "record_id": f"{tech.id}-v1",
+        "item": None,
+        "sha256": "c" * 64,
+        "mime": "image/jpeg",
+        "name": "big.jpg",
+    }
+    ops = []
+    for size, mime in ((30 * 1024 * 1024, "image/jpeg"), (1000, "text/html")):
+        op = make_op("attachment.add", real.ids[0], base | {"size": size, "mime": mime}, clock)
+        op["data"]["attachment_id"] = op["op_id"]
+        ops.append(op)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        answer = await http.post(
+            "/api/v1/sync/push",
+            json={"client_id": "c1", "ops": ops},
+            headers={"Authorization": f"Bearer {tech.token}"},
+        )
+    big, html = answer.json()["results"]
+    assert big["status"] == "rejected" and big["reason"] == "too_large"
+    assert "超过办公室的上限" in big["message"] and "over the office's" in big["message"]
+    assert html["status"] == "rejected" and "JPEG" in html["message"]
