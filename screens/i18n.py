@@ -398,7 +398,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evidence.attaching": ("正在缩小并保存…", "Reducing and saving…"),
     "evidence.kept": (
         "已保存 {n} 个文件，同步时随记录上传。",
-        "{n} files saved; they upload with the record at the next sync.",
+        "Saved {n} file(s); they upload with the record at the next sync.",
     ),
     "evidence.no_watch": (
         "未监视文件夹（输入手机照片同步到的文件夹即可监视）",
