@@ -20,7 +20,7 @@ from fieldkit.cli.attach import attach_file
 from fieldkit.evidence import Prepared, prepare
 from fieldkit.server.store import attachments, stored_files, visits
 from fieldkit.sync import SyncError
-from tests.evidence_files import phone_photos
+from tests.evidence_files import phone_photos, write
 from tests.fault_proxy import FaultProxy, Faults
 from tests.live_server import LiveServer
 from tests.test_sync_office import Person, RealOffice, connect, disconnect, visit
@@ -106,8 +106,21 @@ async def test_thirty_photos_taken_offline_get_through_a_dropping_hotspot(
     assert total < wire < total * 1.25, (wire, total, faults)
 
 
+def noisy_png() -> bytes:
+    """A screenshot-sized PNG that does not compress (so it takes many upload pieces)."""
+    import io
+
+    from PIL import Image
+
+    size = (1800, 1200)
+    image = Image.merge("RGB", [Image.effect_noise(size, 80) for _ in range(3)])
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
 async def test_a_killed_sync_resumes_the_upload_where_it_stopped(
-    office: tuple[RealOffice, LiveServer], thirty: list[tuple[Path, Prepared]]
+    office: tuple[RealOffice, LiveServer], thirty: list[tuple[Path, Prepared]], tmp_path: Path
 ) -> None:
     real, server = office
     tech = real.add("李娜")
@@ -132,8 +145,17 @@ async def test_a_killed_sync_resumes_the_upload_where_it_stopped(
             config.save(tech.client.settings)  # the command below goes through the proxy too
             await tech.client.run_round()
             tech.store.create_visit(visit(tech, real.ids[0], 1))
-            for path, _ in thirty[:3]:
+            for path, _ in thirty[:2]:  # two photos, then a screenshot of many pieces
                 attach_file(tech.store, "visit", f"{tech.id}-v1", None, path, tech.id)
+            big = attach_file(
+                tech.store,
+                "visit",
+                f"{tech.id}-v1",
+                None,
+                write(tmp_path / "s.png", noisy_png()),
+                tech.id,
+            )
+            assert big["size"] > 8 * 512 * 1024
             killer["proc"] = subprocess.Popen(
                 [sys.executable, "-m", "fieldkit", "--profile", tech.id, "sync", "--quiet"],
                 stdout=subprocess.PIPE,
