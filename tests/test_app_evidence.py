@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Static, TextArea
 
 from cache.store import Store
 from fieldkit import domain
@@ -158,6 +158,7 @@ async def test_photos_added_during_a_visit_are_saved_with_it(store: Store, tmp_p
             lambda: "价目表.jpg" in str(app.screen.query_one("#evidence-list", Label).render()),
         )
         assert store.attachments() == []  # not before the visit is saved
+        app.screen.query_one("#notes", TextArea).text = "价目表与平台登记不符"
         await pilot.press("ctrl+e")
         await wait_until(pilot, lambda: not isinstance(app.screen, VisitScreen))
     kinds = [op["kind"] for op in store.pending_ops(20)]
