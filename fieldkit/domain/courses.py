@@ -7,9 +7,10 @@ than one month before the course starts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from .validators import (
     ACADEMIC,
@@ -215,3 +216,26 @@ def _plan_words(plan: Plan, lang: str) -> str:
     if plan.months is not None:
         bits.append(f"{plan.months}个月" if lang == "zh" else f"{plan.months} months")
     return "/".join(bits)
+
+
+def course_from_wire(value: Mapping[str, Any]) -> Course:
+    """A course as stored or sent (`course` change data) as a Course."""
+    return Course(
+        course_id=str(value["course_id"]),
+        name=str(value["name"]),
+        kind=str(value["kind"]),
+        class_hours=int(value["class_hours"]),
+        start_on=date.fromisoformat(value["start_on"]),
+        end_on=date.fromisoformat(value["end_on"]),
+        plans=tuple(
+            Plan(
+                amount_fen=int(p["amount_fen"]),
+                hours=p.get("hours"),
+                months=p.get("months"),
+                collect_from=date.fromisoformat(p["collect_from"])
+                if p.get("collect_from")
+                else None,
+            )
+            for p in value["plans"]
+        ),
+    )

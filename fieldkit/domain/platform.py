@@ -115,6 +115,8 @@ def discrepancies(
 
 
 def _trade_before_payment(reading: Reading) -> tuple[str, str] | None:
+    if "payment_enabled" not in reading.done_on:
+        return None  # the export did not say when payment was enabled
     enabled = reading.done_on.get("payment_enabled")
     first = reading.done_on.get("first_purchase")
     if enabled is None and (reading.orders > 0 or first is not None):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from fieldkit.domain.courses import Course, Plan, course_breaches, course_verdict
+from fieldkit.domain.courses import Course, course_breaches, course_from_wire, course_verdict
 
 from .imports import KINDS, ImportReport
 from .platform import BATCH, Target, find_target, institution_index
@@ -318,25 +317,7 @@ def _remove_unlisted(
 # --- shapes --------------------------------------------------------------------------------------
 def course_of(value: Mapping[str, Any]) -> Course:
     """A stored course (row mapping or wire dict) as the domain's Course."""
-    return Course(
-        course_id=value["course_id"],
-        name=value["name"],
-        kind=value["kind"],
-        class_hours=int(value["class_hours"]),
-        start_on=date.fromisoformat(value["start_on"]),
-        end_on=date.fromisoformat(value["end_on"]),
-        plans=tuple(
-            Plan(
-                amount_fen=int(p["amount_fen"]),
-                hours=p.get("hours"),
-                months=p.get("months"),
-                collect_from=date.fromisoformat(p["collect_from"])
-                if p.get("collect_from")
-                else None,
-            )
-            for p in value["plans"]
-        ),
-    )
+    return course_from_wire(value)
 
 
 def wire_of(value: Mapping[str, Any]) -> dict[str, Any]:

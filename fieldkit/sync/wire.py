@@ -12,7 +12,17 @@ from fieldkit.domain import Stamp, ValidationError
 
 from .errors import SyncError, protocol
 
-CHANGE_KINDS = ("institution", "step", "visit", "unassigned", "case", "review", "round")
+CHANGE_KINDS = (
+    "institution",
+    "step",
+    "visit",
+    "unassigned",
+    "case",
+    "review",
+    "round",
+    "platform",
+    "course",
+)
 RESULT_STATUSES = ("applied", "duplicate", "rejected")
 OP_FIELDS = ("op_id", "hlc", "kind", "institution_id", "data")
 _MARK = re.compile(r"^\d{1,19}\.[0-9a-f]{1,32}$")
