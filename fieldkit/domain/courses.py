@@ -239,3 +239,27 @@ def course_from_wire(value: Mapping[str, Any]) -> Course:
             for p in value["plans"]
         ),
     )
+
+
+def fen_of(text: str, field: str = "amount") -> int:
+    """An amount typed in yuan (`2880`, `2,880.50`, `¥2880`) as fen; ValidationError in words."""
+    import re
+    from decimal import Decimal, InvalidOperation
+
+    from .errors import ValidationError
+
+    compact = re.sub(r"[\s¥￥元]", "", text)
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", compact):
+        compact = compact.replace(",", "")
+    try:
+        amount = Decimal(compact) if re.fullmatch(r"\d+(\.\d+)?", compact) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or (amount * 100) != (amount * 100).to_integral_value():
+        raise ValidationError(
+            "amount",
+            f"金额“{text}”无效：请填写元，最多两位小数，如 2880.00",
+            f"Amount '{text}' is invalid: yuan with at most two decimals, e.g. 2880.00",
+            field,
+        )
+    return int(amount * 100)
