@@ -372,7 +372,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reason.course_rules": ("有课程违反预收费规定", "A listed course breaks a fee rule"),
     "inst.tab_platform": ("平台与课程", "Platform & courses"),
     "key.charge": ("记录现场收费", "Record a charge"),
-    "key.charge_to_notice": ("违规收费列入整改", "Charge breaches to notice"),
+    "key.charge_notice": ("违规收费列入整改", "Charge breaches to notice"),
+    "key.tab_platform": ("平台与课程", "Platform & courses"),
+    "charge.amount_needed": ("请填写单次收费金额（元）", "Enter the amount of one charge (yuan)"),
     "platform.none": (
         "平台尚未导出这家机构的数据（办公室导入平台数据后显示）",
         "The platform has not reported on this institution yet (shown once the office imports it)",

@@ -55,25 +55,28 @@ class ChargeDialog(ModalScreen[ChargeEntry | None]):
             yield Label(tr("charge.title", t), classes="title")
             with VerticalScroll():
                 yield Label(tr("charge.course", t))
-                yield Select(options, value=options[0][1], allow_blank=False, id="course")
+                yield Select(
+                    options, value=options[0][1], allow_blank=False, id="course", compact=True
+                )
                 yield Label(tr("charge.course_name", t))
-                yield Input(id="course-name")
+                yield Input(id="course-name", compact=True)
                 yield Label(tr("charge.amount", t))
-                yield Input(id="amount", placeholder="2880.00")
+                yield Input(id="amount", placeholder="2880.00", compact=True)
                 yield Label(tr("charge.hours", t))
-                yield Input(id="hours", placeholder="36")
+                yield Input(id="hours", placeholder="36", compact=True)
                 yield Label(tr("charge.months", t))
-                yield Input(id="months", placeholder="3")
+                yield Input(id="months", placeholder="3", compact=True)
                 yield Label(tr("charge.collected", t))
-                yield Input(id="collected", placeholder=date.today().isoformat())
+                yield Input(id="collected", placeholder=date.today().isoformat(), compact=True)
                 yield Label(tr("charge.start", t))
-                yield Input(id="start", placeholder="2026-09-01")
+                yield Input(id="start", placeholder="2026-09-01", compact=True)
                 yield Label(tr("charge.source", t))
                 yield Select(
                     [(tr(f"charge.source_{s}", t), s) for s in SOURCES],
                     value="price_board",
                     allow_blank=False,
                     id="source",
+                    compact=True,
                 )
             yield Label("", id="error", classes="error")
             with Horizontal(classes="buttons"):
@@ -103,6 +106,8 @@ class ChargeDialog(ModalScreen[ChargeEntry | None]):
     def entry(self) -> ChargeEntry:
         """The charge the fields describe (ValueError or DomainError in words)."""
         course = str(self.query_one("#course", Select).value)
+        if not self._value("#amount"):
+            raise ValueError(tr("charge.amount_needed", self.lang))
         return ChargeEntry(
             course_id=None if course == UNLISTED else course,
             course_name=self._value("#course-name") or None,
