@@ -16,8 +16,8 @@ from textual.widgets import Button, Label, Static, TabbedContent, TabPane
 from fieldkit import domain
 
 from .base import FieldkitScreen
-from .dialogs.confirm import ConfirmDialog
 from .dialogs.charge import ChargeDialog, ChargeEntry, charge_words, record_entry
+from .dialogs.confirm import ConfirmDialog
 from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
 from .i18n import outcome_name, step_name, tr, visit_kind_name
