@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from . import progress
+from . import platform, progress
 from .schema import APPLICATION_ID, LIST_INDEXES, MIGRATION_SET
 
 MIGRATIONS = Migrations(MIGRATION_SET)
@@ -225,6 +225,12 @@ def _visit_drafts(db: Database) -> None:
         """
     )
     db.conn.execute("CREATE INDEX visit_drafts_institution ON visit_drafts (institution_id)")
+
+
+@MIGRATIONS(name="0009_platform_courses")
+def _platform_courses(db: Database) -> None:
+    """The platform's readings of each institution and its listed courses (server-owned)."""
+    _run(db, platform.SCHEMA)
 
 
 # --- issue 13 ---

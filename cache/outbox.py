@@ -158,6 +158,8 @@ def remove(conn: sqlite3.Connection, inst_id: str) -> None:
         ("steps", "institution_id"),
         ("visits", "institution_id"),
         ("events", "institution_id"),
+        ("platform_readings", "institution_id"),
+        ("courses", "institution_id"),
         ("institutions", "id"),
         ("pending_removals", "institution_id"),
         ("cases", "institution_id"),

@@ -28,6 +28,8 @@ FILTERS: dict[str, str] = {
     "blocked": "i.blocked = 1",
     "full_process": "i.full_process = 1",
     "follow_up_due": "i.next_visit_on IS NOT NULL AND i.next_visit_on <= :today",
+    # field and platform disagree (computed by cache.platform, handed in as a JSON list)
+    "discrepancy": "i.id IN (SELECT value FROM json_each(:discrepant))",
 }
 SORTS: dict[str, str] = {
     # priority: overdue follow-ups first (longest overdue first; see assignments), then blocked,
@@ -57,6 +59,10 @@ def _where(
     if filter not in FILTERS:
         raise ValueError(f"unknown filter {filter!r}; one of {', '.join(FILTERS)}")
     params: dict[str, Any] = {"today": today.isoformat()}
+    if filter == "discrepancy":
+        from . import platform  # (platform imports the store's edits, which import this module)
+
+        params["discrepant"] = json.dumps(sorted(platform.discrepant_ids(conn, today)))
     matches = matcher.match(conn, query, indexed)
     if matches is None:
         return FILTERS[filter], params, None

@@ -20,6 +20,7 @@ KNOWN = (
     "0007_outbox_flags",
     "0010_enforcement",
     "0008_visit_drafts",
+    "0009_platform_courses",
     "0011_attachments",
 )
 # PRAGMA application_id marks the file as a fieldkit cache ("FKC1").

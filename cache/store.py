@@ -13,6 +13,7 @@ from .core import salvaging_path
 from .drafts import Drafts, VisitDraft
 from .edits import POSTER_SIZES, QR_RESULTS, Edits
 from .errors import CacheUnavailable
+from .platform import PlatformCache
 from .rows import AssignmentRow, StepState
 from .syncing import BIG_LOAD, Syncing
 
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class Store(Attachments, Enforcement, Edits, Syncing, Drafts):
+class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
     """The technician's offline cache; every method is safe to call from any thread."""
 
     def assignments(

@@ -9,7 +9,7 @@ from typing import Any
 
 from fieldkit import domain
 
-from . import attachments, cases, outbox, progress, pull, schema
+from . import attachments, cases, outbox, platform, progress, pull, schema
 from . import statements as sql
 from .core import StoreCore
 from .errors import CacheError, MalformedChange
@@ -230,6 +230,10 @@ class Syncing(StoreCore):
             outbox.unassign(conn, inst_id)
         if kind in cases.PULLED_KINDS:
             return cases.apply_change(conn, str(kind), data)
+        if kind == "platform":
+            return platform.apply_platform(conn, data)
+        if kind == "course":
+            return platform.apply_course(conn, data)
         return set()
 
     def _observe_newest(self, changes: list[dict[str, Any]]) -> None:
@@ -255,6 +259,7 @@ class Syncing(StoreCore):
             conn.execute("DELETE FROM steps WHERE sync_state = 'synced'")
             conn.execute("DELETE FROM visits WHERE sync_state = 'synced'")
             cases.forget_synced(conn)
+            platform.remove(conn)  # the office's alone: the full pull brings them back
             conn.execute(
                 "DELETE FROM institutions WHERE id NOT IN (SELECT value FROM json_each(?))",
                 (json.dumps(sorted(held)),),

@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from cache.store import AssignmentRow
 
 PAGE = 60
-FILTERS = ("all", "not_started", "in_progress", "blocked", "full_process", "follow_up_due")
+FILTERS = (
+    "all",
+    "not_started",
+    "in_progress",
+    "blocked",
+    "full_process",
+    "follow_up_due",
+    "discrepancy",
+)
 SORTS = ("priority", "name", "county")
 BANK_STYLES = {"passed": "green", "failed": "bold red", "pending": "yellow"}
 

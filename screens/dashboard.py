@@ -17,6 +17,7 @@ from fieldkit import domain
 
 from .base import FieldkitScreen
 from .i18n import tr
+from .widgets.discrepancies import DiscrepancyList
 from .widgets.footer import TranslatedFooter
 from .widgets.progress import bar
 from .widgets.rounds_panel import RoundsPanel
@@ -116,6 +117,7 @@ class DashboardScreen(FieldkitScreen):
             yield Static("", id="divisions-title", classes="title")
             yield Static("", id="divisions")
             yield RoundsPanel(self.fk.language, self._supervisor(), id="rounds-panel")
+            yield DiscrepancyList(self.fk.language, id="discrepancies")
         yield TranslatedFooter()
 
     def _supervisor(self) -> bool:
@@ -162,6 +164,8 @@ class DashboardScreen(FieldkitScreen):
         self.query_one("#divisions-title", Static).update(self.t("dash.by_division", level=level))
         self.query_one("#divisions", Static).update(divisions_table(message.divisions, lang))
         self.query_one(RoundsPanel).reload()
+        if self.fk.store is not None:
+            self.query_one(DiscrepancyList).show_for(self.fk.store, lang)
 
     def action_switch_level(self) -> None:
         """Counties or cities."""

@@ -16,6 +16,7 @@ from textual.widgets import Button, Label, Static, TabbedContent, TabPane
 from fieldkit import domain
 
 from .base import FieldkitScreen
+from .dialogs.charge import ChargeDialog, ChargeEntry, charge_words, record_entry
 from .dialogs.confirm import ConfirmDialog
 from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
@@ -24,6 +25,7 @@ from .widgets.case_panel import CasePanel
 from .widgets.checklist import Checklist, status_cell
 from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
+from .widgets.platform_panel import PlatformPanel
 from .widgets.status_bar import StatusBar
 
 
@@ -147,6 +149,8 @@ class InstitutionScreen(FieldkitScreen):
         Binding("3", "show_tab('visits')", "Visits", id="tab_visits", show=False),
         Binding("4", "show_tab('qr')", "Payment code tab", id="tab_qr", show=False),
         Binding("5", "show_tab('cases')", "Cases tab", id="tab_cases", show=False),
+        Binding("6", "show_tab('platform')", "Platform & courses", id="tab_platform", show=False),
+        Binding("r", "record_charge", "Record a charge", id="charge"),
     ]
 
     class Loaded(Message):
@@ -216,6 +220,10 @@ class InstitutionScreen(FieldkitScreen):
             with TabPane(f"5 {self.t('inst.tab_cases')}", id="tab-cases"):
                 with VerticalScroll():
                     yield CasePanel(self.inst_id, self.fk.language, self._supervisor(), id="cases")
+            with TabPane(f"6 {self.t('inst.tab_platform')}", id="tab-platform"):
+                with VerticalScroll():
+                    yield Button(self.t("key.charge"), id="charge")
+                    yield PlatformPanel(self.fk.language, id="platform")
         yield TranslatedFooter()
 
     def _supervisor(self) -> bool:
@@ -272,6 +280,10 @@ class InstitutionScreen(FieldkitScreen):
         self.query_one("#visits", Static).update(visits_text(message.visits, lang))
         self.query_one(CasePanel).show(message.cases, message.visits, message.reviews)
         self._mount_code_check(message.inst)
+        if self.fk.store is not None:
+            self.query_one(PlatformPanel).show_for(
+                self.fk.store, self.inst_id, message.states, lang
+            )
         self.drafts = message.drafts
         if self.drafts and not self._draft_offered and self.is_current:
             self._draft_offered = True
@@ -506,9 +518,34 @@ class InstitutionScreen(FieldkitScreen):
             "visits": "#visit",
             "qr": "#qr",
             "cases": "#case-pick",
+            "platform": "#charge",
         }[name]
         self.query_one(target).focus()
 
     def action_back(self) -> None:
         """Back to the list."""
         self.app.pop_screen()
+
+    # charges seen on site (the platform tab) --------------------------------------------------
+    @on(Button.Pressed, "#charge")
+    def action_record_charge(self) -> None:
+        """Ask what the institution charges, then record it (checked against the rules)."""
+        parts = self.query_one(PlatformPanel).parts or {}
+
+        def record(entry: ChargeEntry | None) -> None:
+            if entry is not None:
+                self.save_charge(entry)
+
+        self.app.push_screen(ChargeDialog(parts.get("courses") or [], self.fk.language), record)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def save_charge(self, entry: ChargeEntry) -> None:
+        """Save the observed charge and its op; say which rules it breaks."""
+        store = self.fk.store
+        assert store is not None
+        try:
+            _, breaches = record_entry(store, self.inst_id, None, entry)
+        except domain.DomainError as exc:
+            self.post_message(self.Refused(exc))
+            return
+        self.post_message(self.Saved(charge_words(breaches, self.fk.language)))

@@ -27,6 +27,7 @@ from fieldkit import domain
 from fieldkit.payment.qr import CodeCheck
 
 from .base import FieldkitScreen
+from .dialogs.charge import ChargeDialog, ChargeEntry, charge_words, record_entry
 from .dialogs.confirm import ConfirmDialog
 from .i18n import outcome_name, visit_kind_name
 from .widgets.code_check import CodeCheckInput
@@ -57,6 +58,14 @@ class VisitScreen(FieldkitScreen):
     BINDINGS = [
         Binding("ctrl+e", "end_visit", "End visit", id="end_visit", priority=True),
         Binding("escape", "cancel_visit", "Discard visit", id="cancel_visit"),
+        Binding("ctrl+r", "record_charge", "Record a charge", id="charge", priority=True),
+        Binding(
+            "ctrl+t",
+            "charge_to_notice",
+            "Charge breaches to notice",
+            id="charge_notice",
+            priority=True,
+        ),
     ]
 
     class Saved(Message):
@@ -99,6 +108,8 @@ class VisitScreen(FieldkitScreen):
         self._draft_lock = threading.Lock()  # a late draft write never follows the end
         self._visit_over = False  # ended or discarded: no more drafts
         self._blank: dict[str, Any] | None = None  # the untouched form: not worth a draft
+        self.charges: list[ChargeEntry] = []  # recorded with the visit once it is saved
+        self.charge_breaches: list[str] = []
         # files kept with the visit when it is saved: (prepared file, index of its code check)
         self.evidence: list[tuple[Any, int | None]] = []
         self._amend_id = amend
@@ -458,6 +469,8 @@ class VisitScreen(FieldkitScreen):
                 self.post_message(self.Refused(exc.message(self.fk.language)))
                 return
             self._visit_over = True
+        for entry in self.charges:
+            record_entry(store, self.inst_id, visit.visit_id, entry)
         self.post_message(self.Saved())
 
     @on(Input.Submitted, "#evidence-path")
@@ -530,6 +543,77 @@ class VisitScreen(FieldkitScreen):
         self.query_one("#code-result", Label).update(
             Text("✗ " + event.text(self.fk.language), "bold red")
         )
+
+    # charges seen on site --------------------------------------------------------------------
+    class ChargeChecked(Message):
+        """A charge typed in the visit, with what it breaks."""
+
+        def __init__(self, entry: ChargeEntry, breaches: list[Any]) -> None:
+            super().__init__()
+            self.entry, self.breaches = entry, breaches
+
+    @work(thread=True, group="charge", exit_on_error=False)
+    def action_record_charge(self) -> None:
+        """Read the listed courses, then ask for the charge."""
+        store = self.fk.store
+        assert store is not None
+        courses = store.courses(self.inst_id)
+        self.app.call_from_thread(
+            self.app.push_screen, ChargeDialog(courses, self.fk.language), self._charge_typed
+        )
+
+    def _charge_typed(self, entry: ChargeEntry | None) -> None:
+        if entry is not None:
+            self.check_charge(entry)
+
+    @work(thread=True, group="charge", exit_on_error=False)
+    def check_charge(self, entry: ChargeEntry) -> None:
+        """Check a typed charge against the rules and the listing (the cache, offline)."""
+        store = self.fk.store
+        assert store is not None
+        try:
+            breaches = store.check_charge(
+                self.inst_id,
+                entry.course_id,
+                entry.amount_fen,
+                entry.hours,
+                entry.months,
+                entry.collected_on,
+                entry.start_on,
+            )
+        except domain.DomainError as exc:
+            self.post_message(self.Refused(exc.message(self.fk.language)))
+            return
+        self.post_message(self.ChargeChecked(entry, breaches))
+
+    def on_visit_screen_charge_checked(self, message: ChargeChecked) -> None:
+        """Keep the charge for the visit; a breach becomes an issue of this visit."""
+        lang = self.fk.language
+        self.charges.append(message.entry)
+        words = charge_words(message.breaches, lang)
+        if message.breaches:
+            course = message.entry.course_name or message.entry.course_id or ""
+            found = [
+                f"{course}：{b.text(lang)}" if course else b.text(lang) for b in message.breaches
+            ]
+            self.charge_breaches += found
+            issues = self.query_one("#issues", TextArea)
+            issues.text = (issues.text.rstrip() + "\n" + "\n".join(found)).strip()
+            words += "\n" + self.t("charge.in_visit")
+        self.query_one("#error", Label).update(
+            Text(words, "bold red" if message.breaches else "green")
+        )
+
+    def action_charge_to_notice(self) -> None:
+        """Put the breaches of the charges recorded here into the rectification items."""
+        if not self.charge_breaches:
+            self.notify(self.t("charge.nothing_to_notice"))
+            return
+        items = self.query_one("#rect-items", TextArea)
+        have = set(lines(items.text))
+        new = [b for b in self.charge_breaches if b not in have]
+        items.text = (items.text.rstrip() + "\n" + "\n".join(new)).strip()
+        self.notify(self.t("charge.to_notice_done"))
 
     def on_visit_screen_refused(self, message: Refused) -> None:
         """Say why the visit was not saved."""

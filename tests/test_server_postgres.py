@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -114,10 +115,22 @@ def test_push_idempotence_and_conflicts_on_postgres(office: tuple[SmallOffice, s
     assert rejected["reason"] == "unknown_kind"
 
 
-def test_stats_and_reassignment_on_postgres(office: tuple[SmallOffice, str], pg_url: str) -> None:
+def test_stats_and_reassignment_on_postgres(
+    office: tuple[SmallOffice, str], pg_url: str, tmp_path: Path
+) -> None:
     stats = call(office, "GET", "/api/v1/stats", "city_supervisor").json()
-    assert (stats["institutions"], stats["bank_verified"]) == (5, 1)
-    assert stats["by_step"]["registered"] == 1
+    # the field's marks and the bank's answer, beside figures the platform has not reported yet
+    assert (stats["institutions"], stats["field"]["bank_verified"]) == (5, 1)
+    assert stats["field"]["by_step"]["registered"] == 1 and stats["bank_verified"] == 0
+    platform = [
+        "uscc,registered_on,bank_verified_on,orders,order_amount",
+        f'{make_uscc(1, "430702")},2025-03-02,2025-04-01,2,"1,234.50"',
+    ]
+    code, out = admin(pg_url, "import-platform", str(write_csv(tmp_path / "p.csv", platform)))
+    assert code == 0, out
+    stats = call(office, "GET", "/api/v1/stats", "city_supervisor").json()
+    assert (stats["bank_verified"], stats["by_step"]["registered"]) == (1, 1)
+    assert (stats["orders"], stats["order_amount_fen"]) == (2, 123450)
     cursor = call(office, "GET", "/api/v1/sync/pull", "tech_a", params={"limit": 1000}).json()[
         "cursor"
     ]

@@ -185,3 +185,16 @@ def test_pushed_work_shows_in_the_figures(province: Province) -> None:
     assert after["rectification_notices"] == before["rectification_notices"] + 1
     assert after["by_step"]["parent_app"] == before["by_step"]["parent_app"] + len(ops) - 1
     assert after["institutions"] == before["institutions"]
+
+
+def test_the_figures_are_the_platforms_readings_with_the_fields_beside(province: Province) -> None:
+    stats = province.get("/api/v1/stats", "province").json()
+    assert stats["platform_reported"] == 7750
+    assert stats["field"]["bank_verified"] == 6760 and stats["field"]["full_process"] == 4179
+    county = province.get("/api/v1/stats", "changde", division="430702").json()
+    # the demo county's platform has not confirmed three reviews yet and shows two done that the
+    # field still has blocked: the reported figure is the platform's, the field's stands beside
+    assert county["by_step"]["qualification"] != county["field"]["by_step"]["qualification"]
+    detail = province.get("/api/v1/institutions/JG4307020001", "wuling").json()
+    assert set(detail["platform"]["steps"]) == set(domain.STEP_KEYS) - {"parent_app"}
+    assert detail["platform"]["orders"] == detail["institution"]["orders"]

@@ -50,6 +50,10 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "server-rotate": ("fieldkit.cli.server", "cmd_rotate"),
     "server-backup": ("fieldkit.cli.server", "cmd_backup"),
     "server-restore": ("fieldkit.cli.server", "cmd_restore"),
+    # --- issue 12: the platform's exports, the course list, the office's report ---
+    "server-import-platform": ("fieldkit.cli.platform", "cmd_import_platform"),
+    "server-import-courses": ("fieldkit.cli.platform", "cmd_import_courses"),
+    "server-report": ("fieldkit.cli.platform", "cmd_report"),
 }
 
 log = logging.getLogger("fieldkit.cli")
@@ -549,9 +553,43 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
     restore.add_argument(
         "file", metavar="FILE", help=bi("fieldkit server backup 写出的文件", "a backup file")
     )
+    # --- issue 12: the platform's exports, the course list, the office's report ---
+    platform = server_sub.add_parser(
+        "import-platform",
+        help=bi(
+            "导入平台导出的机构数据（.csv 或 .xlsx）",
+            "the platform's institution export (.csv or .xlsx)",
+        ),
+    )
+    platform.add_argument(
+        "file", metavar="FILE", help=bi("平台导出文件", "the platform's export file")
+    )
+    course_list = server_sub.add_parser(
+        "import-courses",
+        help=bi("导入平台课程清单（.csv 或 .xlsx）", "the platform's course list (.csv or .xlsx)"),
+    )
+    course_list.add_argument(
+        "file", metavar="FILE", help=bi("课程清单文件", "the course list file")
+    )
+    report = server_sub.add_parser(
+        "report",
+        help=bi(
+            "统计报表：下一级区划各一行（.xlsx）",
+            "the figures an office reports, one row per division a level down (.xlsx)",
+        ),
+    )
+    report.add_argument(
+        "--division",
+        required=True,
+        metavar="CODE",
+        help=bi("省或市的行政区划代码", "the province's or a city's division code"),
+    )
+    report.add_argument(
+        "--xlsx", required=True, metavar="F", help=bi("要写入的工作簿", "the workbook to write")
+    )
     for action in (
         init, seed, imp, add, assign, bank, ledger, campaign,
-        techs, revoke, rotate, backup, restore,
+        techs, revoke, rotate, backup, restore, platform, course_list, report,
     ):  # fmt: skip
         _db_option(action)
 

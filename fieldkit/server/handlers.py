@@ -15,6 +15,7 @@ from fieldkit import domain
 
 from . import enforcement
 from .auth import Caller
+from .charges import observed_charge
 from .evidence import attachment_add
 from .opdata import (
     CONTACT_FIELDS,
@@ -29,6 +30,7 @@ from .opdata import (
     now_ms,
     text_field,
 )
+from .platform import check_against_platform
 from .store import (
     emit,
     institution_change,
@@ -73,6 +75,7 @@ def _step_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any) -
         if conflict:
             flag_conflict(conn, caller, op, f"step:{key}", (current.hlc, old), (op["hlc"], value))
         return {"superseded": True} | ({"conflict": True} if conflict else {})
+    check_against_platform(conn, inst, key, status)
     try:
         domain.check_transition({k: r.status for k, r in rows.items()}, key, status, reason)
     except domain.TransitionError as exc:
@@ -338,5 +341,6 @@ HANDLERS: dict[str, Handler] = {
     "case.item": enforcement.case_item,
     "case.escalate": enforcement.case_escalate,
     "visit.review": enforcement.visit_review,
+    "charge.observed": observed_charge,
     "attachment.add": attachment_add,
 }

@@ -89,7 +89,17 @@ class Change(BaseModel):
     """One entry of the change log."""
 
     seq: int
-    kind: Literal["institution", "step", "visit", "unassigned", "case", "review", "round"]
+    kind: Literal[
+        "institution",
+        "step",
+        "visit",
+        "unassigned",
+        "case",
+        "review",
+        "round",
+        "platform",
+        "course",
+    ]
     id: str
     data: dict[str, Any]
 
@@ -132,6 +142,15 @@ class InstitutionDetail(BaseModel):
     visits: list[dict[str, Any]]
     records: list[dict[str, Any]] = Field(description="posters printed and on-site code checks")
     technician_id: str | None
+    platform: dict[str, Any] | None = Field(
+        default=None, description="the platform's last reading: each step's date and the trade"
+    )
+    courses: list[dict[str, Any]] = Field(
+        default=[], description="the platform's course list, each with its fee-rule verdict"
+    )
+    charges: list[dict[str, Any]] = Field(
+        default=[], description="charges technicians observed on site, with their breaches"
+    )
 
 
 class Conflict(BaseModel):

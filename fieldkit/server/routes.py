@@ -12,6 +12,7 @@ from fieldkit import domain
 from . import models, pull, push, stats, tokens
 from .auth import Caller, FailedLogins, division_filter, find_caller, institution_scope, may_touch
 from .errors import ApiError
+from .platform import platform_detail
 from .store import (
     Store,
     assignments,
@@ -283,6 +284,7 @@ def institution(
                 for r in record_rows
             ],
             "technician_id": owner,
+            **platform_detail(conn, row.id),
         }
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, func, select
 from fieldkit.demo_data import generate_province
 
 from . import office
+from .platform import demo_platform_steps, seed_readings
 from .store import Store, institutions
 
 
@@ -27,6 +28,7 @@ def seed_demo(store: Store, seed: int = 2026) -> dict[str, int]:
     with store.writing() as conn:
         _refuse_if_not_empty(store, conn)
         office.add_institutions(conn, rows, list(province.steps))
+        seed_readings(conn, rows, demo_platform_steps(province.steps))
         store.save_clock(conn)
     return {"institutions": len(rows), "payments": sum(1 for r in rows if r.get("payment_payload"))}
 

@@ -8,8 +8,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, case, func, select
 
 from fieldkit import domain
+from fieldkit.domain.platform import PLATFORM_STEPS
 
-from .store import conflicts, institutions, records, steps, visits
+from .store import (
+    conflicts,
+    institutions,
+    platform_steps,
+    platform_trade,
+    records,
+    steps,
+    visits,
+)
 
 COUNTERS = (
     "institutions",
@@ -23,11 +32,15 @@ COUNTERS = (
     "qr_checks",
     "qr_mismatches",
     "conflicts",
+    "field_bank_verified",
+    "field_full_process",
+    "platform_reported",
 )
+FIELD_ONLY_STEPS = tuple(k for k in domain.STEP_KEYS if k not in PLATFORM_STEPS)
 
 
 def _per_division(conn: Connection, scope: ColumnElement[bool]) -> dict[str, dict[str, Any]]:
-    """Raw counters grouped by the institutions' division code."""
+    """Raw counters grouped by the institutions' division code: the platform's, the field's beside."""
     figures: dict[str, dict[str, Any]] = defaultdict(_empty)
     code = institutions.c.division_code
     passed = func.sum(case((institutions.c.bank_status == "passed", 1), else_=0))
@@ -43,8 +56,9 @@ def _per_division(conn: Connection, scope: ColumnElement[bool]) -> dict[str, dic
         .group_by(code)
     ):
         f = figures[row[0]]
-        f["institutions"], f["bank_verified"] = row[1], int(row[2] or 0)
+        f["institutions"], f["field_bank_verified"] = row[1], int(row[2] or 0)
         f["orders"], f["order_amount_fen"] = int(row[3] or 0), int(row[4] or 0)
+    # The field's marks
     joined = steps.join(institutions, institutions.c.id == steps.c.institution_id)
     for row in conn.execute(
         select(code, steps.c.step, func.count())
@@ -52,7 +66,7 @@ def _per_division(conn: Connection, scope: ColumnElement[bool]) -> dict[str, dic
         .where(scope, steps.c.status == domain.DONE)
         .group_by(code, steps.c.step)
     ):
-        figures[row[0]]["by_step"][row[1]] = row[2]
+        figures[row[0]]["field_by_step"][row[1]] = row[2]
     full = (
         select(steps.c.institution_id)
         .where(steps.c.step.in_(domain.FULL_PROCESS_STEPS), steps.c.status == domain.DONE)
@@ -62,7 +76,36 @@ def _per_division(conn: Connection, scope: ColumnElement[bool]) -> dict[str, dic
     for row in conn.execute(
         select(code, func.count()).where(scope, institutions.c.id.in_(full)).group_by(code)
     ):
+        figures[row[0]]["field_full_process"] = row[1]
+    # The platform's readings: what the office reports
+    done = platform_steps.c.done_on.is_not(None)
+    joined = platform_steps.join(institutions, institutions.c.id == platform_steps.c.institution_id)
+    for row in conn.execute(
+        select(code, platform_steps.c.step, func.count())
+        .select_from(joined)
+        .where(scope, done)
+        .group_by(code, platform_steps.c.step)
+    ):
+        figures[row[0]]["by_step"][row[1]] = row[2]
+    full = (
+        select(platform_steps.c.institution_id)
+        .where(platform_steps.c.step.in_(domain.FULL_PROCESS_STEPS), done)
+        .group_by(platform_steps.c.institution_id)
+        .having(func.count() == len(domain.FULL_PROCESS_STEPS))
+    )
+    for row in conn.execute(
+        select(code, func.count()).where(scope, institutions.c.id.in_(full)).group_by(code)
+    ):
         figures[row[0]]["full_process"] = row[1]
+    joined = platform_trade.join(institutions, institutions.c.id == platform_trade.c.institution_id)
+    for row in conn.execute(
+        select(code, func.count()).select_from(joined).where(scope).group_by(code)
+    ):
+        figures[row[0]]["platform_reported"] = row[1]
+    for f in figures.values():
+        f["bank_verified"] = f["by_step"]["bank_verified"]
+        for key in FIELD_ONLY_STEPS:  # steps the platform does not know: the field's count
+            f["by_step"][key] = f["field_by_step"][key]
     _add_visits(conn, scope, figures)
     _add_records(conn, scope, figures)
     return figures
@@ -112,7 +155,10 @@ def _add_records(
 
 
 def _empty() -> dict[str, Any]:
-    return {k: 0 for k in COUNTERS} | {"by_step": {k: 0 for k in domain.STEP_KEYS}}
+    return {k: 0 for k in COUNTERS} | {
+        "by_step": {k: 0 for k in domain.STEP_KEYS},
+        "field_by_step": {k: 0 for k in domain.STEP_KEYS},
+    }
 
 
 def _sum(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -120,8 +166,9 @@ def _sum(parts: list[dict[str, Any]]) -> dict[str, Any]:
     for part in parts:
         for key in COUNTERS:
             total[key] += part[key]
-        for key, n in part["by_step"].items():
-            total["by_step"][key] += n
+        for group in ("by_step", "field_by_step"):
+            for key, n in part[group].items():
+                total[group][key] += n
     return total
 
 
@@ -145,6 +192,13 @@ def _shape(code: str | None, name: str, f: dict[str, Any]) -> dict[str, Any]:
         "qr_checks": f["qr_checks"],
         "qr_mismatches": f["qr_mismatches"],
         "open_conflicts": f["conflicts"],
+        "platform_reported": f["platform_reported"],
+        # The field's marks beside the platform's figures ("marked done on site…")
+        "field": {
+            "by_step": f["field_by_step"],
+            "bank_verified": f["field_bank_verified"],
+            "full_process": f["field_full_process"],
+        },
     }
 
 

@@ -243,6 +243,58 @@ round_members = Table(
 )
 # --- end of issue 16 tables -----------------------------------------------------------------------
 
+# --- the platform's readings and course list (server-owned, from the platform's exports) -------
+# The platform's reading of each step it knows: the date it became done (None: not done).
+platform_steps = Table(
+    "platform_steps",
+    metadata,
+    Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
+    Column("step", String(32), primary_key=True),
+    Column("done_on", String(10), nullable=True),
+)
+
+# The platform's trade of an institution, as of the last import that listed it.
+platform_trade = Table(
+    "platform_trade",
+    metadata,
+    Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
+    Column("orders", Integer, nullable=False, default=0),
+    Column("order_amount_fen", BigInteger, nullable=False, default=0),
+    Column("lessons_consumed", Integer, nullable=False, default=0),
+    Column("refunds", Integer, nullable=False, default=0),
+    Column("refund_amount_fen", BigInteger, nullable=False, default=0),
+    Column("imported_at", Text, nullable=False),
+)
+
+# The platform's course list: one row per course, its charging plans as a JSON list.
+courses = Table(
+    "courses",
+    metadata,
+    Column("institution_id", String(32), ForeignKey("institutions.id"), primary_key=True),
+    Column("course_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("class_hours", Integer, nullable=False),
+    Column("start_on", String(10), nullable=False),
+    Column("end_on", String(10), nullable=False),
+    Column("plans", JSON, nullable=False),
+    Column("imported_at", Text, nullable=False),
+)
+
+# What technicians saw institutions charge on site (charge.observed ops), kept with the visit.
+observed_charges = Table(
+    "observed_charges",
+    metadata,
+    Column("op_id", String(64), primary_key=True),
+    Column("institution_id", String(32), nullable=False, index=True),
+    Column("visit_id", String(64), nullable=True, index=True),
+    Column("technician_id", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("breaches", JSON, nullable=False),
+    Column("hlc", Text, nullable=False),
+    Column("received_at", Text, nullable=False),
+)
+
 # --- issue 13: evidence ---
 # Files attached to visits, code checks and case items (an `attachment.add` op each).
 attachments = Table(
@@ -734,6 +786,7 @@ def snapshot_changes(conn: Connection, institution_ids: Sequence[str]) -> list[d
         ).all()
         rows += [visit_change(r, division[r.institution_id]) for r in visit_rows]
         rows += enforcement_changes(conn, chunk, division)
+        rows += platform_changes(conn, chunk, division)
         rows += attachment_changes(conn, attachments.c.institution_id.in_(chunk))
     return rows
 
@@ -839,6 +892,15 @@ def enforcement_changes(
     ):
         rows.append(round_change(r, r.institution_id, division[r.institution_id]))
     return rows
+
+
+def platform_changes(
+    conn: Connection, institution_ids: Sequence[str], division: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Fresh `platform` and `course` changes for institutions (ids → division code given)."""
+    from .platform import platform_change_rows  # the platform's readings live there
+
+    return platform_change_rows(conn, list(institution_ids), division)
 
 
 def attachment_changes(conn: Connection, where: Any) -> list[dict[str, Any]]:

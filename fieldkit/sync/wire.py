@@ -20,6 +20,8 @@ CHANGE_KINDS = (
     "case",
     "review",
     "round",
+    "platform",
+    "course",
     "attachment",
 )
 RESULT_STATUSES = ("applied", "duplicate", "rejected")

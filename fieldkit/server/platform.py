@@ -1,0 +1,462 @@
+"""The platform's export imported: each step's platform reading and the institution's trade."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from fieldkit import domain
+from fieldkit.domain.platform import EARLIEST, PLATFORM_STEPS
+
+from . import office
+from .imports import ImportReport
+from .sheets import SheetError, columns, open_sheet, parse_count, parse_date, parse_yuan
+from .store import (
+    Store,
+    courses,
+    dumps,
+    emit,
+    institutions,
+    now_iso,
+    platform_steps,
+    platform_trade,
+)
+
+BATCH = 500
+
+PLATFORM_HEADERS: dict[str, tuple[str, ...]] = {
+    "uscc": ("uscc", "统一社会信用代码", "信用代码"),
+    "platform_id": ("platform_id", "平台机构编号", "机构编号"),
+    "registered_on": ("registered_on", "注册日期", "平台注册日期"),
+    "qualification_on": ("qualification_on", "资质审核通过日期"),
+    "personnel_on": ("personnel_on", "人员审核通过日期"),
+    "courses_on": ("courses_on", "课程审核通过日期"),
+    "account_on": ("account_on", "账户审核通过日期"),
+    "bank_verified_on": ("bank_verified_on", "银行核验通过日期"),
+    "payment_enabled_on": ("payment_enabled_on", "支付开通日期"),
+    "first_purchase_on": ("first_purchase_on", "首次购课日期"),
+    "first_consumption_on": ("first_consumption_on", "首次销课日期"),
+    "refund_flow_on": ("refund_flow_on", "退费流程开通日期"),
+    "orders": ("orders", "订单数"),
+    "order_amount": ("order_amount", "订单金额（元）", "订单金额"),
+    "lessons_consumed": ("lessons_consumed", "销课节数"),
+    "refunds": ("refunds", "退费笔数"),
+    "refund_amount": ("refund_amount", "退费金额（元）", "退费金额"),
+}
+COUNTS = ("orders", "lessons_consumed", "refunds")
+AMOUNTS = {"order_amount": "order_amount_fen", "refund_amount": "refund_amount_fen"}
+TRADE = ("orders", "order_amount_fen", "lessons_consumed", "refunds", "refund_amount_fen")
+
+
+class _Refused(Exception):
+    """Raised inside the import's transaction so that a refused file writes nothing."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """An institution a row of an export names."""
+
+    id: str
+    division_code: str
+
+
+def office_today() -> date:
+    """The office's date (UTC) against which future dates are refused."""
+    return date.fromisoformat(now_iso()[:10])
+
+
+def institution_index(conn: Connection) -> tuple[dict[str, Target], dict[str, Target]]:
+    """Every institution of the office by credit code and by platform id."""
+    by_uscc: dict[str, Target] = {}
+    by_id: dict[str, Target] = {}
+    for row in conn.execute(
+        select(institutions.c.id, institutions.c.uscc, institutions.c.division_code)
+    ):
+        target = Target(row.id, row.division_code)
+        by_uscc[row.uscc] = by_id[row.id] = target
+    return by_uscc, by_id
+
+
+def find_target(
+    row: Mapping[str, str], by_uscc: Mapping[str, Target], by_id: Mapping[str, Target]
+) -> Target:
+    """The institution a row names by credit code or platform id (ValueError in words)."""
+    uscc, platform_id = row.get("uscc", ""), row.get("platform_id", "").upper()
+    if not uscc and not platform_id:
+        raise ValueError(
+            "缺少统一社会信用代码或平台机构编号 / the credit code or platform id is missing"
+        )
+    target = None
+    if uscc:
+        try:
+            code = domain.validate_uscc(uscc)
+        except domain.ValidationError as exc:
+            raise ValueError(f"{exc.zh} / {exc.en}") from None
+        target = by_uscc.get(code)
+        if target is None:
+            raise ValueError(
+                f"办公室没有信用代码为{code}的机构，请先导入机构名单 / no institution with credit "
+                f"code {code}: import it with import-institutions first"
+            )
+    if platform_id:
+        by_platform = by_id.get(platform_id)
+        if by_platform is None:
+            raise ValueError(
+                f"办公室没有平台机构编号为{platform_id}的机构 / no institution with platform id "
+                f"{platform_id}"
+            )
+        if target is not None and target != by_platform:
+            raise ValueError(
+                f"信用代码与平台机构编号{platform_id}不是同一家机构 / the credit code and platform "
+                f"id {platform_id} name different institutions"
+            )
+        target = by_platform
+    assert target is not None
+    return target
+
+
+def checked_date(text: str, field: str, today: date) -> date:
+    """A date of the platform: not in the future, not before 2021 (ValueError in words)."""
+    day = parse_date(text, field)
+    if day > today:
+        raise ValueError(
+            f"“{field}”的日期{day}晚于今天（{today}），请核对 / '{field}' date {day} is in the "
+            f"future (today is {today}): check it"
+        )
+    if day < EARLIEST:
+        raise ValueError(
+            f"“{field}”的日期{day}早于2021年（平台资金监管始于2021年），请核对 / '{field}' date "
+            f"{day} is before 2021, when the platform's fund supervision began: check it"
+        )
+    return day
+
+
+def check_platform_row(
+    row: Mapping[str, str], known: Sequence[str], today: date
+) -> tuple[dict[str, str | None], dict[str, int]]:
+    """One export row's step readings (step → ISO date or None) and trade (ValueError in words)."""
+    readings: dict[str, str | None] = {}
+    for key in known:
+        text = row.get(f"{key}_on", "")
+        readings[key] = checked_date(text, f"{key}_on", today).isoformat() if text else None
+    trade: dict[str, int] = {}
+    for key in COUNTS:
+        text = row.get(key, "")
+        trade[key] = parse_count(text, key) if text else 0
+    for key, column in AMOUNTS.items():
+        text = row.get(key, "")
+        trade[column] = parse_yuan(text, key) if text else 0
+    if trade["refunds"] > trade["orders"] and "orders" in row:
+        raise ValueError(
+            f"退费笔数（{trade['refunds']}）多于订单数（{trade['orders']}） / more refunds "
+            f"({trade['refunds']}) than orders ({trade['orders']})"
+        )
+    return readings, trade
+
+
+def import_platform(store: Store, path: Path) -> ImportReport:
+    """Import the platform's export: every row or none; a re-import changes nothing it has."""
+    report = ImportReport(("平台数据", "platform readings"))
+    try:
+        sheet = open_sheet(path)
+    except SheetError as exc:
+        report.fatal = str(exc)
+        return report
+    report.encoding = sheet.format
+    where = columns(sheet.header, PLATFORM_HEADERS)
+    if "uscc" not in where and "platform_id" not in where:
+        report.fatal = (
+            "缺少“统一社会信用代码”（uscc）或“平台机构编号”（platform_id）列 / the file needs a "
+            "uscc or platform_id column"
+        )
+        return report
+    known = [k for k in PLATFORM_STEPS if f"{k}_on" in where]
+    if not known and not any(k in where for k in (*COUNTS, *AMOUNTS)):
+        report.fatal = (
+            "表头中没有任何平台数据列（如“注册日期”“订单数”），请检查是否选错了文件 / the header "
+            "has no platform column (registered_on, orders…): is this the right file?"
+        )
+        return report
+    today = office_today()
+    try:
+        with store.writing() as conn:
+            by_uscc, by_id = institution_index(conn)
+            seen: dict[str, int] = {}
+            batch: list[tuple[Target, dict[str, str | None], dict[str, int]]] = []
+            for line, value in _rows(sheet.rows, where, report):
+                try:
+                    target = find_target(value, by_uscc, by_id)
+                    readings, trade = check_platform_row(value, known, today)
+                except ValueError as exc:
+                    report.rejected.append((line, str(exc)))
+                    continue
+                if target.id in seen:
+                    report.rejected.append(
+                        (
+                            line,
+                            f"与第{seen[target.id]}行是同一家机构 / the same institution as "
+                            f"line {seen[target.id]}",
+                        )
+                    )
+                    continue
+                seen[target.id] = line
+                if not report.rejected:
+                    batch.append((target, readings, trade))
+                if len(batch) >= BATCH:
+                    _write(store, conn, batch, "orders" in where, report)
+                    batch = []
+            if not report.rejected:
+                _write(store, conn, batch, "orders" in where, report)
+            if report.rejected or not seen:
+                if not seen and not report.rejected:
+                    report.fatal = "文件里没有数据行 / the file has no data rows"
+                raise _Refused
+            store.save_clock(conn)
+    except _Refused:
+        report.added = report.updated = 0
+    except SheetError as exc:  # a problem found only while streaming the rows
+        report.fatal, report.added, report.updated = str(exc), 0, 0
+    return report
+
+
+def _rows(
+    rows: Iterator[Any], where: Mapping[str, int], report: ImportReport
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, field → cell) of each data row; rows the reader refused go to the report."""
+    for row in rows:
+        if row.problem:
+            report.rejected.append((row.line, row.problem))
+            continue
+        yield row.line, {key: row.cells[i] for key, i in where.items() if i < len(row.cells)}
+
+
+def _write(
+    store: Store,
+    conn: Connection,
+    batch: Sequence[tuple[Target, dict[str, str | None], dict[str, int]]],
+    has_trade: bool,
+    report: ImportReport,
+) -> None:
+    """Store one batch of readings; log a `platform` change for each institution that changed."""
+    if not batch:
+        return
+    ids = [t.id for t, _, _ in batch]
+    before = readings_of(conn, ids)
+    stamp = now_iso()
+    changed: list[tuple[Target, dict[str, str | None], dict[str, int]]] = []
+    for target, readings, trade in batch:
+        old = before.get(target.id)
+        merged_steps = dict(old["steps"] if old else {}) | readings
+        merged_trade = trade if has_trade else dict(old["trade"] if old else _no_trade())
+        if old is None:
+            report.added += 1
+        elif old["steps"] == merged_steps and old["trade"] == merged_trade:
+            continue
+        else:
+            report.updated += 1
+        changed.append((target, merged_steps, merged_trade))
+    if not changed:
+        return
+    changed_ids = [t.id for t, _, _ in changed]
+    conn.execute(delete(platform_steps).where(platform_steps.c.institution_id.in_(changed_ids)))
+    conn.execute(delete(platform_trade).where(platform_trade.c.institution_id.in_(changed_ids)))
+    conn.execute(
+        insert(platform_steps),
+        [
+            {"institution_id": t.id, "step": key, "done_on": done_on}
+            for t, readings, _ in changed
+            for key, done_on in readings.items()
+        ],
+    )
+    conn.execute(
+        insert(platform_trade),
+        [{"institution_id": t.id, **trade, "imported_at": stamp} for t, _, trade in changed],
+    )
+    moved = [
+        {"id": t.id, "orders": trade["orders"], "order_amount_fen": trade["order_amount_fen"]}
+        for t, _, trade in changed
+        if before.get(t.id) is None or before[t.id]["trade"] != trade
+    ]
+    if moved:  # the institution's own orders and amount travel with it (DESIGN.md wire shape)
+        office.update_institutions(conn, moved, store.clock(conn).now())
+    division = {t.id: t.division_code for t, _, _ in changed}
+    emit(conn, platform_change_rows(conn, changed_ids, division, with_courses=False))
+
+
+def _no_trade() -> dict[str, int]:
+    return {k: 0 for k in TRADE}
+
+
+def readings_of(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored platform reading of institutions: {"steps": {step: date}, "trade", "imported_at"}."""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), BATCH):
+        chunk = list(ids[i : i + BATCH])
+        for row in conn.execute(
+            select(platform_trade).where(platform_trade.c.institution_id.in_(chunk))
+        ):
+            out[row.institution_id] = {
+                "steps": {},
+                "trade": {k: int(getattr(row, k)) for k in TRADE},
+                "imported_at": row.imported_at,
+            }
+        for row in conn.execute(
+            select(platform_steps).where(platform_steps.c.institution_id.in_(chunk))
+        ):
+            if row.institution_id in out:
+                out[row.institution_id]["steps"][row.step] = row.done_on
+    return out
+
+
+def platform_wire(institution_id: str, reading: Mapping[str, Any]) -> dict[str, Any]:
+    """The `platform` change data: each step's platform date (or null) and the trade."""
+    return {
+        "institution_id": institution_id,
+        "steps": dict(reading["steps"]),
+        **reading["trade"],
+        "imported_at": reading["imported_at"],
+    }
+
+
+def platform_change_rows(
+    conn: Connection,
+    ids: Sequence[str],
+    division: Mapping[str, str],
+    with_courses: bool = True,
+) -> list[dict[str, Any]]:
+    """The change-log rows of the platform's readings (and courses) of these institutions."""
+    rows: list[dict[str, Any]] = []
+    for inst_id, reading in readings_of(conn, ids).items():
+        rows.append(
+            {
+                "kind": "platform",
+                "entity_id": inst_id,
+                "institution_id": inst_id,
+                "division_code": division[inst_id],
+                "data": dumps(platform_wire(inst_id, reading)),
+            }
+        )
+    if with_courses:
+        from .courses import course_change, course_wire
+
+        for i in range(0, len(ids), BATCH):
+            chunk = list(ids[i : i + BATCH])
+            for row in conn.execute(select(courses).where(courses.c.institution_id.in_(chunk))):
+                rows.append(course_change(course_wire(row), division[row.institution_id]))
+    return rows
+
+
+def seed_readings(
+    conn: Connection, institution_rows: Sequence[Mapping[str, Any]], step_rows: Sequence[Any]
+) -> None:
+    """The demo's platform readings: what the generated field marks say, dated, and its trade."""
+    division = {r["id"]: r["division_code"] for r in institution_rows}
+    stamp = now_iso()
+    values = []
+    for s in step_rows:
+        if s["step"] in PLATFORM_STEPS:
+            done = s["status"] == domain.DONE
+            order = PLATFORM_STEPS.index(s["step"])
+            day = date(2025, 3, 1 + order * 2).isoformat() if done else None
+            values.append(
+                {"institution_id": s["institution_id"], "step": s["step"], "done_on": day}
+            )
+    for i in range(0, len(values), 5000):
+        conn.execute(insert(platform_steps), values[i : i + 5000])
+    trade = [
+        {
+            "institution_id": r["id"],
+            "orders": r.get("orders") or 0,
+            "order_amount_fen": r.get("order_amount_fen") or 0,
+            "lessons_consumed": (r.get("orders") or 0) * 8,
+            "refunds": 0,
+            "refund_amount_fen": 0,
+            "imported_at": stamp,
+        }
+        for r in institution_rows
+    ]
+    for i in range(0, len(trade), 5000):
+        conn.execute(insert(platform_trade), trade[i : i + 5000])
+    ids = list(division)
+    emit(conn, platform_change_rows(conn, ids, division, with_courses=False))
+
+
+def demo_platform_steps(step_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The platform's view of the generated steps: the field's, except a few in the demo county.
+
+    In the demo technician's county three reviews marked done on site are not yet on the
+    platform, and two reviews blocked in the field are done there, so the discrepancy list has
+    something to show; none of them touches the province's reported figures.
+    """
+    from fieldkit.demo_data import DEMO_TECH_COUNTY
+
+    rows = [dict(s) for s in step_rows]
+    prefix = f"JG{DEMO_TECH_COUNTY}"
+    unconfirmed = blocked = 0
+    for row in rows:
+        if not row["institution_id"].startswith(prefix) or row["step"] not in (
+            "qualification",
+            "personnel",
+        ):
+            continue
+        if row["status"] == domain.DONE and unconfirmed < 3:
+            row["status"], unconfirmed = domain.TODO, unconfirmed + 1
+        elif row["status"] == domain.BLOCKED and blocked < 2:
+            row["status"], blocked = domain.DONE, blocked + 1
+    return rows
+
+
+def check_against_platform(conn: Connection, inst: Any, key: str, status: str) -> None:
+    """Refuse a field mark the platform contradicts: a confirmed done undone, or courses done
+    while a listed course breaks a fee rule (Rejected in words)."""
+    from .courses import breaking_courses
+    from .opdata import Rejected
+
+    if status != domain.DONE:
+        done_on = conn.execute(
+            select(platform_steps.c.done_on).where(
+                platform_steps.c.institution_id == inst.id, platform_steps.c.step == key
+            )
+        ).scalar()
+        if done_on is not None:
+            name = domain.STEPS_BY_KEY[key]
+            raise Rejected(
+                "platform_confirmed",
+                f"平台已于{done_on}确认“{name.zh}”完成，现场不能撤销；如平台有误，请联系办公室核实",
+                f"The platform confirmed '{name.en}' done on {done_on}; it cannot be undone "
+                "in the field (if the platform is wrong, ask the office to check)",
+            )
+    elif key == "courses":
+        breaking = breaking_courses(conn, inst.id)
+        if breaking:
+            first = breaking[0]
+            more = len(breaking) - 1
+            raise Rejected(
+                "course_rules",
+                f"课程“{first['name']}”（{first['course_id']}）违反预收费规定："
+                f"{first['verdict']['zh']}"
+                + (f"；另有{more}门课程违规" if more else "")
+                + "，课程审核不能标记完成",
+                f"Course '{first['name']}' ({first['course_id']}) breaks a prepaid-fee rule: "
+                f"{first['verdict']['en']}"
+                + (f"; {more} more courses do too" if more else "")
+                + "; the course review cannot be marked done",
+            )
+
+
+def platform_detail(conn: Connection, institution_id: str) -> dict[str, Any]:
+    """What the institution detail adds: the platform's reading, its courses, observed charges."""
+    from .charges import charges_of
+    from .courses import courses_of
+
+    reading = readings_of(conn, [institution_id]).get(institution_id)
+    return {
+        "platform": platform_wire(institution_id, reading) if reading else None,
+        "courses": courses_of(conn, institution_id),
+        "charges": charges_of(conn, institution_id),
+    }
