@@ -394,7 +394,9 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
         "import-institutions", help=bi("导入或更新机构名单", "import or update institutions")
     )
     imp.add_argument(
-        "file", metavar="FILE.csv", help=bi("机构名单 CSV 文件", "the institutions CSV")
+        "file",
+        metavar="FILE",
+        help=bi("机构名单 .csv 或 .xlsx 文件", "the institutions, .csv or .xlsx"),
     )
     add = server_sub.add_parser(
         "add-technician",
@@ -434,7 +436,9 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
         "import-bank-results", help=bi("导入银行核验结果", "the bank's verification answers")
     )
     bank.add_argument(
-        "file", metavar="FILE.csv", help=bi("银行核验结果 CSV 文件", "the bank results CSV")
+        "file",
+        metavar="FILE",
+        help=bi("银行核验结果 .csv 或 .xlsx 文件", "the bank results, .csv or .xlsx"),
     )
     # --- issue 16: enforcement ---
     ledger = server_sub.add_parser(

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from fieldkit import domain
 
-from . import office
+from . import office, sheets
 from .store import Store, institutions
 
 T = TypeVar("T")
@@ -153,8 +153,11 @@ def _decodes(data: bytes, encoding: str) -> bool:
 def read_rows(
     path: Path, headers: dict[str, tuple[str, ...]], required: tuple[str, ...], report: ImportReport
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """The data rows of a CSV file with their line numbers, one at a time; bad lines go into the
-    report (and a file that cannot be read at all sets `report.fatal`)."""
+    """The data rows of a CSV or .xlsx file with their line numbers, one at a time; bad lines go
+    into the report (and a file that cannot be read at all sets `report.fatal`)."""
+    if sheets.is_workbook(path):
+        yield from _sheet_rows(path, headers, required, report)
+        return
     try:
         report.encoding = detect_encoding(path)
         yield from _csv_rows(path, headers, required, report)
@@ -162,6 +165,35 @@ def read_rows(
         report.fatal = (
             f"无法读取文件“{path}”：{exc.strerror} / cannot read '{path}': {exc.strerror}"
         )
+
+
+def _sheet_rows(
+    path: Path, headers: dict[str, tuple[str, ...]], required: tuple[str, ...], report: ImportReport
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The data rows of a workbook (Excel or WPS .xlsx), checked like a CSV file's."""
+    try:
+        sheet = sheets.open_sheet(path)
+        report.encoding = sheet.format
+        columns = _columns(sheet.header, headers)
+        missing = [k for k in required if k not in columns]
+        if missing:
+            report.fatal = (
+                f"缺少必需的列：{', '.join(missing)}（表头应含 {', '.join(required)}） / "
+                f"missing columns: {', '.join(missing)}"
+            )
+            return
+        for found in sheet.rows:
+            if found.problem:
+                report.rejected.append((found.line, found.problem))
+                continue
+            row = {key: _one_line(found.cells[i]) for key, i in columns.items()}
+            problem = next((p for p in (_cell_problem(k, v) for k, v in row.items()) if p), None)
+            if problem:
+                report.rejected.append((found.line, problem))
+                continue
+            yield found.line, row
+    except sheets.SheetError as exc:
+        report.fatal = f"{exc.zh} / {exc.en}"
 
 
 def _csv_rows(

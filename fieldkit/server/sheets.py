@@ -55,6 +55,20 @@ class Sheet:
     format: str  # "UTF-8", "GB18030" or "xlsx"
 
 
+def is_workbook(path: Path) -> bool:
+    """Whether a file is (or claims to be) a workbook rather than CSV text: by content or name."""
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(8)
+    except OSError:
+        return False
+    return magic.startswith((_XLS_MAGIC, _ZIP_MAGIC)) or path.suffix.lower() in (
+        ".xlsx",
+        ".xlsm",
+        ".xls",
+    )
+
+
 def open_sheet(path: Path) -> Sheet:
     """Open a .csv or .xlsx file by its content (not its name); SheetError if it is no table."""
     try:
