@@ -330,3 +330,22 @@ def test_a_reassigned_institution_brings_its_case_review_and_round_along(office:
     pulled = httpx.get(server.url + "/api/v1/sync/pull", headers=built.headers("tech_b")).json()
     mine = {(c["kind"], c["data"].get("institution_id")) for c in pulled["changes"]}
     assert {("case", INST), ("review", INST), ("round", INST)} <= mine
+
+
+def test_the_report_counts_open_and_overdue_cases_by_division(
+    office: Office, tmp_path: Path
+) -> None:
+    built, _ = office
+    notice(office, deadline="2026-11-30")  # past by the office's real date when the report runs
+    target = tmp_path / "报表.xlsx"
+    code, out = admin(built.db, "report", "--division", "430000", "--xlsx", str(target))
+    assert code == 0, out
+    rows = list(openpyxl.load_workbook(target).active.iter_rows(values_only=True))
+    header = rows[1]
+    assert "未结案件" in header and "逾期案件" in header
+    by_division = {r[1]: dict(zip(header, r, strict=True)) for r in rows[3:]}
+    changde = by_division["430700"]
+    assert (changde["未结案件"], changde["逾期案件"]) == (1, 1)
+    assert (by_division["430100"]["未结案件"], by_division["430100"]["逾期案件"]) == (0, 0)
+    totals = dict(zip(header, rows[-1], strict=True))
+    assert (totals["未结案件"], totals["逾期案件"]) == (1, 1)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from fieldkit import domain
 
-from . import stats
+from . import enforcement, stats
 from .auth import division_filter
 from .store import Store, institutions
 
@@ -26,6 +27,8 @@ HEADERS = (
     ("订单金额（元）", "order amount (yuan)"),
     ("走访次数", "visits"),
     ("整改通知书", "rectification notices"),
+    ("未结案件", "open cases"),
+    ("逾期案件", "overdue cases"),
     ("现场标记全流程数", "full-process marked on site"),
     ("现场标记支付开通数", "payment enabled marked on site"),
 )
@@ -39,8 +42,13 @@ class ReportError(Exception):
         self.zh, self.en, self.code = zh, en, code  # 5: bad input (fieldkit.cli.exits)
 
 
-def report_rows(store: Store, division: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(one figures entry per division a level down, ranked by full-process rate; the totals)."""
+def report_rows(
+    store: Store, division: str, today: date | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(one figures entry per division a level down, ranked by full-process rate; the totals).
+
+    Each entry also counts its cases still open and those overdue on `today` (the office's date).
+    """
     try:
         code = domain.validate_division(division, "division")
     except domain.ValidationError as exc:
@@ -48,6 +56,7 @@ def report_rows(store: Store, division: str) -> tuple[list[dict[str, Any]], dict
     with store.engine.connect() as conn:
         scope = division_filter(institutions.c.division_code, code)
         total = stats.figures(conn, scope, code, domain.full_name(code))
+        cases = enforcement.open_counts(conn, scope, today or date.today())
     children = list(total.get("children") or [])
     level = domain.DIVISIONS[code].level
     below = (
@@ -64,11 +73,25 @@ def report_rows(store: Store, division: str) -> tuple[list[dict[str, Any]], dict
             children.append(_zeroed(empty) | {"division": child, "name": domain.full_name(child)})
     if not children:  # a county: its own row
         children = [dict(total, children=[])]
+    for entry in (*children, total):
+        entry["open_cases"], entry["overdue_cases"] = _cases_within(cases, entry["division"])
     ranked = sorted(
         children,
         key=lambda c: (-_rate(c["full_process"], c["institutions"]), c["division"] or ""),
     )
     return ranked, total
+
+
+def _cases_within(counts: dict[str, int], division: str) -> tuple[int, int]:
+    """(open, overdue) cases of the institutions inside a division, from per-county counts."""
+    width = {"province": 2, "city": 4}.get(domain.DIVISIONS[division].level, 6)
+    prefix = division[:width]
+    found = {"open": 0, "overdue": 0}
+    for key, n in counts.items():
+        county, what = key.split(":")
+        if county.startswith(prefix):
+            found[what] += n
+    return found["open"], found["overdue"]
 
 
 def _zeroed(value: Any) -> Any:
@@ -101,6 +124,8 @@ def _cells(rank: int | str, f: dict[str, Any]) -> list[Any]:
         f["order_amount_fen"] / 100,
         f["visits"],
         f["rectification_notices"],
+        f["open_cases"],
+        f["overdue_cases"],
         field.get("full_process", 0),
         (field.get("by_step") or {}).get("payment_enabled", 0),
     ]
