@@ -9,9 +9,11 @@ import socket
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -355,18 +357,28 @@ def cmd_technicians(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
-    """End a technician's token."""
+def _token_action(args: argparse.Namespace, action: Callable[[Connection, str], str]) -> str | int:
+    """Run revoke or rotate on the named technician in one transaction: its answer, or the exit
+    code after saying why it could not be done."""
     from fieldkit.server import tokens
 
     store = _open(args)
     try:
         with store.writing() as conn:
-            name = tokens.revoke(conn, args.technician)
+            return action(conn, args.technician)
     except tokens.TokenError as exc:
-        return _fail(*str(exc).split(" / ", 1), code=ExitCode.NOT_FOUND)
+        return _fail(exc.zh, exc.en, code=ExitCode.NOT_FOUND)
     finally:
         store.close()
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """End a technician's token."""
+    from fieldkit.server import tokens
+
+    name = _token_action(args, tokens.revoke)
+    if isinstance(name, int):
+        return name
     who = args.technician.strip().upper()
     _say(
         f"已停用 {who} {name} 的令牌；其设备下次连接时会被告知，未发送的更改保留在设备上。"
@@ -381,14 +393,9 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     """Issue a technician a new token (printed once); the old one stops working."""
     from fieldkit.server import tokens
 
-    store = _open(args)
-    try:
-        with store.writing() as conn:
-            token = tokens.rotate(conn, args.technician)
-    except tokens.TokenError as exc:
-        return _fail(*str(exc).split(" / ", 1), code=ExitCode.NOT_FOUND)
-    finally:
-        store.close()
+    token = _token_action(args, tokens.rotate)
+    if isinstance(token, int):
+        return token
     who = args.technician.strip().upper()
     _say(
         f"已为 {who} 换发新令牌，旧令牌已停用；新令牌只显示这一次，请安全地交给本人。本人用它运行 "

@@ -23,6 +23,7 @@ class TokenError(Exception):
 
     def __init__(self, zh: str, en: str) -> None:
         super().__init__(f"{zh} / {en}")
+        self.zh, self.en = zh, en
 
 
 @dataclass(frozen=True)
