@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from fieldkit.cli.exits import ExitCode
-from fieldkit.server import imports
+from fieldkit.server import import_files
 from tests.live_server import INSTITUTION_HEADER, admin, institution_line, make_uscc, write_csv
 
 NAMES = ("星辰教育培训学校", "童趣美术培训中心", "明理书法培训学校", "启航编程培训学校")
@@ -74,7 +74,7 @@ def test_bad_rows_scattered_through_a_long_file_are_each_reported_and_nothing_is
 def test_lines_split_across_read_pieces_in_every_line_ending(
     db: Path, tmp_path: Path, ending: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports, "CHUNK_BYTES", 7)  # every line crosses a piece boundary
+    monkeypatch.setattr(import_files, "CHUNK_BYTES", 7)  # every line crosses a piece boundary
     lines = [INSTITUTION_HEADER] + [
         institution_line(f"常德{NAMES[n % 4]}{n}", n, "430702") for n in range(1, 4)
     ]
@@ -90,7 +90,7 @@ def test_lines_split_across_read_pieces_in_every_line_ending(
 def test_a_quoted_cell_over_several_lines_and_a_gb18030_line_in_a_utf8_file(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports, "CHUNK_BYTES", 11)
+    monkeypatch.setattr(import_files, "CHUNK_BYTES", 11)
     first = (
         institution_line("常德星辰教育培训学校", 1, "430702")
         .replace(",湖南省", ',"湖南省')
