@@ -88,7 +88,7 @@ def test_a_case_item_takes_its_evidence(store: Store, tmp_path: Path) -> None:
 def test_files_per_record_are_limited(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cache.attachments.MAX_FILES_PER_RECORD", 2)
+    monkeypatch.setattr("cache.attachment_rows.MAX_FILES_PER_RECORD", 2)
     for n in range(2):
         attach_file(
             store, "visit", "v-0001", None, write(tmp_path / f"{n}.pdf", pdf_document(str(n))), ""
