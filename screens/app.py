@@ -445,12 +445,15 @@ def services_for(settings: config.Settings) -> tuple[Store, SyncFactory, str | N
     """Open the profile's cache (repairing a damaged one) and prepare its background sync.
 
     The third item says, in the user's language, what a repair did (None when nothing was wrong).
+    The profile becomes the one commands use when none is named (fieldkit.profiles).
     """
     from cache.salvage import open_or_salvage
+    from fieldkit import profiles
     from fieldkit.sync import BackgroundSync, SyncClient
 
     token = config.load_token(settings.profile)
     store, repaired = open_or_salvage(settings.cache_path)
+    profiles.remember(settings.profile)
 
     def build(on_status: Callable[[SyncStatus], None]) -> BackgroundSync:
         return BackgroundSync(SyncClient(settings, store, token), on_status)

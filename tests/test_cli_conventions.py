@@ -145,6 +145,7 @@ def test_not_logged_in_exits_3() -> None:
 
 
 def test_not_found_exits_4(tmp_path: Path) -> None:
+    save_profile("default", "http://127.0.0.1:1")
     assert fieldkit("qr", "JG4307029999", "--png", str(tmp_path / "x.png")).returncode == 4
     missing = fieldkit("server", "add-technician", "李明", "--zone", "430702", "--db",
                        str(tmp_path / "none.sqlite"))  # fmt: skip

@@ -101,3 +101,11 @@ def test_demo_opens_on_the_technicians_list_and_quits_cleanly(fieldkit_home: Pat
     assert proc.returncode == 0
     assert not _port_open(state["port"]), "the demo's office server is still listening after quit"
     assert not _port_open(state["relay_port"])
+    # the profile story: after the demo, `fieldkit status` is about the demo's technician
+    status = subprocess.run(
+        [str(fieldkit), "status", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 0, status.stderr
+    report = __import__("json").loads(status.stdout)
+    assert report["profile"] == "demo-technician" and report["technician"]["name"] == "张伟（演示）"
+    assert report["profile_chosen_by"] == "last_opened" and report["counts"]["institutions"] > 0

@@ -33,6 +33,7 @@ def store() -> Store:
         profile="default",
         server_url="http://127.0.0.1:9",
         office_name="常德市武陵区教育局",
+        office_public_key="k",  # logged in: the commands refuse a profile without a login
         technician=config.Technician("T0001", "李娜", "technician", "430702"),
     )
     config.save(settings)

@@ -32,10 +32,12 @@ def logged_in(tmp_path: Path) -> Iterator[tuple[Person, RealOffice, LiveServer]]
         yield tech, real, server
 
 
-def test_status_before_login_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status"]) == 0
-    assert "未登录" in capsys.readouterr().out
-    assert main(["status", "--json"]) == 0
+def test_status_before_login_says_so_and_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status"]) == ExitCode.NOT_LOGGED_IN
+    out, err = capsys.readouterr()
+    assert "未登录" in out and "配置 / Profile: default" in out
+    assert "配置 default 尚未登录" in err and "Profile default is not logged in" in err
+    assert main(["status", "--json"]) == ExitCode.NOT_LOGGED_IN
     report = json.loads(capsys.readouterr().out)
     assert report["server"] is None and report["unsent"] == 0
 
@@ -44,6 +46,15 @@ def test_export_before_any_sync_writes_the_header_and_creates_no_cache(
     fieldkit_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "visits.csv"
+    assert main(["export", "visits", "--csv", str(target)]) == ExitCode.NOT_LOGGED_IN
+    assert "尚未登录" in capsys.readouterr().err and not target.exists()
+    config.save(
+        config.Settings(
+            server_url="http://127.0.0.1:1",
+            office_public_key="k",
+            technician=config.Technician("T0001", "李娜", "technician", "430702"),
+        )
+    )
     assert main(["export", "visits", "--csv", str(target)]) == 0
     assert "Exported 0 visits" in capsys.readouterr().out
     assert target.read_text("utf-8-sig").startswith("visit_id,institution_id,")

@@ -18,7 +18,7 @@ from typing import Any
 from cache.errors import CacheDamaged, CacheError, NotAFieldkitCache
 from cache.salvage import SalvageReport, open_or_salvage, salvage
 from cache.store import Store
-from fieldkit import config, logs
+from fieldkit import config, logs, profiles
 from fieldkit.cli.exits import ExitCode
 from fieldkit.config import ConfigError, NotLoggedIn, Settings
 from fieldkit.sync import SyncClient, SyncError, login
@@ -107,17 +107,20 @@ def cmd_login(args: argparse.Namespace) -> int:
     """Check the token with the office, pin its key and save the profile."""
     try:
         normalise_url(args.url)  # a mistyped address is said before the token is asked for
+        profile = profiles.for_login(args.profile)  # a real office's login never lands in a demo
         token = _read_token(args.token_file)
-        settings = asyncio.run(login(args.url, token, args.profile, args.ca))
+        settings = asyncio.run(login(args.url, token, profile, args.ca))
     except (SyncError, ConfigError) as exc:
         _err(f"登录失败 / Login failed: {exc}")
         return exit_code_for(exc)
+    profiles.remember(settings.profile)
     tech = settings.technician
     assert tech is not None
     role = "督导" if tech.role == "supervisor" else "技术员"
     print(
-        f"已登录 {settings.office_name}：{tech.name}（{role}，{tech.id}，片区 {tech.zone}） / "
-        f"Logged in to {settings.server_url} as {tech.name} ({tech.role}, zone {tech.zone})"
+        f"已登录 {settings.office_name}：{tech.name}（{role}，{tech.id}，片区 {tech.zone}），"
+        f"配置 {settings.profile} / Logged in to {settings.server_url} as {tech.name} "
+        f"({tech.role}, zone {tech.zone}), profile {settings.profile}"
     )
     print(f"办公室公钥已记录 / Office key pinned: {settings.office_public_key}")
     return EXIT_OK
@@ -134,13 +137,9 @@ def _open_store(settings: Settings) -> Iterator[Store]:
 
 
 def _logged_in(profile: str) -> tuple[Settings, str]:
-    """The profile's settings and token, or NotLoggedIn saying to log in."""
-    settings = config.load(profile)
-    if not settings.logged_in:
-        raise NotLoggedIn(
-            "尚未登录：请运行 fieldkit login 服务器地址 / Not logged in: run `fieldkit login URL`."
-        )
-    return settings, config.load_token(profile)
+    """The profile's settings and token, or NotLoggedIn saying which profile and what to do."""
+    profiles.tell_if_chosen(profile)
+    return profiles.logged_in(profile), config.load_token(profile)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -313,7 +312,10 @@ def status_report(settings: Settings, store: Store | None) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Server, technician, last sync, unsent and rejected ops, counts (no network needed)."""
+    """Server, technician, last sync, unsent and rejected ops, counts (no network needed).
+
+    A profile without a login is shown as such and exits 3 with the sentence saying what to do.
+    """
     try:
         settings = config.load(args.profile)
         if settings.cache_path.exists():
@@ -332,15 +334,27 @@ def cmd_status(args: argparse.Namespace) -> int:
     except (ConfigError, CacheError) as exc:
         _err(str(exc))
         return exit_code_for(exc)
+    report["profile_chosen_by"] = getattr(args.profile, "chosen_by", profiles.GIVEN)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         _print_status(report)
+    if not settings.logged_in:
+        _err(str(profiles.not_logged_in(settings.profile)))
+        return ExitCode.NOT_LOGGED_IN
     return EXIT_OK
 
 
 def _print_status(report: dict[str, Any]) -> None:
     tech = report["technician"]
+    how = {
+        profiles.LAST_OPENED: ("应用上次打开的配置", "the one the app last opened"),
+        profiles.ENVIRONMENT: ("环境变量 FIELDKIT_PROFILE", "from FIELDKIT_PROFILE"),
+    }.get(report["profile_chosen_by"])
+    line = f"配置 / Profile: {report['profile']}"
+    if how:
+        line += f" （{how[0]}；用 --profile 名称 选择其他） / ({how[1]}; --profile NAME chooses another)"
+    print(line)
     print(f"服务器 / Server: {report['server'] or '（未登录 / not logged in）'}")
     if tech:
         print(f"技术员 / Technician: {tech['name']} ({tech['id']}, {tech['role']}, {tech['zone']})")
@@ -380,7 +394,8 @@ def _local_time(stamp: str | None) -> str | None:
 def cmd_export_visits(args: argparse.Namespace) -> int:
     """Every visit in the cache as CSV (UTF-8 with BOM, so Excel reads the Chinese)."""
     try:
-        settings = config.load(args.profile)
+        profiles.tell_if_chosen(args.profile)
+        settings = profiles.logged_in(args.profile)
         rows: list[dict[str, Any]] = []
         if settings.cache_path.exists():  # (no cache yet: nothing to export, and none is made)
             with _open_store(settings) as store:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import unicodedata
@@ -110,8 +109,10 @@ class FieldkitParser(argparse.ArgumentParser):
 
 GLOBAL_HELP = {
     "profile": bi(
-        "使用哪个配置（服务器、令牌、缓存各自独立）；默认 default，或环境变量 FIELDKIT_PROFILE",
-        "which profile (server, token, cache) to use; default 'default' or $FIELDKIT_PROFILE",
+        "使用哪个配置（服务器、令牌、缓存各自独立）；默认为环境变量 FIELDKIT_PROFILE，"
+        "否则为应用上次打开的配置（如演示的 demo-technician），否则 default",
+        "which profile (server, token, cache) to use; default $FIELDKIT_PROFILE, else the one "
+        "the app last opened (the demo's demo-technician, say), else 'default'",
     ),
     "lang": bi(
         "界面语言：zh 中文 或 en 英文（默认：已保存的设置或系统语言）",
@@ -121,24 +122,34 @@ GLOBAL_HELP = {
 
 
 def profile_name(text: str) -> str:
-    """A --profile value that can be a folder name everywhere; argparse's usage error otherwise."""
-    from fieldkit import config
+    """A --profile value that can be a folder name everywhere; argparse's usage error otherwise.
+
+    The default (fieldkit.profiles.current) comes through here too and keeps how it was chosen.
+    """
+    from fieldkit import config, profiles
 
     try:
-        return config.check_profile(text)
+        name = config.check_profile(text)
     except config.ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return (
+        text
+        if isinstance(text, profiles.ProfileName)
+        else profiles.ProfileName(name, profiles.GIVEN)
+    )
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """--profile and --lang; below the top the default is "not given" so the top's value stays."""
+    from fieldkit import profiles
+
     taken = {s for action in parser._actions for s in action.option_strings}
     if "--profile" not in taken:
         parser.add_argument(
             "--profile",
             metavar="NAME",
             type=profile_name,
-            default=os.environ.get("FIELDKIT_PROFILE", "default") if top else argparse.SUPPRESS,
+            default=profiles.current() if top else argparse.SUPPRESS,
             help=GLOBAL_HELP["profile"],
         )
     if "--lang" not in taken:

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from cache import CacheError, Store
-from fieldkit import config, domain, paths
+from fieldkit import config, domain, paths, profiles
 from fieldkit.cli.exits import ExitCode
 from fieldkit.documents import DocumentError
 from fieldkit.evidence.annex import AnnexFile, add_annex, read_local
@@ -90,8 +90,9 @@ def _run(body: Callable[[], int]) -> int:
 
 
 def open_profile(profile: str) -> tuple[config.Settings, Store]:
-    """The profile's settings and its cache."""
-    settings = config.load(profile)
+    """The profile's settings and its cache; a profile without a login is refused (exit 3)."""
+    profiles.tell_if_chosen(profile)
+    settings = profiles.logged_in(profile)
     return settings, Store.open(settings.cache_path)
 
 
