@@ -60,6 +60,8 @@ class FieldkitApp(App[None]):
         Binding("f9", "toggle_demo_network", "Cut/restore network (demo)", id="demo_network"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, show=False),
     ]
+    # Screens narrower than this get the class -narrow (their .tcss stacks side-by-side panes).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
 
     def __init__(

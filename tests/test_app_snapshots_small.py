@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from cache.store import Store
-from tests.test_app_fixtures import app_for, county_store, settle
+from fieldkit.payment import emv
+from screens.institution import InstitutionScreen
+from tests.test_app_fixtures import app_for, county_rows, county_store, settle
 
 SIZE = (80, 24)
 LANGS = ["zh", "en"]
@@ -32,3 +35,42 @@ def test_help_screen(snap_compare: Any, store: Store, lang: str) -> None:
         await settle(pilot)
 
     assert snap_compare(app_for(store, lang), terminal_size=SIZE, run_before=open_help)
+
+
+def _first_id() -> str:
+    return county_rows()[0][0]["id"]
+
+
+def _other_payload() -> str:
+    """Another institution's supervised code (of the same county, as a neighbour would post)."""
+    other = county_rows()[0][1]
+    return emv.build_payload(
+        other["id"], "43050162360800000002", "Neighbour", "Changde", other["name"], "常德"
+    )
+
+
+async def _checked(pilot: Any, code: str) -> None:
+    """Open the first institution's payment tab and check a code found at the desk."""
+    await settle(pilot)
+    await pilot.app.push_screen(InstitutionScreen(_first_id()))
+    await settle(pilot)
+    await pilot.press("4")
+    await settle(pilot)
+    field = pilot.app.screen.query_one("#code-check", Input)
+    field.focus()
+    field.value = code
+    await pilot.press("enter")
+    await pilot.app.workers.wait_for_complete()
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_checklist(snap_compare: Any, store: Store, lang: str) -> None:
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.app.push_screen(InstitutionScreen(_first_id()))
+        await settle(pilot)
+        pilot.app.screen.query_one("#checklist").move_cursor(row=7)  # 平台购课, the longest name
+        await settle(pilot)
+
+    assert snap_compare(app_for(store, lang), terminal_size=SIZE, run_before=run_before)

@@ -28,20 +28,27 @@ def test_scanner_line_ending_is_ignored() -> None:
     assert classify(EXPECTED + "\r\n", EXPECTED).result == "match"
 
 
-def test_another_emv_merchant_is_named_with_its_account() -> None:
+def test_another_institutions_supervised_code_says_whose_it_is() -> None:
     check = classify(OTHER_SHOP, EXPECTED)
-    assert (check.result, check.found) == ("mismatch", "emv")
-    assert check.details["crc_ok"] is True
-    assert check.details["merchant_name"] == "Xiaoming Art"
+    assert (check.result, check.found) == ("mismatch", "other_institution")
+    assert check.details["crc_ok"] is True and check.details["institution_id"] == "JG4307020099"
     assert "6228480000000001" in str(check.details["account"])
-    assert "小明美术工作室" in check.zh and "6228480000000001" in check.zh
+    assert "另一家机构的监管收款码：小明美术工作室（平台编号 JG4307020099）" in check.zh
+    assert "another institution's supervised code: 小明美术工作室 (platform id JG4307020099)" in (
+        check.en
+    )
+    assert "merchant" not in check.en and "商户" not in check.zh
     assert "校验码正确" in check.zh and "CRC correct" in check.en
+    # without a verified code of its own, the institution's id still tells whose it is
+    alone = classify(OTHER_SHOP, None, "JG4307020001")
+    assert alone.found == "other_institution" and "JG4307020099" in alone.zh
+    assert classify(OTHER_SHOP, None, "JG4307020099").found == "emv"  # its own, unsigned
 
 
 def test_emv_with_a_wrong_crc_is_flagged() -> None:
     broken = OTHER_SHOP[:-4] + ("0000" if not OTHER_SHOP.endswith("0000") else "FFFF")
     check = classify(broken, EXPECTED)
-    assert (check.result, check.found) == ("mismatch", "emv")
+    assert (check.result, check.found) == ("mismatch", "other_institution")
     assert check.details["crc_ok"] is False
     assert "校验码错误" in check.zh and "CRC wrong" in check.en
 

@@ -99,11 +99,15 @@ async def test_scanner_burst_of_a_wechat_link_is_a_mismatch(tmp_path: Path) -> N
         )
     assert [(m.check.result, m.check.found) for m in app.checks] == [
         ("mismatch", "wechat_personal"),
-        ("mismatch", "emv"),
+        ("mismatch", "other_institution"),
     ]
     assert "微信个人收款码" in app.checks[0].check.zh
     assert app.checks[1].check.details["merchant_name"] == "Other Shop"
-    assert [op["data"]["found"] for op in store.pending_ops(10)] == ["wechat_personal", "emv"]
+    assert "别家店（平台编号 JG4307020077）" in app.checks[1].check.zh
+    assert [op["data"]["found"] for op in store.pending_ops(10)] == [
+        "wechat_personal",
+        "other_institution",
+    ]
     store.close()
 
 

@@ -312,7 +312,7 @@ def _check_code(args: argparse.Namespace) -> int:
         inst = cached_institution(store, args.institution_id)
         expected, note = expected_payload(inst, settings.office_public_key)
         text = decode_image(args.image) if args.image else args.text
-        check = classify(text, expected)
+        check = classify(text, expected, inst["id"])
         store.record_qr_check(inst["id"], None, check.result, check.found, check.content_sha256)
     if note:
         print(f"{note.zh}\n{note.en}")

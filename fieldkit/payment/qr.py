@@ -199,7 +199,15 @@ def terminal_lines(payload: str) -> list[str]:
 
 # ---------------------------------------------------------------- on-site check
 
-KINDS = ("supervised", "emv", "wechat_personal", "alipay_personal", "url", "text")
+KINDS = (
+    "supervised",
+    "other_institution",  # the platform's supervised code, but of another institution
+    "emv",
+    "wechat_personal",
+    "alipay_personal",
+    "url",
+    "text",
+)
 
 
 @dataclass(frozen=True)
@@ -228,8 +236,11 @@ BYPASS_ZH = "家长付款将不进入监管账户。"
 BYPASS_EN = "Money paid with it does not go into the supervised account."
 
 
-def classify(text: str, expected_payload: str | None) -> CodeCheck:
-    """Say whether text is the institution's supervised code and, if not, what it is."""
+def classify(
+    text: str, expected_payload: str | None, institution_id: str | None = None
+) -> CodeCheck:
+    """Say whether text is the institution's supervised code and, if not, what it is (another
+    institution's supervised code is named: whose it is, by name and platform id)."""
     content = text.strip()
     digest = payload_sha256(content)
     if expected_payload is not None and content == expected_payload:
@@ -242,7 +253,7 @@ def classify(text: str, expected_payload: str | None) -> CodeCheck:
             "(identical to the office-signed one).",
         )
     if content.startswith("000201"):
-        return _classify_emv(content, digest, expected_payload)
+        return _classify_emv(content, digest, expected_payload, institution_id)
     lowered = content.lower()
     host = _host(content)
     if lowered.startswith(("wxp://", "weixin://")) or host.endswith(
@@ -284,7 +295,9 @@ def classify(text: str, expected_payload: str | None) -> CodeCheck:
     )
 
 
-def _classify_emv(content: str, digest: str, expected_payload: str | None) -> CodeCheck:
+def _classify_emv(
+    content: str, digest: str, expected_payload: str | None, institution_id: str | None
+) -> CodeCheck:
     """An EMV merchant-presented payload that is not the supervised one."""
     try:
         parsed = emv.parse_payload(content)
@@ -308,6 +321,20 @@ def _classify_emv(content: str, digest: str, expected_payload: str | None) -> Co
         "account": account,
         "crc_ok": parsed.crc_ok,
     }
+    owner = _other_institution(parsed, expected_payload, institution_id)
+    if owner is not None:
+        details["institution_id"] = owner
+        return CodeCheck(
+            "mismatch",
+            "other_institution",
+            digest,
+            f"{NOT_OURS_ZH}这是另一家机构的监管收款码：{name}（平台编号 {owner}），{crc_zh}。"
+            "家长付款将进入该机构的监管账户，而不是本机构的。",
+            f"{NOT_OURS_EN}it is another institution's supervised code: "
+            f"{parsed.name_zh or parsed.merchant_name or name} (platform id {owner}), {crc_en}. "
+            "Money paid with it goes into that institution's supervised account, not this one's.",
+            details,
+        )
     hint_zh = hint_en = ""
     if expected_payload and _same_account(parsed, expected_payload):
         details["same_account"] = True
@@ -325,6 +352,22 @@ def _classify_emv(content: str, digest: str, expected_payload: str | None) -> Co
         f"{parsed.merchant_name or name}, account {account}, {crc_en}. {hint_en}".rstrip(),
         details,
     )
+
+
+def _other_institution(
+    parsed: emv.EMVPayload, expected_payload: str | None, institution_id: str | None
+) -> str | None:
+    """The platform id of the institution a supervised code belongs to, when it is not ours."""
+    owner = (parsed.platform_account or {}).get("01", "")
+    if not owner:
+        return None
+    ours = institution_id
+    if expected_payload:
+        try:
+            ours = (emv.parse_payload(expected_payload).platform_account or {}).get("01") or ours
+        except emv.EMVError:
+            pass
+    return owner if ours and owner.upper() != ours.upper() else None
 
 
 def _account_text(parsed: emv.EMVPayload) -> str:

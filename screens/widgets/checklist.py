@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
@@ -45,7 +46,8 @@ class Checklist(DataTable[Any]):
         """The columns."""
         self.add_column("#", width=2, key="n")
         zh = self.lang == "zh"
-        self.add_column(tr("inst.step", self.lang), width=10 if zh else 21, key="step")
+        names = max(cell_len(step.name(self.lang)) for step in domain.STEPS)
+        self.add_column(tr("inst.step", self.lang), width=names, key="step")  # each name whole
         self.add_column(tr("inst.status", self.lang), width=8 if zh else 13, key="status")
         self.add_column(tr("inst.sync_col", self.lang), width=6, key="sync")
         self.add_column(tr("inst.note", self.lang), width=12, key="note")

@@ -132,7 +132,7 @@ class CodeCheckInput(Input):
                 return
             finally:
                 self.app.call_from_thread(setattr, self, "placeholder", self._word("placeholder"))
-        check = classify(content, self.expected)
+        check = classify(content, self.expected, self.institution.get("id"))
         recorded, check_id = False, None
         if self.store is not None:
             op = self.store.record_qr_check(

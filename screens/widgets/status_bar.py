@@ -50,6 +50,9 @@ def short_time(stamp: str | None, tz: tzinfo | None = None) -> str | None:
     return moment.strftime("%m-%d %H:%M")
 
 
+GAP = "  "  # between the parts, unstyled: "offline" and "unsent 3" stay apart in any viewer
+
+
 def render_status(view: StatusView, lang: str, tz: tzinfo | None = None) -> Text:
     """The status line as styled text."""
     line = Text(no_wrap=True, overflow="ellipsis")
@@ -64,17 +67,17 @@ def render_status(view: StatusView, lang: str, tz: tzinfo | None = None) -> Text
     else:
         line.append("● " + tr("status.offline", lang), "red")
     if view.sending:
-        line.append("  " + tr("status.sending", lang), "cyan")
-    line.append(
-        "  " + tr("status.unsent", lang, n=view.unsent), "bold yellow" if view.unsent else ""
+        line.append(GAP).append(tr("status.sending", lang), "cyan")
+    line.append(GAP).append(
+        tr("status.unsent", lang, n=view.unsent), "bold yellow" if view.unsent else ""
     )
-    line.append(
-        "  " + tr("status.rejected", lang, n=view.rejected), "bold red" if view.rejected else ""
+    line.append(GAP).append(
+        tr("status.rejected", lang, n=view.rejected), "bold red" if view.rejected else ""
     )
     if view.uploading is not None:
         done, total = view.uploading
-        line.append(
-            "  ↑ "
+        line.append(GAP).append(
+            "↑ "
             + tr(
                 "evidence.upload_status",
                 lang,
@@ -84,11 +87,10 @@ def render_status(view: StatusView, lang: str, tz: tzinfo | None = None) -> Text
             "cyan",
         )
     elif view.files_waiting:
-        line.append("  " + tr("evidence.files_waiting", lang, n=view.files_waiting), "yellow")
+        line.append(GAP).append(tr("evidence.files_waiting", lang, n=view.files_waiting), "yellow")
     when = short_time(view.last_success, tz)
-    line.append(
-        "  " + (tr("status.last_sync", lang, when=when) if when else tr("status.never", lang)),
-        "dim",
+    line.append(GAP).append(
+        tr("status.last_sync", lang, when=when) if when else tr("status.never", lang), "dim"
     )
     return line
 
