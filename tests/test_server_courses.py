@@ -172,3 +172,55 @@ def test_an_observed_charge_is_kept_with_the_visit_and_checked_again(tmp_path: P
         "prepaid_early",
         "listing",
     ]
+
+
+def test_a_course_whose_plans_are_far_apart_and_a_reimport_that_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    office = small_office(tmp_path)
+    a = make_uscc(1, "430702")
+    filler = [
+        f"{a},KF{n:04d},口才班{n},非学科类,24,2026-09-01,2026-11-20,{1000 + n}.00,24,3,2026-08-10"
+        for n in range(700)  # more than one write batch between the two plans of KC01
+    ]
+    lines = _course_lines()
+    lines = [lines[0], lines[1], *filler, lines[2], lines[3]]
+    path = write_csv(tmp_path / "long.csv", lines)
+    code, out = admin(office.db, "import-courses", str(path))
+    assert code == 0 and "新增 702" in out, out
+    with LiveServer(office.db) as server:
+        kc01 = [
+            c
+            for c in _detail(server.url, office.headers("tech_a"), office.wuling[0])["courses"]
+            if c["course_id"] == "KC01"
+        ]
+        assert [p["amount_fen"] for p in kc01[0]["plans"]] == [500000, 100000]
+        changes = "/api/v1/sync/pull"
+        head = httpx.get(
+            server.url + changes, params={"limit": 5000}, headers=office.headers("tech_a")
+        ).json()["cursor"]
+        code, out = admin(office.db, "import-courses", str(path))
+        assert code == 0 and "新增 0，更新 0" in out, out
+        after = httpx.get(
+            server.url + changes,
+            params={"cursor": head, "limit": 5000},
+            headers=office.headers("tech_a"),
+        ).json()["changes"]
+        assert after == []  # nothing written, so nothing new to pull
+        lines[5] = lines[5].replace(",1003.00,", ",1003.50,")
+        code, out = admin(office.db, "import-courses", str(write_csv(tmp_path / "b.csv", lines)))
+        assert code == 0 and "新增 0，更新 1" in out, out
+        after = httpx.get(
+            server.url + changes,
+            params={"cursor": head, "limit": 5000},
+            headers=office.headers("tech_a"),
+        ).json()["changes"]
+    assert [(c["id"], c["data"]["plans"][0]["amount_fen"]) for c in after] == [
+        (f"{office.wuling[0]}:KF0003", 100350)
+    ]
+    del lines[2 + len(filler)]  # the platform now lists one plan of KC01, not two
+    code, out = admin(office.db, "import-courses", str(write_csv(tmp_path / "c.csv", lines)))
+    assert code == 0 and "新增 0，更新 1" in out, out
+    with LiveServer(office.db) as server:
+        listed = _detail(server.url, office.headers("tech_a"), office.wuling[0])["courses"]
+    assert [len(c["plans"]) for c in listed if c["course_id"] == "KC01"] == [1]

@@ -146,9 +146,12 @@ def course_breaches(course: Course) -> list[tuple[int, Breach]]:
     ]
 
 
-def course_verdict(course: Course, lang: str = "zh") -> str:
-    """The course's verdict in words: which rules it breaks and by how much, or that it keeps them."""
-    found = course_breaches(course)
+def course_verdict(
+    course: Course, lang: str = "zh", found: list[tuple[int, Breach]] | None = None
+) -> str:
+    """The course's verdict in words: which rules it breaks and by how much, or that it keeps them
+    (`found`: its course_breaches, when the caller has them already)."""
+    found = course_breaches(course) if found is None else found
     if not found:
         return "符合预收费规定" if lang == "zh" else "keeps the prepaid-fee rules"
     many = len(course.plans) > 1

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
 from fieldkit.domain.courses import Course, course_breaches, course_from_wire, course_verdict
 
@@ -41,7 +43,8 @@ COURSE_REQUIRED = (
     "charge_amount",
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-COURSE_FIELDS = ("name", "kind", "class_hours", "start_on", "end_on")
+COURSE_FIELDS = ("name", "kind", "class_hours", "start_on", "end_on")  # beside the key, the plans
+PLAN_KEYS = ("amount_fen", "hours", "months", "collect_from")
 
 
 class _Refused(Exception):
@@ -144,37 +147,42 @@ def import_courses(store: Store, path: Path) -> CourseReport:
     try:
         with store.writing() as conn:
             by_uscc, by_id = institution_index(conn)
-            seen: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+            state = _Progress(held_courses(conn))
+            named: dict[tuple[str, str], Target] = {}  # a course list names each institution often
+            seen: dict[tuple[str, str], tuple[int, bytes]] = {}  # first line, digest of the course
             division: dict[str, str] = {}
             pending: dict[tuple[str, str], dict[str, Any]] = {}
-            written: set[tuple[str, str]] = set()
             for row in sheet.rows:
                 if row.problem:
                     report.rejected.append((row.line, row.problem))
                     continue
                 value = {k: row.cells[i] for k, i in where.items() if i < len(row.cells)}
                 try:
-                    target = find_target(value, by_uscc, by_id)
+                    names = (value.get("uscc", ""), value.get("platform_id", ""))
+                    target = named.get(names) or find_target(value, by_uscc, by_id)
+                    named[names] = target
                     fields, plan = check_course_row(value)
                 except ValueError as exc:
                     report.rejected.append((row.line, str(exc)))
                     continue
                 key = (target.id, fields["course_id"])
                 first = seen.get(key)
-                if first is not None and first[1] != fields:
+                details = _digest(fields)
+                if first is not None and first[1] != details:
                     report.rejected.append((row.line, _differs(first[0])))
                     continue
                 if first is None:
-                    seen[key] = (row.line, fields)
+                    seen[key] = (row.line, details)
                 division[target.id] = target.division_code
                 if report.rejected:
                     continue
                 _add_plan(pending, key, target, fields, plan)
                 if len(pending) >= BATCH:
-                    _flush(conn, pending, written, division, report)
+                    _flush(conn, pending, state, division, report)
             if not report.rejected:
-                _flush(conn, pending, written, division, report)
-                _remove_unlisted(conn, set(seen), division, report)
+                _flush(conn, pending, state, division, report)
+                _flush(conn, state.partial, state, division, report, last=True)
+                _remove_unlisted(conn, state.held, seen.keys(), division, report)
             if report.rejected or not seen:
                 if not seen and not report.rejected:
                     report.fatal = "文件里没有数据行 / the file has no data rows"
@@ -185,6 +193,32 @@ def import_courses(store: Store, path: Path) -> CourseReport:
         report.fatal = str(exc)
         report.added = report.updated = report.removed = report.breaking = 0
     return report
+
+
+def _digest(value: Mapping[str, Any] | Any, plans: Sequence[Mapping[str, Any]] = ()) -> bytes:
+    """A short fingerprint of a course's details (and plans), to compare without keeping them."""
+    text = repr(
+        (
+            tuple(value[k] for k in COURSE_FIELDS),
+            [tuple(p.get(k) for k in PLAN_KEYS) for p in plans],
+        )
+    )
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def held_courses(conn: Connection) -> dict[tuple[str, str], tuple[bytes, ...]]:
+    """Every course the office holds, by (institution, course id), in one query: the fingerprint
+    of its details with its first plan, its first two plans, … (a file may split them)."""
+    detail = [courses.c[k] for k in COURSE_FIELDS]
+    held = {}
+    for row in conn.execute(
+        select(courses.c.institution_id, courses.c.course_id, *detail, courses.c.plans)
+    ):
+        plans = list(row.plans)
+        held[(row.institution_id, row.course_id)] = tuple(
+            _digest(row._mapping, plans[:n]) for n in range(1, len(plans) + 1)
+        )
+    return held
 
 
 def _differs(line: int) -> str:
@@ -208,68 +242,83 @@ def _add_plan(
     entry["plans"].append(plan)
 
 
+@dataclass
+class _Progress:
+    """What an import knows beside the file: the office's courses, and the file's so far."""
+
+    held: dict[tuple[str, str], tuple[bytes, ...]]
+    # Courses the office now holds as the file lists them so far (True: counted as changed).
+    written: dict[tuple[str, str], bool] = dataclasses.field(default_factory=dict)
+    # Courses whose plans so far are the first of those the office holds: more may follow.
+    partial: dict[tuple[str, str], dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+
 def _flush(
     conn: Connection,
     pending: dict[tuple[str, str], dict[str, Any]],
-    written: set[tuple[str, str]],
+    state: _Progress,
     division: Mapping[str, str],
     report: CourseReport,
+    last: bool = False,
 ) -> None:
-    """Write the pending courses (plans of a course seen earlier in the file are appended)."""
+    """Write the pending courses that differ from what the office holds; a course's plans may be
+    split over the file, so one held with more plans than seen yet waits (until `last`)."""
     if not pending:
         return
-    keys = list(pending)
-    existing = {(r.institution_id, r.course_id): r for r in _rows_for(conn, keys)}
+    again = [k for k in pending if k in state.written]
+    earlier = {(r.institution_id, r.course_id): r for r in _rows_for(conn, again)}
     stamp = now_iso()
     fresh, changed = [], []
-    for key in keys:
-        value = pending[key]
-        old = existing.get(key)
-        if key in written and old is not None:  # more plans of a course already written
-            value["plans"] = list(old.plans) + value["plans"]
-        if old is None:
+    for key, value in list(pending.items()):
+        if key in state.written:  # more plans of a course the office holds as seen so far
+            value["plans"] = list(earlier[key].plans) + value["plans"]
+            changed.append(value)
+            report.updated += not state.written[key]
+            state.written[key] = True
+            continue
+        if not last and key in state.partial:
+            value["plans"] = state.partial.pop(key)["plans"] + value["plans"]
+        prefixes = state.held.get(key)
+        if prefixes is None:
             fresh.append(value | {"imported_at": stamp})
             report.added += 1
-        elif key in written or _stored(old) != value:
-            changed.append(value)
-            if key not in written:
-                report.updated += 1
-        written.add(key)
+            state.written[key] = True
+            continue
+        n = len(value["plans"])
+        if not last and n <= len(prefixes) and prefixes[n - 1] == _digest(value, value["plans"]):
+            if n < len(prefixes):
+                state.partial[key] = value  # the office holds more plans: wait for them
+            else:
+                state.written[key] = False  # as held: nothing to write
+            continue
+        changed.append(value)
+        report.updated += 1
+        state.written[key] = True
+    if last:
+        state.partial = {}
     if fresh:
         conn.execute(insert(courses), fresh)
-    for value in changed:
+    if changed:
         conn.execute(
             update(courses)
             .where(
-                courses.c.institution_id == value["institution_id"],
-                courses.c.course_id == value["course_id"],
+                courses.c.institution_id == bindparam("c_institution_id"),
+                courses.c.course_id == bindparam("c_course_id"),
             )
-            .values(**{k: v for k, v in value.items() if k not in ("institution_id", "course_id")})
-            .values(imported_at=stamp)
+            .values({k: bindparam(f"c_{k}") for k in (*COURSE_FIELDS, "plans") if k != "course_id"})
+            .values(imported_at=stamp),
+            [{f"c_{k}": v for k, v in value.items()} for value in changed],
         )
-    emit(
-        conn,
-        [course_change(wire_of(v), division[v["institution_id"]]) for v in (*fresh, *changed)],
-    )
-    report.breaking += sum(1 for v in (*fresh, *changed) if course_breaches(course_of(v)))
+    wires = [wire_of(v) for v in (*fresh, *changed)]
+    emit(conn, [course_change(w, division[w["institution_id"]]) for w in wires])
+    report.breaking += sum(1 for w in wires if w["breaches"])
     pending.clear()
 
 
 def _rows_for(conn: Connection, keys: Sequence[tuple[str, str]]) -> list[Any]:
-    rows: list[Any] = []
-    for i in range(0, len(keys), 200):
-        chunk = keys[i : i + 200]
-        rows += conn.execute(
-            select(courses).where(
-                or_(
-                    *(
-                        and_(courses.c.institution_id == a, courses.c.course_id == b)
-                        for a, b in chunk
-                    )
-                )
-            )
-        ).all()
-    return rows
+    """The stored courses of these (institution, course id) keys, in one query per batch."""
+    pair = tuple_(courses.c.institution_id, courses.c.course_id)
+    return list(conn.execute(select(courses).where(pair.in_(keys))).all()) if keys else []
 
 
 def _stored(row: Any) -> dict[str, Any]:
@@ -283,26 +332,20 @@ def _stored(row: Any) -> dict[str, Any]:
 
 def _remove_unlisted(
     conn: Connection,
-    seen: set[tuple[str, str]],
+    held: Mapping[tuple[str, str], tuple[bytes, ...]],
+    seen: Collection[tuple[str, str]],
     division: Mapping[str, str],
     report: CourseReport,
 ) -> None:
     """Drop the courses of institutions in the file that the file no longer lists."""
-    ids = list(division)
-    gone: list[tuple[str, str]] = []
-    for i in range(0, len(ids), BATCH):
-        for row in conn.execute(
-            select(courses.c.institution_id, courses.c.course_id).where(
-                courses.c.institution_id.in_(ids[i : i + BATCH])
-            )
-        ):
-            if (row.institution_id, row.course_id) not in seen:
-                gone.append((row.institution_id, row.course_id))
-    for inst_id, course_id in gone:
+    gone = [key for key in held if key[0] in division and key not in seen]
+    if gone:
         conn.execute(
             delete(courses).where(
-                courses.c.institution_id == inst_id, courses.c.course_id == course_id
-            )
+                courses.c.institution_id == bindparam("c_id"),
+                courses.c.course_id == bindparam("c_course"),
+            ),
+            [{"c_id": i, "c_course": c} for i, c in gone],
         )
     emit(
         conn,
@@ -323,15 +366,14 @@ def course_of(value: Mapping[str, Any]) -> Course:
 def wire_of(value: Mapping[str, Any]) -> dict[str, Any]:
     """A course as the `course` change data, with its verdict in both languages."""
     course = course_of(value)
+    found = course_breaches(course)
     return {
         "institution_id": value["institution_id"],
         "course_id": value["course_id"],
         **{k: value[k] for k in COURSE_FIELDS if k != "course_id"},
         "plans": list(value["plans"]),
-        "breaches": [
-            {"plan": i, "rule": b.rule, "zh": b.zh, "en": b.en} for i, b in course_breaches(course)
-        ],
-        "verdict": {"zh": course_verdict(course, "zh"), "en": course_verdict(course, "en")},
+        "breaches": [{"plan": i, "rule": b.rule, "zh": b.zh, "en": b.en} for i, b in found],
+        "verdict": {lang: course_verdict(course, lang, found) for lang in ("zh", "en")},
     }
 
 

@@ -213,11 +213,18 @@ def add_institutions(
 
 def update_institutions(conn: Connection, updates: Sequence[dict[str, Any]], stamp: str) -> None:
     """Update master data (by id) under the office's stamp and log each institution as changed."""
-    for values in updates:
+    by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for values in updates:  # one executemany per set of fields changed, not a statement a row
+        fields = tuple(sorted(k for k in values if k != "id"))
+        by_fields.setdefault(fields, []).append(
+            {"u_id": values["id"], **{f"u_{k}": values[k] for k in fields}}
+        )
+    for fields, rows in by_fields.items():
         conn.execute(
             update(institutions)
-            .where(institutions.c.id == values["id"])
-            .values(**{k: v for k, v in values.items() if k != "id"}, hlc=stamp)
+            .where(institutions.c.id == bindparam("u_id"))
+            .values({**{k: bindparam(f"u_{k}") for k in fields}, "hlc": stamp}),
+            rows,
         )
     emit_institutions(conn, [u["id"] for u in updates])
 

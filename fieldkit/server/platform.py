@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from fieldkit import domain
 from fieldkit.domain.platform import EARLIEST, PLATFORM_STEPS
@@ -28,6 +28,8 @@ from .store import (
 )
 
 BATCH = 500
+# Changed rows written per executemany round (the whole import is still one transaction).
+WRITE_BATCH = 2000
 
 PLATFORM_HEADERS: dict[str, tuple[str, ...]] = {
     "uscc": ("uscc", "统一社会信用代码", "信用代码"),
@@ -51,6 +53,7 @@ PLATFORM_HEADERS: dict[str, tuple[str, ...]] = {
 COUNTS = ("orders", "lessons_consumed", "refunds")
 AMOUNTS = {"order_amount": "order_amount_fen", "refund_amount": "refund_amount_fen"}
 TRADE = ("orders", "order_amount_fen", "lessons_consumed", "refunds", "refund_amount_fen")
+TRADE_COLUMNS = tuple(platform_trade.c[k] for k in TRADE)
 
 
 class _Refused(Exception):
@@ -160,7 +163,12 @@ def check_platform_row(
 
 
 def import_platform(store: Store, path: Path) -> ImportReport:
-    """Import the platform's export: every row or none; a re-import changes nothing it has."""
+    """Import the platform's export: every row or none; a re-import changes nothing it has.
+
+    What the office holds is read once, up front (one query per table), and each row compared
+    with it in memory, so an unchanged row costs no statement and a changed one a row of a
+    batched write (executemany), all in the one transaction that a refused row rolls back.
+    """
     report = ImportReport(("平台数据", "platform readings"))
     try:
         sheet = open_sheet(path)
@@ -183,11 +191,13 @@ def import_platform(store: Store, path: Path) -> ImportReport:
         )
         return report
     today = office_today()
+    has_trade = "orders" in where
     try:
         with store.writing() as conn:
             by_uscc, by_id = institution_index(conn)
+            held = held_readings(conn)
             seen: dict[str, int] = {}
-            batch: list[tuple[Target, dict[str, str | None], dict[str, int]]] = []
+            batch: list[Change] = []
             for line, value in _rows(sheet.rows, where, report):
                 try:
                     target = find_target(value, by_uscc, by_id)
@@ -205,17 +215,21 @@ def import_platform(store: Store, path: Path) -> ImportReport:
                     )
                     continue
                 seen[target.id] = line
-                if not report.rejected:
-                    batch.append((target, readings, trade))
-                if len(batch) >= BATCH:
-                    _write(store, conn, batch, "orders" in where, report)
+                if report.rejected:
+                    continue  # the file is refused: go on only to list every refused row
+                change = _compare(held.get(target.id), target, readings, trade, has_trade)
+                if change is not None:
+                    report.added += change.added
+                    report.updated += not change.added
+                    batch.append(change)
+                if len(batch) >= WRITE_BATCH:
+                    _write(store, conn, batch)
                     batch = []
-            if not report.rejected:
-                _write(store, conn, batch, "orders" in where, report)
             if report.rejected or not seen:
                 if not seen and not report.rejected:
                     report.fatal = "文件里没有数据行 / the file has no data rows"
                 raise _Refused
+            _write(store, conn, batch)
             store.save_clock(conn)
     except _Refused:
         report.added = report.updated = 0
@@ -235,57 +249,135 @@ def _rows(
         yield row.line, {key: row.cells[i] for key, i in where.items() if i < len(row.cells)}
 
 
-def _write(
-    store: Store,
-    conn: Connection,
-    batch: Sequence[tuple[Target, dict[str, str | None], dict[str, int]]],
+@dataclass(frozen=True)
+class Held:
+    """The office's reading of one institution: {step: ISO date or None}, and its trade (or None
+    when the platform never listed it)."""
+
+    steps: dict[str, str | None]
+    trade: dict[str, int] | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A row of the export that changes what the office holds."""
+
+    target: Target
+    old: Held | None
+    steps: dict[str, str | None]
+    trade: dict[str, int]
+
+    @property
+    def added(self) -> bool:
+        """Whether the platform lists this institution for the first time."""
+        return self.old is None or self.old.trade is None
+
+
+def held_readings(conn: Connection) -> dict[str, Held]:
+    """Every platform reading the office holds, by institution id (one query per table)."""
+    steps: dict[str, dict[str, str | None]] = {}
+    for inst_id, step, done_on in conn.execute(
+        select(platform_steps.c.institution_id, platform_steps.c.step, platform_steps.c.done_on)
+    ):
+        steps.setdefault(inst_id, {})[step] = done_on
+    trade: dict[str, dict[str, int]] = {}
+    for row in conn.execute(select(platform_trade.c.institution_id, *TRADE_COLUMNS)):
+        trade[row[0]] = dict(zip(TRADE, map(int, row[1:]), strict=True))
+    return {i: Held(steps.get(i, {}), trade.get(i)) for i in steps.keys() | trade.keys()}
+
+
+def _compare(
+    old: Held | None,
+    target: Target,
+    readings: dict[str, str | None],
+    trade: dict[str, int],
     has_trade: bool,
-    report: ImportReport,
-) -> None:
-    """Store one batch of readings; log a `platform` change for each institution that changed."""
+) -> Change | None:
+    """The change a row makes to the office's reading, or None when it holds it already."""
+    if old is None or old.trade is None:  # never listed: added (with any stray step rows kept)
+        return Change(
+            target, old, (old.steps if old else {}) | readings, trade if has_trade else _no_trade()
+        )
+    merged_steps = old.steps | readings
+    merged_trade = trade if has_trade else old.trade
+    if merged_steps == old.steps and merged_trade == old.trade:
+        return None
+    return Change(target, old, merged_steps, merged_trade)
+
+
+def _write(store: Store, conn: Connection, batch: Sequence[Change]) -> None:
+    """Store a batch of changed readings (executemany per statement) and log each as changed."""
     if not batch:
         return
-    ids = [t.id for t, _, _ in batch]
-    before = readings_of(conn, ids)
     stamp = now_iso()
-    changed: list[tuple[Target, dict[str, str | None], dict[str, int]]] = []
-    for target, readings, trade in batch:
-        old = before.get(target.id)
-        merged_steps = dict(old["steps"] if old else {}) | readings
-        merged_trade = trade if has_trade else dict(old["trade"] if old else _no_trade())
-        if old is None:
-            report.added += 1
-        elif old["steps"] == merged_steps and old["trade"] == merged_trade:
-            continue
-        else:
-            report.updated += 1
-        changed.append((target, merged_steps, merged_trade))
-    if not changed:
-        return
-    changed_ids = [t.id for t, _, _ in changed]
-    conn.execute(delete(platform_steps).where(platform_steps.c.institution_id.in_(changed_ids)))
-    conn.execute(delete(platform_trade).where(platform_trade.c.institution_id.in_(changed_ids)))
-    conn.execute(
-        insert(platform_steps),
-        [
-            {"institution_id": t.id, "step": key, "done_on": done_on}
-            for t, readings, _ in changed
-            for key, done_on in readings.items()
-        ],
-    )
-    conn.execute(
-        insert(platform_trade),
-        [{"institution_id": t.id, **trade, "imported_at": stamp} for t, _, trade in changed],
-    )
+    new_steps: list[dict[str, Any]] = []
+    moved_steps: list[dict[str, Any]] = []
+    new_trade: list[dict[str, Any]] = []
+    moved_trade: list[dict[str, Any]] = []
+    for c in batch:
+        held = c.old.steps if c.old else {}
+        for key, done_on in c.steps.items():
+            if key not in held:
+                new_steps.append({"institution_id": c.target.id, "step": key, "done_on": done_on})
+            elif held[key] != done_on:
+                moved_steps.append({"b_id": c.target.id, "b_step": key, "b_on": done_on})
+        (new_trade if c.added else moved_trade).append(
+            {"institution_id": c.target.id, **c.trade, "imported_at": stamp}
+        )
+    if new_steps:
+        conn.execute(insert(platform_steps), new_steps)
+    if moved_steps:
+        conn.execute(
+            update(platform_steps)
+            .where(
+                platform_steps.c.institution_id == bindparam("b_id"),
+                platform_steps.c.step == bindparam("b_step"),
+            )
+            .values(done_on=bindparam("b_on")),
+            moved_steps,
+        )
+    if new_trade:  # institutions the platform lists for the first time
+        conn.execute(insert(platform_trade), new_trade)
+    if moved_trade:
+        conn.execute(
+            update(platform_trade)
+            .where(platform_trade.c.institution_id == bindparam("b_id"))
+            .values({k: bindparam(f"b_{k}") for k in (*TRADE, "imported_at")}),
+            [
+                {f"b_{k}": v for k, v in t.items()} | {"b_id": t["institution_id"]}
+                for t in moved_trade
+            ],
+        )
     moved = [
-        {"id": t.id, "orders": trade["orders"], "order_amount_fen": trade["order_amount_fen"]}
-        for t, _, trade in changed
-        if before.get(t.id) is None or before[t.id]["trade"] != trade
+        {
+            "id": c.target.id,
+            "orders": c.trade["orders"],
+            "order_amount_fen": c.trade["order_amount_fen"],
+        }
+        for c in batch
+        if c.old is None
+        or c.old.trade is None
+        or any(c.old.trade[k] != c.trade[k] for k in ("orders", "order_amount_fen"))
     ]
     if moved:  # the institution's own orders and amount travel with it (DESIGN.md wire shape)
         office.update_institutions(conn, moved, store.clock(conn).now())
-    division = {t.id: t.division_code for t, _, _ in changed}
-    emit(conn, platform_change_rows(conn, changed_ids, division, with_courses=False))
+    emit(
+        conn,
+        [
+            {
+                "kind": "platform",
+                "entity_id": c.target.id,
+                "institution_id": c.target.id,
+                "division_code": c.target.division_code,
+                "data": dumps(
+                    platform_wire(
+                        c.target.id, {"steps": c.steps, "trade": c.trade, "imported_at": stamp}
+                    )
+                ),
+            }
+            for c in batch
+        ],
+    )
 
 
 def _no_trade() -> dict[str, int]:

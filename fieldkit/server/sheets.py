@@ -187,6 +187,10 @@ def _csv_rows(handle: Any, reader: Any, width: int, bad: dict[int, str]) -> Iter
 
 def _clean(cell: str) -> str:
     """A cell as one line, trimmed (line breaks typed in a cell become spaces)."""
+    if cell.isprintable() and cell[:1] != " " and cell[-1:] != " " and "  " not in cell:
+        return (
+            cell  # already one clean line (no BOM, tab, break or odd space: they are not printable)
+        )
     return " ".join(cell.replace("\ufeff", "").split()) if cell else ""
 
 
@@ -409,6 +413,11 @@ _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2
 
 def parse_date(text: str, field: str) -> date:
     """A date as `YYYY-MM-DD`, `YYYY/M/D`, `YYYY年M月D日` or a real Excel date."""
+    if len(text) == 10 and text.isascii() and text[4] + text[7] == "--" and text[8:].isdigit():
+        try:  # the common case, parsed in C
+            return date.fromisoformat(text)
+        except ValueError:
+            pass  # the pattern below says why in words
     match = _DATE.match(text.strip())
     if match is None:
         raise ValueError(
