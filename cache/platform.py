@@ -16,6 +16,7 @@ from fieldkit import domain
 from fieldkit.domain.courses import Breach, course_breaches, course_from_wire, observed_breaches
 from fieldkit.domain.platform import PLATFORM_STEPS, Discrepancy, Reading, discrepancies
 
+from . import figures
 from .edits import Edits
 
 SCHEMA = """
@@ -155,6 +156,14 @@ class PlatformCache(Edits):
                     "status",
                 )
         return super().set_step(inst_id, step, status, reason, note, by=by)
+
+    def platform_figures(
+        self, level: str = "county"
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The figures an office reports, from the platform's readings in this cache (the
+        field's beside them): the totals and one entry per county or city."""
+        with self._read() as conn:
+            return figures.platform_figures(conn, level)
 
     def platform_reading(self, inst_id: str) -> dict[str, Any] | None:
         """The platform's last reading of an institution as pulled, or None if it has none."""

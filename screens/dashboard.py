@@ -1,4 +1,9 @@
-"""The dashboard: my list's figures (and, for a supervisor, per county or city) drawn as bars."""
+"""The dashboard: the figures an office reports for my list (a supervisor: the zone), counted from
+the platform's readings with the field's marks beside them, per county or city, drawn as bars.
+
+Online they are the office's (`GET /api/v1/stats`); offline, or until the office answers, they
+are computed from the platform's readings pulled into the cache, and the screen says which.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from cache.figures import regroup
 from fieldkit import domain
+from fieldkit.domain.platform import PLATFORM_STEPS
+from fieldkit.sync import SyncError
 
 from .base import FieldkitScreen
 from .i18n import tr
@@ -21,7 +29,7 @@ from .widgets.discrepancies import DiscrepancyList
 from .widgets.footer import TranslatedFooter
 from .widgets.progress import bar
 from .widgets.rounds_panel import RoundsPanel
-from .widgets.status_bar import StatusBar
+from .widgets.status_bar import StatusBar, short_time
 
 BAR = 24
 
@@ -31,20 +39,42 @@ def yuan(fen: int) -> str:
     return f"{fen / 100:,.2f}"
 
 
+def _field_cell(platform: int | str, field: int | str) -> Text:
+    """The field's figure beside the platform's: yellow where the two differ."""
+    return Text(
+        f"{field:,}" if isinstance(field, int) else field, "dim" if field == platform else "yellow"
+    )
+
+
 def stats_table(stats: dict[str, Any], lang: str) -> Table:
-    """Headline figures and institutions per step as bars."""
+    """Headline figures and institutions per step as bars: the platform's, the field's beside."""
     total = int(stats.get("institutions") or 0)
+    field = stats.get("field") or {}
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
     table.add_row(Text(tr("dash.institutions", lang), "bold"), "", Text(f"{total:,}", "bold"))
+    table.add_row(
+        "", "", Text(tr("dash.col_platform", lang), "bold"), Text(tr("dash.col_field", lang), "dim")
+    )
     rate = float(stats.get("bank_verified_rate") or 0)
-    table.add_row(tr("dash.bank_rate", lang), bar(rate, 1, BAR, "cyan"), f"{rate * 100:.2f}%")
+    field_bank = int(field.get("bank_verified") or 0)
+    shown = f"{rate * 100:.2f}%"
+    table.add_row(
+        tr("dash.bank_rate", lang),
+        bar(rate, 1, BAR, "cyan"),
+        shown,
+        _field_cell(shown, f"{field_bank / total * 100:.2f}%" if total else "0.00%"),
+    )
     full = int(stats.get("full_process") or 0)
     share = f" ({full / total * 100:.1f}%)" if total else ""
     table.add_row(
-        tr("dash.full_process", lang), bar(full, total, BAR, "magenta"), f"{full:,}{share}"
+        tr("dash.full_process", lang),
+        bar(full, total, BAR, "magenta"),
+        f"{full:,}{share}",
+        _field_cell(full, int(field.get("full_process") or 0)),
     )
     table.add_row(tr("dash.orders", lang), "", f"{int(stats.get('orders') or 0):,}")
     table.add_row(
@@ -56,32 +86,68 @@ def stats_table(stats: dict[str, Any], lang: str) -> Table:
     table.add_row(
         tr("dash.rectifications", lang), "", f"{int(stats.get('rectification_notices') or 0):,}"
     )
-    table.add_row("", "", "")
-    table.add_row(Text(tr("dash.by_step", lang), "bold"), "", "")
+    table.add_row("", "", "", "")
+    table.add_row(
+        Text(tr("dash.by_step", lang), "bold"),
+        "",
+        Text(tr("dash.col_platform", lang), "bold"),
+        Text(tr("dash.col_field", lang), "dim"),
+    )
     by_step = stats.get("by_step") or {}
+    field_steps = field.get("by_step") or {}
     for step in domain.STEPS:
-        done = int(by_step.get(step.key) or 0)
-        table.add_row(step.name(lang), bar(done, total, BAR), f"{done:,}")
+        marked = int(field_steps.get(step.key) or 0)
+        if step.key in PLATFORM_STEPS:
+            done = int(by_step.get(step.key) or 0)
+            table.add_row(
+                step.name(lang), bar(done, total, BAR), f"{done:,}", _field_cell(done, marked)
+            )
+        else:  # the platform does not know this step: the field's marks alone
+            table.add_row(
+                step.name(lang), bar(marked, total, BAR, "grey50"), "—", _field_cell("", marked)
+            )
     return table
 
 
+def source_text(source: str, stats: dict[str, Any], lang: str, detail: str = "") -> Text:
+    """Where the figures come from: the office (online) or this laptop's cache (offline)."""
+    total = int(stats.get("institutions") or 0)
+    listed = int(stats.get("platform_reported") or 0)
+    text = Text()
+    if source == "office":
+        text.append(tr("dash.source_office", lang, when=detail), "green")
+    else:
+        text.append(tr("dash.source_cache", lang, when=detail or "—"), "yellow")
+    text.append("  ")
+    if total and not listed:
+        text.append(tr("dash.platform_none", lang), "bold yellow")
+    else:
+        text.append(
+            tr("dash.platform_listed", lang, listed=f"{listed:,}", total=f"{total:,}"), "dim"
+        )
+    return text
+
+
 def divisions_table(rows: list[dict[str, Any]], lang: str) -> Table:
-    """Per division: institutions, bank verified and full-process, with a bar of full-process."""
+    """Per division: institutions, the platform's bank verified and full-process, the field's
+    full-process beside, with a bar of the platform's full-process."""
     table = Table(box=None, padding=(0, 1), header_style="bold")
     table.add_column(tr("dash.col_division", lang), no_wrap=True, max_width=20)
     table.add_column(tr("dash.col_institutions", lang), justify="right")
     table.add_column(tr("dash.col_bank", lang), justify="right")
     table.add_column(tr("dash.col_full", lang), justify="right")
+    table.add_column(tr("dash.col_full_field", lang), justify="right", header_style="dim")
     table.add_column("", no_wrap=True)
     for row in rows:
         total = int(row.get("institutions") or 0)
         full = int(row.get("full_process") or 0)
-        name = row.get("name") or domain.full_name(row.get("division_code") or "")
+        name = row.get("name") or domain.full_name(row.get("division") or "")
         table.add_row(
             name,
             f"{total:,}",
             f"{int(row.get('bank_verified') or 0):,}",
             f"{full:,}",
+            _field_cell(full, int((row.get("field") or {}).get("full_process") or 0)),
             bar(full, total, 16, "magenta"),
         )
     return table
@@ -98,21 +164,30 @@ class DashboardScreen(FieldkitScreen):
     ]
 
     class Loaded(Message):
-        """Stats and per-division progress from the cache."""
+        """The figures, from the cache (`cache`) or the office (`office`), per division too."""
 
-        def __init__(self, stats: dict[str, Any], divisions: list[dict[str, Any]]) -> None:
+        def __init__(
+            self,
+            stats: dict[str, Any],
+            divisions: list[dict[str, Any]],
+            source: str = "cache",
+            detail: str = "",
+        ) -> None:
             super().__init__()
             self.stats, self.divisions = stats, divisions
+            self.source, self.detail = source, detail
 
     def __init__(self) -> None:
         super().__init__()
         self.level = "county"
+        self.source = ""  # where the figures on screen come from: "cache" or "office"
 
     def compose(self) -> ComposeResult:
         """Two panels: the figures, then the divisions."""
         yield StatusBar()
         with VerticalScroll():
             yield Static(self._scope(), classes="title", id="scope")
+            yield Static("", id="source")
             yield Static("", id="stats")
             yield Static("", id="divisions-title", classes="title")
             yield Static("", id="divisions")
@@ -145,20 +220,44 @@ class DashboardScreen(FieldkitScreen):
         self.follow_sync()
 
     def reload(self) -> None:
-        """Compute the figures again."""
+        """Compute the figures again: the cache's at once, then the office's if it answers."""
+        self.source = ""
         self.load()
+        if self.fk.settings.server_url:
+            self.ask_office()
 
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def load(self) -> None:
-        """Read stats off the event loop."""
+        """The platform's figures as pulled into the cache, off the event loop (offline)."""
         store = self.fk.store
         if store is None:
             return
-        self.post_message(self.Loaded(store.local_stats(), store.progress(self.level)))
+        stats, divisions = store.platform_figures(self.level)
+        when = short_time(self.fk.status_view.last_success or store.get_meta("last_sync")) or ""
+        self.post_message(self.Loaded(stats, divisions, "cache", when))
+
+    @work(exclusive=True, group="dashboard-office", exit_on_error=False)
+    async def ask_office(self) -> None:
+        """The office's figures (online); the cache's stay on screen if it cannot answer."""
+        from fieldkit.sync.figures import office_figures
+
+        try:
+            stats = await office_figures(self.fk.settings)
+        except SyncError:
+            return  # offline or refused: the cache's figures are what there is
+        divisions = regroup(stats.get("children") or [], self.level)
+        when = self.fk.clock().strftime("%H:%M")
+        self.post_message(self.Loaded(stats, divisions, "office", when))
 
     def on_dashboard_screen_loaded(self, message: Loaded) -> None:
-        """Draw the figures."""
+        """Draw the figures (the cache's never replace the office's once those arrived)."""
+        if message.source == "cache" and self.source == "office":
+            return
+        self.source = message.source
         lang = self.fk.language
+        self.query_one("#source", Static).update(
+            source_text(message.source, message.stats, lang, message.detail)
+        )
         self.query_one("#stats", Static).update(stats_table(message.stats, lang))
         level = self.t(f"dash.level_{self.level}")
         self.query_one("#divisions-title", Static).update(self.t("dash.by_division", level=level))

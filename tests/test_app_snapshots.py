@@ -13,6 +13,7 @@ import pytest
 
 from cache.store import Store
 from fieldkit import domain
+from fieldkit.domain.platform import PLATFORM_STEPS
 from screens.dashboard import DashboardScreen
 from screens.institution import InstitutionScreen
 from screens.sync_screen import SyncScreen
@@ -119,6 +120,28 @@ def test_sync_screen(snap_compare: Any, store: Store, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_dashboard(snap_compare: Any, store: Store, lang: str) -> None:
+    insts, steps = county_rows()
+    done = {(s["institution_id"], s["step"]) for s in steps if s["status"] == domain.DONE}
+    readings = [  # the platform's readings as pulled: every field mark confirmed but the first's
+        {
+            "seq": n + 1,
+            "kind": "platform",
+            "id": inst["id"],
+            "data": {
+                "institution_id": inst["id"],
+                "steps": {
+                    k: "2025-03-01" if (inst["id"], k) in done and n else None
+                    for k in PLATFORM_STEPS
+                },
+                "orders": inst["orders"],
+                "order_amount_fen": inst["order_amount_fen"],
+                "imported_at": "2026-11-27T08:00:00+00:00",
+            },
+        }
+        for n, inst in enumerate(insts)
+    ]
+    store.apply_changes(readings, len(readings))
+
     async def run_before(pilot: Any) -> None:
         await _open(pilot, DashboardScreen())
 

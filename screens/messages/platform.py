@@ -83,4 +83,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "charge.to_notice_done": ("已列入整改事项", "Added to the rectification items"),
     "charge.nothing_to_notice": ("没有违规收费可列入", "No charge breach to add"),
+    # the dashboard: the platform's figures, the field's beside them
+    "dash.col_platform": ("平台", "Platform"),
+    "dash.col_field": ("现场标记", "Field"),
+    "dash.col_full_field": ("现场全流程", "Field full"),
+    "dash.source_office": (
+        "平台数据 · 办公室统计（联网，{when}）",
+        "The platform's figures · from the office (online, {when})",
+    ),
+    "dash.source_cache": (
+        "平台数据 · 本机缓存（离线，上次同步 {when}）",
+        "The platform's figures · this laptop's copy (offline, last sync {when})",
+    ),
+    "dash.platform_listed": (
+        "平台已列出 {listed}/{total} 家",
+        "the platform lists {listed} of {total}",
+    ),
+    "dash.platform_none": (
+        "办公室尚未导入平台数据：平台各项为 0，右列为现场标记",
+        "No platform export imported yet: the platform's figures are 0, the field's are beside",
+    ),
 }
