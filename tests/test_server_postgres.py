@@ -131,6 +131,13 @@ def test_stats_and_reassignment_on_postgres(
     stats = call(office, "GET", "/api/v1/stats", "city_supervisor").json()
     assert (stats["bank_verified"], stats["by_step"]["registered"]) == (1, 1)
     assert (stats["orders"], stats["order_amount_fen"]) == (2, 123450)
+    # A later export moves a date and the trade: batched updates through the driver on PostgreSQL
+    platform[1] = f'{make_uscc(1, "430702")},2025-03-05,,3,"1,300.00"'
+    code, out = admin(pg_url, "import-platform", str(write_csv(tmp_path / "p2.csv", platform)))
+    assert code == 0 and "更新 1" in out, out
+    stats = call(office, "GET", "/api/v1/stats", "city_supervisor").json()
+    assert (stats["bank_verified"], stats["by_step"]["registered"]) == (0, 1)
+    assert (stats["orders"], stats["order_amount_fen"]) == (3, 130000)
     cursor = call(office, "GET", "/api/v1/sync/pull", "tech_a", params={"limit": 1000}).json()[
         "cursor"
     ]

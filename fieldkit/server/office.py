@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from fieldkit import domain
@@ -43,6 +42,14 @@ class OfficeError(Exception):
 
 # --- names ---------------------------------------------------------------------------------------
 _OTHER = "\x00"  # marks the pieces of a name that are not Chinese characters
+
+
+def lazy_pinyin(text: str, errors: Any) -> list[str]:
+    """pypinyin's conversion, imported on first use: loading its dictionaries takes a second
+    or more, which an office command that converts no name (import-platform, report…) skips."""
+    from pypinyin import lazy_pinyin as convert
+
+    return list(convert(text, errors=errors))
 
 
 def name_keys(name: str, limit: int = 25) -> tuple[str, str, str]:

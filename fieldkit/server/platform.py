@@ -14,6 +14,7 @@ from fieldkit import domain
 from fieldkit.domain.platform import EARLIEST, PLATFORM_STEPS
 
 from . import office
+from .bulk import executemany
 from .imports import ImportReport
 from .sheets import SheetError, columns, open_sheet, parse_count, parse_date, parse_yuan
 from .store import (
@@ -324,10 +325,10 @@ def _write(store: Store, conn: Connection, batch: Sequence[Change]) -> None:
         (new_trade if c.added else moved_trade).append(
             {"institution_id": c.target.id, **c.trade, "imported_at": stamp}
         )
-    if new_steps:
-        conn.execute(insert(platform_steps), new_steps)
+    executemany(conn, insert(platform_steps), new_steps)
     if moved_steps:
-        conn.execute(
+        executemany(
+            conn,
             update(platform_steps)
             .where(
                 platform_steps.c.institution_id == bindparam("b_id"),
@@ -336,10 +337,10 @@ def _write(store: Store, conn: Connection, batch: Sequence[Change]) -> None:
             .values(done_on=bindparam("b_on")),
             moved_steps,
         )
-    if new_trade:  # institutions the platform lists for the first time
-        conn.execute(insert(platform_trade), new_trade)
+    executemany(conn, insert(platform_trade), new_trade)  # listed for the first time
     if moved_trade:
-        conn.execute(
+        executemany(
+            conn,
             update(platform_trade)
             .where(platform_trade.c.institution_id == bindparam("b_id"))
             .values({k: bindparam(f"b_{k}") for k in (*TRADE, "imported_at")}),
