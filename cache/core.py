@@ -13,7 +13,7 @@ from typing import Self
 
 from fieldkit import domain
 
-from . import schema, search
+from . import integrity, schema, search
 from . import statements as sql
 from .errors import CacheDamaged, CacheUnavailable, from_sqlite, is_damage
 
@@ -26,6 +26,7 @@ class StoreCore:
         self._conn = conn
         self._lock = threading.RLock()
         self._matcher = search.Matcher()
+        self._watched = False  # whether close() tells integrity this process let go of the file
         self.client_id: str = self._ensure_client_id()
         self.clock = domain.HLC(self.client_id, self.get_meta("clock"))
 
@@ -64,12 +65,24 @@ class StoreCore:
                 first = conn.execute("PRAGMA quick_check").fetchone()
         except CacheDamaged as exc:
             return exc.detail
-        return None if first is None or first[0] == "ok" else str(first[0])
+        if first is None or first[0] == "ok":
+            return None
+        integrity.distrust(self.path)
+        return str(first[0])
+
+    def watch_shutdown(self) -> None:
+        """Mark the file open by this process until close(), so a kill is known at the next start."""
+        if not self._watched:
+            self._watched = True
+            integrity.opened(self.path)
 
     def close(self) -> None:
         """Close the file (checkpointing the WAL)."""
         with self._lock:
             self._conn.close()
+            if self._watched:
+                self._watched = False
+                integrity.closed(self.path)
 
     def __enter__(self) -> Self:
         return self
@@ -84,6 +97,7 @@ class StoreCore:
                 yield self._conn
             except sqlite3.DatabaseError as exc:
                 if is_damage(exc):
+                    integrity.distrust(self.path)
                     raise CacheDamaged(self.path, str(exc)) from None
                 raise
 
@@ -102,6 +116,8 @@ class StoreCore:
                 yield conn
             except sqlite3.DatabaseError as exc:  # disk full, I/O error, damaged file...
                 _rollback(conn)
+                if is_damage(exc):
+                    integrity.distrust(self.path)
                 if isinstance(exc, sqlite3.OperationalError) or is_damage(exc):
                     raise from_sqlite(self.path, exc, writing=True) from None
                 raise

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import schema
-from .errors import CacheTooNew, NotAFieldkitCache
+from . import integrity, schema
+from .errors import CacheTooNew, CacheUnavailable, NotAFieldkitCache
 from .store import Store, salvaging_path
 
 OP_COLUMNS = (
@@ -69,7 +69,13 @@ class SalvageReport:
 
 
 def open_or_salvage(path: Path) -> tuple[Store, SalvageReport | None]:
-    """Open the cache; if it is damaged (not merely too new or busy), salvage it and open the fresh one."""
+    """Open the cache; if it is damaged (not merely too new or busy), salvage it and open the fresh one.
+
+    The whole file is read (quick check) only after an unclean shutdown or once a week
+    (`cache.integrity`); a damaged page met later is still named (`CacheDamaged`).
+    """
+    path = Path(path)
+    clean = integrity.shut_down_cleanly(path)
     try:
         store = Store.open(path)
     except CacheTooNew:
@@ -77,12 +83,27 @@ def open_or_salvage(path: Path) -> tuple[Store, SalvageReport | None]:
     except NotAFieldkitCache as exc:  # damaged, garbage, or not a cache at all
         report = salvage(path, exc.detail)
     else:
+        if not integrity.check_due(path, store, clean):
+            store.watch_shutdown()
+            return store, None
         problem = store.quick_check()
         if problem is None:
+            _watch_checked(store)
             return store, None
         store.close()
         report = salvage(path, problem)
-    return Store.open(path), report
+    fresh = Store.open(path)
+    _watch_checked(fresh)
+    return fresh, report
+
+
+def _watch_checked(store: Store) -> None:
+    """Record a sound (or fresh) file's check and watch its shutdown."""
+    try:
+        integrity.checked(store)
+    except CacheUnavailable:
+        pass  # another process holds the write lock: the next start checks again
+    store.watch_shutdown()
 
 
 def salvage(path: Path, reason: str = "") -> SalvageReport:
