@@ -49,15 +49,24 @@ class Matcher:
         self._rows = None
         self._last = None
 
+    def warm(self, conn: sqlite3.Connection) -> None:
+        """Load the copy (if the file changed since, or it was never loaded)."""
+        self._follow(conn)
+        self._keys(conn)
+
+    def _follow(self, conn: sqlite3.Connection) -> None:
+        """Forget what another process's commit made stale (PRAGMA data_version)."""
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._version:
+            self.invalidate()
+            self._version = version
+
     def match(self, conn: sqlite3.Connection, query: str, indexed: bool = True) -> Matches | None:
         """What the query matches, or None for an empty query (everything)."""
         words = terms(query)
         if not words:
             return None
-        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        if version != self._version:
-            self.invalidate()
-            self._version = version
+        self._follow(conn)
         key = (tuple(words), indexed)
         if self._last is not None and self._last[0] == key:
             return self._last[1]

@@ -12,7 +12,6 @@ from .cases import Enforcement
 from .core import salvaging_path
 from .drafts import Drafts, VisitDraft
 from .edits import POSTER_SIZES, QR_RESULTS, Edits
-from .errors import CacheUnavailable
 from .platform import PlatformCache
 from .rows import AssignmentRow, StepState
 from .syncing import BIG_LOAD, Syncing
@@ -66,7 +65,12 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
             )
 
     def build_search_index(self) -> bool:
-        """Rebuild the trigram index if a big load left it stale; return whether it was rebuilt."""
+        """Rebuild the trigram index if a big load left it stale; return whether it was rebuilt.
+
+        Sync calls it after a pull (off the event loop); a search never does.
+        """
+        if not self.get_meta(progress.STALE_KEY):
+            return False
         with self._tx() as conn:
             if not sql.get_meta(conn, progress.STALE_KEY):
                 return False
@@ -74,15 +78,15 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
             sql.put_meta(conn, progress.STALE_KEY, None)
         return True
 
+    def warm_search(self) -> None:
+        """Load the in-memory copy of the search keys now (a worker at start), not at a keystroke."""
+        with self._read() as conn:
+            self._matcher.warm(conn)
+
     def _search_ready(self, query: str) -> bool:
-        """Whether the trigram index can answer this query (rebuilding it first if stale)."""
-        if not search.needs_index(query) or not self.get_meta(progress.STALE_KEY):
-            return True
-        try:
-            self.build_search_index()
-        except CacheUnavailable:
-            return False  # another process holds the write lock: the scan answers meanwhile
-        return True
+        """Whether the trigram index may answer this query: not while a big load left it stale
+        (the in-memory copy answers then; the index is rebuilt by sync, never at a keystroke)."""
+        return not (search.needs_index(query) and self.get_meta(progress.STALE_KEY))
 
     def institution(self, inst_id: str) -> dict[str, Any] | None:
         """The institution's wire fields plus its sync_state, or None."""

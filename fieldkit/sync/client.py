@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from cache.errors import CacheUnavailable
 from fieldkit import config
 from fieldkit.config import Settings, Technician
 
@@ -367,6 +368,10 @@ class SyncClient:
             raise
         if rewind:
             await self._db(self.store.set_meta, REPULL, None)
+        try:  # a big pull left the trigram index stale: rebuilt here, never at a keystroke
+            await self._db(self.store.build_search_index)
+        except CacheUnavailable:
+            pass  # another process holds the write lock: the in-memory copy answers meanwhile
 
     async def _pull_pages(self, cursor: int, result: RoundResult, report: Progress) -> None:
         """Pull pages after `cursor`, each applied with its cursor in one transaction."""
