@@ -10,9 +10,10 @@ raises `CacheFull` (a `CacheUnavailable`), a damaged file `CacheDamaged`. `open_
 opens a cache, or keeps a damaged one aside (renamed, never deleted) and rescues its readable ops
 into a fresh one (`salvage`). A pulled page that does not fit raises `MalformedChange`.
 
-Search: words of 3+ characters use a trigram index, shorter ones an in-memory copy of the
-search keys. After a big load or pull (200+ institutions) the trigram index is rebuilt once,
-before the next search that needs it; `Store.build_search_index()` does it ahead of time.
+Search: an in-memory copy of the search keys (loaded by `Store.warm_search()`, which the app's
+list runs in a worker when it opens) answers every word; before it is loaded, words of 3+
+characters use the trigram index. A big load or pull (200+ institutions) leaves the index stale
+(the copy answers then); no search rebuilds it, `Store.build_search_index()` does when asked.
 """
 
 from .errors import (

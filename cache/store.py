@@ -67,7 +67,9 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
     def build_search_index(self) -> bool:
         """Rebuild the trigram index if a big load left it stale; return whether it was rebuilt.
 
-        Sync calls it after a pull (off the event loop); a search never does.
+        No search and no sync calls it: the in-memory copy of the search keys answers every
+        word while the index is stale (the app loads the copy when its list opens), so a
+        province pull does not pay for an index the app would not read.
         """
         if not self.get_meta(progress.STALE_KEY):
             return False
@@ -85,7 +87,7 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
 
     def _search_ready(self, query: str) -> bool:
         """Whether the trigram index may answer this query: not while a big load left it stale
-        (the in-memory copy answers then; the index is rebuilt by sync, never at a keystroke)."""
+        (the in-memory copy answers then; a keystroke never rebuilds the index)."""
         return not (search.needs_index(query) and self.get_meta(progress.STALE_KEY))
 
     def institution(self, inst_id: str) -> dict[str, Any] | None:

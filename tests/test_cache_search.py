@@ -171,7 +171,7 @@ def test_a_big_load_is_searchable_at_once_and_no_search_rebuilds_its_index(
         assert s.count_assignments("育") == 300  # short words never wait for the index
         assert s.count_assignments("培训1299") == 1  # nor long ones: the copy answers
         assert s.get_meta("search_index") == "stale"  # a keystroke never rebuilds it
-        assert s.build_search_index() is True  # sync does, after the pull
+        assert s.build_search_index() is True  # only when asked to
         assert s.get_meta("search_index") is None
         assert s.count_assignments("培训1299") == 1
         assert s.build_search_index() is False
@@ -256,5 +256,5 @@ def test_search_works_while_another_writer_holds_the_file(tmp_path: Path) -> Non
         other.execute("ROLLBACK")
         other.close()
     assert s.count_assignments("育才培训129") == 10
-    assert s.get_meta("search_index") == "stale"  # rebuilt by the next sync, not by a search
+    assert s.get_meta("search_index") == "stale"  # a search never rebuilds it
     s.close()

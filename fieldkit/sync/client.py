@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from cache.errors import CacheUnavailable
 from fieldkit import config
 from fieldkit.config import Settings, Technician
 
@@ -368,49 +367,75 @@ class SyncClient:
             raise
         if rewind:
             await self._db(self.store.set_meta, REPULL, None)
-        try:  # a big pull left the trigram index stale: rebuilt here, never at a keystroke
-            await self._db(self.store.build_search_index)
-        except CacheUnavailable:
-            pass  # another process holds the write lock: the in-memory copy answers meanwhile
 
     async def _pull_pages(self, cursor: int, result: RoundResult, report: Progress) -> None:
-        """Pull pages after `cursor`, each applied with its cursor in one transaction."""
+        """Pull pages after `cursor`, each applied with its cursor in one transaction.
+
+        While a page is applied (in a thread), the next one is already on its way: the office
+        and the network work while the cache writes, so a full pull costs little more than its
+        download. A page is looked at only once the one before it is applied, as one at a time.
+        """
         restarted = False
-        for _ in range(self.max_pages):
-            params: dict[str, Any] = {"cursor": cursor, "limit": self.page_limit}
-            proof = await self._db(self.store.get_meta, MARK)
-            if proof:
-                params["mark"] = proof
-            status, body = await request_json(self._http, "GET", PULL, params=params)
-            if status == 410:
-                if restarted or (cursor == 0 and not proof):
-                    raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
-                await self._restart(None)
-                cursor, restarted, self._restarted = 0, True, True
-                continue
-            if status != 200:
-                raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
-            page = wire.check_page(body, cursor)
-            if await self._diverged(page, cursor):
-                if restarted:
-                    raise protocol(
-                        "同一轮同步中服务器的数据标识变了两次",
-                        "the server's epoch changed twice in one round",
-                    )
-                await self._restart(page.epoch)
-                cursor, restarted, self._restarted = 0, True, True
-                continue
-            await self._db(self._apply, page)
-            await self._keep_mark(page.mark)
-            cursor = page.cursor
-            result.pulled += len(page.changes)
-            report("pull", result.pulled, 0)
-            if not page.more:
-                return
+        applying: asyncio.Future[None] | None = None  # the page before, being applied
+        in_flight: wire.Page | None = None
+        try:
+            for _ in range(self.max_pages):
+                params: dict[str, Any] = {"cursor": cursor, "limit": self.page_limit}
+                proof = await self._db(self.store.get_meta, MARK)
+                if in_flight is not None and wire.mark_seq(in_flight.mark) >= wire.mark_seq(proof):
+                    proof = in_flight.mark or proof  # what the cache holds once it is applied
+                if proof:
+                    params["mark"] = proof
+                status, body = await request_json(self._http, "GET", PULL, params=params)
+                if applying is not None and in_flight is not None:
+                    await self._applied(applying, in_flight, result, report)
+                    applying = in_flight = None
+                if status == 410:
+                    if restarted or (cursor == 0 and not proof):
+                        raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
+                    await self._restart(None)
+                    cursor, restarted, self._restarted = 0, True, True
+                    continue
+                if status != 200:
+                    raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
+                page = wire.check_page(body, cursor)
+                if await self._diverged(page, cursor):
+                    if restarted:
+                        raise protocol(
+                            "同一轮同步中服务器的数据标识变了两次",
+                            "the server's epoch changed twice in one round",
+                        )
+                    await self._restart(page.epoch)
+                    cursor, restarted, self._restarted = 0, True, True
+                    continue
+                applying = asyncio.ensure_future(self._db(self._apply, page))
+                in_flight, cursor = page, page.cursor
+                if not page.more:
+                    await self._applied(applying, page, result, report)
+                    applying = None
+                    return
+        finally:
+            if applying is not None and in_flight is not None:  # the round stopped meanwhile
+                applied = await asyncio.gather(applying, return_exceptions=True)
+                if not isinstance(applied[0], BaseException):
+                    await self._keep_mark(in_flight.mark)  # the page is in: so is its proof
         raise protocol(
             f"拉取超过 {self.max_pages} 页仍未结束",
             f"the pull did not end after {self.max_pages} pages",
         )
+
+    async def _applied(
+        self,
+        applying: asyncio.Future[None],
+        page: wire.Page,
+        result: RoundResult,
+        report: Progress,
+    ) -> None:
+        """Wait until a page is applied, then keep its mark and count it."""
+        await applying
+        await self._keep_mark(page.mark)
+        result.pulled += len(page.changes)
+        report("pull", result.pulled, 0)
 
     async def _diverged(self, page: wire.Page, cursor: int) -> bool:
         """Whether the server's store is not the one this cache was pulled from."""
@@ -444,10 +469,10 @@ class SyncClient:
             await self._db(self.store.set_meta, MARK, mark)
 
     def _apply(self, page: wire.Page) -> None:
-        """Observe the page's stamps, then apply it and its cursor together."""
-        for change in page.changes:
-            for stamp in wire.change_stamps(change):
-                self.store.clock.observe(stamp)
+        """Observe the page's stamps (each distinct one once), then apply it and its cursor
+        together."""
+        for stamp in {s for change in page.changes for s in wire.change_stamps(change)}:
+            self.store.clock.observe(stamp)
         self.store.apply_changes(page.changes, page.cursor)
 
 
