@@ -252,3 +252,6 @@ def test_an_empty_completed_visit_says_what_is_missing() -> None:
     domain.check_recorded(
         domain.Visit("v", "JG1", "T", "guidance", datetime(2026, 11, 2), outcome="not_found")
     )
+    assert domain.check_recorded(empty, evidence=1) is empty  # a photo is something recorded
+    with pytest.raises(domain.ValidationError, match="or add a photo"):
+        domain.check_recorded(empty, evidence=0)

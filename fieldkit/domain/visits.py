@@ -186,10 +186,12 @@ def visit_from_wire(data: dict[str, Any]) -> Visit:
         ) from None
 
 
-def check_recorded(visit: Visit) -> Visit:
+def check_recorded(visit: Visit, evidence: int = 0) -> Visit:
     """Refuse a visit saved as `completed` with nothing recorded (where the visit is entered).
 
-    Not part of `validate_visit`: visits saved before this rule must still sync.
+    `evidence`: the photos, files and code checks saved with the visit; each counts as
+    something recorded (a photo of the desk is a finding). Not part of `validate_visit`:
+    visits saved before this rule must still sync.
     """
     if visit.outcome is None:
         raise ValidationError(
@@ -206,14 +208,15 @@ def check_recorded(visit: Visit) -> Visit:
         or visit.next_visit_on
         or visit.notes.strip()
         or visit.extra.get("rectified")
+        or evidence > 0
     )
     if visit.outcome == "completed" and not recorded:
         raise ValidationError(
             "visit_empty",
             "走访结果为“已完成”，但什么都没有记录：请勾选推进的步骤，或填写发现的问题、"
-            "整改通知、下次走访日期或备注",
+            "整改通知、下次走访日期或备注，或附上照片",
             "The visit is marked completed but records nothing: tick the steps advanced, or "
-            "fill in the issues found, a notice, the next visit date or notes",
+            "fill in the issues found, a notice, the next visit date or notes, or add a photo",
             "outcome",
         )
     return visit
