@@ -3,6 +3,7 @@ as JSON and .xlsx, look-back rounds, and every refusal in words."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,7 @@ import openpyxl
 import pytest
 
 from fieldkit import domain
+from tests.evidence_files import photo
 from tests.live_server import LiveServer, SmallOffice, admin, make_op, small_office, visit_data
 
 TODAY = date(2026, 11, 28)
@@ -349,3 +351,72 @@ def test_the_report_counts_open_and_overdue_cases_by_division(
     assert (by_division["430100"]["未结案件"], by_division["430100"]["逾期案件"]) == (0, 0)
     totals = dict(zip(header, rows[-1], strict=True))
     assert (totals["未结案件"], totals["逾期案件"]) == (1, 1)
+
+
+def attachment(record: str, record_id: str, item: int | None, data: bytes, name: str) -> dict:
+    """An `attachment.add` op for a file of `data`."""
+    op = make_op(
+        "attachment.add",
+        INST,
+        {
+            "record": record,
+            "record_id": record_id,
+            "item": item,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "mime": "image/jpeg",
+            "name": name,
+            "taken_at": "2026-11-28T09:12:00",
+        },
+        CLOCK,
+    )
+    op["data"]["attachment_id"] = op["op_id"]
+    return op
+
+
+def test_the_ledger_lists_each_case_s_evidence_and_each_item_s(
+    office: Office, tmp_path: Path
+) -> None:
+    built, server = office
+    case_id = notice(office)
+    desk, board = photo(1, size=(640, 480)), photo(2, size=(640, 480))
+    results = push(
+        office,
+        "tech_a",
+        attachment("visit", case_id, None, desk, "前台收款码.jpg"),
+        attachment("case", case_id, 0, board, "张贴后.jpg"),
+    )
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    digest = hashlib.sha256(board).hexdigest()
+    put = httpx.put(
+        f"{server.url}/api/v1/uploads/{digest}",
+        params={"offset": 0},
+        content=board,
+        headers=built.headers("tech_a"),
+    )
+    assert put.status_code == 200 and put.json()["complete"], put.text
+
+    (case,) = ledger(office, division="430702").json()["cases"]
+    assert [(f["name"], f["stored"]) for f in case["files"]] == [("前台收款码.jpg", False)]
+    first, second = case["items"]
+    assert [(f["name"], f["stored"], f["size"]) for f in first["files"]] == [
+        ("张贴后.jpg", True, len(board))
+    ]
+    assert second["files"] == []
+    fetched = httpx.get(
+        server.url + first["files"][0]["url"], headers=built.headers("city_supervisor")
+    )
+    assert fetched.status_code == 200 and fetched.content == board
+    assert ledger(office, "tech_b").json()["cases"] == []  # nor its files: not their list
+
+    target = tmp_path / "台账.xlsx"
+    code, out = admin(built.db, "cases", "--division", "430700", "--xlsx", str(target))
+    assert code == 0, out
+    rows = list(openpyxl.load_workbook(target).active.iter_rows(values_only=True))
+    header = rows[0]
+    one, two = (dict(zip(header, r, strict=True)) for r in rows[1:])
+    assert (one["通知书走访证据数"], one["整改证据数"]) == (1, 1)
+    assert one["整改证据文件"] == f"张贴后.jpg（{digest[:12]}）"
+    assert (two["整改证据数"], two["整改证据文件"]) == (0, None)
+    code, out = admin(built.db, "cases", "--division", "430700")
+    assert code == 0 and "证据/evidence 2" in out

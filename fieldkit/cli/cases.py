@@ -40,6 +40,9 @@ XLSX_HEADERS = (
     "建议吊销日期",
     "结案日期",
     "升级记录",
+    "通知书走访证据数",
+    "整改证据数",
+    "整改证据文件",
 )
 DATE_FORMAT = "yyyy-mm-dd"
 
@@ -68,6 +71,14 @@ def _escalation_text(case: dict[str, Any]) -> str:
         detail = "，".join(str(v) for v in (e.get("place"), e.get("outcome"), e.get("note")) if v)
         parts.append(f"{e['on']} {zh}" + (f"（{detail}）" if detail else ""))
     return "；".join(parts)
+
+
+def _files_text(files: list[dict[str, Any]]) -> str:
+    """Evidence files as the office files them: name, the hash's first 12, not yet uploaded."""
+    return "；".join(
+        f"{f['name'] or '—'}（{f['sha256'][:12]}）" + ("" if f["stored"] else "（未上传）")
+        for f in files
+    )
 
 
 def ledger_rows(cases: list[dict[str, Any]], names: dict[str, str]) -> list[list[Any]]:
@@ -103,6 +114,9 @@ def ledger_rows(cases: list[dict[str, Any]], names: dict[str, str]) -> list[list
                     date.fromisoformat(revoked["on"]) if revoked else None,
                     date.fromisoformat(closed["on"]) if closed else None,
                     _escalation_text(case),
+                    len(case.get("files") or []),
+                    len(item.get("files") or []),
+                    _files_text(item.get("files") or []),
                 ]
             )
     return rows
@@ -119,6 +133,8 @@ def write_xlsx(path: Path, rows: list[list[Any]], title: str) -> None:
     for column, width in zip(
         "ABCDEFGHIJK", (22, 16, 28, 22, 10, 12, 12, 12, 10, 6, 40), strict=True
     ):
+        sheet.column_dimensions[column].width = width
+    for column, width in (("V", 12), ("W", 10), ("X", 48)):  # the evidence columns
         sheet.column_dimensions[column].width = width
     sheet.append(list(XLSX_HEADERS))
     for row in rows:
@@ -158,7 +174,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
         store.create_schema()
         with store.engine.connect() as conn:
             scope = division_filter(institutions.c.division_code, code)
-            cases = enforcement.ledger(conn, scope, today, args.state)
+            cases = enforcement.ledger(conn, scope, today, args.state, files=True)
             names = enforcement.technician_names(conn)
     finally:
         store.close()
@@ -179,11 +195,13 @@ def cmd_cases(args: argparse.Namespace) -> int:
         return 0
     for case in cases:
         zh, en = dc.CASE_STATE_NAMES[case["state"]]
+        evidence = len(case["files"]) + sum(len(i["files"]) for i in case["items"])
         print(
             f"{case['case_id'][:8]}  {case['institution_name']}  {case['issued_on']} → "
             f"{case['current_deadline']}  {zh}/{en}  "
             f"{len(case['items']) - sum(i['status'] == 'open' for i in case['items'])}"
-            f"/{len(case['items'])}" + (f"  {_escalation_text(case)}" if case["escalation"] else "")
+            f"/{len(case['items'])}  证据/evidence {evidence}"
+            + (f"  {_escalation_text(case)}" if case["escalation"] else "")
         )
     _say(
         f"{domain.full_name(code)}：{len(cases)} 个案件（{today.isoformat()}）",

@@ -20,6 +20,18 @@ from .store import institutions
 router = APIRouter(tags=["enforcement"])
 
 
+class LedgerFile(BaseModel):
+    """An evidence file of a case (its notice visit's) or of one of its items."""
+
+    sha256: str
+    name: str
+    mime: str
+    size: int
+    taken_at: str | None
+    stored: bool = Field(description="whether the office holds the file's bytes yet")
+    url: str = Field(description="where to fetch it: GET, answered by the record's scope")
+
+
 class LedgerItem(BaseModel):
     """One item of a rectification notice."""
 
@@ -27,6 +39,7 @@ class LedgerItem(BaseModel):
     text: str
     status: Literal["open", "rectified", "waived"]
     reason: str | None
+    files: list[LedgerFile] = Field(default=[], description="evidence attached to this item")
 
 
 class LedgerStep(BaseModel):
@@ -52,6 +65,9 @@ class LedgerCase(BaseModel):
     state: Literal["open", "due", "overdue", "rectified", "escalated", "closed"]
     items: list[LedgerItem]
     escalation: list[LedgerStep]
+    files: list[LedgerFile] = Field(
+        default=[], description="evidence of the visit whose notice opened the case"
+    )
 
 
 class Ledger(BaseModel):
@@ -124,7 +140,7 @@ def get_cases(
             )
         code, scope = None, institution_scope(who)
     with store.engine.connect() as conn:
-        rows = enforcement.ledger(conn, scope, today, state)
+        rows = enforcement.ledger(conn, scope, today, state, files=True)
     return {"cases": rows, "division": code, "on": today.isoformat()}
 
 

@@ -17,6 +17,7 @@ from fieldkit import domain
 from fieldkit.domain import cases as dc
 
 from .auth import Caller, division_filter
+from .evidence import case_files
 from .opdata import Rejected, invalid, text_field
 from .store import (
     SERVER_WRITER,
@@ -215,9 +216,15 @@ def _emit_review(conn: Connection, visit_id: str, division_code: str) -> None:
 
 # --- the ledger ----------------------------------------------------------------------------------
 def ledger(
-    conn: Connection, scope: ColumnElement[bool], today: date, state: str | None = None
+    conn: Connection,
+    scope: ColumnElement[bool],
+    today: date,
+    state: str | None = None,
+    *,
+    files: bool = False,
 ) -> list[dict[str, Any]]:
-    """Every case in scope (a condition on `institutions`), with its state on `today`."""
+    """Every case in scope (a condition on `institutions`), with its state on `today` (and with
+    `files`, its evidence: the notice visit's files on the case, each item's on the item)."""
     joined = cases.join(institutions, institutions.c.id == cases.c.institution_id)
     rows = conn.execute(
         select(cases, institutions.c.name)
@@ -240,7 +247,18 @@ def ledger(
                 "division_code": row.division_code,
             }
         )
+    if files:
+        _with_files(conn, out)
     return out
+
+
+def _with_files(conn: Connection, cases_out: list[dict[str, Any]]) -> None:
+    """Put each case's evidence on it: the notice visit's files, and each item's own."""
+    held = case_files(conn, [c["case_id"] for c in cases_out])
+    for case in cases_out:
+        case["files"] = held.get((case["case_id"], None), [])
+        for index, entry in enumerate(case["items"]):
+            entry["files"] = held.get((case["case_id"], index), [])
 
 
 def open_counts(conn: Connection, scope: ColumnElement[bool], today: date) -> dict[str, int]:

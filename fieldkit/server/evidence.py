@@ -19,6 +19,7 @@ from .store import (
     institutions,
     now_iso,
     records,
+    stored_files,
     visits,
 )
 
@@ -176,3 +177,40 @@ def declared_size(conn: Connection, caller: Caller, sha256: str) -> int | None:
         .join(institutions, institutions.c.id == attachments.c.institution_id)
         .where(attachments.c.sha256 == sha256, institution_scope(caller))
     ).scalar()
+
+
+# --- the ledger's evidence ------------------------------------------------------------------------
+def case_files(
+    conn: Connection, case_ids: list[str]
+) -> dict[tuple[str, int | None], list[dict[str, Any]]]:
+    """The files of each case: (case_id, None) its notice visit's, (case_id, n) its item n's.
+
+    Each file: sha256, name, mime, size, taken_at, whether the office holds its bytes
+    (`stored`) and where to fetch them (`url`, answered by the record's scope).
+    """
+    found: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        rows = conn.execute(
+            select(attachments, stored_files.c.sha256.label("held"))
+            .outerjoin(stored_files, stored_files.c.sha256 == attachments.c.sha256)
+            .where(
+                attachments.c.record_id.in_(chunk),
+                attachments.c.record_kind.in_(("visit", "case")),
+            )
+            .order_by(attachments.c.received_at, attachments.c.attachment_id)
+        ).all()
+        for r in rows:
+            key = (r.record_id, r.item if r.record_kind == "case" else None)
+            found.setdefault(key, []).append(
+                {
+                    "sha256": r.sha256,
+                    "name": str(r.data.get("name") or ""),
+                    "mime": str(r.data.get("mime") or ""),
+                    "size": int(r.data.get("size") or 0),
+                    "taken_at": r.data.get("taken_at"),
+                    "stored": r.held is not None,
+                    "url": f"/api/v1/files/{r.sha256}",
+                }
+            )
+    return found
