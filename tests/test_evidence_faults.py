@@ -174,3 +174,52 @@ async def test_a_killed_sync_resumes_the_upload_where_it_stopped(
     assert resumed and resumed[0] > offset  # went on after the last piece the office held
     assert len(set(first_run) & set(again)) == 0  # no piece sent twice
     assert office_counts(real)[1] == 3 and held < 3
+
+
+async def test_after_a_lost_piece_smaller_pieces_are_sent_then_larger_again(
+    office: tuple[RealOffice, LiveServer], tmp_path: Path
+) -> None:
+    real, server = office
+    tech = real.add("李娜")
+    real.assign(tech, real.ids)
+    offsets: list[int] = []
+    proxy = FaultProxy(server.url, faults=Faults(drop_before=1.0, max_faults=1), enabled=False)
+
+    def note(method: str, path: str) -> None:
+        if method == "PUT":
+            offsets.append(int(parse_qs(urlsplit(path).query)["offset"][0]))
+            proxy.enabled = len(offsets) == 2  # the second piece is lost before the office
+
+    proxy.on_request = note
+    with proxy:
+        await connect(tech, server.url, via=proxy.url)
+        assert tech.store and tech.client
+        try:
+            await tech.client.run_round()
+            tech.store.create_visit(visit(tech, real.ids[0], 1))
+            big = attach_file(
+                tech.store,
+                "visit",
+                f"{tech.id}-v1",
+                None,
+                write(tmp_path / "s.png", noisy_png()),
+                tech.id,
+            )
+            await sync_until_done(tech)
+        finally:
+            await disconnect(tech)
+    kib = 1024
+    pieces = [b - a for a, b in zip(offsets, offsets[1:], strict=False)]
+    # 512 KiB, then the lost one resent as 128 KiB, then 256, then 512 KiB pieces again
+    assert offsets[:2] == [0, 512 * kib] and offsets[2] == 512 * kib
+    assert pieces[:5] == [512 * kib, 0, 128 * kib, 256 * kib, 512 * kib], offsets
+    assert proxy.counts()["drop_before"] == 1
+    assert held_whole(real, big["sha256"])
+
+
+def held_whole(real: RealOffice, sha256: str) -> bool:
+    with real.server_store() as store, store.engine.connect() as conn:
+        return (
+            conn.execute(select(stored_files).where(stored_files.c.sha256 == sha256)).first()
+            is not None
+        )

@@ -4,6 +4,10 @@ For each file whose `attachment.add` op the office has applied: ask what the off
 (`GET /api/v1/uploads/{sha256}`), send the rest in bounded pieces (`PUT ...?offset=N`), and
 after any failure ask again before sending more, so a dropped hotspot costs at most one piece.
 A file the office already holds (the same photo on another visit) is not sent at all.
+
+Pieces adapt to the link: 512 KiB while pieces go through, a quarter of that after one is lost
+(down to 64 KiB), doubling again with each piece that arrives, so a weak spell of the hotspot
+loses small pieces rather than large ones.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 UPLOADS = "/api/v1/uploads/"
 FILES = "/api/v1/files/"
 PIECE = limits.UPLOAD_PIECE
+SMALLEST_PIECE = 64 * 1024  # after lost pieces: smaller, never smaller than this
 RETRIES = 8  # failures in a row on one file before the round gives up (the next round resumes)
 Progress = Callable[[str, int, int], None]
 
@@ -53,12 +58,15 @@ class Uploader:
         http: httpx.AsyncClient,
         *,
         piece: int = PIECE,
+        smallest: int = SMALLEST_PIECE,
         budget: float = 600.0,
         pause: float = 0.2,
     ) -> None:
         self.store = store
         self.http = http
-        self.piece = max(1024, piece)
+        self.largest = max(1024, piece)
+        self.smallest = min(self.largest, max(1024, smallest))
+        self.piece = self.largest  # the size of the next piece: shrinks on a loss, grows back
         self.budget = budget  # seconds of uploading per round; the rest waits for the next
         self.pause = pause  # first wait after a failure (doubles each time)
 
@@ -92,6 +100,7 @@ class Uploader:
         failures = 0
         restarts = 0
         first = True
+        sending = False
         while True:
             try:
                 state = await self._state(sha256)
@@ -107,11 +116,14 @@ class Uploader:
                 received = int(state["received"])
                 while received < size:
                     chunk = data[received : received + self.piece]
+                    sending = True
                     answer = await self._put(sha256, received, chunk)
+                    sending = False
                     result.bytes_sent += len(chunk)
                     if answer is None:  # the office holds something else: ask again
                         break
                     received = int(answer["received"])
+                    self.piece = min(self.largest, self.piece * 2)
                     moved(received - int(entry["sent"]))
                     await asyncio.to_thread(
                         self.store.note_upload, sha256, received, bool(answer["complete"])
@@ -131,6 +143,9 @@ class Uploader:
             except SyncError as exc:
                 if not exc.retry_soon or isinstance(exc, OfficeFull):
                     raise
+                if sending:  # the piece (or its answer) was lost: send smaller ones a while
+                    self.piece = max(self.smallest, self.piece // 4)
+                    sending = False
                 failures += 1
                 if failures >= RETRIES:
                     result.waiting += 1
