@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from textual import work
@@ -30,6 +31,8 @@ log = logging.getLogger("screens.app")
 if TYPE_CHECKING:
     from cache.store import Store
     from fieldkit.sync import BackgroundSync, SyncStatus
+
+    from .photo_watch import PhotoWatch
 
 SyncFactory = Callable[[Callable[["SyncStatus"], None]], "BackgroundSync"]
 
@@ -63,6 +66,8 @@ class FieldkitApp(App[None]):
     # Screens narrower than this get the class -narrow (their .tcss stacks side-by-side panes).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     status_view: reactive[StatusView] = reactive(StatusView, always_update=True)
+    # the watched folder's new photos, kept by screens.photo_watch; a visit form offers them
+    photo_inbox: reactive[tuple[Path, ...]] = reactive(tuple)
 
     def __init__(
         self,
@@ -85,6 +90,7 @@ class FieldkitApp(App[None]):
         self.clock = clock or (lambda: datetime.now().astimezone())
         self._sync_factory = sync
         self.sync: BackgroundSync | None = None
+        self.photo_watch: PhotoWatch | None = None  # started with the services
         self._notice = notice
         self.demo_network = demo_network
         self._theme_follows = False  # the theme set below is the saved one, not a choice
@@ -138,9 +144,13 @@ class FieldkitApp(App[None]):
 
     def start_services(self) -> None:
         """Read the counts and start syncing in the background."""
+        from .photo_watch import PhotoWatch
+
         gc.enable()
         self.refresh_counts()
         self.tell_drafts()
+        self.photo_watch = PhotoWatch(self)  # the watched folder, in the background
+        self.photo_watch.start()
         if self._sync_factory is not None:
             self.sync = self._sync_factory(self._on_sync_status)
             self.run_worker(

@@ -11,9 +11,9 @@ from cache.store import Store
 from fieldkit import config, domain
 from fieldkit.domain.evidence import RECORD_NAMES
 from fieldkit.evidence import limits, prepare
+from fieldkit.evidence.inbox import SUFFIXES
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
-SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".pdf")
 
 
 def cmd_attach(args: argparse.Namespace) -> int:

@@ -1,8 +1,10 @@
 """An institution's evidence: attach photos and PDFs to a visit, a code check or a case item.
 
 Paths are typed, pasted or dropped into the field (terminals paste a dropped file's path); a
-folder given there is watched (a phone's photos synced to the laptop): its new photos are listed
-and `Ctrl+A` attaches them. Enter on an empty field opens the selected file.
+folder given there is watched (a phone's photos synced to the laptop): here every photo of it not
+attached yet is listed and `Ctrl+A` attaches them; while the app runs, the folder is looked at in
+the background too (screens.photo_watch) and what arrives is offered to the visit being recorded.
+Enter on an empty field opens the selected file.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from fieldkit import domain
+from fieldkit.evidence import inbox
 
 from ..i18n import tr, visit_kind_name
-from ..widgets.evidence import SUFFIXES, dropped_paths, evidence_table
+from ..widgets.evidence import dropped_paths, evidence_table
 from .preview import PreviewDialog
 
 if TYPE_CHECKING:
     from ..app import FieldkitApp
 
-WATCH_KEY = "evidence_watch"  # cache meta: the folder the technician asked to watch
+WATCH_KEY = inbox.WATCH_KEY  # cache meta: the folder the technician asked to watch
 WATCH_EVERY = 3.0  # seconds between looks at the watched folder
 
 
@@ -236,8 +239,10 @@ class EvidenceDialog(ModalScreen[bool]):
         """Remember the folder to watch (in the cache, so it is watched next time too)."""
         store = self.fk.store
         assert store is not None
-        store.set_meta(WATCH_KEY, str(folder.resolve()))
+        inbox.watch(store, folder)
         self._look(store)
+        if self.fk.photo_watch is not None:
+            self.app.call_from_thread(self.fk.photo_watch.look)
 
     @work(thread=True, exclusive=True, group="evidence-watch", exit_on_error=False)
     def look_at_folder(self) -> None:
@@ -247,20 +252,8 @@ class EvidenceDialog(ModalScreen[bool]):
             self._look(store)
 
     def _look(self, store: Any) -> None:
-        saved = store.get_meta(WATCH_KEY)
-        if not saved:
-            self.post_message(self.Inbox(None, []))
-            return
-        folder = Path(saved)
-        known = {(a["name"], a.get("original_size")) for a in store.attachments()}
-        try:
-            files = sorted(
-                p
-                for p in folder.iterdir()
-                if p.suffix.lower() in SUFFIXES and (p.name, p.stat().st_size) not in known
-            )
-        except OSError:
-            files = []
+        folder = inbox.watched(store)
+        files = [] if folder is None else inbox.unattached(folder, inbox.known(store))
         self.post_message(self.Inbox(folder, files))
 
     def on_evidence_dialog_inbox(self, message: Inbox) -> None:

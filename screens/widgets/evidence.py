@@ -11,9 +11,11 @@ from urllib.parse import unquote, urlsplit
 from rich.table import Table
 from rich.text import Text
 
+from fieldkit.evidence.inbox import SUFFIXES
+
 from ..i18n import tr
 
-SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".pdf")
+__all__ = ["SUFFIXES", "dropped_paths", "evidence_table"]
 STATE_STYLE = {
     "unsent": "yellow",
     "uploading": "yellow",
