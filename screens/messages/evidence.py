@@ -111,5 +111,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.evidence": ("证据", "Files"),
     "case.evidence": ("证据…", "Evidence…"),
     "case.files": ("证据：{names}", "Evidence: {names}"),
-    "case.notice_files": ("开具通知书的走访证据：{names}", "Evidence of the notice's visit: {names}"),
+    "case.notice_files": (
+        "开具通知书的走访证据：{names}",
+        "Evidence of the notice's visit: {names}",
+    ),
 }
