@@ -103,9 +103,17 @@ class EvidenceDialog(ModalScreen[bool]):
             super().__init__()
             self.folder, self.files = folder, files
 
-    def __init__(self, inst_id: str, inst_name: str, lang: str) -> None:
+    def __init__(
+        self,
+        inst_id: str,
+        inst_name: str,
+        lang: str,
+        target: tuple[str, str, int | None] | None = None,
+    ) -> None:
+        """`target`: the record chosen at first (a case item, from the case screens)."""
         super().__init__()
         self.inst_id, self.inst_name, self.lang = inst_id, inst_name, lang
+        self.first_target = json.dumps(list(target)) if target else None
         self.rows: list[dict[str, Any]] = []
         self.selected = 0
         self.inbox: list[Path] = []
@@ -123,9 +131,9 @@ class EvidenceDialog(ModalScreen[bool]):
         with Vertical(classes="dialog evidence"):
             yield Label(tr("evidence.title", self.lang, name=self.inst_name), classes="title")
             if options:
-                yield Select(
-                    options, value=options[0][1], allow_blank=False, id="target", compact=True
-                )
+                values = [value for _, value in options]
+                first = self.first_target if self.first_target in values else values[0]
+                yield Select(options, value=first, allow_blank=False, id="target", compact=True)
             else:
                 yield Label(Text(tr("evidence.no_target", self.lang), "yellow"), id="no-target")
             yield Static("", id="evidence-rows")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
@@ -17,92 +16,15 @@ from fieldkit import domain
 from fieldkit.domain import cases as dc
 
 from ..dialogs.case_form import CaseFormDialog
-from ..i18n import outcome_name, pick, tr, visit_kind_name
+from ..i18n import pick, tr, visit_kind_name
+from .case_text import ITEM_STYLES, STATE_STYLES, Files, case_text, files_by_record, review_text
+
+__all__ = ["ITEM_STYLES", "STATE_STYLES", "CasePanel", "case_text", "review_text"]
 
 if TYPE_CHECKING:
     from cache.cases import Review
 
     from ..app import FieldkitApp
-
-STATE_STYLES = {
-    "open": "cyan",
-    "due": "bold yellow",
-    "overdue": "bold red",
-    "rectified": "green",
-    "escalated": "bold magenta",
-    "closed": "dim",
-}
-ITEM_STYLES = {"open": "yellow", "rectified": "green", "waived": "dim"}
-
-
-def case_text(cases: list[domain.Case], today: date, lang: str) -> Text:
-    """Each case: its notice, state, items and escalation steps in the order they were taken."""
-    if not cases:
-        return Text(tr("case.none", lang), "dim")
-    text = Text()
-    for case in cases:
-        state = dc.case_state(case, today)
-        text.append(
-            tr(
-                "case.header",
-                lang,
-                issued=case.issued_on.isoformat(),
-                by=case.issued_by,
-                deadline=case.current_deadline.isoformat(),
-                state=pick(dc.CASE_STATE_NAMES[state], lang),
-            ),
-            STATE_STYLES[state],
-        )
-        text.append(f"  #{case.case_id[:8]}\n", "dim")
-        for n, item in enumerate(case.items, 1):
-            status = pick(dc.ITEM_STATUS_NAMES[item.status], lang)
-            line = tr("case.item_line", lang, n=n, text=item.text, status=status)
-            text.append("  " + line, ITEM_STYLES.get(item.status, ""))
-            if item.reason:
-                text.append(f"（{item.reason}）" if lang == "zh" else f" ({item.reason})", "dim")
-            if item.on:
-                text.append(f" {item.on.isoformat()}", "dim")
-            text.append("\n")
-        for step in case.escalation:
-            text.append(
-                f"  → {step.on.isoformat()} {pick(dc.ESCALATION_NAMES[step.step], lang)}", "bold"
-            )
-            details = [v for v in (step.place, step.attendees, step.outcome, step.note) if v]
-            if step.new_deadline:
-                details.append(f"{tr('col.deadline', lang)} {step.new_deadline.isoformat()}")
-            if details:
-                text.append(
-                    "：" + "；".join(details) if lang == "zh" else ": " + "; ".join(details)
-                )
-            text.append("\n")
-        text.append("\n")
-    return text
-
-
-def review_text(visits: list[dict[str, Any]], reviews: dict[str, Review], lang: str) -> Text:
-    """Each visit's review: approved, returned with its comment, or none yet."""
-    text = Text()
-    for visit in visits:
-        review = reviews.get(visit["visit_id"])
-        when = (visit.get("started_at") or "")[:10]
-        text.append(
-            f"{when} {visit_kind_name(visit['kind'], lang)} · {outcome_name(visit.get('outcome'), lang)}  "
-        )
-        if review is None:
-            text.append("—\n", "dim")
-            continue
-        text.append(
-            tr(
-                "review.state",
-                lang,
-                decision=pick(dc.REVIEW_NAMES[review.decision], lang),
-                on=review.reviewed_on.isoformat(),
-                comment=review.comment,
-            ),
-            "green" if review.decision == dc.APPROVED else "bold yellow",
-        )
-        text.append("\n")
-    return text
 
 
 def _date(value: str, lang: str, required: bool = True) -> date | None:
@@ -147,6 +69,7 @@ class CasePanel(Vertical):
         self.inst_id, self.lang, self.supervisor = inst_id, lang, supervisor
         self.cases: list[domain.Case] = []
         self.visits: list[dict[str, Any]] = []
+        self.files: Files = {}  # the institution's evidence, read after the cases are shown
 
     @property
     def fk(self) -> FieldkitApp:
@@ -166,6 +89,7 @@ class CasePanel(Vertical):
                 yield Button(tr("case.revoke", t), id="revoke", compact=True)
                 yield Button(tr("case.close", t), id="close", compact=True)
             yield Button(tr("case.print", t), id="print", compact=True)
+            yield Button(tr("case.evidence", t), id="case-evidence", compact=True)
         yield Label(tr("review.title", t), classes="heading")
         yield Static("", id="review-text")
         if self.supervisor:
@@ -181,8 +105,8 @@ class CasePanel(Vertical):
     ) -> None:
         """Show what the institution screen read from the cache."""
         self.cases, self.visits = cases, visits
-        today = self.fk.today()
-        self.query_one("#cases-text", Static).update(case_text(cases, today, self.lang))
+        self._show_cases()
+        self.load_files()
         self.query_one("#review-text", Static).update(review_text(visits, reviews, self.lang))
         picker = self.query_one("#case-pick", Select)
         current = picker.value
@@ -211,6 +135,56 @@ class CasePanel(Vertical):
                 vpick.value = chosen
             elif vids:
                 vpick.value = vids[0]
+
+    def _show_cases(self) -> None:
+        text = case_text(self.cases, self.fk.today(), self.lang, self.files)
+        self.query_one("#cases-text", Static).update(text)
+
+    class FilesRead(Message):
+        """The institution's evidence, read in a worker."""
+
+        def __init__(self, files: Files) -> None:
+            super().__init__()
+            self.files = files
+
+    @work(thread=True, exclusive=True, group="case-files", exit_on_error=False)
+    def load_files(self) -> None:
+        """Which files are on each case and item (off the event loop)."""
+        store = self.fk.store
+        if store is not None:
+            self.post_message(
+                self.FilesRead(files_by_record(store.attachments(institution_id=self.inst_id)))
+            )
+
+    def on_case_panel_files_read(self, message: FilesRead) -> None:
+        """Show the cases again with their files."""
+        message.stop()
+        if message.files != self.files:
+            self.files = message.files
+            self._show_cases()
+
+    @on(Button.Pressed, "#case-evidence")
+    def evidence(self) -> None:
+        """Attach, list and open the evidence of the picked case (its first open item chosen)."""
+        from ..dialogs.evidence import EvidenceDialog
+
+        case = self.picked_case()
+        if case is None:
+            return
+        store = self.fk.store
+        inst = store.institution(self.inst_id) if store is not None else None
+        item = next((n for n, i in enumerate(case.items) if i.status == dc.OPEN), 0)
+        dialog = EvidenceDialog(
+            self.inst_id,
+            str((inst or {}).get("name") or self.inst_id),
+            self.lang,
+            target=("case", case.case_id, item),
+        )
+
+        def back(_changed: bool | None) -> None:
+            self.load_files()
+
+        self.app.push_screen(dialog, back)
 
     # --- what is picked -------------------------------------------------------------------------
     def picked_case(self) -> domain.Case | None:
