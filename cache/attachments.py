@@ -291,6 +291,19 @@ class Attachments(Edits):
         with self._read() as conn:
             return _select(conn, " AND ".join(where), tuple(params))
 
+    def case_evidence(self) -> dict[str, int]:
+        """How many files each case holds (its notice visit's and its items'), by case id.
+
+        (Counted by record id: a case's id is its notice visit's, and no other visit is asked.)
+        """
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT a.record_id, count(*) FROM attachments a LEFT JOIN outbox o "
+                "ON o.op_id = a.op_id WHERE a.record_kind IN ('case', 'visit') "
+                "AND coalesce(o.state, '') != 'discarded' GROUP BY a.record_id"
+            ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def evidence_usage(self) -> dict[str, int]:
         """Files kept here, their bytes, and how many and how many bytes still wait to upload."""
         with self._read() as conn:

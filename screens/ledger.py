@@ -37,9 +37,18 @@ SHORT_STEPS = {
 }
 
 
+def read_ledger(store: Any, today: Any) -> list[dict[str, Any]]:
+    """The ledger on `today`, each case with how many evidence files it holds (`evidence`)."""
+    cases = store.ledger(today)
+    counts = store.case_evidence()
+    for case in cases:
+        case["evidence"] = counts.get(case["case_id"], 0)
+    return cases
+
+
 def ledger_cells(case: dict[str, Any], lang: str, width: int) -> list[Cell]:
-    """One case as a row: institution, county, (issued,) deadline, state, items done, escalation
-    (and the open items when `width` leaves room)."""
+    """One case as a row: institution, county, (issued,) deadline, state, items done, evidence
+    files, escalation (and the open items when `width` leaves room)."""
     settled = case["items"] - case["open_items"]
     step = case["last_step"]
     escalation = (
@@ -55,6 +64,7 @@ def ledger_cells(case: dict[str, Any], lang: str, width: int) -> list[Cell]:
         [(case["deadline"][5:], "red" if case["state"] == dc.OVERDUE else "")],
         [(pick(dc.CASE_STATE_NAMES[case["state"]], lang), STATE_STYLES[case["state"]])],
         [(f"{settled}/{case['items']}", "green" if settled == case["items"] else "")],
+        [(str(case.get("evidence") or ""), "cyan")],
         [(escalation, "bold")],
     ]
     if width >= 110:
@@ -70,6 +80,7 @@ class LedgerScreen(FieldkitScreen):
         Binding("escape", "back", "Back", id="back"),
         Binding("o", "open", "Open institution", id="open_institution"),
         Binding("s", "next_state", "State", id="state"),
+        Binding("e", "case_evidence", "Evidence", id="case_evidence"),
     ]
 
     class Loaded(Message):
@@ -129,7 +140,7 @@ class LedgerScreen(FieldkitScreen):
         def read() -> None:
             store = app.store
             if store is not None:
-                cases = store.ledger(app.today())
+                cases = read_ledger(store, app.today())
                 app.call_from_thread(app.show_tool_screen, cls, lambda: cls(cases))
 
         app.run_worker(read, thread=True, exclusive=True, group="open-ledger", exit_on_error=False)
@@ -161,6 +172,7 @@ class LedgerScreen(FieldkitScreen):
             ColumnSpec(self.t("col.deadline"), 8 if en else 5),
             ColumnSpec(self.t("col.case_state"), 9 if en else 8),
             ColumnSpec(self.t("col.items"), 6),
+            ColumnSpec(self.t("col.evidence"), 5 if en else 4),
             ColumnSpec(self.t("col.escalation"), 20 if en else 16),
         ]
         if self.width >= 110:
@@ -189,7 +201,7 @@ class LedgerScreen(FieldkitScreen):
         """Read the cases off the event loop."""
         store = self.fk.store
         if store is not None:
-            self.post_message(self.Loaded(store.ledger(self.fk.today())))
+            self.post_message(self.Loaded(read_ledger(store, self.fk.today())))
 
     def on_ledger_screen_loaded(self, message: Loaded) -> None:
         """Show what was read."""
@@ -241,6 +253,22 @@ class LedgerScreen(FieldkitScreen):
         key = self.query_one(VirtualTable).selected_key()
         if key is not None:
             self.app.push_screen(InstitutionScreen(self.shown[int(key)]["institution_id"]))
+
+    def action_case_evidence(self) -> None:
+        """The evidence of the case under the cursor: its files listed, attached, opened."""
+        from .dialogs.evidence import EvidenceDialog
+
+        key = self.query_one(VirtualTable).selected_key()
+        if key is None:
+            return
+        case = self.shown[int(key)]
+        dialog = EvidenceDialog(
+            case["institution_id"],
+            case["institution_name"],
+            self.fk.language,
+            target=("case", case["case_id"], 0),
+        )
+        self.app.push_screen(dialog, lambda changed: self.reload() if changed else None)
 
     def action_back(self) -> None:
         """Back."""
