@@ -32,6 +32,7 @@ from .dialogs.confirm import ConfirmDialog
 from .i18n import outcome_name, visit_kind_name
 from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
+from .widgets.photo_inbox import PhotoInboxLine
 from .widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -65,6 +66,13 @@ class VisitScreen(FieldkitScreen):
             "Charge breaches to notice",
             id="charge_notice",
             priority=True,
+        ),
+        Binding(
+            "ctrl+a",
+            "take_photos",
+            "Add new photos",
+            id="take_photos",
+            priority=True,  # over the fields' own ctrl+a (line start)
         ),
     ]
 
@@ -161,6 +169,7 @@ class VisitScreen(FieldkitScreen):
             classes="hint",
             id="started",
         )
+        yield PhotoInboxLine(self.fk.language, id="photo-inbox")  # the phone folder's news
         with VisitForm():
             with Horizontal(classes="row"):
                 with Vertical(classes="field"):
@@ -345,7 +354,8 @@ class VisitScreen(FieldkitScreen):
         )
         domain.validate_visit(visit)
         self._check_rectified(visit)
-        return domain.check_recorded(visit)
+        # a photo (or a code check) kept with the visit is something recorded
+        return domain.check_recorded(visit, len(self.evidence) + len(self.code_checks))
 
     def rectified(self) -> list[tuple[str, int]]:
         """The case items ticked as rectified by this check visit."""
@@ -482,6 +492,25 @@ class VisitScreen(FieldkitScreen):
         event.input.value = ""
         if paths:
             self.prepare_evidence(paths, None)
+
+    def action_take_photos(self) -> None:
+        """Add the watched folder's new photos to this visit (saved with it)."""
+        files = list(self.fk.photo_inbox)
+        if not files:
+            self.notify(self.t("inbox.empty"))
+            return
+        self.fk.photo_inbox = ()  # taken: the inbox forgets them (kept so in the cache below)
+        self.notify(self.t("inbox.taking", n=len(files)))
+        self.prepare_evidence(files, None)
+        self._photos_taken(files)
+
+    @work(thread=True, group="evidence", exit_on_error=False)
+    def _photos_taken(self, files: list[Any]) -> None:
+        from fieldkit.evidence import inbox
+
+        store = self.fk.store
+        if store is not None:
+            inbox.taken(store, files)
 
     @work(thread=True, group="evidence", exit_on_error=False)
     def prepare_evidence(self, paths: list[Any], check: int | None) -> None:

@@ -75,3 +75,50 @@ async def test_photos_arriving_with_no_visit_open_are_said_once_and_kept(
         await settle(pilot)
         assert len([n for n in app._notifications if "新照片" in n.message]) == 1  # said once
         assert app.photo_inbox == (arrived,)
+
+
+async def test_a_visit_form_offers_the_new_photos_and_saves_a_photo_only_visit(
+    store: Store, tmp_path: Path
+) -> None:
+    from textual.widgets import Label, Select
+
+    from screens.visit import VisitScreen
+    from screens.widgets.photo_inbox import PhotoInboxLine
+    from tests.test_app_fixtures import widget_text
+
+    phone = tmp_path / "phone"
+    inbox.watch(store, phone)
+    inst = county_rows()[0][0]
+    app = app_for(store, "zh")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await app.push_screen(VisitScreen(inst["id"], inst["name"], store.institution(inst["id"])))
+        await settle(pilot)
+        line = app.screen.query_one(PhotoInboxLine)
+        assert not line.display  # nothing new: the line takes no room
+        desk = write(phone / "IMG_0100.jpg", photo(100, size=(1600, 1200)))
+        assert app.photo_watch is not None
+        app.photo_watch.look()
+        await wait_until(pilot, lambda: line.display)
+        assert widget_text(line, 120).strip() == (
+            "手机文件夹新照片 1 张：IMG_0100.jpg — Ctrl+A 加入本次走访"
+        )
+        assert not [n for n in app._notifications if "新照片" in n.message]  # the form says it
+        app.screen.query_one("#outcome", Select).value = "completed"
+        await pilot.press("ctrl+a")
+        await wait_until(
+            pilot,
+            lambda: "IMG_0100.jpg" in str(app.screen.query_one("#evidence-list", Label).render()),
+        )
+        assert not line.display and app.photo_inbox == ()
+        await pilot.press("ctrl+e")  # nothing else recorded: the photo is enough
+        await wait_until(pilot, lambda: not isinstance(app.screen, VisitScreen))
+        app.photo_watch.look()
+        await settle(pilot)
+        assert app.photo_inbox == ()  # attached now: no longer offered
+    [visit] = store.visits(inst["id"])
+    assert visit["outcome"] == "completed" and not visit["notes"]
+    [kept] = store.attachments("visit", visit["visit_id"])
+    assert kept["name"] == desk.name and kept["state"] == "unsent"
+    kinds = [op["kind"] for op in store.pending_ops(20)]
+    assert kinds[-2:] == ["visit.create", "attachment.add"]

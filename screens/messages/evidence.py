@@ -96,17 +96,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.case_evidence": ("证据", "Evidence"),
     "inbox.arrived": (
         "手机文件夹“{folder}”有 {n} 张新照片：{names}。走访时按 Ctrl+A 加入，或在机构页按 e 附上。",
-        "{n} new photos in '{folder}': {names}. Ctrl+A in a visit adds them, or e on an "
+        "New photos in '{folder}' ({n}): {names}. Ctrl+A in a visit adds them, or e on an "
         "institution attaches them.",
     ),
     "inbox.offer": (
         "手机文件夹新照片 {n} 张：{names} — Ctrl+A 加入本次走访",
-        "{n} new photos in the phone folder: {names} — Ctrl+A adds them to this visit",
+        "New photos in the phone folder ({n}): {names} — Ctrl+A adds them to this visit",
     ),
     "inbox.empty": (
         "手机文件夹没有新照片（在证据窗口 e 中输入文件夹路径即开始监视）",
         "No new photos in the phone folder (type a folder's path in the evidence dialog, e, "
         "to watch it)",
+    ),
+    "inbox.taking": (
+        "正在加入 {n} 张新照片，随走访一起保存",
+        "Adding the new photos ({n}); they are saved with the visit",
     ),
     "col.evidence": ("证据", "Files"),
     "case.evidence": ("证据…", "Evidence…"),

@@ -21,7 +21,7 @@ def inbox_text(files: tuple[Path, ...], lang: str) -> Text:
 class PhotoInboxLine(Label):
     """Follows the app's `photo_inbox` (kept by screens.photo_watch) and shows what it offers."""
 
-    DEFAULT_CSS = "PhotoInboxLine { height: auto; }"
+    DEFAULT_CSS = "PhotoInboxLine { height: auto; padding: 0 1; }"
 
     def __init__(self, lang: str, *, id: str | None = None) -> None:
         super().__init__("", id=id)
