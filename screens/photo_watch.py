@@ -63,4 +63,6 @@ class PhotoWatch:
 
     def _visit_open(self) -> bool:
         """Whether a visit form is on the screen stack (it lists the inbox itself)."""
-        return any(type(s).__name__ == "VisitScreen" for s in self.app.screen_stack)
+        from .visit import VisitScreen  # here: the visit form imports most of the app
+
+        return any(isinstance(s, VisitScreen) for s in self.app.screen_stack)
