@@ -47,8 +47,8 @@ def read_ledger(store: Any, today: Any) -> list[dict[str, Any]]:
 
 
 def ledger_cells(case: dict[str, Any], lang: str, width: int) -> list[Cell]:
-    """One case as a row: institution, county, (issued,) deadline, state, items done, evidence
-    files, escalation (and the open items when `width` leaves room)."""
+    """One case as a row: institution, county, (issued,) deadline, state, items done, (evidence
+    files,) escalation (and the open items when `width` leaves room)."""
     settled = case["items"] - case["open_items"]
     step = case["last_step"]
     escalation = (
@@ -64,9 +64,10 @@ def ledger_cells(case: dict[str, Any], lang: str, width: int) -> list[Cell]:
         [(case["deadline"][5:], "red" if case["state"] == dc.OVERDUE else "")],
         [(pick(dc.CASE_STATE_NAMES[case["state"]], lang), STATE_STYLES[case["state"]])],
         [(f"{settled}/{case['items']}", "green" if settled == case["items"] else "")],
-        [(str(case.get("evidence") or ""), "cyan")],
-        [(escalation, "bold")],
     ]
+    if width >= 100:
+        cells.append([(str(case.get("evidence") or ""), "cyan")])
+    cells.append([(escalation, "bold")])
     if width >= 110:
         cells.append([(case["open_text"], "dim")])
     return cells
@@ -172,7 +173,10 @@ class LedgerScreen(FieldkitScreen):
             ColumnSpec(self.t("col.deadline"), 8 if en else 5),
             ColumnSpec(self.t("col.case_state"), 9 if en else 8),
             ColumnSpec(self.t("col.items"), 6),
-            ColumnSpec(self.t("col.evidence"), 5 if en else 4),
+        ]
+        if self.width >= 100:  # at 80 columns the escalation keeps its room (e lists the files)
+            columns.append(ColumnSpec(self.t("col.evidence"), 5 if en else 4))
+        columns += [
             ColumnSpec(self.t("col.escalation"), 20 if en else 16),
         ]
         if self.width >= 110:
