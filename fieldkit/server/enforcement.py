@@ -62,6 +62,12 @@ def _day(data: dict[str, Any], key: str, default: date) -> date:
 
 
 # --- opening a case ------------------------------------------------------------------------------
+def has_work(visit: domain.Visit, reviewed: bool) -> bool:
+    """Whether visit_recorded has anything to do for this visit: a review of it to log again, or
+    the case its notice opens."""
+    return reviewed or dc.open_case(visit) is not None
+
+
 def visit_recorded(conn: Connection, inst: Any, visit: domain.Visit, hlc: str) -> None:
     """Open the case a visit's notice starts (once; a later amend keeps the case), and tell the
     technician's list that a returned visit has been amended."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from fieldkit import domain
 
 from . import enforcement
 from .auth import Caller
+from .batch import Batch, NeedsDatabase
 from .charges import observed_charge
 from .evidence import attachment_add
 from .opdata import (
@@ -38,7 +39,6 @@ from .store import (
     now_iso,
     records,
     step_change,
-    steps,
     visit_change,
     visits,
 )
@@ -61,23 +61,20 @@ def _step_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any) -
             f"未知的步骤或状态：{key} / {status}",
             f"Unknown step or status: {key} / {status}",
         )
-    rows = {
-        r.step: r
-        for r in conn.execute(
-            select(steps).where(steps.c.institution_id == inst.id).with_for_update()
-        )
-    }
+    state = Batch.of(conn)
+    rows = state.steps(inst.id)
     current = rows[key]
     value = {"status": status, "reason": reason, "note": note}
-    old = {"status": current.status, "reason": current.reason, "note": current.note}
-    conflict = concurrent(current.hlc, current.received_ms, op["hlc"])
-    if not domain.newer(op["hlc"], current.hlc):
+    old = {"status": current["status"], "reason": current["reason"], "note": current["note"]}
+    conflict = concurrent(current["hlc"], current["received_ms"], op["hlc"])
+    if not domain.newer(op["hlc"], current["hlc"]):
         if conflict:
-            flag_conflict(conn, caller, op, f"step:{key}", (current.hlc, old), (op["hlc"], value))
+            lost = (op["hlc"], value)
+            flag_conflict(conn, caller, op, f"step:{key}", (current["hlc"], old), lost)
         return {"superseded": True} | ({"conflict": True} if conflict else {})
     check_against_platform(conn, inst, key, status)
     try:
-        domain.check_transition({k: r.status for k, r in rows.items()}, key, status, reason)
+        domain.check_transition({k: r["status"] for k, r in rows.items()}, key, status, reason)
     except domain.TransitionError as exc:
         code = {
             "prerequisite": "prerequisite",
@@ -85,28 +82,27 @@ def _step_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any) -
             "server_owned": "server_owned",
         }.get(exc.code, "invalid")
         raise Rejected(code, exc.zh, exc.en) from None
-    conn.execute(
-        update(steps)
-        .where(steps.c.institution_id == inst.id, steps.c.step == key)
-        .values(
-            status=status,
-            reason=reason,
-            note=note,
-            hlc=op["hlc"],
-            updated_by=caller.id,
-            received_ms=now_ms(),
-        )
+    kept = (current["hlc"], old)
+    state.update_step(
+        current,
+        {
+            "status": status,
+            "reason": reason,
+            "note": note,
+            "hlc": op["hlc"],
+            "updated_by": caller.id,
+            "received_ms": now_ms(),
+        },
     )
     if conflict:
-        flag_conflict(conn, caller, op, f"step:{key}", (op["hlc"], value), (current.hlc, old))
+        flag_conflict(conn, caller, op, f"step:{key}", (op["hlc"], value), kept)
     emit_step(conn, inst, key)
     return {"conflict": True} if conflict else {}
 
 
 def emit_step(conn: Connection, inst: Any, key: str) -> None:
-    row = conn.execute(
-        select(steps).where(steps.c.institution_id == inst.id, steps.c.step == key)
-    ).one()
+    """Log one step of an institution as it now stands."""
+    row = Batch.of(conn).steps(inst.id)[key]
     emit(conn, [step_change(row, inst.division_code)])
 
 
@@ -175,30 +171,35 @@ def _visit_create(conn: Connection, caller: Caller, op: dict[str, Any], inst: An
     visit = _visit(data)
     if not visit.visit_id.strip() or len(visit.visit_id) > 64:
         raise Rejected("invalid", "走访编号无效", "The visit id is invalid")
-    exists = conn.execute(select(visits.c.visit_id).where(visits.c.visit_id == visit.visit_id))
-    if exists.first() is not None:
+    state = Batch.of(conn)
+    if state.visit_exists(visit.visit_id):
         raise Rejected(
             "invalid",
             f"走访“{visit.visit_id}”已存在，走访记录只能追加修订",
             f"Visit '{visit.visit_id}' already exists; visits can only be amended",
         )
+    recorded = enforcement.has_work(visit, state.reviewed(visit.visit_id))
+    if recorded and not state.direct:
+        raise NeedsDatabase(visit.visit_id)  # a review to re-log or a case to open
     wire = domain.visit_to_wire(visit)
     for key in ("institution_id", "technician_id"):
         wire.pop(key, None)
-    conn.execute(
-        insert(visits).values(
-            visit_id=visit.visit_id,
-            institution_id=inst.id,
-            technician_id=caller.id,
-            data=wire,
-            field_hlcs={f: op["hlc"] for f in domain.AMENDABLE},
-            has_rectification=visit.rectification is not None,
-            hlc=op["hlc"],
-            received_at=now_iso(),
-        )
+    state.insert(
+        visits,
+        {
+            "visit_id": visit.visit_id,
+            "institution_id": inst.id,
+            "technician_id": caller.id,
+            "data": wire,
+            "field_hlcs": {f: op["hlc"] for f in domain.AMENDABLE},
+            "has_rectification": visit.rectification is not None,
+            "hlc": op["hlc"],
+            "received_at": now_iso(),
+        },
     )
     emit_visit(conn, inst, visit.visit_id)
-    enforcement.visit_recorded(conn, inst, visit, op["hlc"])
+    if recorded:
+        enforcement.visit_recorded(conn, inst, visit, op["hlc"])
     return {}
 
 
@@ -265,7 +266,8 @@ def _visit(data: dict[str, Any]) -> domain.Visit:
 
 
 def emit_visit(conn: Connection, inst: Any, visit_id: str) -> None:
-    row = conn.execute(select(visits).where(visits.c.visit_id == visit_id)).one()
+    """Log one visit as it now stands."""
+    row = Batch.of(conn).visit(visit_id)
     emit(conn, [visit_change(row, inst.division_code)])
 
 
@@ -317,20 +319,24 @@ def _qr_checked(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any)
 
 
 def _record(conn: Connection, caller: Caller, op: dict[str, Any], data: dict[str, Any]) -> None:
-    conn.execute(
-        insert(records).values(
-            op_id=op["op_id"],
-            kind=op["kind"],
-            institution_id=op["institution_id"],
-            technician_id=caller.id,
-            data=data,
-            hlc=op["hlc"],
-            received_at=now_iso(),
-        )
+    Batch.of(conn).insert(
+        records,
+        {
+            "op_id": op["op_id"],
+            "kind": op["kind"],
+            "institution_id": op["institution_id"],
+            "technician_id": caller.id,
+            "data": data,
+            "hlc": op["hlc"],
+            "received_at": now_iso(),
+        },
     )
 
 
 Handler = Callable[[Connection, Caller, dict[str, Any], Any], dict[str, Any]]
+# The kinds whose handlers work through the Batch alone (reads, writes and their refusal before
+# any write): they run buffered, without a savepoint. Every other kind runs in a savepoint.
+BUFFERED = frozenset({"step.set", "visit.create", "poster.printed", "qr.checked"})
 HANDLERS: dict[str, Handler] = {
     "step.set": _step_set,
     "contact.set": _contact_set,

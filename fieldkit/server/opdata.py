@@ -7,11 +7,12 @@ import re
 import time
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from fieldkit import domain
 
 from .auth import Caller
+from .batch import Batch
 from .store import SERVER_WRITER, conflicts, now_iso
 
 MAX_TEXT = 2000
@@ -130,18 +131,20 @@ def flag_conflict(
     lost: tuple[str, Any],
 ) -> None:
     """Record a concurrent edit for supervisors."""
-    conn.execute(
-        insert(conflicts).values(
-            institution_id=op["institution_id"],
-            register_name=register,
-            kept_hlc=kept[0],
-            kept_value=kept[1],
-            lost_hlc=lost[0],
-            lost_value=lost[1],
-            op_id=op["op_id"],
-            technician_id=caller.id,
-            created_at=now_iso(),
-        )
+    Batch.of(conn).insert(
+        conflicts,
+        {
+            "institution_id": op["institution_id"],
+            "register_name": register,
+            "kept_hlc": kept[0],
+            "kept_value": kept[1],
+            "lost_hlc": lost[0],
+            "lost_value": lost[1],
+            "op_id": op["op_id"],
+            "technician_id": caller.id,
+            "created_at": now_iso(),
+            "resolved": False,
+        },
     )
 
 

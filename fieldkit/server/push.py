@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fieldkit import domain
 
-from .auth import Caller, may_touch
-from .handlers import HANDLERS, emit_step, emit_visit
+from .auth import Caller
+from .batch import Batch, NeedsDatabase
+from .handlers import BUFFERED, HANDLERS, emit_step, emit_visit
 from .opdata import MAX_AHEAD_MS, UNSTORABLE, Rejected, check_data, now_ms
 from .store import (
     Store,
@@ -21,11 +22,9 @@ from .store import (
     emit,
     holds,
     institution_change,
-    institutions,
     mark_of,
     now_iso,
     ops,
-    visits,
 )
 
 SERVER_OWNED_KINDS = ("institution.", "payment.", "bank.")
@@ -101,15 +100,15 @@ def _push_batch(
     claimed = _claim(conn, caller, client_id, [batch[i] for i in first_of.values()])
     known = _known(conn, [op_id for op_id in first_of if op_id not in claimed])
     answers: list[dict[str, Any]] = []
-    known_owners = _owners(
-        conn, caller, [batch[i] for op_id, i in first_of.items() if op_id in claimed]
-    )
+    new = [batch[i] for op_id, i in first_of.items() if op_id in claimed]
+    known_owners = _owners(conn, caller, new)
     clock = store.clock(conn)  # read once: the saved stamp only moves when the batch ends
-    with collecting(conn, seal=bool(claimed)) as pending:
+    state = Batch(conn, new)
+    with collecting(conn, seal=bool(claimed)) as pending, state.active():
         for op_id, i in first_of.items():
             op = batch[i]
             if op_id in claimed:
-                results[i] = _apply_claimed(conn, clock, caller, op, pending, known_owners)
+                results[i] = _apply_claimed(conn, state, clock, caller, op, pending, known_owners)
                 answers.append({"id": op_id, "answer": results[i]})
             elif op_id not in known:  # claimed by a write that was then undone: go again
                 raise _Unsettled(op_id)
@@ -196,19 +195,32 @@ def _owners(conn: Connection, caller: Caller, batch: list[dict[str, Any]]) -> di
 
 def _apply_claimed(
     conn: Connection,
+    state: Batch,
     clock: domain.HLC,
     caller: Caller,
     op: dict[str, Any],
     pending: list[dict[str, Any]],
     owners: dict[str, str],
 ) -> dict[str, Any]:
-    """Apply one newly claimed op in a savepoint; its answer (a rejection undoes only this op)."""
-    gathered = len(pending)
+    """Apply one newly claimed op; its answer (a rejection undoes only this op).
+
+    An op of a BUFFERED kind is applied in memory and undone by cutting the batch's journal
+    back; any other op (or one that needs the database itself) runs in a savepoint.
+    """
+    gathered, point = len(pending), state.checkpoint()
     try:
-        with conn.begin_nested():
-            extras = _apply(conn, clock, caller, op, owners)
+        try:
+            if op["kind"] not in BUFFERED:
+                raise NeedsDatabase(op["kind"])
+            extras = _apply(conn, state, clock, caller, op, owners)
+        except NeedsDatabase:
+            state.undo(point)
+            del pending[gathered:]
+            with state.directly(), conn.begin_nested():
+                extras = _apply(conn, state, clock, caller, op, owners)
         result: dict[str, Any] = {"op_id": op["op_id"], "status": "applied", **extras}
     except Rejected as rejected:
+        state.undo(point)
         del pending[gathered:]  # what the op emitted before it was refused is undone too
         result = {
             "op_id": op["op_id"],
@@ -217,7 +229,7 @@ def _apply_claimed(
             "message": rejected.text,
         }
     if result["status"] == "rejected" or result.get("superseded"):
-        refresh(conn, caller, op)
+        refresh(conn, state, caller, op, owners)
     return result
 
 
@@ -237,18 +249,16 @@ def _same_as(first: dict[str, Any], op: dict[str, Any]) -> bool:
     return all(first[k] == op[k] for k in keys)
 
 
-def refresh(conn: Connection, caller: Caller, op: dict[str, Any]) -> None:
+def refresh(
+    conn: Connection, state: Batch, caller: Caller, op: dict[str, Any], owners: dict[str, str]
+) -> None:
     """Log the current value of the register an op lost or failed on, as a new change.
 
     The pushing client may have skipped the winner while its own edit was unsent; the fresh
     change (a new seq) brings the winner with its next pull. Nothing outside the caller's scope.
     """
-    institution = conn.execute(
-        select(institutions).where(institutions.c.id == op["institution_id"])
-    ).first()
-    if institution is None or not may_touch(
-        conn, caller, institution.id, institution.division_code
-    ):
+    institution = state.institution(op["institution_id"])
+    if institution is None or not _allowed(caller, institution, owners):
         return
     data = op["data"] if isinstance(op["data"], dict) else {}
     if op["kind"] == "step.set" and data.get("step") in domain.STEP_KEYS:
@@ -260,13 +270,16 @@ def refresh(conn: Connection, caller: Caller, op: dict[str, Any]) -> None:
         and isinstance(data.get("visit_id"), str)
         and not UNSTORABLE.search(data["visit_id"])
     ):
-        found = conn.execute(
-            select(visits.c.visit_id).where(
-                visits.c.visit_id == data["visit_id"], visits.c.institution_id == institution.id
-            )
-        ).first()
-        if found is not None:
+        found = state.visit(data["visit_id"])
+        if found is not None and found["institution_id"] == institution.id:
             emit_visit(conn, institution, data["visit_id"])
+
+
+def _allowed(caller: Caller, institution: Any, owners: dict[str, str]) -> bool:
+    """Whether the caller may change this institution (a supervisor: inside their zone)."""
+    if caller.supervisor:
+        return domain.contains(caller.zone, institution.division_code)
+    return owners.get(institution.id) == caller.id
 
 
 def _same_op(first: Any, caller: Caller, op: dict[str, Any]) -> bool:
@@ -298,7 +311,12 @@ def _repeat(first: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply(
-    conn: Connection, clock: domain.HLC, caller: Caller, op: dict[str, Any], owners: dict[str, str]
+    conn: Connection,
+    state: Batch,
+    clock: domain.HLC,
+    caller: Caller,
+    op: dict[str, Any],
+    owners: dict[str, str],
 ) -> dict[str, Any]:
     """Check an op against the store and write its effect; raise Rejected before writing anything."""
     kind = op["kind"]
@@ -317,21 +335,14 @@ def _apply(
         raise Rejected("invalid", exc.zh, exc.en) from None
     _check_clock(stamp)
     check_data(op["data"])
-    institution = conn.execute(
-        select(institutions).where(institutions.c.id == op["institution_id"])
-    ).first()
+    institution = state.institution(op["institution_id"])
     if institution is None:
         raise Rejected(
             "unknown_institution",
             f"办公室没有机构“{op['institution_id']}”",
             f"The office has no institution '{op['institution_id']}'",
         )
-    allowed = (
-        domain.contains(caller.zone, institution.division_code)
-        if caller.supervisor
-        else owners.get(institution.id) == caller.id
-    )
-    if not allowed:
+    if not _allowed(caller, institution, owners):
         raise Rejected(
             "not_assigned",
             f"机构“{institution.name}”未分配给您，无法修改",
