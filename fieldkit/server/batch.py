@@ -66,11 +66,11 @@ class Batch:
     def directly(self) -> Iterator[None]:
         """Run one op against the database itself (the caller holds it in a savepoint)."""
         self.flush()
-        self.direct = True
+        buffered, self.direct = not self.direct, True
         try:
             yield
         finally:
-            self.direct = False
+            self.direct = not buffered
             self._forget()
 
     # --- reads -----------------------------------------------------------------------------------
