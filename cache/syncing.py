@@ -45,9 +45,17 @@ class Syncing(StoreCore):
             for register in registers:
                 outbox.refresh_register(conn, register)
 
-    def record_results(self, results: list[dict[str, Any]]) -> None:
-        """Apply the office's answer per op: applied/duplicate → synced, rejected → kept with why."""
+    def record_results(
+        self, results: list[dict[str, Any]], meta: dict[str, str] | None = None
+    ) -> None:
+        """Apply the office's answer per op: applied/duplicate → synced, rejected → kept with why.
+
+        `meta` (e.g. the office's mark from the same answer) is kept in the same transaction, so
+        no crash can leave the results recorded without the proof of the write that took them.
+        """
         with self._tx(keys=True) as conn:
+            for key, value in (meta or _EMPTY).items():
+                sql.put_meta(conn, key, value)
             op_ids = [str(r["op_id"]) for r in results]
             registers = outbox.registers_of(conn, op_ids)
             insts = outbox.institutions_of(conn, op_ids)

@@ -338,9 +338,9 @@ class SyncClient:
             results = wire.check_push(answer, ids)
         if any(item.get("superseded") or item.get("conflict") for item in results):
             await self._db(self.store.set_meta, REPULL, "superseded")
-        await self._db(self.store.record_results, results)
-        if status == 200:
-            await self._keep_mark(wire.mark_of(answer))
+        # the office's mark goes with the results it proves, in one transaction
+        keep = await self._newer_mark(wire.mark_of(answer) if status == 200 else None)
+        await self._db(self.store.record_results, results, keep)
         self._answered.update(
             str(item["op_id"]) for item in results if item["status"] in ("applied", "duplicate")
         )
@@ -462,11 +462,16 @@ class SyncClient:
 
     async def _keep_mark(self, mark: str | None) -> None:
         """Remember the office's mark if it stands for a later change than the one kept."""
+        for key, value in (await self._newer_mark(mark)).items():
+            await self._db(self.store.set_meta, key, value)
+
+    async def _newer_mark(self, mark: str | None) -> dict[str, str]:
+        """The meta to keep for an office's mark: it, if it stands for a later change than the
+        one kept; nothing otherwise."""
         if mark is None:
-            return
+            return {}
         kept = await self._db(self.store.get_meta, MARK)
-        if wire.mark_seq(mark) >= wire.mark_seq(kept):
-            await self._db(self.store.set_meta, MARK, mark)
+        return {MARK: mark} if wire.mark_seq(mark) >= wire.mark_seq(kept) else {}
 
     def _apply(self, page: wire.Page) -> None:
         """Observe the page's stamps (each distinct one once), then apply it and its cursor
