@@ -432,6 +432,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     try:
         summary = backups.restore(Path(args.file), args.db)
+    except backups.ServerRunning as exc:
+        return _fail(*str(exc).split(" / ", 1), code=ExitCode.FAILED)
     except (backups.BackupError, StoreError) as exc:
         return _fail(*str(exc).split(" / ", 1), code=ExitCode.BAD_INPUT)
     zh, en = summary.words()

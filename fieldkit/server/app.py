@@ -18,6 +18,7 @@ from .cases_api import router as cases_router
 from .errors import error_response, install_error_handlers
 from .files import router as files_router
 from .routes import router
+from .serving import ServingLock
 from .store import Store
 from .tokens import LastSeen
 
@@ -80,6 +81,7 @@ class BodyLimit:
 def close_app(app: FastAPI) -> None:
     """Stop the app's background work and release its store."""
     app.state.puller.close()
+    app.state.serving.release()
     app.state.store.close()
 
 
@@ -114,6 +116,7 @@ def create_app(
     app.state.puller = pull.Puller(store, epoch)
     app.state.failed_logins = failed_logins or FailedLogins()
     app.state.last_seen = LastSeen(store.engine)
+    app.state.serving = ServingLock(db, store.engine)  # a restore waits for it (serving.py)
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     install_error_handlers(app)

@@ -18,7 +18,17 @@ from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from .store import SCHEMA_VERSION, Store, database_url, institutions, meta, metadata, ops
+from . import serving
+from .store import (
+    SCHEMA_VERSION,
+    Store,
+    database_url,
+    institutions,
+    make_engine,
+    meta,
+    metadata,
+    ops,
+)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 CHUNK = 2000  # rows copied per statement
@@ -29,6 +39,10 @@ class BackupError(Exception):
 
     def __init__(self, zh: str, en: str) -> None:
         super().__init__(f"{zh} / {en}")
+
+
+class ServerRunning(BackupError):
+    """A restore asked for while a server is serving the store (it is left as it was)."""
 
 
 def backup(store: Store, target: Path) -> Summary:
@@ -59,6 +73,17 @@ def restore(source: Path, db: str) -> Summary:
     """Replace the store at `db` with the backup `source`, under a new epoch; a summary."""
     source = source.expanduser()
     _check_backup(source)
+    engine = make_engine(db)
+    try:
+        with serving.alone(db, engine):  # never under a running server (it would go on stale)
+            return _restore(source, db)
+    except serving.StillServing as exc:
+        raise ServerRunning(exc.zh, exc.en) from None
+    finally:
+        engine.dispose()
+
+
+def _restore(source: Path, db: str) -> Summary:
     url = database_url(db)
     if make_url(url).get_backend_name() == "sqlite":
         target = Path(str(make_url(url).database))
