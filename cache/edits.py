@@ -152,7 +152,7 @@ class Edits(StoreCore):
                 )
             data["contact_name"] = contact_name.strip()
         if contact_phone is not None:
-            data["contact_phone"] = domain.validate_mobile(contact_phone)
+            data["contact_phone"] = domain.validate_phone(contact_phone)
         if not data:
             raise domain.ValidationError(
                 "contact_empty",

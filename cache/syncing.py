@@ -33,6 +33,12 @@ class Syncing(StoreCore):
             ).fetchall()
         return [op_dict(r) for r in rows]
 
+    def op_state(self, op_id: str) -> str | None:
+        """Where one op stands: unsent, sending, synced, rejected or discarded (None: no such op)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT state FROM outbox WHERE op_id = ?", (op_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def mark_sending(self, op_ids: list[str]) -> None:
         """Note that these ops are on their way to the office."""
         with self._tx() as conn:

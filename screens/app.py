@@ -93,6 +93,7 @@ class FieldkitApp(App[None]):
         self.photo_watch: PhotoWatch | None = None  # started with the services
         self._notice = notice
         self.demo_network = demo_network
+        self._sync_statuses = 0  # how many sync statuses arrived (counts older than one are stale)
         self._theme_follows = False  # the theme set below is the saved one, not a choice
         if settings.theme and settings.theme in self.available_themes:
             self.theme = settings.theme
@@ -166,6 +167,7 @@ class FieldkitApp(App[None]):
     # status -----------------------------------------------------------------------------------
     def _on_sync_status(self, status: SyncStatus) -> None:
         """BackgroundSync's callback (any thread): hand the status to the event loop."""
+        self._sync_statuses += 1
         self.post_message(
             StatusChanged(
                 replace(
@@ -192,15 +194,19 @@ class FieldkitApp(App[None]):
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def refresh_counts(self) -> None:
-        """Re-read the unsent and rejected counts from the cache."""
+        """Re-read the unsent and rejected counts from the cache.
+
+        Counts read while a sync round ended are older than the round's own: they are dropped
+        (else the status bar and the list's unsent dots would say 'unsent 1' after the send)."""
         if self.store is None:
             return
+        seen = self._sync_statuses
         counts = self.store.counts()
-        self.post_message(
-            StatusChanged(
-                replace(self.status_view, unsent=counts["unsent"], rejected=counts["rejected"])
-            )
-        )
+        self.call_from_thread(self._show_counts, seen, counts["unsent"], counts["rejected"])
+
+    def _show_counts(self, seen: int, unsent: int, rejected: int) -> None:
+        if seen == self._sync_statuses:
+            self.status_view = replace(self.status_view, unsent=unsent, rejected=rejected)
 
     @work(thread=True, group="drafts", exit_on_error=False)
     def tell_drafts(self) -> None:
@@ -369,6 +375,15 @@ class FieldkitApp(App[None]):
     def _save_settings(self) -> None:
         config.save(self.settings)
 
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen in the Downloads folder, or FIELDKIT_HOME/screenshots when
+        there is none (a fresh Windows or a server has no ~/Downloads), and say where."""
+        from .screenshots import save_screenshot
+
+        self.run_worker(
+            save_screenshot(self, filename, path), group="screenshot", exit_on_error=False
+        )
+
     # command palette --------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every key's action, in the user's language, plus Textual's own (themes, keys, quit)."""
@@ -391,7 +406,13 @@ class FieldkitApp(App[None]):
         )
         for command in super().get_system_commands(screen):
             key = TEXTUAL_COMMANDS.get(command.title)
-            if key:
+            if key == "palette.screenshot":  # after the palette closes, into a folder that exists
+                yield command._replace(
+                    title=self.t(key),
+                    help=self.t(f"{key}_help"),
+                    callback=lambda: self.set_timer(0.1, self.action_screenshot),
+                )
+            elif key:
                 yield command._replace(title=self.t(key), help=self.t(f"{key}_help"))
             elif command.title != "Quit":  # the app's own ctrl+q is listed already
                 yield command

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fieldkit import domain
 
-from .messages import cases, evidence, keys, platform
+from .messages import cases, day, evidence, keys, platform
 
 ZH = "zh"
 EN = "en"
@@ -318,7 +318,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 # Each area's words, in the order they were added (a later area may refine an earlier word).
-for _area in (keys, platform, evidence, cases):
+for _area in (keys, platform, evidence, cases, day):  # day: issue 14 part B
     MESSAGES.update(_area.MESSAGES)
 
 

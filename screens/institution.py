@@ -21,12 +21,14 @@ from .dialogs.confirm import ConfirmDialog
 from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
 from .i18n import outcome_name, step_name, tr, visit_kind_name
+from .notice_print import short_id
 from .widgets.case_panel import CasePanel
 from .widgets.checklist import Checklist, status_cell
 from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
 from .widgets.platform_panel import PlatformPanel
 from .widgets.status_bar import StatusBar
+from .widgets.wrapped import WrappedText
 
 
 def details_table(inst: dict[str, Any], lang: str) -> Table:
@@ -108,6 +110,7 @@ def visits_text(visits: list[dict[str, Any]], lang: str) -> Text:
             ),
             "bold",
         )
+        text.append(f"  #{short_id(visit['visit_id'])}", "dim")  # `fieldkit notice` takes it
         if visit.get("sync_state", "synced") != "synced":
             text.append(f"  [{tr('sync.' + visit['sync_state'], lang)}]", "yellow")
         text.append("\n")
@@ -151,6 +154,7 @@ class InstitutionScreen(FieldkitScreen):
         Binding("5", "show_tab('cases')", "Cases tab", id="tab_cases", show=False),
         Binding("6", "show_tab('platform')", "Platform & courses", id="tab_platform", show=False),
         Binding("r", "record_charge", "Record a charge", id="charge"),
+        Binding("n", "print_notice", "Print rectification notice", id="print_notice"),
     ]
 
     class Loaded(Message):
@@ -191,12 +195,14 @@ class InstitutionScreen(FieldkitScreen):
         self.step_key = domain.STEPS[0].key
         self.drafts: list[Any] = []
         self._draft_offered = False
+        self.visits: list[dict[str, Any]] = []
+        self._check_op: str | None = None  # the code check shown as waiting to be sent
 
     def compose(self) -> ComposeResult:
         """Title, feedback line and tabs."""
         yield StatusBar()
         yield Label(self._title(), id="title", classes="title")
-        yield Label("", id="feedback")
+        yield WrappedText("", id="feedback")
         with TabbedContent(id="tabs"):
             with TabPane(f"1 {self.t('inst.tab_checklist')}", id="tab-checklist"):
                 with Horizontal():
@@ -216,7 +222,7 @@ class InstitutionScreen(FieldkitScreen):
                     yield Label(self.t("inst.qr_help"), classes="hint")
                     yield Button(self.t("inst.qr_button"), id="qr")
                     yield Label(self.t("inst.code_check"), classes="hint")
-                    yield Label("", id="code-result")
+                    yield WrappedText("", id="code-result")
             with TabPane(f"5 {self.t('inst.tab_cases')}", id="tab-cases"):
                 with VerticalScroll():
                     yield CasePanel(self.inst_id, self.fk.language, self._supervisor(), id="cases")
@@ -261,13 +267,16 @@ class InstitutionScreen(FieldkitScreen):
         cases = (store.cases(self.inst_id), store.reviews(self.inst_id)) if inst else ([], {})
         drafts = store.drafts(self.inst_id) if inst else []
         self.post_message(self.Loaded(inst, states, visits, cases, drafts))
+        check = self._check_op
+        if check is not None and store.op_state(check) == "synced":  # a sync round sent it
+            self.app.call_from_thread(self._check_sent, check)
 
     def on_institution_screen_loaded(self, message: Loaded) -> None:
         """Show what was read."""
         lang = self.fk.language
         self.inst, self.states = message.inst, message.states
         if message.inst is None:
-            self.query_one("#feedback", Label).update(
+            self.query_one("#feedback", WrappedText).update(
                 Text(self.t("inst.missing", id=self.inst_id), "bold red")
             )
             return
@@ -277,6 +286,7 @@ class InstitutionScreen(FieldkitScreen):
             guidance_text(self.step_key, lang, message.states.get(self.step_key))
         )
         self.query_one("#details", Static).update(details_table(message.inst, lang))
+        self.visits = message.visits
         self.query_one("#visits", Static).update(visits_text(message.visits, lang))
         self.query_one(CasePanel).show(message.cases, message.visits, message.reviews)
         self._mount_code_check(message.inst)
@@ -323,10 +333,29 @@ class InstitutionScreen(FieldkitScreen):
         )
         if event.recorded:
             text.append("\n" + self.t("inst.code_recorded"), "dim")
+            self._check_op = event.check_id
             self.fk.changed_locally()
-        self.query_one("#code-result", Label).update(text)
+        self.query_one("#code-result", WrappedText).update(text)
         if event.image is not None and event.check_id is not None:
             self.offer_check_photo(event.image, event.check_id)
+
+    def _check_sent(self, check_id: str) -> None:
+        """The check shown as waiting went to the office: say so instead of 'not yet sent'."""
+        if self._check_op != check_id:
+            return
+        self._check_op = None
+        result = self.query_one("#code-result", WrappedText)
+        waiting = self.t("inst.code_recorded")
+        if waiting in result.plain:
+            lines = result.text.split("\n")
+            lines[-1] = Text(self.t("inst.code_sent"), "green")
+            result.update(Text("\n").join(lines))
+
+    def action_print_notice(self) -> None:
+        """Write a visit's rectification notice (asking which, if several) and say where."""
+        from .notice_print import choose_and_print
+
+        choose_and_print(self.fk, self.visits)
 
     def offer_check_photo(self, image: Any, check_id: str) -> None:
         """Ask whether the photo the code was read from is kept as the check's evidence."""
@@ -358,7 +387,7 @@ class InstitutionScreen(FieldkitScreen):
 
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:
-        self.query_one("#code-result", Label).update(
+        self.query_one("#code-result", WrappedText).update(
             Text("✗ " + event.text(self.fk.language), "bold red")
         )
 
@@ -429,7 +458,7 @@ class InstitutionScreen(FieldkitScreen):
 
     def on_institution_screen_saved(self, message: Saved) -> None:
         """Say it is saved, show it as unsent, and let the sync know."""
-        self.query_one("#feedback", Label).update(
+        self.query_one("#feedback", WrappedText).update(
             Text(self.t("inst.saved", what=message.what), "green")
         )
         self.fk.changed_locally()
@@ -446,7 +475,7 @@ class InstitutionScreen(FieldkitScreen):
     def on_institution_screen_refused(self, message: Refused) -> None:
         """Say why the change was refused."""
         text = message.error.message(self.fk.language)
-        self.query_one("#feedback", Label).update(Text("✗ " + text, "bold red"))
+        self.query_one("#feedback", WrappedText).update(Text("✗ " + text, "bold red"))
         self.notify(text, severity="error", timeout=6)
 
     # navigation -------------------------------------------------------------------------------
@@ -470,7 +499,7 @@ class InstitutionScreen(FieldkitScreen):
     def _visit_ended(self, saved: bool | None) -> None:
         """Say the visit was saved, in place of what the line said before it."""
         feedback = Text(self.t("visit.saved"), "green") if saved else ""
-        self.query_one("#feedback", Label).update(feedback)
+        self.query_one("#feedback", WrappedText).update(feedback)
 
     def on_screen_resume(self) -> None:
         """Back from a visit or a dialog: read again."""

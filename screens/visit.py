@@ -24,6 +24,7 @@ from textual.widgets import (
 )
 
 from fieldkit import domain
+from fieldkit.domain.dates import parse_date
 from fieldkit.payment.qr import CodeCheck
 
 from .base import FieldkitScreen
@@ -34,6 +35,7 @@ from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
 from .widgets.photo_inbox import PhotoInboxLine
 from .widgets.status_bar import StatusBar
+from .widgets.wrapped import WrappedText
 
 if TYPE_CHECKING:
     from cache.drafts import VisitDraft
@@ -212,7 +214,7 @@ class VisitScreen(FieldkitScreen):
                 yield CodeCheckInput(
                     self.institution, self.fk.settings.office_public_key, lang, id="code-check"
                 )
-                yield Label("", id="code-result")
+                yield WrappedText("", id="code-result")
             yield Label(self.t("visit.rect_items"))
             yield TextArea(id="rect-items", soft_wrap=True)
             yield Label(self.t("visit.rect_deadline"))
@@ -324,9 +326,9 @@ class VisitScreen(FieldkitScreen):
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(self.t("visit.bad_date", value=value)) from None
+            return parse_date(value)
+        except domain.ValidationError as exc:  # the form, or a day that does not exist
+            raise ValueError(exc.message(self.fk.language)) from None
 
     def build_visit(self) -> domain.Visit:
         """The Visit the form describes, ended now; ValueError/DomainError when it is not valid."""
@@ -547,15 +549,16 @@ class VisitScreen(FieldkitScreen):
         self.code_checks.append(event.check)
         self._typed(event)  # the check is part of the draft
         words = event.check.message(self.fk.language)
-        self.query_one("#code-result", Label).update(
+        self.query_one("#code-result", WrappedText).update(
             Text(
                 ("✓ " if event.check.is_match else "✗ ") + words,
                 "bold green" if event.check.is_match else "bold red",
             )
         )
-        if not event.check.is_match:
+        if not event.check.is_match:  # the office reads the record: both languages, one line
             issues = self.query_one("#issues", TextArea)
-            issues.text = (issues.text.rstrip() + "\n" + words).strip()
+            issue = f"{event.check.zh} / {event.check.en}"
+            issues.text = (issues.text.rstrip() + "\n" + issue).strip()
         if event.image is not None:
             index = len(self.code_checks) - 1
 
@@ -569,7 +572,7 @@ class VisitScreen(FieldkitScreen):
 
     @on(CodeCheckInput.Failed)
     def _code_failed(self, event: CodeCheckInput.Failed) -> None:
-        self.query_one("#code-result", Label).update(
+        self.query_one("#code-result", WrappedText).update(
             Text("✗ " + event.text(self.fk.language), "bold red")
         )
 

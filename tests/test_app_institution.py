@@ -13,6 +13,7 @@ from fieldkit import domain
 from screens.institution import InstitutionScreen
 from screens.widgets.checklist import Checklist
 from screens.widgets.status_bar import StatusBar
+from screens.widgets.wrapped import WrappedText
 from tests.test_app_fixtures import (
     app_for,
     county_rows,
@@ -68,7 +69,7 @@ async def test_payment_before_bank_is_refused_with_the_reason(store: Store) -> N
         await _open_on_step(app, pilot, inst_id, step)
         await pilot.press("d")
         await settle(pilot)
-        feedback = str(app.screen.query_one("#feedback", Label).content)
+        feedback = str(app.screen.query_one("#feedback", WrappedText).plain)
         assert "支付开通" in feedback and "银行核验" in feedback
     assert store.step_states(inst_id)[step].status != domain.DONE
     assert store.counts()["unsent"] == 0
@@ -82,7 +83,7 @@ async def test_refusal_is_in_english_when_the_app_is(store: Store) -> None:
         await pilot.press("d")
         await settle(pilot)
         assert "'Payment enabled' needs first: Bank verification" in str(
-            app.screen.query_one("#feedback", Label).content
+            app.screen.query_one("#feedback", WrappedText).plain
         )
 
 
@@ -99,7 +100,7 @@ async def test_set_in_progress_then_done_is_saved_and_shown_unsent(store: Store)
         await pilot.press("d")
         await settle(pilot)
         assert store.step_states(inst_id)[step].status == domain.DONE
-        assert "已保存" in str(app.screen.query_one("#feedback", Label).content)
+        assert "已保存" in str(app.screen.query_one("#feedback", WrappedText).plain)
         assert "未发送 2" in str(app.screen.query_one(StatusBar).content)
     assert store.counts()["unsent"] == 2
 
@@ -157,7 +158,7 @@ async def test_code_found_at_the_desk_is_checked_and_recorded(store: Store) -> N
         field.value = "wxp://f2f0Yq4sExampleCode"
         await pilot.press("enter")
         await settle(pilot)
-        result = str(app.screen.query_one("#code-result", Label).content)
+        result = app.screen.query_one("#code-result", WrappedText).plain
         assert result.startswith("✗") and "微信" in result
         assert "未发送 1" in str(app.screen.query_one(StatusBar).content)
     ops = store.pending_ops(10)

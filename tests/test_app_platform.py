@@ -17,6 +17,7 @@ from screens.institution import InstitutionScreen
 from screens.visit import VisitScreen
 from screens.widgets.discrepancies import DiscrepancyList
 from screens.widgets.platform_panel import PlatformPanel
+from screens.widgets.wrapped import WrappedText
 from tests.test_app_fixtures import app_for, county_rows, county_store, settle, widget_text
 
 
@@ -106,7 +107,7 @@ async def test_a_charge_recorded_from_the_institution_names_its_breach(store: St
         app.screen.query_one("#hours", Input).value = "61"
         await pilot.click("#ok")
         await settle(pilot)
-        feedback = str(app.screen.query_one("#feedback", Label).content)
+        feedback = str(app.screen.query_one("#feedback", WrappedText).plain)
         assert "违反规定" in feedback and "61课时" in feedback and "平台公示" in feedback
         panel = widget_text(app.screen.query_one(PlatformPanel), 110)
         assert "5,200.00" in panel

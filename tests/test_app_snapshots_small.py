@@ -65,6 +65,22 @@ async def _checked(pilot: Any, code: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_code_check_verdict_wraps_whole(snap_compare: Any, store: Store, lang: str) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _checked(pilot, "wxp://f2f0Ab3xYz9EXAMPLEabcdefghijklmnopqrstuvw")
+
+    assert snap_compare(app_for(store, lang), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_code_check_names_whose_code_it_is(snap_compare: Any, store: Store, lang: str) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _checked(pilot, _other_payload())
+
+    assert snap_compare(app_for(store, lang), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_checklist(snap_compare: Any, store: Store, lang: str) -> None:
     async def run_before(pilot: Any) -> None:
         await settle(pilot)

@@ -16,6 +16,7 @@ from screens.app import SyncFactory, services_for
 from screens.institution import InstitutionScreen
 from screens.widgets.status_bar import StatusBar
 from screens.widgets.virtual_table import VirtualTable
+from screens.widgets.wrapped import WrappedText
 from tests.live_server import LiveServer, SmallOffice, free_port, small_office
 from tests.test_app_fixtures import app_for, settle, visible_rows, wait_until, widget_text
 
@@ -103,7 +104,7 @@ async def test_visit_logged_offline_is_unsent_then_sent(office: SmallOffice) -> 
         await pilot.press("ctrl+e")
         await settle(pilot)
         assert isinstance(app.screen, InstitutionScreen)
-        assert "走访已保存" in str(app.screen.query_one("#feedback", Label).content)
+        assert "走访已保存" in str(app.screen.query_one("#feedback", WrappedText).plain)
         visits = widget_text(app.screen.query_one("#visits"))
         assert "前台仍有个人收款码" in visits and "未发送" in visits
         assert "未发送 1" in status_text(app)

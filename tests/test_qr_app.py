@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Label, Static
+from textual.widgets import Static
 
 from cache import Store
 from fieldkit import config
@@ -16,6 +16,7 @@ from screens.institution import InstitutionScreen
 from screens.qr import QRScreen
 from screens.widgets.code_check import CodeCheckInput
 from screens.widgets.footer import TranslatedFooter
+from screens.widgets.wrapped import WrappedText
 from tests.test_app_fixtures import app_for, settle
 from tests.test_qr_code_check import scan
 from tests.test_qr_fixtures import PUBLIC_KEY, signed_institution
@@ -85,7 +86,7 @@ async def test_tampered_cache_is_refused_on_the_code_screen_and_the_check(cache_
         await open_institution(app, pilot)
         app.screen.query_one(CodeCheckInput).focus()
         await scan(pilot, "wxp://f2f0personal")
-        result = str(app.screen.query_one("#code-result", Label).content)
+        result = str(app.screen.query_one("#code-result", WrappedText).plain)
         assert "本地数据被改动，请重新同步" in result
         app.screen.action_show_qr()
         await settle(pilot)
@@ -103,7 +104,7 @@ async def test_scanner_check_in_the_institution_screen(cache_file: Path) -> None
         await open_institution(app, pilot)
         app.screen.query_one(CodeCheckInput).focus()
         await scan(pilot, "https://qr.alipay.com/fkx0personal")
-        result = str(app.screen.query_one("#code-result", Label).content)
+        result = str(app.screen.query_one("#code-result", WrappedText).plain)
         assert "支付宝个人收款码" in result
     [op] = [op for op in store.pending_ops(10) if op["kind"] == "qr.checked"]
     assert op["data"]["found"] == "alipay_personal" and op["data"]["result"] == "mismatch"

@@ -47,6 +47,7 @@ from .validators import (
     validate_course_charge,
     validate_division,
     validate_mobile,
+    validate_phone,
     validate_uscc,
 )
 from .visits import (
@@ -123,6 +124,7 @@ __all__ = [
     "validate_course_charge",
     "validate_division",
     "validate_mobile",
+    "validate_phone",
     "validate_uscc",
     "validate_visit",
     "visit_from_wire",

@@ -114,6 +114,33 @@ def validate_mobile(value: str, field: str = "contact_phone") -> str:
     return digits
 
 
+# A landline: its area code (010, 02x, 0xxx), a local number of 7-8 digits not starting with 0,
+# maybe an extension: 0736-1234567, 07361234567, (0736) 1234567, 0736-1234567-802, …转802.
+_LANDLINE = re.compile(
+    r"^(0(?:10|2\d|[3-9]\d{2}))-?([1-9]\d{6,7})(?:(?:-|转|ext\.?)(\d{1,6}))?$", re.IGNORECASE
+)
+
+
+def validate_phone(value: str, field: str = "contact_phone") -> str:
+    """An institution's contact number: a mobile (as validate_mobile) or a landline with its area
+    code, which comes back as AREA-NUMBER[-EXTENSION] (0736-1234567)."""
+    compact = re.sub(r"[\s()（）]", "", _halfwidth(value))
+    landline = _LANDLINE.match(compact)
+    if landline:
+        area, number, extension = landline.groups()
+        return f"{area}-{number}" + (f"-{extension}" if extension else "")
+    try:
+        return validate_mobile(value, field)
+    except ValidationError:
+        raise ValidationError(
+            "phone",
+            f"电话号码“{value.strip()}”无效：手机号为以1开头的11位数字，座机请带区号（如 0736-1234567）",
+            f"Phone number '{value.strip()}' is invalid: a mobile is 11 digits starting with 1, "
+            "a landline needs its area code (e.g. 0736-1234567)",
+            field,
+        ) from None
+
+
 MAX_CLASS_HOURS = 60
 MAX_MONTHS = 3
 MAX_NON_ACADEMIC_FEN = 500_000  # 5,000 yuan

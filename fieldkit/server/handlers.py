@@ -136,7 +136,7 @@ def _contact_set(conn: Connection, caller: Caller, op: dict[str, Any], inst: Any
     phone = text_field(data, "contact_phone")
     if phone is not None:
         try:
-            values["contact_phone"] = domain.validate_mobile(phone)
+            values["contact_phone"] = domain.validate_phone(phone)
         except domain.ValidationError as exc:
             raise invalid(exc) from None
     applied: dict[str, Any] = {}

@@ -15,6 +15,8 @@ from textual.widgets import Button, Input, Label, Select
 
 from fieldkit import domain
 from fieldkit.domain.courses import fen_of
+from fieldkit.domain.dates import parse_date
+from fieldkit.domain.errors import ValidationError
 
 from ..i18n import tr
 
@@ -99,9 +101,9 @@ class ChargeDialog(ModalScreen[ChargeEntry | None]):
         if not text:
             return None
         try:
-            return date.fromisoformat(text.replace("/", "-"))
-        except ValueError:
-            raise ValueError(tr("charge.bad_date", self.lang, value=text)) from None
+            return parse_date(text)
+        except ValidationError as exc:  # the form, or a day that does not exist (2026-02-30)
+            raise ValueError(exc.message(self.lang)) from None
 
     def entry(self) -> ChargeEntry:
         """The charge the fields describe (ValueError or DomainError in words)."""

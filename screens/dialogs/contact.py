@@ -47,7 +47,7 @@ class ContactDialog(ModalScreen[tuple[str, str] | None]):
     def _ok(self) -> None:
         name = self.query_one("#name", Input).value.strip()
         try:
-            phone = domain.validate_mobile(self.query_one("#phone", Input).value)
+            phone = domain.validate_phone(self.query_one("#phone", Input).value)
         except domain.DomainError as exc:
             self.query_one("#error", Label).update(exc.message(self.lang))
             return

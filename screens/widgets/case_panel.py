@@ -14,6 +14,7 @@ from textual.widgets import Button, Label, Select, Static
 
 from fieldkit import domain
 from fieldkit.domain import cases as dc
+from fieldkit.domain.dates import parse_date
 
 from ..dialogs.case_form import CaseFormDialog
 from ..i18n import pick, tr, visit_kind_name
@@ -31,9 +32,9 @@ def _date(value: str, lang: str, required: bool = True) -> date | None:
     if not value and not required:
         return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(tr("visit.bad_date", lang, value=value)) from None
+        return parse_date(value)
+    except domain.ValidationError as exc:  # says whether the form or the day is wrong
+        raise ValueError(exc.message(lang)) from None
 
 
 class CasePanel(Vertical):

@@ -14,6 +14,8 @@ from textual.widgets import Button, Static
 
 from fieldkit import domain
 from fieldkit.domain import cases as dc
+from fieldkit.domain.dates import parse_date
+from fieldkit.domain.errors import ValidationError
 
 from ..dialogs.case_form import CaseFormDialog
 from ..i18n import tr
@@ -117,9 +119,9 @@ class RoundsPanel(Vertical):
             from fieldkit.sync.campaigns import check_request
 
             try:
-                due = date.fromisoformat(values["due"])
-            except ValueError:
-                raise ValueError(tr("visit.bad_date", t, value=values["due"])) from None
+                due = parse_date(values["due"])
+            except ValidationError as exc:  # the form, or a day that does not exist
+                raise ValueError(exc.message(t)) from None
             try:
                 sample: Any = float(values["sample"].rstrip("%"))
             except ValueError:
