@@ -27,10 +27,10 @@ from fieldkit import domain
 from fieldkit.domain.dates import parse_date
 from fieldkit.payment.qr import CodeCheck
 
-from .base import FieldkitScreen
 from .dialogs.charge import ChargeDialog, ChargeEntry, charge_words, record_entry
 from .dialogs.confirm import ConfirmDialog
 from .i18n import outcome_name, visit_kind_name
+from .visit_evidence import VisitEvidence
 from .widgets.code_check import CodeCheckInput
 from .widgets.footer import TranslatedFooter
 from .widgets.photo_inbox import PhotoInboxLine
@@ -39,8 +39,6 @@ from .widgets.wrapped import WrappedText
 
 if TYPE_CHECKING:
     from cache.drafts import VisitDraft
-
-DRAFT_DELAY = 0.3  # seconds of quiet before what was typed is written to disk
 
 
 class VisitForm(VerticalScroll):
@@ -52,7 +50,7 @@ def lines(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-class VisitScreen(FieldkitScreen):
+class VisitScreen(VisitEvidence):
     """Log one visit to one institution."""
 
     CSS_PATH = "visit.tcss"
@@ -236,90 +234,6 @@ class VisitScreen(FieldkitScreen):
     async def relabel(self) -> None:
         """Keep what was typed: the form keeps its labels until it is opened again."""
 
-    def _mount_draft(self) -> None:
-        """Put a draft's fields back; from then on, every change is kept on disk."""
-        if self.draft is not None:
-            self._restore(self.draft.fields)
-        self.call_after_refresh(self._start_drafting)
-
-    def _start_drafting(self) -> None:
-        self._blank = None if self.draft is not None else self.form_fields()
-
-    def form_fields(self) -> dict[str, Any]:
-        """Every field of the form as typed (strings, a list, a bool), for the draft."""
-        return {
-            "kind": str(self.query_one("#kind", Select).value),
-            "outcome": str(self.query_one("#outcome", Select).value),
-            "steps": list(self.query_one("#steps", SelectionList).selected),
-            "issues": self.query_one("#issues", TextArea).text,
-            "rect_items": self.query_one("#rect-items", TextArea).text,
-            "rect_deadline": self.query_one("#rect-deadline", Input).value,
-            "interview": self.query_one("#interview", Checkbox).value,
-            "next_visit": self.query_one("#next-visit", Input).value,
-            "notes": self.query_one("#notes", TextArea).text,
-            "code_checks": [
-                {k: getattr(c, k) for k in ("result", "found", "content_sha256", "zh", "en")}
-                for c in self.code_checks
-            ],
-        }
-
-    def _restore(self, fields: dict[str, Any]) -> None:
-        """Fill the form from a draft (fields it does not know are left as they are)."""
-        if fields.get("kind") in domain.VISIT_KINDS:
-            self.query_one("#kind", Select).value = fields["kind"]
-        if fields.get("outcome") in domain.OUTCOMES:
-            self.query_one("#outcome", Select).value = fields["outcome"]
-        steps = self.query_one("#steps", SelectionList)
-        for key in fields.get("steps") or []:
-            if key in domain.STEPS_BY_KEY:
-                steps.select(key)
-        for widget_id, name in (("#issues", "issues"), ("#rect-items", "rect_items")):
-            self.query_one(widget_id, TextArea).text = str(fields.get(name) or "")
-        self.query_one("#notes", TextArea).text = str(fields.get("notes") or "")
-        for widget_id, name in (("#rect-deadline", "rect_deadline"), ("#next-visit", "next_visit")):
-            self.query_one(widget_id, Input).value = str(fields.get(name) or "")
-        self.query_one("#interview", Checkbox).value = bool(fields.get("interview"))
-
-    @on(Input.Changed)
-    @on(TextArea.Changed)
-    @on(Select.Changed)
-    @on(SelectionList.SelectedChanged)
-    @on(Checkbox.Changed)
-    def _typed(self, event: Message) -> None:
-        """A field changed: write the draft once typing pauses."""
-        if isinstance(event, Input.Changed) and event.input.id == "code-check":
-            return  # the code being scanned is not part of the visit until it is checked
-        if self._blank is None and self.draft is None or self._visit_over:
-            return  # still filling the form in on mount
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
-        self._draft_timer = self.set_timer(DRAFT_DELAY, self._write_draft)
-
-    def _write_draft(self) -> None:
-        self._draft_timer = None
-        fields = self.form_fields()
-        if fields == self._blank:
-            return  # nothing typed yet
-        assert self.started_at is not None
-        self.save_draft(fields, self.started_at.isoformat())
-
-    @work(thread=True, group="draft", exit_on_error=False)
-    def save_draft(self, fields: dict[str, Any], started_at: str) -> None:
-        """Write the form to the cache's drafts (never sent), off the event loop."""
-        store = self.fk.store
-        with self._draft_lock:
-            if store is None or self._visit_over:
-                return
-            store.save_draft(self.visit_id, self.inst_id, started_at, fields)
-
-    def _stop_drafting(self) -> None:
-        """Ended or discarded: no draft is written after this."""
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
-            self._draft_timer = None
-        with self._draft_lock:
-            self._visit_over = True
-
     def _date(self, widget_id: str) -> date | None:
         """A date typed in an input, None when empty; ValueError names the bad value."""
         value = self.query_one(widget_id, Input).value.strip()
@@ -485,58 +399,6 @@ class VisitScreen(FieldkitScreen):
             record_entry(store, self.inst_id, visit.visit_id, entry)
         self.post_message(self.Saved())
 
-    @on(Input.Submitted, "#evidence-path")
-    def _evidence_given(self, event: Input.Submitted) -> None:
-        """Paths typed, pasted or dropped: reduced now, saved with the visit."""
-        from .widgets.evidence import dropped_paths
-
-        paths = dropped_paths(event.value)
-        event.input.value = ""
-        if paths:
-            self.prepare_evidence(paths, None)
-
-    def action_take_photos(self) -> None:
-        """Add the watched folder's new photos to this visit (saved with it)."""
-        files = list(self.fk.photo_inbox)
-        if not files:
-            self.notify(self.t("inbox.empty"))
-            return
-        self.fk.photo_inbox = ()  # taken: the inbox forgets them (kept so in the cache below)
-        self.notify(self.t("inbox.taking", n=len(files)))
-        self.prepare_evidence(files, None)
-        self._photos_taken(files)
-
-    @work(thread=True, group="evidence", exit_on_error=False)
-    def _photos_taken(self, files: list[Any]) -> None:
-        from fieldkit.evidence import inbox
-
-        store = self.fk.store
-        if store is not None:
-            inbox.taken(store, files)
-
-    @work(thread=True, group="evidence", exit_on_error=False)
-    def prepare_evidence(self, paths: list[Any], check: int | None) -> None:
-        """Reduce, read and hash files off the event loop; refusals are said in words."""
-        from fieldkit.evidence import prepare
-
-        kept, refused = [], []
-        for path in paths:
-            try:
-                kept.append(prepare(path))
-            except domain.DomainError as exc:
-                refused.append(f"{path.name}: {exc.message(self.fk.language)}")
-        self.app.call_from_thread(self._evidence_ready, kept, refused, check)
-
-    def _evidence_ready(self, kept: list[Any], refused: list[str], check: int | None) -> None:
-        self.evidence += [(k, check) for k in kept]
-        names = "、".join(k.name for k, _ in self.evidence)
-        text = Text(self.t("visit.evidence_added", names=names) if names else "")
-        for why in refused:
-            text.append("\n✗ " + why, "bold red")
-        self.query_one("#evidence-list", Label).update(text)
-        if refused:
-            self.notify("\n".join(refused), severity="error")
-
     def on_visit_screen_saved(self) -> None:
         """Back to the institution, saying the visit waits to be sent."""
         self.notify(self.t("visit.amended" if self.amending is not None else "visit.saved"))
@@ -668,9 +530,3 @@ class VisitScreen(FieldkitScreen):
         self.app.push_screen(
             ConfirmDialog(self.t("dialog.confirm_leave_visit"), self.fk.language), leave
         )
-
-    @work(thread=True, group="draft-discard", exit_on_error=False)
-    def discard_draft(self) -> None:
-        """Forget the draft of a discarded visit."""
-        if self.fk.store is not None:
-            self.fk.store.discard_draft(self.visit_id)
