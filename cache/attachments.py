@@ -19,6 +19,7 @@ from fieldkit import domain
 from fieldkit.domain.evidence import (
     DISK_RESERVE,
     DISK_WARN,
+    FILE_FIELDS,
 )
 
 from . import statements as sql
@@ -35,19 +36,7 @@ from .attachment_rows import (
 )
 from .edits import Edits
 
-META_FIELDS = (
-    "sha256",
-    "size",
-    "mime",
-    "name",
-    "width",
-    "height",
-    "taken_at",
-    "lat",
-    "lon",
-    "original_size",
-    "original_sha256",
-)
+META_FIELDS = FILE_FIELDS
 
 # The rows' functions that the sync code reaches through this module.
 __all__ = ["META_FIELDS", "Attachments", "apply_attachment", "write_synced"]

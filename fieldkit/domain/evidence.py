@@ -8,6 +8,20 @@ RECORD_NAMES = {
     "check": ("核码", "code check"),
     "case": ("整改事项", "case item"),
 }
+# What is kept of a stored file, on the laptop and at the office alike.
+FILE_FIELDS = (
+    "sha256",
+    "size",
+    "mime",
+    "name",
+    "width",
+    "height",
+    "taken_at",
+    "lat",
+    "lon",
+    "original_size",
+    "original_sha256",
+)
 MAX_FILES_PER_RECORD = 30
 DISK_RESERVE = (
     200 * 1024 * 1024

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from fieldkit.domain.evidence import MAX_FILES_PER_RECORD, RECORD_KINDS
+from fieldkit.domain.evidence import FILE_FIELDS, MAX_FILES_PER_RECORD, RECORD_KINDS
 from fieldkit.evidence import limits
 
 from .auth import Caller, institution_scope
@@ -102,23 +102,7 @@ def attachment_add(conn: Connection, caller: Caller, op: dict[str, Any], inst: A
     return {}
 
 
-_KEPT = (
-    "attachment_id",
-    "record",
-    "record_id",
-    "item",
-    "sha256",
-    "size",
-    "mime",
-    "name",
-    "width",
-    "height",
-    "taken_at",
-    "lat",
-    "lon",
-    "original_size",
-    "original_sha256",
-)
+_KEPT = ("attachment_id", "record", "record_id", "item", *FILE_FIELDS)
 
 
 def _check_record(conn: Connection, inst: Any, kind: str, record_id: str, item: Any) -> None:
