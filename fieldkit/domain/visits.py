@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -68,6 +68,9 @@ class Visit:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+_WIRE_FIELDS = tuple(f.name for f in fields(Visit) if f.name != "extra")
+
+
 def validate_visit(visit: Visit) -> Visit:
     """Check a visit's kind, outcome, steps, times and rectification notice."""
     if visit.kind not in VISIT_KINDS:
@@ -131,8 +134,8 @@ def validate_visit(visit: Visit) -> Visit:
 
 def visit_to_wire(visit: Visit) -> dict[str, Any]:
     """The `visit.create` op data of DESIGN.md."""
-    data = asdict(visit)
-    data.pop("extra")
+    # Every other field holds a str, bool or None: read as they are (asdict would deep-copy).
+    data = {name: getattr(visit, name) for name in _WIRE_FIELDS}
     data["started_at"] = visit.started_at.isoformat()
     data["ended_at"] = visit.ended_at.isoformat() if visit.ended_at else None
     data["next_visit_on"] = visit.next_visit_on.isoformat() if visit.next_visit_on else None

@@ -19,11 +19,22 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
+from .bulk import executemany
 from .store import institutions, reviews, steps, visits
 
 _ACTIVE = "fieldkit_push_batch"
 _CHUNK = 500
 _STEP_VALUES = ("status", "reason", "note", "hlc", "updated_by", "received_ms")
+
+
+_UPDATE_STEP = (
+    update(steps)
+    .where(
+        steps.c.institution_id == bindparam("b_institution"),
+        steps.c.step == bindparam("b_step"),
+    )
+    .values({k: bindparam(k) for k in _STEP_VALUES})
+)
 
 
 class NeedsDatabase(Exception):
@@ -161,27 +172,25 @@ class Batch:
     def flush(self) -> None:
         """Send the buffered writes: one executemany per table, one for the steps changed."""
         journal, self._journal = self._journal, []
-        by_table: dict[str, tuple[Table, list[dict[str, Any]]]] = {}
+        by_table: dict[tuple[str, tuple[str, ...]], tuple[Table, list[dict[str, Any]]]] = {}
         changed: dict[tuple[str, str], dict[str, Any]] = {}
         for what, target, payload in journal:
             if what == "insert":
-                by_table.setdefault(target.name, (target, []))[1].append(payload)
+                key = (target.name, tuple(payload))
+                by_table.setdefault(key, (target, []))[1].append(payload)
             else:
                 changed[(target["institution_id"], target["step"])] = target
-        for table, rows in by_table.values():
-            self.conn.execute(insert(table), rows)
+        for (name, columns), (table, rows) in by_table.items():
+            executemany(self.conn, insert(table), rows, columns, f"batch:{name}:{columns}")
         if changed:
-            self.conn.execute(
-                update(steps)
-                .where(
-                    steps.c.institution_id == bindparam("b_institution"),
-                    steps.c.step == bindparam("b_step"),
-                )
-                .values({k: bindparam(k) for k in _STEP_VALUES}),
+            executemany(
+                self.conn,
+                _UPDATE_STEP,
                 [
                     {"b_institution": i, "b_step": s} | {k: row[k] for k in _STEP_VALUES}
                     for (i, s), row in changed.items()
                 ],
+                key="batch:steps",
             )
         self._created.clear()
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     update,
 )
 
+from .bulk import executemany
 from .schema import change_marks, changes, meta
 
 
@@ -25,6 +26,7 @@ def dumps(value: Any) -> str:
 
 
 _PENDING = "fieldkit_pending_changes"
+_INSERT_CHANGE = insert(changes)
 
 
 def emit(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -82,8 +84,9 @@ def write_changes(conn: Connection, rows: Sequence[dict[str, Any]], seal: bool =
             )
     first = _allocate(conn, max(1, len(rows)))
     if rows:
-        conn.execute(
-            insert(changes),
+        executemany(
+            conn,
+            _INSERT_CHANGE,
             [
                 {
                     "seq": seq,
@@ -96,6 +99,7 @@ def write_changes(conn: Connection, rows: Sequence[dict[str, Any]], seal: bool =
                 }
                 for seq, r in enumerate(rows, start=first)
             ],
+            key="changelog:changes",
         )
     conn.execute(
         insert(change_marks).values(seq=first + max(1, len(rows)) - 1, mark=secrets.token_hex(8))

@@ -13,6 +13,7 @@ from fieldkit import domain
 
 from .auth import Caller
 from .batch import Batch, NeedsDatabase
+from .bulk import executemany, insert_many
 from .handlers import BUFFERED, HANDLERS, emit_step, emit_visit
 from .opdata import MAX_AHEAD_MS, UNSTORABLE, Rejected, check_data, now_ms
 from .store import (
@@ -28,6 +29,8 @@ from .store import (
 )
 
 SERVER_OWNED_KINDS = ("institution.", "payment.", "bank.")
+# The first answer to each op the batch claimed, stored with its op id.
+_ANSWER = update(ops).where(ops.c.op_id == bindparam("id")).values(result=bindparam("answer"))
 
 
 @dataclass
@@ -116,11 +119,7 @@ def _push_batch(
                 results[i] = _reused(op)
             else:
                 results[i] = _repeat(known[op_id].result)
-    if answers:
-        conn.execute(
-            update(ops).where(ops.c.op_id == bindparam("id")).values(result=bindparam("answer")),
-            answers,
-        )
+    executemany(conn, _ANSWER, answers, key="push:answer")
     if any(r["status"] == "applied" for r in results.values()):
         store.save_clock(conn)
     for i, op in enumerate(batch):  # the same op id again later in the batch: a re-send
@@ -138,7 +137,7 @@ def _claim(
     """Insert the op ids not seen before (in id order, so racing batches lock alike); the new ones."""
     if not batch:
         return set()
-    now = now_iso()
+    now, pending = now_iso(), {"status": "pending"}
     rows = [
         {
             "op_id": op["op_id"],
@@ -147,14 +146,13 @@ def _claim(
             "kind": op["kind"],
             "institution_id": op["institution_id"],
             "hlc": op["hlc"],
-            "result": {"status": "pending"},
+            "result": pending,
             "received_at": now,
         }
         for op in sorted(batch, key=lambda op: op["op_id"])
     ]
-    insert_new = _insert_or_ignore(conn.dialect.name)
-    found = conn.execute(insert_new.returning(ops.c.op_id), rows)
-    return set(found.scalars())
+    insert_new = _insert_or_ignore(conn.dialect.name).returning(ops.c.op_id)
+    return {row[0] for row in insert_many(conn, insert_new, rows, key="push:claim")}
 
 
 def _insert_or_ignore(dialect: str) -> Any:
