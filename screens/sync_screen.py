@@ -49,6 +49,9 @@ def op_time(op: dict[str, Any], tz: tzinfo | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz or UTC).strftime("%m-%d %H:%M")
 
 
+REASON_WIDTH = 24  # cells of the reason column; the detail line under the table has the rest
+
+
 def reason_words(op: dict[str, Any], lang: str) -> str:
     """Why the office refused an op: its own message in this language, else the reason code's."""
     message = op.get("message") or ""
@@ -119,9 +122,11 @@ class SyncScreen(FieldkitScreen):
             table.add_column(self.t("syncs.col_when"), width=11)
             table.add_column(self.t("syncs.col_inst"), width=20)
             table.add_column(self.t("syncs.col_kind"), width=26)
-            if table_id == "#rejected":
-                table.add_column(self.t("syncs.col_reason"))
-            else:  # a fixed width: an auto-sized column is measured again at every reload
+            # fixed widths: an auto-sized column is measured again at every reload, and a header
+            # drawn before the rows' measure came in stayed narrow (the zh snapshot, now and then)
+            if table_id == "#rejected":  # 12 Chinese characters; the line below shows it whole
+                table.add_column(self.t("syncs.col_reason"), width=REASON_WIDTH)
+            else:
                 table.add_column(self.t("syncs.col_state"), width=10)
         self.query_one("#rejected", DataTable).focus()
         self.reload()
@@ -171,7 +176,7 @@ class SyncScreen(FieldkitScreen):
             for op in ops:
                 inst_id = op.get("institution_id") or ""
                 last = (
-                    Text(reason_words(op, lang), "red")
+                    Text(reason_words(op, lang), "red", overflow="ellipsis", no_wrap=True)
                     if table_id == "#rejected"
                     else tr(f"sync.{self._shown_state(op)}", lang)
                 )
