@@ -118,6 +118,19 @@ def test_push_idempotence_and_conflicts_on_postgres(office: tuple[SmallOffice, s
 def test_stats_and_reassignment_on_postgres(
     office: tuple[SmallOffice, str], pg_url: str, tmp_path: Path
 ) -> None:
+    # the field's mark this test counts, made here (the module's office is shared: the push test
+    # marks the same step, so in either order one institution is registered in the field)
+    mark = {
+        "op_id": str(uuid.uuid4()),
+        "hlc": domain.HLC("pg-stats").now(),  # now: later than the push test's marks
+        "kind": "step.set",
+        "institution_id": "JG4307020002",
+        "data": {"step": "registered", "status": "done", "reason": None, "note": None},
+    }
+    pushed = call(
+        office, "POST", "/api/v1/sync/push", "tech_a", json={"client_id": "pg-stats", "ops": [mark]}
+    )
+    assert pushed.json()["results"][0]["status"] == "applied", pushed.text
     stats = call(office, "GET", "/api/v1/stats", "city_supervisor").json()
     # the field's marks and the bank's answer, beside figures the platform has not reported yet
     assert (stats["institutions"], stats["field"]["bank_verified"]) == (5, 1)
