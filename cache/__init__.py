@@ -10,10 +10,10 @@ raises `CacheFull` (a `CacheUnavailable`), a damaged file `CacheDamaged`. `open_
 opens a cache, or keeps a damaged one aside (renamed, never deleted) and rescues its readable ops
 into a fresh one (`salvage`). A pulled page that does not fit raises `MalformedChange`.
 
-Search: an in-memory copy of the search keys (loaded by `Store.warm_search()`, which the app's
-list runs in a worker when it opens) answers every word; before it is loaded, words of 3+
-characters use the trigram index. A big load or pull (200+ institutions) leaves the index stale
-(the copy answers then); no search rebuilds it, `Store.build_search_index()` does when asked.
+Search: an in-memory index of every row's search text (`cache.search`, numpy), built once by
+`Store.warm_search()` (the app's list runs it in a worker when it opens and after each sync) or
+by the first search that finds none; it follows every commit (this process's and others')
+through the search_changes log, so a keystroke never rebuilds it.
 """
 
 from .errors import (

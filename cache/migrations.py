@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from . import platform, progress
+from . import platform, progress, search
 from .schema import APPLICATION_ID, LIST_INDEXES, MIGRATION_SET
 
 MIGRATIONS = Migrations(MIGRATION_SET)
@@ -277,6 +277,12 @@ def _attachments(db: Database) -> None:
         )
     """,
     )
+
+
+@MIGRATIONS(name="0012_search_changes")
+def _search_changes(db: Database) -> None:
+    """The log of changed search keys that every process's in-memory search index follows."""
+    _run(db, search.changes_sql(progress.ROW_BY_ROW))
 
 
 def _run(db: Database, script: str) -> None:

@@ -42,20 +42,16 @@ SORT_INDEXES = {"priority": "institutions_priority"}
 DUE = "i.next_visit_on <= :today"
 DUE_INDEX = "institutions_due"
 NOT_DUE = "(i.next_visit_on IS NULL OR i.next_visit_on > :today)"
-# From this many matches, walking the sort's index (stopping after one page) beats sorting them.
-WALK_FROM = 400
 LEVELS = ("county", "city")
 _COLUMNS = ", ".join(f"i.{c}" for c in ASSIGNMENT_COLUMNS)
 
 
 def _where(
     conn: sqlite3.Connection,
-    matcher: search.Matcher,
-    query: str,
+    matches: search.Matches | None,
     filter: str,
     today: date,
-    indexed: bool,
-) -> tuple[str, dict[str, Any], search.Matches | None]:
+) -> tuple[str, dict[str, Any]]:
     if filter not in FILTERS:
         raise ValueError(f"unknown filter {filter!r}; one of {', '.join(FILTERS)}")
     params: dict[str, Any] = {"today": today.isoformat()}
@@ -63,34 +59,28 @@ def _where(
         from . import platform  # (platform imports the store's edits, which import this module)
 
         params["discrepant"] = json.dumps(sorted(platform.discrepant_ids(conn, today)))
-    matches = matcher.match(conn, query, indexed)
     if matches is None:
-        return FILTERS[filter], params, None
-    params["ids"] = matches.rowids_json
-    return (
-        f"i.rowid IN (SELECT value FROM json_each(:ids)) AND {FILTERS[filter]}",
-        params,
-        matches,
-    )
+        return FILTERS[filter], params
+    condition, values = matches.sql()
+    return f"{condition} AND {FILTERS[filter]}", {**params, **values}
 
 
 def assignments(
     conn: sqlite3.Connection,
-    matcher: search.Matcher,
-    query: str,
+    matches: search.Matches | None,
     filter: str,
     sort: str,
     limit: int,
     offset: int,
     today: date,
-    indexed: bool = True,
 ) -> list[AssignmentRow]:
-    """One page of the assignment list."""
+    """One page of the assignment list (`matches`: what the search box matches, None: all)."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
-    where, params, matches = _where(conn, matcher, query, filter, today, indexed)
+    where, params = _where(conn, matches, filter, today)
     limit, offset = max(0, int(limit)), max(0, int(offset))
-    walk = filter == "all" and (matches is None or matches.count >= WALK_FROM)
+    # Many matches (a mask, not rowids): walking the sort's index stops after one page.
+    walk = filter == "all" and (matches is None or matches.rowids_json is None)
     index = SORT_INDEXES.get(sort) if walk else None
     if sort != "priority":
         return _page(conn, where, params, SORTS[sort], index, limit, offset)
@@ -151,14 +141,12 @@ def _count(
 
 def count_assignments(
     conn: sqlite3.Connection,
-    matcher: search.Matcher,
-    query: str,
+    matches: search.Matches | None,
     filter: str,
     today: date,
-    indexed: bool = True,
 ) -> int:
     """How many rows the assignment list has for this search and filter."""
-    where, params, matches = _where(conn, matcher, query, filter, today, indexed)
+    where, params = _where(conn, matches, filter, today)
     if filter == "all" and matches is not None:
         return matches.count
     return _count(conn, where, params)

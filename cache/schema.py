@@ -22,6 +22,7 @@ KNOWN = (
     "0008_visit_drafts",
     "0009_platform_courses",
     "0011_attachments",
+    "0012_search_changes",
 )
 # PRAGMA application_id marks the file as a fieldkit cache ("FKC1").
 APPLICATION_ID = 0x464B4331

@@ -1,107 +1,207 @@
-"""Finding institutions from what a technician types: the trigram index for words of 3+ characters,
-an in-memory copy of the search keys for shorter words (the trigram index finds nothing for them)."""
+"""Finding institutions from what a technician types, with an index built once and kept in step.
+
+The index (`search_index.SearchIndex`, numpy) is built from every row of search_keys once: when
+the list opens (`Store.warm_search()`, in a worker), or by the first search if it comes first.
+Afterwards it follows changes through the search_changes log that triggers fill (migration
+0012): a changed row is answered from its current text until the next build, and a big load
+(which clears the log and leaves a reset mark) makes the next search or warm-up build it again.
+Every process sees every commit this way, its own and others'. A keystroke only reads the log
+and asks the index: a few milliseconds at 77,500 institutions for any word.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-TRIGRAM = 3
+if TYPE_CHECKING:
+    from .search_index import Delta, Mask, SearchIndex
+
+Reader = Callable[[], AbstractContextManager[sqlite3.Connection]]
+RESET = -1  # the row a big load writes to search_changes: every row may have changed
+# Up to sqrt(SPARSE_FACTOR * rows) matches the page query is handed their rowids (and sorts
+# them); beyond, it walks the sort's index checking a mask, which stops after one page.
+SPARSE_FACTOR = 2
+REBUILD_AFTER = 2000  # changed rows answered from their text before a warm-up builds again
 
 
 def terms(query: str) -> list[str]:
     """The lower-cased words of a query, split on whitespace (full-width spaces too)."""
-    return query.replace("\u3000", " ").lower().split()
-
-
-def needs_index(query: str) -> bool:
-    """Whether the query has a word long enough for the trigram index."""
-    return any(len(t) >= TRIGRAM for t in terms(query))
+    return query.replace("\u3000", " ").replace("\x00", "").lower().split()
 
 
 @dataclass(frozen=True)
 class Matches:
-    """The institutions (rowids) a query matches, as a JSON list for json_each, and how many."""
+    """The institutions a query matches: how many, and for the page query either their rowids
+    (a JSON list, when few) or a mask (one byte per rowid, 1 for a match)."""
 
-    rowids_json: str
     count: int
+    mask: bytes
+    rowids_json: str | None
+
+    def sql(self) -> tuple[str, dict[str, object]]:
+        """The condition on `i.rowid` that keeps the matches, and its parameters."""
+        if self.rowids_json is not None:
+            return "i.rowid IN (SELECT value FROM json_each(:ids))", {"ids": self.rowids_json}
+        return "substr(:hits, i.rowid + 1, 1) = x'01'", {"hits": self.mask}
 
 
 class Matcher:
-    """Answers which institutions match a query; remembers the last answer (page and count ask alike).
-
-    Short words are looked up in an in-memory copy of search_keys: Python's substring search over
-    7,750 texts takes under a millisecond. Words of 3+ characters use the trigram index while the
-    copy is not loaded (loading it costs a few milliseconds), and the copy once it is (the index
-    is slowest, up to ~5 ms, for common words that match thousands, the copy takes ~0.7 ms for
-    any word). Both give the same answer. The copy and the last answer are forgotten after this
-    process changes search keys (`invalidate`) or another process commits (PRAGMA data_version).
-    """
+    """Answers which institutions match a query; remembers the last answer (page and count ask alike)."""
 
     def __init__(self) -> None:
-        self._rows: list[tuple[int, str]] | None = None
-        self._version: int | None = None
-        self._last: tuple[tuple[tuple[str, ...], bool], Matches] | None = None
+        self._index: SearchIndex | None = None
+        self._delta: Delta | None = None
+        self._seq = 0  # the last change of search_changes the index has taken in
+        self._reset = False  # a big load since the build: build again before answering
+        self._building = threading.Lock()
+        self._last: tuple[tuple[str, ...], Matches] | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether an index is built (tests and the app's warm-up look)."""
+        return self._index is not None and not self._reset
 
     def invalidate(self) -> None:
-        """Forget the copy and the last answer."""
-        self._rows = None
+        """Forget the last answer (this process is changing search keys)."""
         self._last = None
 
-    def warm(self, conn: sqlite3.Connection) -> None:
-        """Load the copy (if the file changed since, or it was never loaded)."""
-        self._follow(conn)
-        self._keys(conn)
+    def warm(self, reader: Reader) -> None:
+        """Build the index if there is none, a big load made it stale, or many rows changed."""
+        with reader() as conn:
+            self._follow(conn)
+        delta = self._delta
+        if self.ready and delta is not None and len(delta.texts) <= REBUILD_AFTER:
+            return
+        self._build(reader)
+
+    def _build(self, reader: Reader) -> None:
+        """Read every row (holding the cache briefly) and build outside the cache's lock."""
+        from .search_index import Delta, SearchIndex
+
+        with self._building:
+            with reader() as conn:
+                conn.execute("BEGIN")
+                try:
+                    seq = _max_seq(conn)
+                    rows = conn.execute("SELECT rowid, keys FROM search_keys").fetchall()
+                finally:
+                    conn.execute("COMMIT")
+            index = SearchIndex([(r[0], r[1]) for r in rows])
+            with reader():
+                self._index, self._delta, self._seq, self._reset = index, Delta(), seq, False
+                self._last = None
 
     def _follow(self, conn: sqlite3.Connection) -> None:
-        """Forget what another process's commit made stale (PRAGMA data_version)."""
-        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        if version != self._version:
-            self.invalidate()
-            self._version = version
+        """Take in the changes logged since the index was built (any process's)."""
+        if self._index is None or self._delta is None or self._reset:
+            return
+        changes = conn.execute(
+            "SELECT seq, row FROM search_changes WHERE seq > ? ORDER BY seq", (self._seq,)
+        ).fetchall()
+        if not changes:
+            return
+        self._seq = changes[-1][0]
+        self._last = None
+        rows = {row for _, row in changes}
+        if RESET in rows:
+            self._reset = True
+            return
+        texts: dict[int, str | None] = dict.fromkeys(rows)
+        for row, keys in conn.execute(
+            "SELECT rowid, keys FROM search_keys WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(rows)),),
+        ):
+            texts[row] = keys
+        self._delta = _grown(self._index, self._delta, texts)
 
-    def match(self, conn: sqlite3.Connection, query: str, indexed: bool = True) -> Matches | None:
+    def total(self, reader: Reader) -> int | None:
+        """How many rows there are, from the index (None before it is built)."""
+        with reader() as conn:
+            self._follow(conn)
+            if not self.ready or self._index is None or self._delta is None:
+                return None
+            index, delta = self._index, self._delta
+            held = index.rows
+            for row, text in delta.texts.items():
+                was = 0 <= row < index.size and bool(index.everyone[row])
+                held += (text is not None) - was
+            return held
+
+    def match(self, reader: Reader, query: str) -> Matches | None:
         """What the query matches, or None for an empty query (everything)."""
         words = terms(query)
         if not words:
             return None
-        self._follow(conn)
-        key = (tuple(words), indexed)
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        found = self._find(conn, words, indexed)
-        matches = Matches(json.dumps(found), len(found))
-        self._last = (key, matches)
-        return matches
+        with reader() as conn:
+            self._follow(conn)
+        if not self.ready:
+            self._build(reader)  # no warm-up came first, or a big load since
+        with reader() as conn:
+            self._follow(conn)
+            key = tuple(words)
+            if self._last is not None and self._last[0] == key:
+                return self._last[1]
+            assert self._index is not None and self._delta is not None
+            from .search_index import find_all
 
-    def _find(self, conn: sqlite3.Connection, words: list[str], indexed: bool) -> list[int]:
-        use_index = indexed and self._rows is None
-        long = [t for t in words if len(t) >= TRIGRAM and use_index]
-        short = [t for t in words if t not in long]
-        if long:
-            fts = " AND ".join(_phrase(t) for t in long)
-            found = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", (fts,)
-                )
-            ]
-            if not short:
-                return found
-            keep = set(found)
-            candidates = [row for row in self._keys(conn) if row[0] in keep]
-        else:
-            candidates = self._keys(conn)
-        for word in short:
-            candidates = [row for row in candidates if word in row[1]]
-        return [rowid for rowid, _ in candidates]
-
-    def _keys(self, conn: sqlite3.Connection) -> list[tuple[int, str]]:
-        if self._rows is None:
-            self._rows = [(r[0], r[1]) for r in conn.execute("SELECT rowid, keys FROM search_keys")]
-        return self._rows
+            matches = _matches(find_all(self._index, self._delta, words), self._index.rows)
+            self._last = (key, matches)
+            return matches
 
 
-def _phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
+def changes_sql(row_by_row: str) -> str:
+    """The log of changed search keys (migration 0012): a row per changed row, and a reset
+    mark (row -1, the log emptied) when a big load begins (`row_by_row`: not inside one)."""
+    log = "INSERT INTO search_changes (row) VALUES"
+    reset = f"BEGIN DELETE FROM search_changes; {log} ({RESET}); END"
+    return (
+        "CREATE TABLE search_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL);\n"
+        f"CREATE TRIGGER search_changes_ai AFTER INSERT ON search_keys WHEN {row_by_row} "
+        f"BEGIN {log} (new.rowid); END;\n"
+        f"CREATE TRIGGER search_changes_au AFTER UPDATE ON search_keys WHEN {row_by_row} "
+        f"BEGIN {log} (new.rowid); END;\n"
+        f"CREATE TRIGGER search_changes_ad AFTER DELETE ON search_keys WHEN {row_by_row} "
+        f"BEGIN {log} (old.rowid); END;\n"
+        "CREATE TRIGGER search_changes_load AFTER INSERT ON meta WHEN new.key = 'bulk_load' "
+        f"{reset};\n"
+        "CREATE TRIGGER search_changes_reload AFTER UPDATE ON meta WHEN new.key = 'bulk_load' "
+        f"{reset};\n"
+        f"{log} ({RESET})"
+    )
+
+
+def _max_seq(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(seq), 0) FROM search_changes").fetchone()[0])
+
+
+def _grown(index: SearchIndex, delta: Delta, texts: dict[int, str | None]) -> Delta:
+    """The delta with these rows' current texts (rows of the index among them made stale)."""
+    import numpy as np
+
+    from .search_index import Delta
+
+    stale = delta.stale if delta.stale is not None else np.zeros(index.size, dtype=np.bool_)
+    stale = stale.copy()
+    inside = [r for r in texts if 0 <= r < index.size]
+    stale[inside] = True
+    return Delta({**delta.texts, **texts}, stale)
+
+
+def sparse(rows: int) -> int:
+    """Up to how many matches the page query sorts rowids rather than walk an index."""
+    return max(100, int((SPARSE_FACTOR * rows) ** 0.5))
+
+
+def _matches(hits: Mask, rows: int) -> Matches:
+    import numpy as np
+
+    count = int(np.count_nonzero(hits))
+    if count <= sparse(rows):
+        return Matches(count, b"", json.dumps(np.flatnonzero(hits).tolist()))
+    return Matches(count, hits.view(np.uint8).tobytes(), None)

@@ -168,11 +168,11 @@ class AssignmentsScreen(FieldkitScreen):
         """Lay out the columns for this width, load the first page, follow the sync."""
         self.after_compose()
         self.follow_sync()
-        self.warm_search()
+        self.call_after_refresh(self.warm_search)  # once the list is painted
 
     @work(thread=True, group="warm-search", exit_on_error=False)
     def warm_search(self) -> None:
-        """Load the search keys into memory now, so the first word typed does not wait for it."""
+        """Build the search index now (if missing or stale), so no word typed waits for it."""
         if self.fk.store is not None:
             self.fk.store.warm_search()
 

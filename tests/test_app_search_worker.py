@@ -72,11 +72,11 @@ async def test_typing_goes_on_while_the_cache_is_busy_and_the_latest_query_wins(
         assert str(screen.query_one("#count", Label).content) == "共 1 家"
 
 
-async def test_the_first_word_after_start_finds_the_keys_already_in_memory(store: Store) -> None:
+async def test_the_first_word_after_start_finds_the_index_already_built(store: Store) -> None:
     app = app_for(store, "en")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)  # the list screen's warm-up worker has run
-        assert store._matcher._rows is not None
+        assert store._matcher.ready  # the index was built before the first keystroke
         await pilot.press("slash", *"wl")
         await wait_until(pilot, lambda: not app.screen.loading_query)
         assert app.screen.total == store.count_assignments("wl")

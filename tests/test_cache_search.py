@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from cache import Store
-from cache.search import Matcher
-from tests.test_cache_fixtures import institution, institutions, open_loaded
+from tests.test_cache_fixtures import institution, open_loaded
 
 
 @pytest.fixture
@@ -169,7 +167,7 @@ def test_a_big_load_is_searchable_at_once_and_no_search_rebuilds_its_index(
         s.bulk_load(many(300), [])
         assert s.get_meta("search_index") == "stale"
         assert s.count_assignments("育") == 300  # short words never wait for the index
-        assert s.count_assignments("培训1299") == 1  # nor long ones: the copy answers
+        assert s.count_assignments("培训1299") == 1  # nor long ones: the in-memory index answers
         assert s.get_meta("search_index") == "stale"  # a keystroke never rebuilds it
         assert s.build_search_index() is True  # only when asked to
         assert s.get_meta("search_index") is None
@@ -206,40 +204,6 @@ def test_another_process_changing_the_file_is_seen_by_short_searches(tmp_path: P
         second.close()
 
 
-def test_the_trigram_index_and_the_in_memory_copy_agree(tmp_path: Path) -> None:
-    rng = random.Random(11)
-    s = Store.open(tmp_path / "agree.sqlite")
-    s.bulk_load(many(250) + institutions(), [])
-    s.build_search_index()
-    names = [r.name for r in s.assignments(limit=1000)]
-    words = [
-        "培训",
-        "常德育",
-        "changde1",
-        "cd12",
-        "CD12",
-        "人民路66",
-        "1390736",
-        "不存在",
-        "52430702",
-        "育才培训12",
-        "ĀBC",
-        "ｘｕｅ",
-    ]
-    words += [
-        name[i : i + rng.randint(3, 6)]
-        for name in names[:60]
-        for i in (rng.randrange(len(name) - 2),)
-    ]
-    conn = s._conn  # the matcher itself, cold (trigram index) and warm (in-memory copy)
-    for word in words:
-        for query in (word, word + " 培"):
-            cold, warm = Matcher(), Matcher()
-            warm._keys(conn)
-            assert cold.match(conn, query) == warm.match(conn, query), query
-    s.close()
-
-
 def test_search_works_while_another_writer_holds_the_file(tmp_path: Path) -> None:
     path = tmp_path / "held.sqlite"
     with Store.open(path) as s:
@@ -248,9 +212,7 @@ def test_search_works_while_another_writer_holds_the_file(tmp_path: Path) -> Non
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        assert (
-            s.count_assignments("育才培训12") == 100
-        )  # no index rebuild possible: the copy answers
+        assert s.count_assignments("育才培训12") == 100  # the in-memory index answers
         assert s.get_meta("search_index") == "stale"
     finally:
         other.execute("ROLLBACK")

@@ -1,0 +1,226 @@
+"""The in-memory search index: the same answers as scanning every row, for any word and any
+change since it was built (local edits, pulled changes, another process, a big load)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cache import Store
+from cache.search import Matcher, _grown, sparse, terms
+from cache.search_index import Delta, SearchIndex, find_all
+from tests.test_cache_fixtures import institution, open_loaded
+
+# Few characters, so common characters and pairs (the bitsets) and rare ones (the positions)
+# both occur; Chinese, pinyin letters, digits and a space between words.
+ALPHABET = "培训学校长沙星辰蒋aixnueo0517-"
+texts = st.text(alphabet=ALPHABET, max_size=24)
+queries = st.text(alphabet=ALPHABET + "  ", min_size=1, max_size=8)
+
+
+def scan(rows: dict[int, str], query: str) -> set[int]:
+    """The brute-force answer: rows whose text holds every word of the query."""
+    words = terms(query)
+    return {r for r, text in rows.items() if all(w in text for w in words)}
+
+
+def answer(index: SearchIndex, delta: Delta, query: str) -> set[int]:
+    return set(np.flatnonzero(find_all(index, delta, terms(query))).tolist())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=60), st.lists(queries, min_size=1, max_size=6))
+def test_the_index_answers_as_a_scan_of_every_row(rows: list[str], asked: list[str]) -> None:
+    held = {n + 1: text for n, text in enumerate(rows)}
+    index = SearchIndex(list(held.items()))
+    for query in asked + [text[1:4] for text in rows[:5]] + [text for text in rows[:3]]:
+        if terms(query):
+            assert answer(index, Delta(), query) == scan(held, query), query
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(texts, min_size=1, max_size=40),
+    st.dictionaries(st.integers(1, 50), st.one_of(st.none(), texts), max_size=12),
+    st.lists(queries, min_size=1, max_size=6),
+)
+def test_rows_changed_since_the_build_are_answered_from_their_new_text(
+    rows: list[str], changes: dict[int, str | None], asked: list[str]
+) -> None:
+    held = {n + 1: text for n, text in enumerate(rows)}
+    index = SearchIndex(list(held.items()))
+    delta = _grown(index, Delta(), changes)
+    now = {**held, **{r: t for r, t in changes.items() if t is not None}}
+    now = {r: t for r, t in now.items() if changes.get(r, "") is not None}
+    for query in asked + [t[:3] for t in changes.values() if t]:
+        if terms(query):
+            assert answer(index, delta, query) == scan(now, query), query
+
+
+def test_an_empty_cache_and_words_it_has_never_seen() -> None:
+    empty = SearchIndex([])
+    assert answer(empty, Delta(), "培训") == set()
+    index = SearchIndex([(1, "培训"), (3, "沙")])
+    assert answer(index, Delta(), "龙") == set()
+    assert answer(index, Delta(), "培训 沙") == set()
+    assert answer(index, Delta(), "训") == {1}
+
+
+def keys(store: Store) -> dict[int, str]:
+    with store._read() as conn:
+        return {r[0]: r[1] for r in conn.execute("SELECT rowid, keys FROM search_keys")}
+
+
+def listed(store: Store, query: str) -> set[int]:
+    """The rowids the list shows for a query (every page), checked against its count."""
+    rows = store.assignments(query, sort="name", limit=100_000)
+    assert store.count_assignments(query) == len(rows)
+    with store._read() as conn:
+        ids = {r[0]: r[1] for r in conn.execute("SELECT id, rowid FROM institutions")}
+    return {ids[r.id] for r in rows}
+
+
+def many(count: int, name: str = "育才") -> list[dict[str, object]]:
+    base = institution(3)
+    return [
+        {
+            **base,
+            "id": f"JG430702{n:04d}",
+            "name": f"常德{name}培训{n}",
+            "pinyin": f"changde{name}{n}",
+            "initials": f"cd{n}",
+            "contact_phone": f"1390736{n:04d}",
+        }
+        for n in range(1000, 1000 + count)
+    ]
+
+
+WORDS = [
+    "培训",
+    "育才",
+    "changde",
+    "cd1",
+    "1390736",
+    "常德育才培训19",
+    "欧阳",
+    "ouyang",
+    "王",
+    "lh",
+]
+
+
+def test_the_index_follows_edits_pulls_and_removals_without_being_built_again(
+    tmp_path: Path,
+) -> None:
+    store = open_loaded(tmp_path / "cache.sqlite")
+    store.bulk_load(many(300), [])
+    store.warm_search()
+    built = store._matcher._index
+    assert built is not None and store._matcher.ready
+    for word in WORDS:
+        assert listed(store, word) == scan(keys(store), word), word
+    store.set_contact("JG4307021001", contact_name="欧阳修", contact_phone="13711112222")
+    renamed = {**many(1)[0], "id": "JG4307021002", "name": "湘潭黑白围棋", "pinyin": "ouyang"}
+    store.apply_changes(
+        [
+            {"seq": 1, "kind": "institution", "id": renamed["id"], "data": renamed},
+            {"seq": 2, "kind": "unassigned", "id": "JG4307021003", "data": {}},
+        ],
+        cursor=2,
+    )
+    new = {**many(1)[0], "id": "JG4307029999", "name": "新来的欧阳培训", "pinyin": "xinlai"}
+    store.apply_changes([{"seq": 3, "kind": "institution", "id": new["id"], "data": new}], 3)
+    assert listed(store, "欧阳修") == {rowid_of(store, "JG4307021001")}
+    assert listed(store, "黑白") == {rowid_of(store, "JG4307021002")}
+    assert listed(store, "常德育才培训1002") == set()  # its old name is gone
+    assert listed(store, "常德育才培训1003") == set()  # unassigned
+    assert listed(store, "新来的") == {rowid_of(store, "JG4307029999")}
+    for word in WORDS + ["黑白", "1111", "xinlai", "欧阳 培训"]:
+        assert listed(store, word) == scan(keys(store), word), word
+    assert store.count_assignments("") == len(keys(store)) == 8 + 300 - 1 + 1
+    assert store._matcher._index is built  # followed, not rebuilt
+    store.close()
+
+
+def rowid_of(store: Store, inst_id: str) -> int:
+    with store._read() as conn:
+        return int(
+            conn.execute("SELECT rowid FROM institutions WHERE id = ?", (inst_id,)).fetchone()[0]
+        )
+
+
+def test_a_big_load_makes_the_index_build_again_and_another_process_is_followed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.sqlite"
+    first = open_loaded(path)
+    first.warm_search()
+    built = first._matcher._index
+    second = Store.open(path)
+    try:
+        second.set_contact(institution(7)["id"], contact_name="欧阳修")
+        assert listed(first, "欧阳修") == {rowid_of(first, institution(7)["id"])}
+        assert first._matcher._index is built
+        second.bulk_load(many(300, name="明德"), [])  # another process's big load
+        assert listed(first, "明德培训") == scan(keys(first), "明德培训")
+        assert len(listed(first, "明德培训")) == 300
+        assert first._matcher._index is not built  # built again after the reset mark
+        first.bulk_load(many(300, name="树人"), [])  # and this process's own
+        assert listed(first, "明德") == set() and len(listed(first, "树人培训")) == 300
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_page_in_list_order_whether_the_matches_are_few_or_many(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "page.sqlite")
+    store.bulk_load(many(1900), [])  # more matches than sparse(1,900) = 100 ... and fewer
+    store.set_step("JG4307021500", "registered", "blocked", by="T1", reason="缺材料")
+    everything = store.assignments("", limit=100_000)
+    assert sparse(1900) == 100  # 10 and 100 matches: their rowids; 1,000 and 1,900: a mask
+    for word, expected in (("培训", 1900), ("培训1", 1000), ("培训15", 100), ("培训150", 10)):
+        held = keys(store)
+        rowids = {rowid_of(store, r.id): r.id for r in everything}
+        wanted = [r.id for r in everything if word in held[rowid_of(store, r.id)]]
+        assert len(wanted) == expected and set(rowids.values()) >= set(wanted)
+        for offset in (0, 60, expected - 10):
+            page = store.assignments(word, limit=60, offset=offset)
+            assert [r.id for r in page] == wanted[offset : offset + 60], (word, offset)
+        assert store.count_assignments(word) == expected
+        assert store.count_assignments(word, filter="blocked") == int("JG4307021500" in wanted)
+    assert store.assignments("培训")[0].id == "JG4307021500"  # blocked first, as without a search
+    store.close()
+
+
+def test_a_keystroke_reads_the_log_and_nothing_else_once_built(tmp_path: Path) -> None:
+    store = open_loaded(tmp_path / "cache.sqlite")
+    store.warm_search()
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    Matcher.match(store._matcher, store._read, "长沙")
+    store._conn.set_trace_callback(None)
+    assert statements and all("search_changes" in s for s in statements), statements
+    store.close()
+
+
+def test_the_log_is_kept_by_the_file_itself(tmp_path: Path) -> None:
+    store = open_loaded(tmp_path / "cache.sqlite")
+    store.set_contact(institution(2)["id"], contact_name="欧阳修")
+    store.close()
+    conn = sqlite3.connect(tmp_path / "cache.sqlite")
+    logged = [r[0] for r in conn.execute("SELECT row FROM search_changes ORDER BY seq")]
+    conn.close()
+    assert logged[-1] != -1 and len(logged) >= 2
+
+
+def test_opening_the_cache_does_not_load_numpy() -> None:
+    """numpy (~0.1 s to import) is loaded by the index's build in a worker, never at start."""
+    code = "import sys, cache, cache.store, cache.search; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
