@@ -91,3 +91,23 @@ def test_fieldkit_profile_in_the_environment_wins_over_the_last_opened(
     monkeypatch.delenv("FIELDKIT_PROFILE")
     (config.paths.home() / "profiles" / "last-opened").write_text("../elsewhere", "utf-8")
     assert profiles.current() == "default"  # a note that is no profile name is not followed
+
+
+def test_help_and_usage_errors_speak_the_last_opened_profiles_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("FIELDKIT_LANG")  # the language comes from a profile, not the system
+    config.save(config.Settings(profile="default", language="zh"))
+    config.save(config.Settings(profile="demo-technician", language="en"))
+    profiles.remember("demo-technician")  # as `fieldkit demo` leaves it
+    assert main(["qr", "--help"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert out.startswith("usage:") and "write a PDF here" in out and "写入 PDF 文件" not in out
+    assert main(["qr", "JG4307020001", "--size", "a3"]) == ExitCode.USAGE
+    assert "invalid choice: 'a3'" in capsys.readouterr().err
+    # named outright, a profile speaks its own language
+    assert main(["--profile", "default", "qr", "--help"]) == ExitCode.OK
+    assert "写入 PDF 文件" in capsys.readouterr().out
+    monkeypatch.setenv("FIELDKIT_PROFILE", "default")
+    assert main(["qr", "--help"]) == ExitCode.OK
+    assert "写入 PDF 文件" in capsys.readouterr().out

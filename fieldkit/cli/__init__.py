@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from fieldkit import __version__, config, logs
+from fieldkit import __version__, config, logs, profiles
 from fieldkit.cli import exits
 from fieldkit.cli.exits import CommandFailed, ExitCode
 from fieldkit.cli.office_parser import add_office_commands
@@ -310,11 +310,12 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
 
 
 def interface_language(argv: Sequence[str]) -> str:
-    """--lang if given, else the profile's saved language, else the system's ('zh' or 'en')."""
+    """--lang if given, else the saved language of the profile the command will act on (named,
+    else FIELDKIT_PROFILE, else the one the app last opened), else the system's ('zh' or 'en')."""
     lang = prescan(argv, "--lang")
     if lang in LANGS:
         return lang
-    profile = prescan(argv, "--profile") or os.environ.get("FIELDKIT_PROFILE", "default")
+    profile = prescan(argv, "--profile") or profiles.current()
     try:
         saved = config.load(profile).language
     except config.ConfigError:
