@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
 import logging
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
@@ -23,6 +21,8 @@ from fieldkit import config
 
 from .i18n import MESSAGES, tr
 from .palette import InstitutionCommands
+from .start import run_from_cli as run_from_cli  # the `fieldkit` command's entry, re-exported
+from .start import services_for as services_for
 from .widgets.footer import binding_label
 from .widgets.status_bar import StatusChanged, StatusView
 
@@ -122,7 +122,7 @@ class FieldkitApp(App[None]):
         from .assignments import AssignmentsScreen
 
         self._show_technician()
-        self.push_screen(AssignmentsScreen())
+        self.call_later(self.push_screen, AssignmentsScreen())
         self.call_after_refresh(self.start_services)
         if self._notice:
             self.notify(self._notice, severity="warning", timeout=30)
@@ -144,7 +144,7 @@ class FieldkitApp(App[None]):
         self.start_services()
 
     def start_services(self) -> None:
-        """Read the counts and start syncing in the background."""
+        """Once the list is painted: read the counts, watch the photo folder, start syncing."""
         from .photo_watch import PhotoWatch
 
         gc.enable()
@@ -153,10 +153,18 @@ class FieldkitApp(App[None]):
         self.photo_watch = PhotoWatch(self)  # the watched folder, in the background
         self.photo_watch.start()
         if self._sync_factory is not None:
-            self.sync = self._sync_factory(self._on_sync_status)
-            self.run_worker(
-                self.sync.run(), name="background-sync", group="sync", exit_on_error=False
-            )
+            self._build_sync(self._sync_factory)
+
+    @work(thread=True, group="sync-start", exit_on_error=False)
+    def _build_sync(self, factory: SyncFactory) -> None:
+        """Build the background sync in a thread: its HTTP client loads httpx and the system's CA
+        certificates (~0.2 s), which on the event loop would hold up the first keys typed."""
+        sync = factory(self._on_sync_status)
+        self.call_from_thread(self._run_sync, sync)
+
+    def _run_sync(self, sync: BackgroundSync) -> None:
+        self.sync = sync
+        self.run_worker(sync.run(), name="background-sync", group="sync", exit_on_error=False)
 
     def use_services(self, settings: config.Settings, store: Store, sync: SyncFactory) -> None:
         """Adopt what a successful first-run login produced, then open the list."""
@@ -472,48 +480,3 @@ def make_app(
     """The app with its services: a cache (None before first login), a sync builder, a clock;
     a notice to show once at start; the demo's switchable network."""
     return FieldkitApp(settings, store, sync, clock, notice, demo_network)
-
-
-def services_for(settings: config.Settings) -> tuple[Store, SyncFactory, str | None]:
-    """Open the profile's cache (repairing a damaged one) and prepare its background sync.
-
-    The third item says, in the user's language, what a repair did (None when nothing was wrong).
-    The profile becomes the one commands use when none is named (fieldkit.profiles).
-    """
-    from cache.salvage import open_or_salvage
-    from fieldkit import profiles
-    from fieldkit.sync import BackgroundSync, SyncClient
-
-    token = config.load_token(settings.profile)
-    store, repaired = open_or_salvage(settings.cache_path)
-    profiles.remember(settings.profile)
-
-    def build(on_status: Callable[[SyncStatus], None]) -> BackgroundSync:
-        return BackgroundSync(SyncClient(settings, store, token), on_status)
-
-    return store, build, repaired.message(settings.language) if repaired else None
-
-
-def run_from_cli(args: argparse.Namespace) -> int:
-    """`fieldkit` with no command: open the app on the profile (first-run screen if not logged in)."""
-    from cache.errors import CacheError
-    from fieldkit.cli.client import exit_code_for
-
-    try:
-        settings = config.load(args.profile)
-        if getattr(args, "lang", None):
-            settings.language = args.lang  # --lang: this run's interface language
-        store, sync, notice = services_for(settings) if settings.logged_in else (None, None, None)
-    except (config.ConfigError, CacheError) as exc:
-        print(exc, file=sys.stderr)
-        return exit_code_for(exc)
-    app = make_app(settings, store, sync, notice=notice)
-    from .dialogs.preview import probe_terminal
-
-    probe_terminal()  # before the app owns the terminal (evidence previews)
-    try:
-        app.run()
-    finally:
-        if app.store is not None:
-            app.store.close()
-    return 0

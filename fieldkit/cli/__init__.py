@@ -20,11 +20,12 @@ from fieldkit.cli.options import (
     bi,
     localise,
     prescan,
+    profile_name,
 )
 
 # command name -> (module, function). Each function takes the parsed args and returns an exit code.
 HANDLERS: dict[str, tuple[str, str]] = {
-    "app": ("screens.app", "run_from_cli"),
+    "app": ("screens.start", "run_from_cli"),
     "demo": ("fieldkit.demo", "cmd_demo"),
     "login": ("fieldkit.cli.client", "cmd_login"),
     "sync": ("fieldkit.cli.client", "cmd_sync"),
@@ -323,6 +324,19 @@ def interface_language(argv: Sequence[str]) -> str:
     return saved if saved in LANGS else "en"
 
 
+def parse_command_line(words: list[str]) -> argparse.Namespace:
+    """The parsed command line; plain `fieldkit` (the app) without building every command's
+    parser, which would add ~20 ms to each start (benchmarks/bench_app.py)."""
+    if not words:
+        try:
+            return argparse.Namespace(
+                command=None, profile=profile_name(profiles.current()), lang=None
+            )
+        except argparse.ArgumentTypeError:
+            pass  # a bad FIELDKIT_PROFILE: the parser says so, as for any other command line
+    return build_parser(interface_language(words)).parse_args(words)
+
+
 def _utf8_output() -> None:
     """Write UTF-8 even where the console or a redirect defaults to a legacy code page (Windows)."""
     for stream in (sys.stdout, sys.stderr):
@@ -336,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _utf8_output()
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser(interface_language(words)).parse_args(words)
+        args = parse_command_line(words)
     except SystemExit as exc:  # --help, --version (0) or a wrong command line (2)
         return int(exc.code or 0) if not isinstance(exc.code, str) else int(ExitCode.USAGE)
     if args.lang:
