@@ -80,7 +80,15 @@ def main() -> int:
         token = token_from(out)
         (folder / "token").write_text(token, encoding="utf-8")
         home = folder / "home"
-        env = {**os.environ, "FIELDKIT_HOME": str(home), "FIELDKIT_LANG": "zh"}
+        # bytecode kept, as an installed fieldkit has it (see bench_app.env_for): without it a
+        # PYTHONDONTWRITEBYTECODE shell compiles every project module at every `fieldkit sync`
+        env = {
+            **os.environ,
+            "FIELDKIT_HOME": str(home),
+            "FIELDKIT_LANG": "zh",
+            "PYTHONPYCACHEPREFIX": str(folder / "bytecode"),
+        }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         with office_process(db) as url:
             login = [*fieldkit_argv(), "login", url, "--token-file", str(folder / "token")]
             timed(login, env)

@@ -38,17 +38,26 @@ SOURCES = ("price_board", "receipt", "contract", "word_of_mouth", "other")
 # --- applying pulled changes (inside the page's transaction) -------------------------------------
 def apply_platform(conn: sqlite3.Connection, data: dict[str, Any]) -> set[str]:
     """Store the platform's reading of an institution the cache holds; return it as touched."""
-    inst_id = str(data["institution_id"])
+    row = reading_row(data)
+    store_readings(conn, [row])
+    return {row[0]}
+
+
+def reading_row(data: dict[str, Any]) -> tuple[str, str]:
+    """(institution_id, stored text) of a pulled reading; ValueError for one without steps."""
     if not isinstance(data.get("steps"), dict):
         raise ValueError("platform change without steps")
-    if conn.execute("SELECT 1 FROM institutions WHERE id = ?", (inst_id,)).fetchone() is None:
-        return set()
-    conn.execute(
-        "INSERT INTO platform_readings VALUES (?, ?) "
+    return str(data["institution_id"]), json.dumps(data, ensure_ascii=False)
+
+
+def store_readings(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
+    """Keep readings (from reading_row) of the institutions the cache holds; others are dropped."""
+    conn.executemany(
+        "INSERT INTO platform_readings SELECT ?1, ?2 WHERE EXISTS "
+        "(SELECT 1 FROM institutions WHERE id = ?1) "
         "ON CONFLICT (institution_id) DO UPDATE SET data = excluded.data",
-        (inst_id, json.dumps(data, ensure_ascii=False)),
+        rows,
     )
-    return {inst_id}
 
 
 def apply_course(conn: sqlite3.Connection, data: dict[str, Any]) -> set[str]:

@@ -1,15 +1,28 @@
-"""Applying the office's institution and visit changes (a pull never overwrites local edits)."""
+"""Applying the office's pulled changes (a pull never overwrites local edits).
+
+A province's first pull is 100,000 changes, the office's order interleaving each institution,
+its platform reading and its eleven steps; one statement per change cost more than the download.
+So a page is written in segments: a stretch of the page holding only institutions, readings and
+steps is written kind by kind, each kind in page order with one executemany of prepared tuples,
+institutions first (a reading is kept only for a cached institution, and a step needs nothing
+else). Any other kind ends the stretch and is applied alone, in its place, by the caller's
+`apply_one`, so changes that depend on each other (an institution unassigned, then back) keep
+their order.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from fieldkit import domain
 
-from .rows import CONTACT_FIELDS, institution_params, visit_params
-from .statements import INST_UPSERT, VISIT_UPSERT
+from . import platform, progress
+from .rows import CONTACT_FIELDS, INSTITUTION_FIELDS, institution_row, visit_params
+from .statements import INST_PULL, STEP_UPSERT, VISIT_UPSERT
 
+# A new row starts with no progress; the caller refreshes it once the page is applied.
 NO_PROGRESS: dict[str, Any] = {
     "sync_state": "synced",
     "done": 0,
@@ -22,25 +35,200 @@ NO_PROGRESS: dict[str, Any] = {
     "next_visit_on": None,
     "unsent": 0,
 }
+_NO_PROGRESS_ROW = ("synced", *(NO_PROGRESS[c] for c in progress.COLUMN_NAMES))  # INST_PULL's order
+
+# What a row or a statement of a run raises on a change this code cannot store.
+BAD_CHANGE = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,  # a list or an object where text is stored
+)
 
 
-def apply_institution(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> str:
-    """Upsert an institution, keeping contact fields with unsent local edits; return its id."""
-    params = institution_params(data)
-    inst_id = params["id"]
-    row = conn.execute(
-        "SELECT contact_name, contact_phone FROM institutions WHERE id = ?", (inst_id,)
-    ).fetchone()
-    for field in CONTACT_FIELDS:
-        if row is not None and f"{field}:{inst_id}" in dirty:
-            params[field] = row[field]  # a local edit not yet accepted wins until it is
-    # A new row starts with no progress; the caller refreshes it once the page is applied.
-    params.update(NO_PROGRESS)
-    conn.execute(INST_UPSERT, params)
-    conn.execute("DELETE FROM pending_removals WHERE institution_id = ?", (inst_id,))
-    return str(inst_id)
+class BadChange(Exception):
+    """A change of the page that cannot be applied (`change`), and why (`detail`)."""
+
+    def __init__(self, change: dict[str, Any], detail: str) -> None:
+        super().__init__(detail)
+        self.change, self.detail = change, detail
 
 
+ApplyOne = Callable[[sqlite3.Connection, dict[str, Any], set[str]], set[str]]
+
+
+def apply_page(
+    conn: sqlite3.Connection, changes: list[dict[str, Any]], dirty: set[str], apply_one: ApplyOne
+) -> set[str]:
+    """Write a page's changes; the institutions whose progress they may move.
+
+    `dirty`: the registers with unsent local edits, which the office's values do not overwrite.
+    Raises BadChange naming the change (for a statement of many: the first change it writes)."""
+    touched: set[str] = set()
+    stretch: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RUNS}
+    for change in changes:
+        kind = change.get("kind")
+        if kind in stretch:
+            stretch[kind].append(change)
+            continue
+        _write_stretch(conn, stretch, dirty, touched)
+        try:
+            touched |= apply_one(conn, change, dirty)
+        except BAD_CHANGE as exc:
+            raise BadChange(change, f"{type(exc).__name__}: {exc}") from None
+    _write_stretch(conn, stretch, dirty, touched)
+    return touched
+
+
+def _write_stretch(
+    conn: sqlite3.Connection,
+    stretch: dict[str, list[dict[str, Any]]],
+    dirty: set[str],
+    touched: set[str],
+) -> None:
+    """Write a stretch of institutions, readings and steps, kind by kind (RUNS' order), and
+    empty it."""
+    for kind, run in stretch.items():
+        if run:
+            rows = RUNS[kind][0](run, dirty, touched)
+            try:
+                RUNS[kind][1](conn, rows, dirty)
+            except BAD_CHANGE as exc:
+                raise BadChange(run[0], f"{type(exc).__name__}: {exc}") from None
+            run.clear()
+
+
+def _bad(change: dict[str, Any], exc: Exception) -> BadChange:
+    return BadChange(change, f"{type(exc).__name__}: {exc}")
+
+
+# --- steps ---------------------------------------------------------------------------------------
+def _step_rows(
+    run: list[dict[str, Any]], dirty: set[str], touched: set[str]
+) -> list[tuple[Any, ...]]:
+    """The steps rows pulled step changes write: none for a register with local edits, nor for
+    a step this version does not know (it could not be shown)."""
+    rows = []
+    statuses, known = domain.STATUSES, domain.STEPS_BY_KEY
+    for change in run:
+        try:
+            data = change["data"]
+            inst_id, key, status = str(data["institution_id"]), str(data["step"]), data["status"]
+            if status not in statuses:
+                raise ValueError(f"unknown status {status!r}")
+        except BAD_CHANGE as exc:
+            raise _bad(change, exc) from None
+        if key not in known or (dirty and f"step:{inst_id}:{key}" in dirty):
+            continue
+        touched.add(inst_id)
+        get = data.get
+        rows.append(
+            (
+                inst_id,
+                key,
+                status,
+                get("reason"),
+                get("note"),
+                get("hlc"),
+                get("updated_by"),
+                "synced",
+            )
+        )
+    return rows
+
+
+def _store_steps(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dirty: set[str]) -> None:
+    conn.executemany(STEP_UPSERT, rows)
+
+
+# --- institutions --------------------------------------------------------------------------------
+def _institution_rows(
+    run: list[dict[str, Any]], dirty: set[str], touched: set[str]
+) -> list[tuple[Any, ...]]:
+    """The institutions rows of pulled institutions (their progress starts empty: the caller
+    refreshes it once the page is in)."""
+    rows = []
+    for change in run:
+        try:
+            row = institution_row(change["data"])
+        except BAD_CHANGE as exc:
+            raise _bad(change, exc) from None
+        touched.add(str(row[0]))
+        rows.append((*row, *_NO_PROGRESS_ROW))
+    return rows
+
+
+def _store_institutions(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dirty: set[str]
+) -> None:
+    kept = _local_contacts(conn, [str(r[0]) for r in rows], dirty) if dirty else {}
+    if kept:  # a contact edited here and not yet accepted wins until it is
+        rows = [_keep_contacts(r, kept[str(r[0])]) if str(r[0]) in kept else r for r in rows]
+    conn.executemany(INST_PULL, rows)
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM pending_removals)").fetchone()[0]:
+        conn.executemany(
+            "DELETE FROM pending_removals WHERE institution_id = ?", [(r[0],) for r in rows]
+        )
+
+
+def _local_contacts(
+    conn: sqlite3.Connection, ids: list[str], dirty: set[str]
+) -> dict[str, dict[str, Any]]:
+    """The cached contact fields of these institutions that have unsent local edits."""
+    edited = [i for i in ids if any(f"{field}:{i}" in dirty for field in CONTACT_FIELDS)]
+    kept: dict[str, dict[str, Any]] = {}
+    for inst_id in edited:
+        row = conn.execute(
+            "SELECT contact_name, contact_phone FROM institutions WHERE id = ?", (inst_id,)
+        ).fetchone()
+        if row is not None:
+            kept[inst_id] = {
+                field: row[field] for field in CONTACT_FIELDS if f"{field}:{inst_id}" in dirty
+            }
+    return kept
+
+
+def _keep_contacts(row: tuple[Any, ...], local: dict[str, Any]) -> tuple[Any, ...]:
+    values = list(row)
+    for field, value in local.items():
+        values[INSTITUTION_FIELDS.index(field)] = value
+    return tuple(values)
+
+
+# --- platform readings ---------------------------------------------------------------------------
+def _reading_rows(
+    run: list[dict[str, Any]], dirty: set[str], touched: set[str]
+) -> list[tuple[Any, ...]]:
+    rows = []
+    for change in run:
+        try:
+            row = platform.reading_row(change["data"])
+        except BAD_CHANGE as exc:
+            raise _bad(change, exc) from None
+        touched.add(row[0])  # (an institution not cached: its refresh updates nothing)
+        rows.append(row)
+    return rows
+
+
+def _store_readings(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dirty: set[str]) -> None:
+    platform.store_readings(conn, rows)
+
+
+Rows = Callable[[list[dict[str, Any]], set[str], set[str]], list[tuple[Any, ...]]]
+Store = Callable[[sqlite3.Connection, list[tuple[Any, ...]], set[str]], None]
+
+# The kinds written together, in the order a stretch writes them: rows from the changes, then
+# one statement for them all.
+RUNS: dict[str, tuple[Rows, Store]] = {
+    "institution": (_institution_rows, _store_institutions),
+    "platform": (_reading_rows, _store_readings),
+    "step": (_step_rows, _store_steps),
+}
+
+
+# --- one at a time -------------------------------------------------------------------------------
 def apply_visit(conn: sqlite3.Connection, data: dict[str, Any], dirty: set[str]) -> set[str]:
     """Upsert a visit by visit_id unless it has unsent local ops; return its institution."""
     if f"visit:{data['visit_id']}" in dirty:

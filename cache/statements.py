@@ -19,15 +19,11 @@ def utcnow() -> str:
 _INST_COLS = ", ".join(INSTITUTION_FIELDS) + ", sync_state, " + ", ".join(progress.COLUMN_NAMES)
 
 
-_INST_MARKS = (
-    ", ".join(f":{c}" for c in INSTITUTION_FIELDS)
-    + ", :sync_state, "
-    + ", ".join(f":{c}" for c in progress.COLUMN_NAMES)
-)
-
-
-INST_UPSERT = (
-    f"INSERT INTO institutions ({_INST_COLS}) VALUES ({_INST_MARKS}) ON CONFLICT(id) DO UPDATE SET "
+# A pulled run of institutions, in one executemany (the caller keeps locally edited contacts).
+INST_PULL = (
+    f"INSERT INTO institutions ({_INST_COLS}) VALUES ("
+    + ", ".join("?" * (len(INSTITUTION_FIELDS) + 1 + len(progress.COLUMN_NAMES)))
+    + ") ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in INSTITUTION_FIELDS if c != "id")
 )
 

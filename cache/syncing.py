@@ -176,64 +176,20 @@ class Syncing(StoreCore):
             if sum(1 for c in changes if c.get("kind") == "institution") >= BIG_LOAD:
                 sql.put_meta(conn, progress.STALE_KEY, "stale")
             self._observe_newest(changes)
-            touched: set[str] = set()
-            steps: list[tuple[Any, ...]] = []  # runs of step changes go in one executemany
-            for change in changes:
-                try:
-                    if change.get("kind") == "step":
-                        steps += self._step_row(change, dirty, touched)
-                        continue
-                    conn.executemany(sql.STEP_UPSERT, steps)
-                    steps = []
-                    touched |= self._apply_one(conn, change, dirty)
-                except (
-                    KeyError,
-                    TypeError,
-                    ValueError,
-                    AttributeError,
-                    sqlite3.IntegrityError,
-                    sqlite3.ProgrammingError,  # a list or an object where text is stored
-                ) as exc:
-                    raise MalformedChange(change, f"{type(exc).__name__}: {exc}") from None
             try:
-                conn.executemany(sql.STEP_UPSERT, steps)
-            except (sqlite3.IntegrityError, sqlite3.ProgrammingError) as exc:
-                raise MalformedChange(changes[-1], str(exc)) from None
+                touched = pull.apply_page(conn, changes, dirty, self._apply_one)
+            except pull.BadChange as bad:
+                raise MalformedChange(bad.change, bad.detail) from None
             progress.refresh(conn, touched)  # (ids no longer cached update nothing)
             sql.put_meta(conn, "cursor", str(int(cursor)))
             sql.put_meta(conn, "clock", self.clock.now())
 
-    def _step_row(
-        self, change: dict[str, Any], dirty: set[str], touched: set[str]
-    ) -> list[tuple[Any, ...]]:
-        """The steps row a pulled step change writes (none if the register has local edits)."""
-        data = change["data"]
-        inst_id, key, status = str(data["institution_id"]), str(data["step"]), data["status"]
-        if status not in domain.STATUSES:
-            raise ValueError(f"unknown status {status!r}")
-        if key not in domain.STEPS_BY_KEY or f"step:{inst_id}:{key}" in dirty:
-            return []  # a step this version does not know cannot be shown; it is skipped
-        touched.add(inst_id)
-        return [
-            (
-                inst_id,
-                key,
-                status,
-                data.get("reason"),
-                data.get("note"),
-                data.get("hlc"),
-                data.get("updated_by"),
-                "synced",
-            )
-        ]
-
     def _apply_one(
         self, conn: sqlite3.Connection, change: dict[str, Any], dirty: set[str]
     ) -> set[str]:
-        """Apply one change other than a step; return the institutions whose progress it may move."""
+        """Apply one change of a kind not written in runs (pull.RUNS); return the institutions
+        whose progress it may move."""
         kind, data = change.get("kind"), change.get("data") or {}
-        if kind == "institution":
-            return {pull.apply_institution(conn, data, dirty)}
         if kind == "visit":
             return pull.apply_visit(conn, data, dirty)
         if kind == "attachment":
@@ -244,8 +200,6 @@ class Syncing(StoreCore):
             outbox.unassign(conn, inst_id)
         if kind in cases.PULLED_KINDS:
             return cases.apply_change(conn, str(kind), data)
-        if kind == "platform":
-            return platform.apply_platform(conn, data)
         if kind == "course":
             return platform.apply_course(conn, data)
         return set()

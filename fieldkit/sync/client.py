@@ -476,7 +476,7 @@ class SyncClient:
     def _apply(self, page: wire.Page) -> None:
         """Observe the page's stamps (each distinct one once), then apply it and its cursor
         together."""
-        for stamp in {s for change in page.changes for s in wire.change_stamps(change)}:
+        for stamp in page.stamps:
             self.store.clock.observe(stamp)
         self.store.apply_changes(page.changes, page.cursor)
 

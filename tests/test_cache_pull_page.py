@@ -1,0 +1,134 @@
+"""A pulled page is written kind by kind in stretches (cache.pull): it must leave the cache as
+applying its changes one at a time does, local edits kept, and name the change it cannot store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cache import MalformedChange, Store
+from fieldkit import domain
+from tests.test_cache_fixtures import institution, open_loaded
+
+I1, I2, I3, I9 = (institution(n)["id"] for n in (1, 2, 3, 4))
+STAMP = "000000000000000-0000-office"
+# What a pull writes (the local edits' own stamps and op ids differ from one cache to another).
+TABLES = {
+    "institutions": "* FROM institutions ORDER BY id",
+    "steps": "institution_id, step, status, reason, note, sync_state FROM steps ORDER BY 1, 2",
+    "platform_readings": "* FROM platform_readings ORDER BY institution_id",
+    "search_keys": "* FROM search_keys ORDER BY rowid",
+    "pending_removals": "institution_id FROM pending_removals ORDER BY 1",
+    "outbox": "kind, institution_id, register, state FROM outbox ORDER BY seq",
+}
+
+
+def change(seq: int, kind: str, data: dict[str, Any] | None, id_: str = "") -> dict[str, Any]:
+    return {"seq": seq, "kind": kind, "id": id_ or f"{kind}-{seq}", "data": data}
+
+
+def step(seq: int, inst: str, key: str, status: str, reason: str | None = None) -> dict[str, Any]:
+    data = {"institution_id": inst, "step": key, "status": status, "reason": reason}
+    return change(seq, "step", {**data, "hlc": STAMP, "updated_by": "office"})
+
+
+def reading(seq: int, inst: str) -> dict[str, Any]:
+    return change(seq, "platform", {"institution_id": inst, "steps": {"registered": True}})
+
+
+def page() -> list[dict[str, Any]]:
+    """A page as an office interleaves it: each institution, its reading, its steps; an
+    unassignment and the same institution back; a step the page sets twice."""
+    renamed = {**institution(1), "name": "长沙星辰教育（新址）", "contact_phone": "13800000000"}
+    fresh = {**institution(4), "id": "JG4307029999", "name": "新来的机构"}
+    return [
+        change(1, "institution", renamed, I1),
+        reading(2, I1),
+        step(3, I1, "registered", domain.DONE),
+        step(4, I1, "qualification", domain.DONE),  # edited here, unsent: kept
+        step(5, I1, "no_such_step", domain.DONE),  # unknown to this version: skipped
+        change(6, "institution", fresh, fresh["id"]),
+        step(7, fresh["id"], "registered", domain.BLOCKED, "负责人不在"),
+        reading(8, "JG0000000000"),  # not cached: dropped
+        change(9, "unassigned", None, I2),
+        change(10, "institution", {**institution(2), "name": "回来了"}, I2),
+        step(11, I2, "registered", domain.DONE),
+        step(12, I1, "registered", domain.TODO),  # the same step again: the later one stands
+        reading(13, fresh["id"]),
+    ]
+
+
+def contents(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables a pull writes, straight from the file."""
+    with sqlite3.connect(path) as conn:
+        return {
+            table: conn.execute(f"SELECT {query}").fetchall() for table, query in TABLES.items()
+        }
+
+
+def prepared(path: Path) -> Store:
+    """The fixture cache with unsent local edits: a contact and a step of I1."""
+    store = open_loaded(path)
+    store.set_contact(I1, contact_name="本地改的联系人")
+    store.set_step(I1, "qualification", domain.BLOCKED, "银行未受理", by="T1")
+    return store
+
+
+def test_a_page_written_in_runs_leaves_what_one_change_at_a_time_leaves(tmp_path: Path) -> None:
+    whole, single = prepared(tmp_path / "whole.sqlite"), prepared(tmp_path / "single.sqlite")
+    whole.apply_changes(page(), 13)
+    for each in page():
+        single.apply_changes([each], each["seq"])
+    whole.close(), single.close()
+    written = contents(tmp_path / "whole.sqlite")
+    assert written == contents(tmp_path / "single.sqlite")
+
+    rows = {r[0]: r for r in written["institutions"]}
+    assert rows[I1][1] == "长沙星辰教育（新址）"
+    with sqlite3.connect(tmp_path / "whole.sqlite") as conn:
+        conn.row_factory = sqlite3.Row
+        one = conn.execute("SELECT * FROM institutions WHERE id = ?", (I1,)).fetchone()
+        assert one["contact_name"] == "本地改的联系人"  # the unsent edit wins
+        assert one["contact_phone"] == "13800000000"  # the field not edited here follows
+        steps = dict(
+            conn.execute(
+                "SELECT step, status FROM steps WHERE institution_id = ?", (I1,)
+            ).fetchall()
+        )
+        assert steps["qualification"] == domain.BLOCKED and steps["registered"] == domain.TODO
+        assert "no_such_step" not in steps
+        fresh = conn.execute("SELECT * FROM institutions WHERE id = 'JG4307029999'").fetchone()
+        assert fresh["blocked"] == 1 and fresh["next_step"] == "registered"  # progress refreshed
+        readings = [r[0] for r in conn.execute("SELECT institution_id FROM platform_readings")]
+        assert sorted(readings) == sorted([I1, "JG4307029999"])
+
+
+def test_a_reading_sent_before_its_institution_in_one_stretch_is_kept(tmp_path: Path) -> None:
+    store = open_loaded(tmp_path / "cache.sqlite")
+    new = {**institution(4), "id": "JG4307028888"}
+    store.apply_changes([reading(1, new["id"]), change(2, "institution", new, new["id"])], 2)
+    assert store.platform_reading(new["id"]) is not None
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (step(3, I1, "registered", "finished"), "unknown status"),
+        (change(3, "institution", {"id": I3, "name": "缺少区划"}, I3), "division_code"),
+        (change(3, "platform", {"institution_id": I1}), "without steps"),
+    ],
+)
+def test_a_change_that_cannot_be_stored_is_named_and_nothing_of_its_page_is_kept(
+    tmp_path: Path, bad: dict[str, Any], why: str
+) -> None:
+    store = open_loaded(tmp_path / "cache.sqlite")
+    before = contents(tmp_path / "cache.sqlite")
+    with pytest.raises(MalformedChange) as raised:
+        store.apply_changes([step(1, I1, "registered", domain.DONE), reading(2, I1), bad], 3)
+    assert raised.value.change == bad and why in str(raised.value)
+    store.close()
+    assert contents(tmp_path / "cache.sqlite") == before
