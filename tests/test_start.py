@@ -39,6 +39,7 @@ HEAVY = (
     "fastapi",
     "uvicorn",
     "sqlalchemy",
+    "numpy",  # the search index: built in a worker once the list is shown
 )
 # The project's modules that only other screens and commands use.
 LATER = (
