@@ -51,7 +51,8 @@ SEARCHES = [
     "武陵",
     "张",
 ]
-NAME_SHOWN = 5  # characters of the first row's name looked for (the column may cut the rest)
+NAME_SHOWN = 5  # characters of a row's name looked for (the column may cut the rest)
+VISIBLE = 30  # rows of the list surely on screen at 120x40
 
 
 def province(times: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -126,16 +127,54 @@ def fieldkit_argv() -> list[str]:
 
 def first_name(home: Path, query: str = "") -> str:
     """What the list's first row shows for `query` (the cache's own order), or the empty text."""
+    names, _ = shown(home, [query])[query]
+    return names[0] if names else empty_text()
+
+
+def empty_text() -> str:
+    from screens.i18n import tr
+
+    return tr("list.empty", "zh")
+
+
+def shown(home: Path, queries: list[str]) -> dict[str, tuple[list[str], int]]:
+    """The names the list's first VISIBLE rows show for each query (cut to NAME_SHOWN
+    characters), and the count, as the cache orders and counts them."""
     import os
 
     from cache.store import Store
     from fieldkit import paths
-    from screens.i18n import tr
 
     os.environ["FIELDKIT_HOME"] = str(home)
     with Store.open(paths.cache_file("default")) as store:
-        rows = store.assignments(query, limit=1, today=date.today())
-    return rows[0].name[:NAME_SHOWN] if rows else tr("list.empty", "zh")
+        return {
+            q: (
+                [
+                    r.name[:NAME_SHOWN]
+                    for r in store.assignments(q, limit=VISIBLE, today=date.today())
+                ],
+                store.count_assignments(q, today=date.today()),
+            )
+            for q in queries
+        }
+
+
+def painted_when_changed(before: tuple[list[str], int], after: tuple[list[str], int]) -> list[str]:
+    """What the terminal must show once the list went from `before` to `after`: the first row
+    that changed (the list draws only the lines that changed), else the new count, else
+    nothing more than the typed character (the list did not change)."""
+    from screens.i18n import tr
+
+    for old, new in zip(before[0] + [""] * VISIBLE, after[0] + [""] * VISIBLE, strict=False):
+        if old != new and new:
+            return [new]
+    if not after[0]:
+        return [empty_text()]
+    if before[1] != after[1]:
+        return [
+            tr("list.count", "zh", total=after[1]) if after[1] != 1 else tr("list.count_one", "zh")
+        ]
+    return []
 
 
 def start_once(argv: list[str], env: dict[str, str], painted: str) -> float:
@@ -152,12 +191,9 @@ def start_once(argv: list[str], env: dict[str, str], painted: str) -> float:
 
 def keystrokes(home: Path) -> list[tuple[str, float]]:
     """Type every search key by key right after start; (query, ms to its painted list)."""
-    expected = {
-        text[: n + 1]: first_name(home, text[: n + 1])
-        for text in SEARCHES
-        for n in range(len(text))
-    }
-    everything = first_name(home)
+    queries = [""] + [text[: n + 1] for text in SEARCHES for n in range(len(text))]
+    lists = shown(home, queries)
+    everything = lists[""][0][0]
     term = Terminal(fieldkit_argv(), env_for(home), SIZE)
     out: list[tuple[str, float]] = []
     try:
@@ -166,15 +202,20 @@ def keystrokes(home: Path) -> list[tuple[str, float]]:
         term.send("/")
         term.settle(0.2)  # the search box focused (its cursor blinks from now on)
         for text in SEARCHES:
+            before = lists[""]
             for n, char in enumerate(text):
                 query = text[: n + 1]
                 mark = term.mark()
                 sent = term.send(char)
-                shown = term.wait_for([char, expected[query]], since=mark, timeout=30)
-                out.append((query, (shown - sent) * 1000))
+                wanted = painted_when_changed(before, lists[query])
+                shown_at = term.wait_for([char, *wanted], since=mark, timeout=30)
+                out.append((query, (shown_at - sent) * 1000))
+                before = lists[query]
             mark = term.mark()
             term.send(b"\x15")  # ctrl+u: the search box emptied, the whole list again
-            term.wait_for([everything], since=mark, timeout=30)
+            term.wait_for(
+                painted_when_changed(before, lists[""]) or [everything], since=mark, timeout=30
+            )
             time.sleep(0.05)
     finally:
         term.quit()
