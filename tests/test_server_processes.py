@@ -160,3 +160,40 @@ def test_serve_workers_2_on_postgresql_runs_two_processes_that_apply_once(
     assert {a.status_code for a in answers} == {200}
     assert counts(db) == {"ops": 80, "visits": 28, "records": 28}
     assert "2 processes" in logs
+
+
+def test_two_processes_noting_a_technicians_first_contact_at_once_both_go_on(
+    pg: str, tmp_path: Path
+) -> None:
+    """The 500 the raced pushes sometimes got: each process notes a technician's first contact
+    (last seen); two doing it at once both inserted the status row, and the second failed."""
+    from fieldkit.server import tokens
+    from fieldkit.server.store import Store
+
+    db = new_database(pg)
+    small_office(tmp_path, db)
+    one, two = Store(db), Store(db)
+    failed: list[BaseException] = []
+    try:
+        with one.engine.begin() as first:  # process one notes T0001, not yet committed
+            tokens._set_status(first, "T0001", last_seen="2026-12-01T08:00:00+00:00")
+
+            def second() -> None:  # process two notes T0001 too (it waits for the first)
+                try:
+                    with two.engine.begin() as conn:
+                        tokens._set_status(conn, "T0001", last_seen="2026-12-01T08:00:01+00:00")
+                except Exception as exc:  # noqa: BLE001 (the failure this test looks for)
+                    failed.append(exc)
+
+            racing = threading.Thread(target=second)
+            racing.start()
+            time.sleep(0.5)  # the second is waiting on the first's row
+        racing.join(timeout=30)
+        with one.engine.connect() as conn:
+            seen = conn.execute(
+                text("SELECT last_seen FROM technician_status WHERE technician_id = 'T0001'")
+            ).scalar_one()
+    finally:
+        one.close()
+        two.close()
+    assert failed == [] and seen == "2026-12-01T08:00:01+00:00"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from fieldkit import domain
 
@@ -148,13 +149,17 @@ def _retire(conn: Connection, tech: Any, why: str) -> None:
 
 
 def _set_status(conn: Connection, technician_id: str, **values: str | None) -> None:
-    done = conn.execute(
-        update(technician_status)
-        .where(technician_status.c.technician_id == technician_id)
-        .values(**values)
+    """Write a technician's status row, creating it if there is none, in one statement.
+
+    (An UPDATE, then an INSERT when it changed nothing, let two server processes seeing a
+    technician's first contact at once both insert: the second's unique violation was a 500.)
+    """
+    upsert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    conn.execute(
+        upsert(technician_status)
+        .values(technician_id=technician_id, **values)
+        .on_conflict_do_update(index_elements=["technician_id"], set_=values)
     )
-    if done.rowcount == 0:
-        conn.execute(insert(technician_status).values(technician_id=technician_id, **values))
 
 
 class LastSeen:
