@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
@@ -161,21 +161,21 @@ def sync_pull(
     response_model_exclude_none=True,
     tags=["sync"],
 )
-def sync_push(who: Who, store: Office, batch: models.PushRequest) -> dict[str, Any]:
+def sync_push(who: Who, store: Office, batch: Annotated[models.PushRequest, Body()]) -> Response:
     """Apply a batch of ops; one result per op."""
-    if len(batch.ops) > models.MAX_OPS:
+    ops: list[dict[str, Any]] = batch["ops"]  # type: ignore[assignment]  # Op dicts, checked
+    if len(ops) > models.MAX_OPS:
         raise ApiError(
             413,
             "batch_too_large",
-            f"一批最多{models.MAX_OPS}条操作（收到{len(batch.ops)}条），请分批发送",
-            f"at most {models.MAX_OPS} ops per batch (got {len(batch.ops)})",
+            f"一批最多{models.MAX_OPS}条操作（收到{len(ops)}条），请分批发送",
+            f"at most {models.MAX_OPS} ops per batch (got {len(ops)})",
         )
-    ops = [op.model_dump() for op in batch.ops]
     try:
-        pushed = push.push(store, who, batch.client_id, ops, batch.mark)
+        pushed = push.push(store, who, batch["client_id"], ops, batch.get("mark"))
     except push.Diverged:
         raise diverged() from None
-    return {"results": pushed.results, "mark": pushed.mark}
+    return Response(models.push_answer(pushed.results, pushed.mark), media_type="application/json")
 
 
 def diverged() -> ApiError:
