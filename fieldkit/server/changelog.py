@@ -17,13 +17,8 @@ from sqlalchemy import (
 )
 
 from .bulk import executemany
+from .jsontext import dumps
 from .schema import change_marks, changes, meta
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, non-ASCII kept as is (what goes on the wire)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
 
 _PENDING = "fieldkit_pending_changes"
 _INSERT_CHANGE = insert(changes)

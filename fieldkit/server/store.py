@@ -178,7 +178,9 @@ def _pg_driver() -> str:
 
 # --- SQLite-specific settings: the one place with SQLite-only SQL -------------------------------
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=dumps
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -229,7 +231,7 @@ def make_engine(db: str | Path) -> Engine:
     try:
         if make_url(url).get_backend_name() == "sqlite":
             return _sqlite_engine(url)
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, json_serializer=dumps)
     except ArgumentError as exc:
         raise StoreError(
             f"数据库地址“{db}”无效：{exc} / the database URL '{db}' is invalid: {exc}"
