@@ -15,6 +15,7 @@ from fieldkit.evidence.storage import FileStore, default_location
 from . import pull
 from .auth import FailedLogins
 from .cases_api import router as cases_router
+from .checkpoints import Checkpointer
 from .errors import error_response, install_error_handlers
 from .files import router as files_router
 from .routes import router
@@ -81,6 +82,8 @@ class BodyLimit:
 def close_app(app: FastAPI) -> None:
     """Stop the app's background work and release its store."""
     app.state.puller.close()
+    if app.state.checkpointer is not None:
+        app.state.checkpointer.close()
     app.state.serving.release()
     app.state.store.close()
 
@@ -117,6 +120,9 @@ def create_app(
     app.state.failed_logins = failed_logins or FailedLogins()
     app.state.last_seen = LastSeen(store.engine)
     app.state.serving = ServingLock(db, store.engine)  # a restore waits for it (serving.py)
+    app.state.checkpointer = (  # an SQLite store's log copied back off the request path
+        Checkpointer(store.engine) if store.engine.dialect.name == "sqlite" else None
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     install_error_handlers(app)
