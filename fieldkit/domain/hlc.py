@@ -72,9 +72,9 @@ class HLC:
                 self._tick()
             return str(Stamp(self._ms, self._counter, self.client_id))
 
-    def observe(self, remote: str) -> None:
+    def observe(self, remote: str | Stamp) -> None:
         """Move past a stamp received from elsewhere (unless it is absurdly far ahead)."""
-        stamp = Stamp.parse(remote)
+        stamp = remote if isinstance(remote, Stamp) else Stamp.parse(remote)
         with self._lock:
             if stamp.ms > self._wall() + MAX_DRIFT_MS:
                 return

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection
@@ -40,38 +42,61 @@ class Rejected(Exception):
 
 def check_data(data: Any) -> None:
     """Refuse op data no client means: too deep or large, NUL, broken Unicode, NaN or infinity."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    push, pop = stack.append, stack.pop
-    count = 0
-    while stack:
-        value, depth = pop()
-        count += 1
-        if depth > MAX_DEPTH or count > MAX_VALUES:
-            raise Rejected(
-                "invalid",
-                f"数据嵌套超过{MAX_DEPTH}层或超过{MAX_VALUES}项，请检查这条修改",
-                f"The data is nested over {MAX_DEPTH} levels or holds over "
-                f"{MAX_VALUES} values; check this change",
-            )
-        if isinstance(value, str):
-            # The usual text (short, ASCII, no NUL) passes without check_string's encoding.
-            if len(value) > MAX_LONG_TEXT or "\x00" in value or not value.isascii():
-                check_string(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise Rejected(
-                "invalid",
-                "数据中含有无效数字（NaN 或无穷大）",
-                "The data contains a number that is not finite (NaN or infinity)",
-            )
-        elif isinstance(value, dict):
-            inner = depth + 1
-            for key, item in value.items():
-                push((key, inner))
-                push((item, inner))
-        elif isinstance(value, list):
-            inner = depth + 1
-            for item in value:
-                push((item, inner))
+    if _check_value(data, 0, MAX_VALUES - 1) < 0:
+        raise _too_large()
+
+
+_PLAIN = (int, bool)  # numbers and booleans that need no check (a float may be NaN)
+
+
+def _check_value(value: Any, depth: int, left: int) -> int:
+    """Check a value and all it holds; how many more values the data may still hold (< 0: too
+    many). `depth`: how deep the value sits (the data itself: 0)."""
+    if isinstance(value, str):
+        check_text(value)
+        return left
+    if isinstance(value, dict):
+        children: Iterable[Any] = chain.from_iterable(value.items())  # keys count as values
+        left -= 2 * len(value)
+    elif isinstance(value, list):
+        children, left = value, left - len(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise Rejected(
+            "invalid",
+            "数据中含有无效数字（NaN 或无穷大）",
+            "The data contains a number that is not finite (NaN or infinity)",
+        )
+    else:
+        return left
+    if left < 0:
+        return left
+    if depth >= MAX_DEPTH and value:
+        raise _too_large()
+    for child in children:  # the usual values checked here, without a call each
+        kind = child.__class__
+        if kind is str:
+            if len(child) > MAX_LONG_TEXT or "\x00" in child or not child.isascii():
+                check_string(child)
+        elif child is not None and kind not in _PLAIN:
+            left = _check_value(child, depth + 1, left)
+            if left < 0:
+                return left
+    return left
+
+
+def _too_large() -> Rejected:
+    return Rejected(
+        "invalid",
+        f"数据嵌套超过{MAX_DEPTH}层或超过{MAX_VALUES}项，请检查这条修改",
+        f"The data is nested over {MAX_DEPTH} levels or holds over {MAX_VALUES} values; "
+        "check this change",
+    )
+
+
+def check_text(value: str) -> None:
+    """check_string, skipped for the usual text (short, ASCII, no NUL) without its encoding."""
+    if len(value) > MAX_LONG_TEXT or "\x00" in value or not value.isascii():
+        check_string(value)
 
 
 def check_string(value: str) -> None:

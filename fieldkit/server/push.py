@@ -347,7 +347,7 @@ def _apply(
             f"Institution '{institution.name}' is not assigned to you; you cannot change it",
         )
     extras = handler(conn, caller, op, institution)
-    clock.observe(op["hlc"])
+    clock.observe(stamp)
     return extras
 
 
