@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -170,6 +171,11 @@ class Rush:
             f"{name}: {self.ops} ops in {self.seconds:.2f} s ({self.ops / self.seconds:.0f} ops/s); "
             f"request p50 {q[49]:.2f} s, p95 {q[94]:.2f} s, worst {max(self.latencies):.2f} s; "
             f"{len(self.errors)} errors"
+            + (
+                f" ({', '.join(f'{n} {e}' for e, n in Counter(self.errors).most_common())})"
+                if self.errors
+                else ""
+            )
         )
 
 
