@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -156,8 +156,30 @@ def _claim(
         }
         for op in sorted(batch, key=lambda op: op["op_id"])
     ]
+    if conn.dialect.name == "postgresql":  # one statement of 8 arrays: no 1,600 parameters
+        columns = {c: [row[c] for row in rows] for c in _CLAIMED}
+        return {row[0] for row in conn.execute(_PG_CLAIM, columns)}
     insert_new = _insert_or_ignore(conn.dialect.name).returning(ops.c.op_id)
     return {row[0] for row in insert_many(conn, insert_new, rows, key="push:claim")}
+
+
+_CLAIMED = [c.name for c in ops.c]  # op_id, technician_id, client_id, kind, … received_at
+# PostgreSQL's claim: the rows as one array per column, unnested in their order (op id order).
+# Half the time of a multi-row VALUES, which the server plans anew for each size of batch.
+_PG_CLAIM = (
+    postgresql.insert(ops)
+    .from_select(
+        _CLAIMED,
+        select(
+            *(
+                func.unnest(bindparam(c, type_=postgresql.ARRAY(ops.c[c].type))).label(c)
+                for c in _CLAIMED
+            )
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["op_id"])
+    .returning(ops.c.op_id)
+)
 
 
 def _likely(op: dict[str, Any]) -> dict[str, Any]:
