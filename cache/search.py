@@ -27,7 +27,7 @@ RESET = -1  # the row a big load writes to search_changes: every row may have ch
 # Up to sqrt(SPARSE_FACTOR * rows) matches the page query is handed their rowids (and sorts
 # them); beyond, it walks the sort's index checking a mask, which stops after one page.
 SPARSE_FACTOR = 2
-REBUILD_AFTER = 2000  # changed rows answered from their text before a warm-up builds again
+REBUILD_AFTER = 2000  # changed rows answered from their text; beyond, the index is built again
 
 
 def terms(query: str) -> list[str]:
@@ -72,26 +72,29 @@ class Matcher:
         self._last = None
 
     def warm(self, reader: Reader) -> None:
-        """Build the index if there is none, a big load made it stale, or many rows changed."""
+        """Build the index if there is none, or a big load or many changes made it stale."""
         with reader() as conn:
             self._follow(conn)
-        delta = self._delta
-        if self.ready and delta is not None and len(delta.texts) <= REBUILD_AFTER:
-            return
-        self._build(reader)
+        if not self.ready:
+            self._build(reader)
 
     def _build(self, reader: Reader) -> None:
         """Read every row (holding the cache briefly) and build outside the cache's lock."""
         from .search_index import Delta, SearchIndex
 
         with self._building:
+            if self.ready:
+                return  # another thread built it while this one waited
             with reader() as conn:
-                conn.execute("BEGIN")
+                began = not conn.in_transaction
+                if began:
+                    conn.execute("BEGIN")  # the rows and the log's end from one snapshot
                 try:
                     seq = _max_seq(conn)
                     rows = conn.execute("SELECT rowid, keys FROM search_keys").fetchall()
                 finally:
-                    conn.execute("COMMIT")
+                    if began:
+                        conn.execute("COMMIT")
             index = SearchIndex([(r[0], r[1]) for r in rows])
             with reader():
                 self._index, self._delta, self._seq, self._reset = index, Delta(), seq, False
@@ -109,9 +112,9 @@ class Matcher:
         self._seq = changes[-1][0]
         self._last = None
         rows = {row for _, row in changes}
-        if RESET in rows:
-            self._reset = True
-            return
+        if RESET in rows or len(rows) + len(self._delta.texts) > REBUILD_AFTER:
+            self._reset = True  # build again (the next warm-up or search) rather than answer
+            return  # thousands of rows one by one
         texts: dict[int, str | None] = dict.fromkeys(rows)
         for row, keys in conn.execute(
             "SELECT rowid, keys FROM search_keys WHERE rowid IN (SELECT value FROM json_each(?))",
@@ -138,28 +141,29 @@ class Matcher:
         words = terms(query)
         if not words:
             return None
-        with reader() as conn:
-            self._follow(conn)
-        if not self.ready:
-            self._build(reader)  # no warm-up came first, or a big load since
-        with reader() as conn:
-            self._follow(conn)
-            key = tuple(words)
-            if self._last is not None and self._last[0] == key:
-                return self._last[1]
-            assert self._index is not None and self._delta is not None
-            from .search_index import find_all
+        from .search_index import find_all
 
-            matches = _matches(find_all(self._index, self._delta, words), self._index.rows)
-            self._last = (key, matches)
-            return matches
+        while True:
+            with reader() as conn:
+                self._follow(conn)
+                if self.ready and self._index is not None and self._delta is not None:
+                    key = tuple(words)
+                    if self._last is not None and self._last[0] == key:
+                        return self._last[1]
+                    hits = find_all(self._index, self._delta, words)
+                    matches = _matches(hits, self._index.rows)
+                    self._last = (key, matches)
+                    return matches
+            self._build(reader)  # no warm-up came first, or a big load since: build, then ask
 
 
 def changes_sql(row_by_row: str) -> str:
     """The log of changed search keys (migration 0012): a row per changed row, and a reset
-    mark (row -1, the log emptied) when a big load begins (`row_by_row`: not inside one)."""
+    mark (row -1, the log emptied) when a big load or a big pulled page begins (they set meta
+    'bulk_load' or 'search_index'; `row_by_row`: not inside a bulk load)."""
     log = "INSERT INTO search_changes (row) VALUES"
     reset = f"BEGIN DELETE FROM search_changes; {log} ({RESET}); END"
+    big = "new.key IN ('bulk_load', 'search_index')"
     return (
         "CREATE TABLE search_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL);\n"
         f"CREATE TRIGGER search_changes_ai AFTER INSERT ON search_keys WHEN {row_by_row} "
@@ -168,10 +172,8 @@ def changes_sql(row_by_row: str) -> str:
         f"BEGIN {log} (new.rowid); END;\n"
         f"CREATE TRIGGER search_changes_ad AFTER DELETE ON search_keys WHEN {row_by_row} "
         f"BEGIN {log} (old.rowid); END;\n"
-        "CREATE TRIGGER search_changes_load AFTER INSERT ON meta WHEN new.key = 'bulk_load' "
-        f"{reset};\n"
-        "CREATE TRIGGER search_changes_reload AFTER UPDATE ON meta WHEN new.key = 'bulk_load' "
-        f"{reset};\n"
+        f"CREATE TRIGGER search_changes_load AFTER INSERT ON meta WHEN {big} {reset};\n"
+        f"CREATE TRIGGER search_changes_reload AFTER UPDATE ON meta WHEN {big} {reset};\n"
         f"{log} ({RESET})"
     )
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -224,3 +225,29 @@ def test_opening_the_cache_does_not_load_numpy() -> None:
     code = "import sys, cache, cache.store, cache.search; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def pulled(insts: list[dict[str, object]], first: int = 1) -> list[dict[str, object]]:
+    return [
+        {"seq": first + n, "kind": "institution", "id": i["id"], "data": i}
+        for n, i in enumerate(insts)
+    ]
+
+
+def test_a_big_pulled_page_or_many_small_ones_build_the_index_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_loaded(tmp_path / "cache.sqlite")
+    store.warm_search()
+    built = store._matcher._index
+    store.apply_changes(pulled(many(250)), cursor=250)  # a big page: marks the log reset
+    assert len(listed(store, "育才培训")) == 250
+    assert store._matcher._index is not built
+    rebuilt = store._matcher._index
+    monkeypatch.setattr("cache.search.REBUILD_AFTER", 5)
+    for n, inst in enumerate(many(8, name="明德")):
+        store.apply_changes(pulled([inst], 300 + n), cursor=300 + n)  # small pages, one by one
+        assert listed(store, "明德") == scan(keys(store), "明德")
+    assert store._matcher._index is not rebuilt  # past 5 changed rows: built again
+    assert listed(store, "育才") == scan(keys(store), "育才") and len(listed(store, "明德")) == 8
+    store.close()
