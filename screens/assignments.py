@@ -121,13 +121,19 @@ class AssignmentsScreen(FieldkitScreen):
     ]
 
     class PageLoaded(Message):
-        """A page of rows arrived from the cache."""
+        """A page of rows arrived from the cache (with their cells, made off the event loop)."""
 
         def __init__(
-            self, rows: list[AssignmentRow], total: int, offset: int, query: tuple[str, str, str]
+            self,
+            rows: list[AssignmentRow],
+            total: int,
+            offset: int,
+            query: tuple[str, str, str],
+            cells: tuple[list[Column], list[list[Cell]]],
         ) -> None:
             super().__init__()
             self.rows, self.total, self.offset, self.query = rows, total, offset, query
+            self.cells = cells
 
     def __init__(self) -> None:
         super().__init__()
@@ -230,7 +236,9 @@ class AssignmentsScreen(FieldkitScreen):
         text, filter_, sort = query
         rows = store.assignments(text, filter_, sort, PAGE, offset, today)
         total = store.count_assignments(text, filter_, today) if offset == 0 else self.total
-        return self.PageLoaded(rows, total, offset, query)
+        columns, lang = self.columns, self.fk.language
+        cells = [row_cells(r, columns, lang, today) for r in rows]
+        return self.PageLoaded(rows, total, offset, query, (columns, cells))
 
     @property
     def current_query(self) -> tuple[str, str, str]:
@@ -249,10 +257,13 @@ class AssignmentsScreen(FieldkitScreen):
             message.offset and message.offset != self.loaded
         ):
             return  # an older search: a newer page is on its way
-        lang, today = self.fk.language, self.fk.today()
+        columns, cells = message.cells
+        if columns is not self.columns:  # laid out again since: cells for these columns
+            lang, today = self.fk.language, self.fk.today()
+            cells = [row_cells(r, self.columns, lang, today) for r in message.rows]
         table.set_rows(
             [r.id for r in message.rows],
-            [row_cells(r, self.columns, lang, today) for r in message.rows],
+            cells,
             append=bool(message.offset),
             keep_cursor=message.query == getattr(self, "shown_query", None),
         )
