@@ -39,6 +39,7 @@ SORTS: dict[str, str] = {
     "county": "i.division_code, i.pinyin, i.id",
 }
 SORT_INDEXES = {"priority": "institutions_priority"}
+WALK_FILTERS = ("all", "not_started", "in_progress")
 DUE = "i.next_visit_on <= :today"
 DUE_INDEX = "institutions_due"
 NOT_DUE = "(i.next_visit_on IS NULL OR i.next_visit_on > :today)"
@@ -79,8 +80,9 @@ def assignments(
         raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
     where, params = _where(conn, matches, filter, today)
     limit, offset = max(0, int(limit)), max(0, int(offset))
-    # Many matches (a mask, not rowids): walking the sort's index stops after one page.
-    walk = filter == "all" and (matches is None or matches.rowids_json is None)
+    # Many matches (a mask, not rowids) and a filter most rows pass: walking the sort's index
+    # stops after one page (a selective filter scans the table instead, as SQLite plans it).
+    walk = filter in WALK_FILTERS and (matches is None or matches.rowids_json is None)
     index = SORT_INDEXES.get(sort) if walk else None
     if sort != "priority":
         return _page(conn, where, params, SORTS[sort], index, limit, offset)

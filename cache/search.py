@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 Reader = Callable[[], AbstractContextManager[sqlite3.Connection]]
 RESET = -1  # the row a big load writes to search_changes: every row may have changed
 # Up to sqrt(SPARSE_FACTOR * rows) matches the page query is handed their rowids (and sorts
-# them); beyond, it walks the sort's index checking a mask, which stops after one page.
-SPARSE_FACTOR = 2
+# them); beyond, it walks the sort's index checking a mask, which stops after one page
+# (measured at 77,500: 670 matches took 2.6 ms as rowids, 6.3 ms walking; ~1,250 here).
+SPARSE_FACTOR = 20
 REBUILD_AFTER = 2000  # changed rows answered from their text; beyond, the index is built again
 
 

@@ -181,10 +181,10 @@ def test_a_big_load_makes_the_index_build_again_and_another_process_is_followed(
 
 def test_the_page_in_list_order_whether_the_matches_are_few_or_many(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "page.sqlite")
-    store.bulk_load(many(1900), [])  # more matches than sparse(1,900) = 100 ... and fewer
+    store.bulk_load(many(1900), [])  # more matches than sparse(1,900) = 194 ... and fewer
     store.set_step("JG4307021500", "registered", "blocked", by="T1", reason="缺材料")
     everything = store.assignments("", limit=100_000)
-    assert sparse(1900) == 100  # 10 and 100 matches: their rowids; 1,000 and 1,900: a mask
+    assert sparse(1900) == 194  # 10 and 100 matches: their rowids; 1,000 and 1,900: a mask
     for word, expected in (("培训", 1900), ("培训1", 1000), ("培训15", 100), ("培训150", 10)):
         held = keys(store)
         rowids = {rowid_of(store, r.id): r.id for r in everything}
@@ -195,6 +195,10 @@ def test_the_page_in_list_order_whether_the_matches_are_few_or_many(tmp_path: Pa
             assert [r.id for r in page] == wanted[offset : offset + 60], (word, offset)
         assert store.count_assignments(word) == expected
         assert store.count_assignments(word, filter="blocked") == int("JG4307021500" in wanted)
+        for filter in ("not_started", "blocked"):  # walked, and not
+            ids = [r.id for r in store.assignments(word, filter=filter, limit=100_000)]
+            alone = [r.id for r in store.assignments("", filter=filter, limit=100_000)]
+            assert ids == [i for i in alone if i in wanted], (word, filter)
     assert store.assignments("培训")[0].id == "JG4307021500"  # blocked first, as without a search
     store.close()
 
