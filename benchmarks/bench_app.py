@@ -161,8 +161,8 @@ def shown(home: Path, queries: list[str]) -> dict[str, tuple[list[str], int]]:
 
 def painted_when_changed(before: tuple[list[str], int], after: tuple[list[str], int]) -> list[str]:
     """What the terminal must show once the list went from `before` to `after`: the first row
-    that changed (the list draws only the lines that changed), else the new count, else
-    nothing more than the typed character (the list did not change)."""
+    that changed (Textual writes only the cells that changed on screen, so an unchanged row is
+    never written again), else the new count, else nothing more than the typed character."""
     from screens.i18n import tr
 
     for old, new in zip(before[0] + [""] * VISIBLE, after[0] + [""] * VISIBLE, strict=False):

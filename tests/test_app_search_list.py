@@ -1,6 +1,6 @@
 """What the list draws while a technician types: the rows the cache lists for each query, line by
-line as the table renders them (it redraws only the lines that changed, so a stale line would
-show here), and the count."""
+line as the table renders them (it keeps the drawn strips of rows that did not change, so a
+stale strip would show here), and the count."""
 
 from __future__ import annotations
 

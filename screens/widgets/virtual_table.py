@@ -127,7 +127,7 @@ class VirtualTable(ScrollView, can_focus=True):
         append: bool = False,
         keep_cursor: bool = True,
     ) -> None:
-        """Replace (or extend) the rows; only the lines that changed are drawn again."""
+        """Replace (or extend) the rows; strips are built again only for rows that changed."""
         if append:
             self.keys += keys
             self.cells += cells
@@ -151,13 +151,10 @@ class VirtualTable(ScrollView, can_focus=True):
             for kind in ("cursor", "odd", "even"):
                 self._strips.pop((index, kind), None)
         self._fit_widths()
-        if not old_keys or not self.size.height:
-            self.refresh()  # the first rows (or not laid out yet): all of it
-            return
-        top = self.scroll_offset.y
-        for index in changed:
-            if top <= index < top + self.size.height:
-                self.refresh_line(index + 1)  # (line 0 is the header)
+        # The whole table is drawn again: a refresh of single lines is lost when a layout
+        # happens in the same frame (the search box's own echo asks for one). The rows that did
+        # not change keep their strips, so only the changed ones are built again.
+        self.refresh()
 
     def row_text(self, index: int) -> list[str]:
         """The plain text of a row's cells, as a user reads them."""
@@ -272,8 +269,7 @@ class VirtualTable(ScrollView, can_focus=True):
             for kind in ("cursor", "odd", "even"):
                 self._strips.pop((index, kind), None)
         self._scroll_to_cursor()
-        self.refresh_line(old + 1)
-        self.refresh_line(new + 1)
+        self.refresh()
         if 0 <= new < len(self.keys):
             self.post_message(self.Highlighted(new, self.keys[new]))
 
