@@ -154,6 +154,13 @@ class FieldkitApp(App[None]):
         self.photo_watch.start()
         if self._sync_factory is not None:
             self._build_sync(self._sync_factory)
+        self.warm_search()
+
+    @work(thread=True, group="warm-search", exit_on_error=False)
+    def warm_search(self) -> None:
+        """Build the search index now (numpy, ~0.2 s for 7,750), not at the first keystroke."""
+        if self.store is not None:
+            self.store.warm_search()
 
     @work(thread=True, group="sync-start", exit_on_error=False)
     def _build_sync(self, factory: SyncFactory) -> None:

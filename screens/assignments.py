@@ -173,14 +173,7 @@ class AssignmentsScreen(FieldkitScreen):
     def on_mount(self) -> None:
         """Lay out the columns for this width, load the first page, follow the sync."""
         self.after_compose()
-        self.follow_sync()
-        self.call_after_refresh(self.warm_search)  # once the list is painted
-
-    @work(thread=True, group="warm-search", exit_on_error=False)
-    def warm_search(self) -> None:
-        """Build the search index now (if missing or stale), so no word typed waits for it."""
-        if self.fk.store is not None:
-            self.fk.store.warm_search()
+        self.follow_sync()  # (the app builds the search index once the list is painted)
 
     def after_compose(self) -> None:
         """Columns, focus, and the first page at once (one indexed query, a few ms)."""
