@@ -102,6 +102,10 @@ CHILD = textwrap.dedent(
     from tests.test_app_fixtures import app_for
 
     async def pilot(p):
+        for _ in range(200):  # the list first, as a technician sees it (it is pushed after mount)
+            await p.pause(0.02)
+            if type(p.app.screen).__name__ == "AssignmentsScreen":
+                break
         p.app.push_screen(InstitutionScreen({inst_id!r}))
         for _ in range(200):
             await p.pause(0.02)
