@@ -140,13 +140,40 @@ def _follow_up(visits: list[tuple[str, str | None]]) -> str | None:
     return due.isoformat() if due else None
 
 
+# Per institution, in SQL (a first pull refreshes 7,750 institutions of 85,250 steps: summed
+# there, not row by row in Python): the done steps' bits, how many known steps are touched
+# (not todo), whether one is blocked; as step_values reads them.
+_BITS = "WITH bits (step, bit) AS (VALUES " + ", ".join(
+    f"('{k}', {b})" for k, b in STEP_BIT.items()
+)
+_STEP_SUMS = (
+    _BITS + ") SELECT s.institution_id, "
+    f"coalesce(sum(CASE WHEN s.status = '{domain.DONE}' THEN b.bit END), 0), "
+    f"sum(s.status != '{domain.TODO}'), max(s.status = '{domain.BLOCKED}') "
+    "FROM steps AS s JOIN bits AS b ON b.step = s.step WHERE s.institution_id IN ({marks}) "
+    "GROUP BY s.institution_id"
+)
+_NO_STEPS = (0, 0, 0)
+
+
+def _mask_values(done_mask: int, touched: int, blocked: int) -> tuple[Any, ...]:
+    """step_values from an institution's summed steps."""
+    return (
+        DONE_COUNT[done_mask],
+        done_mask,
+        touched,
+        NEXT_STEP[done_mask],
+        blocked,
+        int(done_mask & FULL_MASK == FULL_MASK),
+    )
+
+
 def _refresh_chunk(conn: sqlite3.Connection, ids: list[str]) -> None:
     marks = ",".join("?" * len(ids))
-    statuses: dict[str, dict[str, str]] = {i: {} for i in ids}
-    for inst, key, status in conn.execute(
-        f"SELECT institution_id, step, status FROM steps WHERE institution_id IN ({marks})", ids
-    ):
-        statuses[inst][key] = status
+    sums = {
+        inst: (done_mask, touched, blocked)
+        for inst, done_mask, touched, blocked in conn.execute(_STEP_SUMS.format(marks=marks), ids)
+    }
     seen: dict[str, list[tuple[str, str | None]]] = {}
     for inst, started, next_on in conn.execute(
         f"SELECT institution_id, started_at, next_visit_on FROM visits "
@@ -165,7 +192,8 @@ def _refresh_chunk(conn: sqlite3.Connection, ids: list[str]) -> None:
         ).fetchall()
     )
     rows = [
-        (*step_values(statuses[i]), *latest.get(i, (None, None)), unsent.get(i, 0), i) for i in ids
+        (*_mask_values(*sums.get(i, _NO_STEPS)), *latest.get(i, (None, None)), unsent.get(i, 0), i)
+        for i in ids
     ]
     sets = ", ".join(f"{c} = ?" for c in COLUMN_NAMES)
     conn.executemany(f"UPDATE institutions SET {sets} WHERE id = ?", rows)
