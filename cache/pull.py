@@ -1,17 +1,20 @@
 """Applying the office's pulled changes (a pull never overwrites local edits).
 
-A province's first pull is 100,000 changes, the office's order interleaving each institution,
-its platform reading and its eleven steps; one statement per change cost more than the download.
-So a page is written in segments: a stretch of the page holding only institutions, readings and
-steps is written kind by kind, each kind in page order with one executemany of prepared tuples,
-institutions first (a reading is kept only for a cached institution, and a step needs nothing
-else). Any other kind ends the stretch and is applied alone, in its place, by the caller's
-`apply_one`, so changes that depend on each other (an institution unassigned, then back) keep
-their order.
+A province's first pull is 100,000 changes, the office's order interleaving each institution
+with its eleven steps, the platform's readings after them; one statement per change cost more
+than the download. So a page is written in stretches: a stretch of the page holding only
+institutions, readings and steps is written kind by kind, each kind in page order with one
+executemany of prepared tuples, institutions first (a reading is kept only for a cached
+institution, and a step needs nothing else). Any other kind ends the stretch and is applied
+alone, in its place, by the caller's `apply_one`, so changes that depend on each other (an
+institution unassigned, then back) keep their order. The institutions whose progress a page may
+move are refreshed once, after it: those of its institutions and steps (no progress column
+reads a platform reading).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 from fieldkit import domain
 
 from . import platform, progress
+from . import statements as sql
 from .rows import CONTACT_FIELDS, INSTITUTION_FIELDS, institution_row, visit_params
 from .statements import INST_PULL, STEP_UPSERT, VISIT_UPSERT
 
@@ -166,11 +170,32 @@ def _store_institutions(
     kept = _local_contacts(conn, [str(r[0]) for r in rows], dirty) if dirty else {}
     if kept:  # a contact edited here and not yet accepted wins until it is
         rows = [_keep_contacts(r, kept[str(r[0])]) if str(r[0]) in kept else r for r in rows]
-    conn.executemany(INST_PULL, rows)
+    if len(rows) >= KEYS_IN_ONE_PASS:
+        search_keys_in_one_pass(conn, [str(r[0]) for r in rows], INST_PULL, rows)
+    else:
+        conn.executemany(INST_PULL, rows)
     if conn.execute("SELECT EXISTS (SELECT 1 FROM pending_removals)").fetchone()[0]:
         conn.executemany(
             "DELETE FROM pending_removals WHERE institution_id = ?", [(r[0],) for r in rows]
         )
+
+
+# From this many institutions in one run their search keys are set in one statement after the
+# rows (as a bulk load does) rather than by a trigger per row.
+KEYS_IN_ONE_PASS = 200
+
+
+def search_keys_in_one_pass(
+    conn: sqlite3.Connection, ids: list[str], statement: str, rows: list[tuple[Any, ...]]
+) -> None:
+    """Write institution rows with the per-row search-key triggers off, then set those
+    institutions' search keys in one statement: where a big run computes them cheapest. The
+    search index is then rebuilt once, as after a bulk load (setting the meta key resets its
+    change log: migration 0012)."""
+    sql.put_meta(conn, progress.BULK_KEY, "1")
+    conn.executemany(statement, rows)
+    conn.execute(sql.SEARCH_KEYS_UPSERT, (json.dumps(ids),))
+    sql.put_meta(conn, progress.BULK_KEY, None)
 
 
 def _local_contacts(
@@ -207,8 +232,7 @@ def _reading_rows(
             row = platform.reading_row(change["data"])
         except BAD_CHANGE as exc:
             raise _bad(change, exc) from None
-        touched.add(row[0])  # (an institution not cached: its refresh updates nothing)
-        rows.append(row)
+        rows.append(row)  # (no progress column reads a reading: nothing to refresh)
     return rows
 
 

@@ -132,3 +132,22 @@ def test_a_change_that_cannot_be_stored_is_named_and_nothing_of_its_page_is_kept
     assert raised.value.change == bad and why in str(raised.value)
     store.close()
     assert contents(tmp_path / "cache.sqlite") == before
+
+
+def test_a_big_pulled_run_is_found_by_search_and_so_is_a_later_rename(tmp_path: Path) -> None:
+    """A run of 200+ institutions gets its search keys in one statement after the rows."""
+    store = open_loaded(tmp_path / "cache.sqlite")
+    many = [
+        change(
+            n, "institution", {**institution(3), "id": f"JG43070{n:05d}", "name": f"第{n}号培训"}
+        )
+        for n in range(1, 251)
+    ]
+    store.apply_changes(many, 250)
+    assert [r.id for r in store.assignments("第123号")] == ["JG4307000123"]
+    assert len(store.assignments("cdxhms", limit=500)) == 251  # pinyin initials, and the fixture's
+    renamed = {**institution(3), "id": "JG4307000123", "name": "改名后的学校"}
+    store.apply_changes([change(251, "institution", renamed, renamed["id"])], 251)
+    assert [r.id for r in store.assignments("改名后")] == ["JG4307000123"]
+    assert store.assignments("第123号") == []
+    store.close()
