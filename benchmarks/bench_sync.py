@@ -108,7 +108,9 @@ def main() -> int:
             changes = int(printed.strip())
     o, b = statistics.median(ours), statistics.median(base)
     ratio = o / b
-    worst = max(o_ / b_ for o_, b_ in zip(ours, base, strict=True))
+    rounds = sorted(o_ / b_ for o_, b_ in zip(ours, base, strict=True))
+    worst = rounds[-1]
+    p95 = rounds[min(len(rounds) - 1, round(0.95 * (len(rounds) - 1)))]
     print(f"province pull: {changes:,} changes in pages of {PAGE:,}, {args.rounds} rounds")
     print(f"download alone (httpx, JSON parsed): median {b:.2f} s, best {min(base):.2f} s")
     print(
@@ -116,7 +118,8 @@ def main() -> int:
         f"worst {max(ours):.2f} s"
     )
     print(
-        f"ratio {ratio:.2f}x median (worst round {worst:.2f}x), target <= {TARGET}x "
+        f"ratio {ratio:.2f}x median (rounds: p95 {p95:.2f}x, worst {worst:.2f}x), target <= "
+        f"{TARGET}x "
         f"{'OK' if ratio <= TARGET else 'OVER'}"
     )
     return 0 if ratio <= TARGET else 1
