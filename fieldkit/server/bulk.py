@@ -46,7 +46,23 @@ def executemany(
         ]
     else:  # named, pyformat (psycopg)
         params = [{n: dumps(row[n]) if is_json else row[n] for n, is_json in names} for row in rows]
-    conn.exec_driver_sql(sql, params)
+    cursor = _cursor(conn)
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
+
+
+def _cursor(conn: Connection) -> Any:
+    """A cursor of the connection's driver, inside the transaction the connection has open.
+
+    The statements here are compiled and their values bound already: SQLAlchemy's execution
+    context around each (events, result metadata) was most of their time in Python.
+    """
+    driver = conn.connection.dbapi_connection  # (a closed connection raises, as execute would)
+    if driver is None:
+        raise RuntimeError("the connection has no driver connection")
+    return driver.cursor()
 
 
 def _compile(
@@ -109,7 +125,12 @@ def insert_many(
             params: Any = tuple(flat)
         else:
             params = {name: value(piece[i], c, is_json) for name, i, c, is_json in names}
-        found += conn.exec_driver_sql(sql, params).all()
+        cursor = _cursor(conn)
+        try:
+            cursor.execute(sql, params)
+            found += cursor.fetchall()
+        finally:
+            cursor.close()
     return found
 
 
