@@ -142,12 +142,12 @@ class Matcher:
         words = terms(query)
         if not words:
             return None
-        from .search_index import find_all
-
         while True:
             with reader() as conn:
                 self._follow(conn)
                 if self.ready and self._index is not None and self._delta is not None:
+                    from .search_index import find_all
+
                     key = tuple(words)
                     if self._last is not None and self._last[0] == key:
                         return self._last[1]
@@ -155,6 +155,8 @@ class Matcher:
                     matches = _matches(hits, self._index.rows)
                     self._last = (key, matches)
                     return matches
+                if self._building.locked():  # being built (the app's warm-up, right after
+                    return _scanned(conn, words)  # start): SQLite reads every row meanwhile
             self._build(reader)  # no warm-up came first, or a big load since: build, then ask
 
 
@@ -194,6 +196,20 @@ def _grown(index: SearchIndex, delta: Delta, texts: dict[int, str | None]) -> De
     inside = [r for r in texts if 0 <= r < index.size]
     stale[inside] = True
     return Delta({**delta.texts, **texts}, stale)
+
+
+def _scanned(conn: sqlite3.Connection, words: list[str]) -> Matches:
+    """What the words match, SQLite reading every row's keys (~2 ms for 7,750, ~30 ms for
+    77,500): the answer while the index is being built, so a word typed then does not wait."""
+    where = " AND ".join("instr(keys, ?) > 0" for _ in words)
+    found = [r[0] for r in conn.execute(f"SELECT rowid FROM search_keys WHERE {where}", words)]
+    rows = int(conn.execute("SELECT count(*) FROM search_keys").fetchone()[0])
+    if len(found) <= sparse(rows):
+        return Matches(len(found), b"", json.dumps(found))
+    mask = bytearray(max(found) + 1)
+    for row in found:
+        mask[row] = 1
+    return Matches(len(found), bytes(mask), None)
 
 
 def sparse(rows: int) -> int:

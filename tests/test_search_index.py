@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -254,4 +255,31 @@ def test_a_big_pulled_page_or_many_small_ones_build_the_index_again(
         assert listed(store, "明德") == scan(keys(store), "明德")
     assert store._matcher._index is not rebuilt  # past 5 changed rows: built again
     assert listed(store, "育才") == scan(keys(store), "育才") and len(listed(store, "明德")) == 8
+    store.close()
+
+
+def test_a_search_while_the_index_is_being_built_does_not_wait_for_it(tmp_path: Path) -> None:
+    """Right after start the app builds the index in a worker; a word typed then is answered
+    by SQLite reading every row, the same answer, without waiting for the build."""
+    store = Store.open(tmp_path / "cache.sqlite")
+    store.bulk_load(many(1900), [])
+    held = keys(store)
+    building, done = threading.Event(), threading.Event()
+
+    def warm_up() -> None:  # holds the build's lock, as the warm-up worker does while it builds
+        with store._matcher._building:
+            building.set()
+            done.wait(10)
+
+    worker = threading.Thread(target=warm_up, daemon=True)
+    worker.start()
+    assert building.wait(10)
+    try:
+        for word in ("培训", "培训1", "培训15", "培训150", "cd19 1390736", "不存在"):
+            assert listed(store, word) == scan(held, word), word
+        assert not store._matcher.ready  # answered without waiting for a build
+    finally:
+        done.set()
+        worker.join(10)
+    assert listed(store, "培训19") == scan(held, "培训19") and store._matcher.ready
     store.close()
