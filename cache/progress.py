@@ -92,14 +92,7 @@ def step_values(statuses: Mapping[str, str]) -> tuple[int, int, int, str | None,
             done_mask |= bit
         elif status == domain.BLOCKED:
             blocked = 1
-    return (
-        DONE_COUNT[done_mask],
-        done_mask,
-        touched,
-        NEXT_STEP[done_mask],
-        blocked,
-        int(done_mask & FULL_MASK == FULL_MASK),
-    )
+    return _mask_values(done_mask, touched, blocked)
 
 
 def load_values(
