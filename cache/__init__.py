@@ -10,10 +10,12 @@ raises `CacheFull` (a `CacheUnavailable`), a damaged file `CacheDamaged`. `open_
 opens a cache, or keeps a damaged one aside (renamed, never deleted) and rescues its readable ops
 into a fresh one (`salvage`). A pulled page that does not fit raises `MalformedChange`.
 
-Search: an in-memory index of every row's search text (`cache.search`, numpy), built once by
-`Store.warm_search()` (the app's list runs it in a worker when it opens and after each sync) or
-by the first search that finds none; it follows every commit (this process's and others')
-through the search_changes log, so a keystroke never rebuilds it.
+Search: an in-memory index of every row's search text (`cache.search`, numpy), kept in a file
+beside the cache and read (or, when that no longer fits the cache, built) by
+`Store.warm_search()` (the app runs it in a worker when the list opens) or by the first search
+that finds none; it follows every commit (this process's and others') through the
+search_changes log, so a keystroke never rebuilds it. In the app (`search_in_background`) a
+search never waits for the index: SQLite reads every row until it is ready.
 """
 
 from .errors import (

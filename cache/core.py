@@ -25,7 +25,7 @@ class StoreCore:
         self.path = path
         self._conn = conn
         self._lock = threading.RLock()
-        self._matcher = search.Matcher()
+        self._matcher = search.Matcher(self._read, self._tx, search.index_path(path))
         self._watched = False  # whether close() tells integrity this process let go of the file
         self.client_id: str = self._ensure_client_id()
         self.clock = domain.HLC(self.client_id, self.get_meta("clock"))

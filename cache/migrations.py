@@ -285,6 +285,13 @@ def _search_changes(db: Database) -> None:
     _run(db, search.changes_sql(progress.ROW_BY_ROW))
 
 
+@MIGRATIONS(name="0013_search_cleanup")
+def _search_cleanup(db: Database) -> None:
+    """No search reads the trigram index any more (the in-memory index answers every word):
+    drop it and the triggers that wrote it at every change; bound the change log."""
+    _run(db, search.cleanup_sql())
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one, inside the migration's transaction (executescript would commit)."""
     for statement in script.split(";\n"):

@@ -31,8 +31,9 @@ FULL_MASK = sum(STEP_BIT[key] for key in domain.FULL_PROCESS_STEPS)
 CHUNK = 500
 
 
-# While meta holds 'search_index' (= 'stale', set by big loads), the trigram index is not kept
-# row by row; it is rebuilt in one pass before the next search that needs it.
+# Meta 'search_index' (= 'stale') is set by big loads: it empties the search_changes log with a
+# reset mark (migration 0012), and stays until a search index taking that load in is written
+# (cache.search). (Before migration 0013 it also held back a trigram index, kept by LIVE.)
 STALE_KEY = "search_index"
 LIVE = f"NOT EXISTS (SELECT 1 FROM meta WHERE key = '{STALE_KEY}')"
 # Inside a bulk load (meta 'bulk_load', set and cleared in its transaction) search_keys is

@@ -23,6 +23,7 @@ KNOWN = (
     "0009_platform_courses",
     "0011_attachments",
     "0012_search_changes",
+    "0013_search_cleanup",
 )
 # PRAGMA application_id marks the file as a fieldkit cache ("FKC1").
 APPLICATION_ID = 0x464B4331

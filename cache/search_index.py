@@ -46,6 +46,8 @@ class SearchIndex:
     characters at a time, so a keystroke never walks the many positions of a common letter.
     """
 
+    file_bytes: bytearray | None = None  # what the arrays are views of, when read from a file
+
     def __init__(self, rows: Sequence[tuple[int, str]]) -> None:
         rowids = np.fromiter((r for r, _ in rows), dtype=np.int64, count=len(rows))
         texts = [t for _, t in rows]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from . import progress, queries, search
-from . import statements as sql
+from . import queries, search
 from .attachments import Attachments
 from .cases import Enforcement
 from .core import salvaging_path
@@ -40,7 +39,7 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
         today: date | None = None,
     ) -> list[AssignmentRow]:
         """One page of the assignment list, searched, filtered and sorted."""
-        matches = self._matcher.match(self._read, query)
+        matches = self._matcher.match(query)
         with self._read() as conn:
             return queries.assignments(
                 conn, matches, filter, sort, limit, offset, today or date.today()
@@ -51,31 +50,21 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
     ) -> int:
         """How many institutions the same search and filter would list."""
         if filter == "all" and not search.terms(query):
-            total = self._matcher.total(self._read)  # (count(*) walks the table: ~1 ms/77,500)
+            total = self._matcher.total()  # (count(*) walks the table: ~1 ms/77,500)
             if total is not None:
                 return total
-        matches = self._matcher.match(self._read, query)
+        matches = self._matcher.match(query)
         with self._read() as conn:
             return queries.count_assignments(conn, matches, filter, today or date.today())
 
-    def build_search_index(self) -> bool:
-        """Rebuild the trigram index if a big load left it stale; return whether it was rebuilt.
-
-        No search reads it (the in-memory index answers every word) and no sync calls it.
-        """
-        if not self.get_meta(progress.STALE_KEY):
-            return False
-        with self._tx() as conn:
-            if not sql.get_meta(conn, progress.STALE_KEY):
-                return False
-            conn.execute("INSERT INTO search_fts (search_fts) VALUES ('rebuild')")
-            sql.put_meta(conn, progress.STALE_KEY, None)
-        return True
-
     def warm_search(self) -> None:
-        """Build the in-memory search index now if it is missing or stale (a worker, never a
-        keystroke: the app's list runs it when it opens and after each sync)."""
-        self._matcher.warm(self._read)
+        """Load the search index from its file, or build it if that is missing or stale (a
+        worker, never a keystroke: the app's list runs it when it opens)."""
+        self._matcher.warm()
+
+    def search_in_background(self) -> None:
+        """From now on no search waits for the index: SQLite answers until it is ready (the app)."""
+        self._matcher.search_in_background()
 
     def institution(self, inst_id: str) -> dict[str, Any] | None:
         """The institution's wire fields plus its sync_state, or None."""

@@ -209,7 +209,7 @@ def test_a_keystroke_reads_the_log_and_nothing_else_once_built(tmp_path: Path) -
     store.warm_search()
     statements: list[str] = []
     store._conn.set_trace_callback(statements.append)
-    Matcher.match(store._matcher, store._read, "长沙")
+    Matcher.match(store._matcher, "长沙")
     store._conn.set_trace_callback(None)
     assert statements and all("search_changes" in s for s in statements), statements
     store.close()
