@@ -18,6 +18,7 @@ from fieldkit.domain.platform import PLATFORM_STEPS, Discrepancy, Reading, discr
 
 from . import figures
 from .edits import Edits
+from .rows import json_text
 
 SCHEMA = """
 CREATE TABLE platform_readings (
@@ -47,7 +48,7 @@ def reading_row(data: dict[str, Any]) -> tuple[str, str]:
     """(institution_id, stored text) of a pulled reading; ValueError for one without steps."""
     if not isinstance(data.get("steps"), dict):
         raise ValueError("platform change without steps")
-    return str(data["institution_id"]), json.dumps(data, ensure_ascii=False)
+    return str(data["institution_id"]), json_text(data)
 
 
 def store_readings(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:

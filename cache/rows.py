@@ -28,6 +28,9 @@ VISIT_COLUMNS = (
 )
 VISIT_JSON = ("steps_advanced", "issues", "rectification")
 SYNC_STATES = ("synced", "unsent", "sending", "rejected")
+# json.dumps(value, ensure_ascii=False) with its encoder made once: a pulled page stores the
+# text of thousands of values (institutions' payment, platform readings), the same text.
+json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def institution_row(inst: dict[str, Any]) -> tuple[Any, ...]:
         inst.get("initials") or "",
         inst.get("bank_status") or "pending",
         inst.get("bank_reason"),
-        json.dumps(payment, ensure_ascii=False) if payment else None,
+        json_text(payment) if payment else None,
         int(inst.get("orders") or 0),
         int(inst.get("order_amount_fen") or 0),
     )

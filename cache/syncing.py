@@ -169,13 +169,26 @@ class Syncing(StoreCore):
 
     # ---- pull ----------------------------------------------------------------------------
 
-    def apply_changes(self, changes: list[dict[str, Any]], cursor: int) -> None:
-        """Apply one page of the office's changes and its cursor, in one transaction."""
+    def apply_changes(
+        self,
+        changes: list[dict[str, Any]],
+        cursor: int,
+        meta: dict[str, str] | None = None,
+        observed: bool = False,
+    ) -> None:
+        """Apply one page of the office's changes and its cursor, in one transaction.
+
+        `meta` (the office's mark of the page) is kept in the same transaction. `observed`: the
+        clock has already seen the page's stamps (sync checks and observes each distinct one);
+        otherwise it is moved past the newest here."""
         with self._tx(keys=True) as conn:
             dirty = outbox.dirty_registers(conn)
             if sum(1 for c in changes if c.get("kind") == "institution") >= BIG_LOAD:
                 sql.put_meta(conn, progress.STALE_KEY, "stale")
-            self._observe_newest(changes)
+            if not observed:
+                self._observe_newest(changes)
+            for key, value in (meta or _EMPTY).items():
+                sql.put_meta(conn, key, value)
             try:
                 touched = pull.apply_page(conn, changes, dirty, self._apply_one)
             except pull.BadChange as bad:

@@ -22,6 +22,7 @@ from fieldkit.config import Settings, Technician
 from . import wire
 from .errors import SyncError, config_problem, key_changed, protocol
 from .http import make_client, normalise_url, request_json
+from .pulling import MARK, Pull, newer
 from .uploads import Uploader, UploadResult
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,10 @@ if TYPE_CHECKING:
 ME = "/api/v1/me"
 OFFICE = "/api/v1/office"
 PUSH = "/api/v1/sync/push"
-PULL = "/api/v1/sync/pull"
 HEALTH = "/healthz"
 REPULL = "sync_repull"  # meta: set when the next pull must start from 0 (see _pull)
 CLOCK_TOLERANCE = 300  # seconds; beyond this a wrong laptop clock is worth a word
 REJECTED = "sync_rejected"  # meta: the rejected op ids seen at the end of the last round
-# meta: the office's mark of the furthest change this cache has seen or sent ("seq.hex"). Sent
-# with every push and pull, it lets the office tell that it no longer holds what this computer
-# saw, even when an old copy of the office's store was put back and has since handed out the
-# same sequence numbers to other changes (a cursor alone cannot tell).
-MARK = "office_mark"
 KEEP_SYNCED_DAYS = 90  # synced ops kept this long, to re-send to an office restored from a backup
 
 Progress = Callable[[str, int, int], None]
@@ -360,92 +355,13 @@ class SyncClient:
         rewind = await self._db(self.store.get_meta, REPULL) is not None
         self._restarted = False
         try:
-            await self._pull_pages(0 if rewind else start, result, report)
+            await Pull(self, result, report).run(0 if rewind else start)
         except SyncError as exc:
             if exc.kind == "protocol" and not self._restarted:
                 await self._db(self.store.set_meta, "cursor", str(start))
             raise
         if rewind:
             await self._db(self.store.set_meta, REPULL, None)
-
-    async def _pull_pages(self, cursor: int, result: RoundResult, report: Progress) -> None:
-        """Pull pages after `cursor`, each applied with its cursor in one transaction.
-
-        While a page is applied (in a thread), the next one is already on its way: the office
-        and the network work while the cache writes, so a full pull costs little more than its
-        download. A page is looked at only once the one before it is applied, as one at a time.
-        """
-        restarted = False
-        applying: asyncio.Future[None] | None = None  # the page before, being applied
-        in_flight: wire.Page | None = None
-        try:
-            for _ in range(self.max_pages):
-                params: dict[str, Any] = {"cursor": cursor, "limit": self.page_limit}
-                proof = await self._db(self.store.get_meta, MARK)
-                if in_flight is not None and wire.mark_seq(in_flight.mark) >= wire.mark_seq(proof):
-                    proof = in_flight.mark or proof  # what the cache holds once it is applied
-                if proof:
-                    params["mark"] = proof
-                status, body = await request_json(self._http, "GET", PULL, params=params)
-                if applying is not None and in_flight is not None:
-                    await self._applied(applying, in_flight, result, report)
-                    applying = in_flight = None
-                if status == 410:
-                    if restarted or (cursor == 0 and not proof):
-                        raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
-                    await self._restart(None)
-                    cursor, restarted, self._restarted = 0, True, True
-                    continue
-                if status != 200:
-                    raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
-                page = wire.check_page(body, cursor)
-                if await self._diverged(page, cursor):
-                    if restarted:
-                        raise protocol(
-                            "同一轮同步中服务器的数据标识变了两次",
-                            "the server's epoch changed twice in one round",
-                        )
-                    await self._restart(page.epoch)
-                    cursor, restarted, self._restarted = 0, True, True
-                    continue
-                applying = asyncio.ensure_future(self._db(self._apply, page))
-                in_flight, cursor = page, page.cursor
-                if not page.more:
-                    await self._applied(applying, page, result, report)
-                    applying = None
-                    return
-        finally:
-            if applying is not None and in_flight is not None:  # the round stopped meanwhile
-                applied = await asyncio.gather(applying, return_exceptions=True)
-                if not isinstance(applied[0], BaseException):
-                    await self._keep_mark(in_flight.mark)  # the page is in: so is its proof
-        raise protocol(
-            f"拉取超过 {self.max_pages} 页仍未结束",
-            f"the pull did not end after {self.max_pages} pages",
-        )
-
-    async def _applied(
-        self,
-        applying: asyncio.Future[None],
-        page: wire.Page,
-        result: RoundResult,
-        report: Progress,
-    ) -> None:
-        """Wait until a page is applied, then keep its mark and count it."""
-        await applying
-        await self._keep_mark(page.mark)
-        result.pulled += len(page.changes)
-        report("pull", result.pulled, 0)
-
-    async def _diverged(self, page: wire.Page, cursor: int) -> bool:
-        """Whether the server's store is not the one this cache was pulled from."""
-        if page.epoch is None:
-            return False
-        saved = await self._db(self.store.get_meta, "epoch")
-        if saved is None and cursor == 0:
-            await self._db(self.store.set_meta, "epoch", page.epoch)
-            return False
-        return saved != page.epoch
 
     async def _restart(self, epoch: str | None) -> None:
         """Start the pull over from scratch, keeping unsent ops (after re-checking the office).
@@ -460,25 +376,13 @@ class SyncClient:
         await self._db(self.store.set_meta, "epoch", epoch)
         await self._db(self.store.set_meta, MARK, None)
 
-    async def _keep_mark(self, mark: str | None) -> None:
-        """Remember the office's mark if it stands for a later change than the one kept."""
-        for key, value in (await self._newer_mark(mark)).items():
-            await self._db(self.store.set_meta, key, value)
-
     async def _newer_mark(self, mark: str | None) -> dict[str, str]:
         """The meta to keep for an office's mark: it, if it stands for a later change than the
         one kept; nothing otherwise."""
         if mark is None:
             return {}
         kept = await self._db(self.store.get_meta, MARK)
-        return {MARK: mark} if wire.mark_seq(mark) >= wire.mark_seq(kept) else {}
-
-    def _apply(self, page: wire.Page) -> None:
-        """Observe the page's stamps (each distinct one once), then apply it and its cursor
-        together."""
-        for stamp in page.stamps:
-            self.store.clock.observe(stamp)
-        self.store.apply_changes(page.changes, page.cursor)
+        return {MARK: mark} if newer(mark, kept) else {}
 
 
 class _OfficeDiverged(Exception):

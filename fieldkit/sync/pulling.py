@@ -1,0 +1,131 @@
+"""One pull of a sync round: the office's pages after a cursor, each applied with its cursor.
+
+While a page is applied (in a thread), the next one is already on its way: the office and the
+network work while the cache writes, so a full pull costs little more than its download. A page
+is looked at only once the one before it is applied, as one at a time.
+
+What the loop needs from the cache between pages (the epoch the cache was pulled under, the
+office's mark it holds) is read once, before the first page, and then followed in memory: a
+read of the cache would wait for the page being applied (the store has one connection and one
+lock) and the next page would not leave before the last was in. The office's mark of a page is
+kept in that page's transaction, so the page and its proof are in the cache together or not at
+all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from . import wire
+from .errors import protocol
+from .http import request_json
+
+if TYPE_CHECKING:
+    from .client import Progress, RoundResult, SyncClient
+
+PULL = "/api/v1/sync/pull"
+# meta: the office's mark of the furthest change this cache has seen or sent ("seq.hex"). Sent
+# with every push and pull, it lets the office tell that it no longer holds what this computer
+# saw, even when an old copy of the office's store was put back and has since handed out the
+# same sequence numbers to other changes (a cursor alone cannot tell).
+MARK = "office_mark"
+
+
+def newer(mark: str | None, kept: str | None) -> bool:
+    """Whether the office's `mark` stands for a change at least as late as the `kept` one."""
+    return mark is not None and wire.mark_seq(mark) >= wire.mark_seq(kept)
+
+
+class Pull:
+    """The pages of one pull, for one round of `client` (its store, HTTP client and restart)."""
+
+    def __init__(self, client: SyncClient, result: RoundResult, report: Progress) -> None:
+        self.client, self.store = client, client.store
+        self.result, self.report = result, report
+        self.epoch: str | None = None  # the epoch the cache holds
+        self.proof: str | None = None  # the furthest mark the cache holds once the page is in
+
+    async def run(self, cursor: int) -> None:
+        """Pull pages after `cursor` until the office has no more."""
+        client = self.client
+        self.epoch, self.proof = await client._db(self._kept)
+        restarted = False
+        applying: asyncio.Future[None] | None = None  # the page before, being applied
+        in_flight: wire.Page | None = None
+        try:
+            for _ in range(client.max_pages):
+                params: dict[str, Any] = {"cursor": cursor, "limit": client.page_limit}
+                if self.proof:
+                    params["mark"] = self.proof
+                status, body = await request_json(client._http, "GET", PULL, params=params)
+                if applying is not None and in_flight is not None:
+                    await self._applied(applying, in_flight)
+                    applying = in_flight = None
+                if status == 410:
+                    if restarted or (cursor == 0 and not self.proof):
+                        raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
+                    await self._restart(None)
+                    cursor, restarted = 0, True
+                    continue
+                if status != 200:
+                    raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
+                page = wire.check_page(body, cursor)
+                if await self._diverged(page, cursor):
+                    if restarted:
+                        raise protocol(
+                            "同一轮同步中服务器的数据标识变了两次",
+                            "the server's epoch changed twice in one round",
+                        )
+                    await self._restart(page.epoch)
+                    cursor, restarted = 0, True
+                    continue
+                keep = page.mark if newer(page.mark, self.proof) else None
+                applying = asyncio.ensure_future(client._db(self._apply, page, keep))
+                in_flight, cursor = page, page.cursor
+                self.proof = keep or self.proof
+                if not page.more:
+                    await self._applied(applying, page)
+                    applying = None
+                    return
+        finally:
+            if applying is not None:  # the round stopped meanwhile: let the page finish
+                await asyncio.gather(applying, return_exceptions=True)
+        raise protocol(
+            f"拉取超过 {client.max_pages} 页仍未结束",
+            f"the pull did not end after {client.max_pages} pages",
+        )
+
+    def _kept(self) -> tuple[str | None, str | None]:
+        return self.store.get_meta("epoch"), self.store.get_meta(MARK)
+
+    async def _applied(self, applying: asyncio.Future[None], page: wire.Page) -> None:
+        """Wait until a page is applied, then count it."""
+        await applying
+        self.result.pulled += len(page.changes)
+        self.report("pull", self.result.pulled, 0)
+
+    async def _diverged(self, page: wire.Page, cursor: int) -> bool:
+        """Whether the server's store is not the one this cache was pulled from."""
+        if page.epoch is None:
+            return False
+        if self.epoch is None and cursor == 0:
+            await self.client._db(self.store.set_meta, "epoch", page.epoch)
+            self.epoch = page.epoch
+            return False
+        return self.epoch != page.epoch
+
+    async def _restart(self, epoch: str | None) -> None:
+        """Start over from 0 (client._restart: unsent ops kept, the office checked again)."""
+        await self.client._restart(epoch)
+        self.client._restarted = True
+        self.epoch, self.proof = epoch, None
+
+    def _apply(self, page: wire.Page, mark: str | None) -> None:
+        """Apply a page, its cursor and (if later than the one held) the office's mark, together.
+
+        Its stamps, checked and each distinct one once, are observed by the clock first."""
+        for stamp in page.stamps:
+            self.store.clock.observe(stamp)
+        meta = {MARK: mark} if mark else None
+        self.store.apply_changes(page.changes, page.cursor, meta=meta, observed=True)

@@ -1,0 +1,65 @@
+"""A pull's next page leaves while the one before is being written, and each page is written
+with its cursor and the office's mark together (the real office under uvicorn, a real cache)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cache.store import Store
+from fieldkit.sync import SyncClient, login
+from fieldkit.sync.pulling import MARK
+from tests.live_server import LiveServer
+from tests.test_sync_office import RealOffice
+
+PAGE = 40  # 12 institutions and their steps: four pages
+
+
+async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path) -> None:
+    real = RealOffice(tmp_path)
+    tech = real.add("李娜")
+    real.assign(tech, real.ids)
+    with LiveServer(real.db) as server:
+        settings = await login(server.url, tech.token)
+        with Store.open(settings.cache_path) as store:
+            client = SyncClient(settings, store, tech.token, page_limit=PAGE)
+            apply = store.apply_changes
+            asked: list[str] = []  # the cursor of every page asked for, in order
+            asked_meanwhile: list[bool] = []
+            kept: list[tuple[int, str | None]] = []
+
+            async def note(request: httpx.Request) -> None:
+                if request.url.path == "/api/v1/sync/pull":
+                    asked.append(request.url.params["cursor"])
+
+            client._http.event_hooks["request"].append(note)
+
+            def slow_apply(changes: list[dict[str, Any]], cursor: int, **kw: Any) -> None:
+                """Hold a full page until the page after it is asked for (or 10 s pass)."""
+                waited = time.monotonic()
+                last = len(changes) < PAGE  # nothing is asked for after the last page
+                while not last and str(cursor) not in asked and time.monotonic() - waited < 10:
+                    time.sleep(0.01)
+                asked_meanwhile.append(str(cursor) in asked)
+                apply(changes, cursor, **kw)
+                assert threading.current_thread() is not threading.main_thread()
+                kept.append((cursor, store.get_meta(MARK)))
+
+            store.apply_changes = slow_apply  # type: ignore[method-assign]
+            result = await client.run_round()
+            await client.aclose()
+            del store.apply_changes
+            pulled = [i for i in real.ids if store.institution(i) is not None]
+            cursor = store.get_meta("cursor")
+    assert len(asked_meanwhile) == 4
+    # every page but the last was still being written when the next one was asked for (the
+    # last has none after it)
+    assert asked_meanwhile == [True, True, True, False], asked_meanwhile
+    assert result.pulled == 12 * 12 and len(pulled) == 12
+    # each page's mark was kept by the page's own transaction: "cursor.hex", the cursor's seq
+    assert all(mark and mark.split(".")[0] == str(at) for at, mark in kept), kept
+    assert cursor == str(kept[-1][0])
