@@ -1,6 +1,6 @@
 """The offline store: one SQLite file per profile, its migrations, queries, search and outbox.
 
-`Store.open(path)` creates or migrates the file (WAL, numbered sqlite-utils migrations) and
+`Store.open(path)` creates or migrates the file (WAL, numbered migrations: cache/migrator.py) and
 refuses, untouched, a file that is not a fieldkit cache (`NotAFieldkitCache`) or is newer than
 this code (`CacheTooNew`). One connection guarded by a lock serves every thread, so Textual
 thread workers may call any method. Each local edit is checked by `fieldkit.domain` first

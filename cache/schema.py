@@ -8,7 +8,7 @@ from pathlib import Path
 from .errors import CacheDamaged, CacheTooNew, CacheUnavailable, NotAFieldkitCache
 
 MIGRATION_SET = "fieldkit-cache"
-MIGRATIONS_TABLE = "_sqlite_migrations"  # sqlite-utils' Migrations.migrations_table
+MIGRATIONS_TABLE = "_sqlite_migrations"  # as sqlite-utils' Migrations named it (cache/migrator.py)
 # The migrations of cache/migrations.py, oldest first (a test keeps the two lists equal).
 KNOWN = (
     "0001_core",
@@ -50,14 +50,11 @@ def migrate(conn: sqlite3.Connection, stop_before: str | None = None) -> None:
     """
     if stop_before is None and _up_to_date(conn):
         return
-    from sqlite_utils import Database
-
     from .migrations import MIGRATIONS
 
-    db = Database(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        MIGRATIONS.apply(db, stop_before=stop_before)  # each migration is a savepoint inside
+        MIGRATIONS.apply(conn, stop_before=stop_before)  # each migration is a savepoint inside
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
