@@ -199,8 +199,10 @@ def keystrokes(home: Path) -> list[tuple[str, float]]:
     try:
         term.wait_for([everything], timeout=120)
         term.settle()  # as a person starts typing: once the list stands still
+        mark = term.mark()
         term.send("/")
-        term.settle(0.2)  # the search box focused (its cursor blinks from now on)
+        term.wait_for_output(mark)  # the search box focused (its cursor blinks from now on)
+        term.settle(0.2)
         for text in SEARCHES:
             before = lists[""]
             for n, char in enumerate(text):

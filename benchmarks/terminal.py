@@ -90,6 +90,17 @@ class Terminal:
                     raise TimeoutError(f"never painted {texts!r}; last output:\n{tail}")
                 self._lock.wait(min(left, 0.5))
 
+    def wait_for_output(self, since: int, timeout: float = 30.0) -> float:
+        """When the program first wrote anything after `since`."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self.chunks) <= since:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("the program wrote nothing")
+                self._lock.wait(min(left, 0.5))
+            return self.chunks[since][0]
+
     def settle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
         """Wait until the program has written nothing for `quiet` seconds (start has finished)."""
         deadline = time.monotonic() + timeout

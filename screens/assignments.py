@@ -22,6 +22,7 @@ from .i18n import step_name, tr
 from .widgets.choice_bar import ChoiceBar
 from .widgets.footer import TranslatedFooter
 from .widgets.progress import progress_parts
+from .widgets.search_box import FrameHold, SearchBox
 from .widgets.status_bar import StatusBar
 from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
 
@@ -113,7 +114,9 @@ class AssignmentsScreen(FieldkitScreen):
 
     CSS_PATH = "assignments.tcss"
     BINDINGS = [
-        Binding("slash", "search", "Search", id="search"),
+        # priority: the app runs it as the key arrives, so keys typed right after the slash
+        # (a terminal may deliver them in one read) go to the search box, not to the list
+        Binding("slash", "search", "Search", id="search", priority=True),
         Binding("f", "next_filter", "Filter", id="filter"),
         Binding("o", "next_sort", "Sort", id="sort"),
         Binding("ctrl+pagedown", "more", "Load more", id="more", show=False),
@@ -145,13 +148,18 @@ class AssignmentsScreen(FieldkitScreen):
         self.columns: list[Column] = fit_columns(100)
         self.pages_shown = 0  # pages put in the table so far (benchmarks and tests watch it)
         self.open_single = False  # Enter was pressed in the search box before its answer came
+        self.frame = FrameHold(self)  # a keystroke's echo and its list painted in one frame
 
     def compose(self) -> ComposeResult:
         """Search, filter and sort on top, the list below."""
         yield StatusBar()
         with Horizontal(id="top"):
-            yield Input(
-                value=self.query_text, placeholder=self.t("list.search"), id="search", compact=True
+            yield SearchBox(
+                self.frame,
+                value=self.query_text,
+                placeholder=self.t("list.search"),
+                id="search",
+                compact=True,
             )
             yield Label("", id="count")
         with Horizontal(id="controls"):
@@ -195,6 +203,10 @@ class AssignmentsScreen(FieldkitScreen):
     def on_screen_resume(self) -> None:
         """Coming back from an institution: show its new progress."""
         self.reload()
+
+    def on_screen_suspend(self) -> None:
+        """Another screen on top: it paints at once."""
+        self.frame.release()
 
     def _add_columns(self) -> None:
         self.query_one(VirtualTable).set_columns(
@@ -250,6 +262,9 @@ class AssignmentsScreen(FieldkitScreen):
             message.offset and message.offset != self.loaded
         ):
             return  # an older search: a newer page is on its way
+        if not message.offset:  # the list of the query typed: paint it with the typing, now
+            # (from the table's own queue, after the table has told the screen what it redraws)
+            table.call_later(self.frame.release)
         columns, cells = message.cells
         if columns is not self.columns:  # laid out again since: cells for these columns
             lang, today = self.fk.language, self.fk.today()
@@ -289,7 +304,10 @@ class AssignmentsScreen(FieldkitScreen):
         query = event.value.strip()
         if query != self.query_text:
             self.query_text = query
-            self.reload()
+            self.frame.hold()  # (the box holds it already when typed in)
+            self.reload()  # the typed character is painted with this query's list
+        else:
+            self.frame.release()  # a space: the list stays as it is
 
     @on(Input.Submitted, "#search")
     def _to_list(self) -> None:
@@ -304,8 +322,11 @@ class AssignmentsScreen(FieldkitScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Esc leaves the search box; elsewhere on the list it does nothing (and is not shown)."""
+        in_search = isinstance(self.focused, Input) and self.focused.id == "search"
         if action == "leave_search":
-            return isinstance(self.focused, Input) and self.focused.id == "search"
+            return in_search
+        if action == "search":
+            return not in_search  # a slash typed in the search box is text
         return True
 
     def action_leave_search(self) -> None:
@@ -342,8 +363,9 @@ class AssignmentsScreen(FieldkitScreen):
             self.app.push_screen(InstitutionScreen(inst_id))
 
     def action_search(self) -> None:
-        """Put the cursor in the search box."""
-        self.query_one("#search", Input).focus()
+        """Put the cursor in the search box before the next key is routed (`focus()` would wait
+        its turn in the app's queue, behind the keys typed right after the slash)."""
+        self.set_focus(self.query_one("#search", Input))
 
     def action_next_filter(self) -> None:
         """Show the next filter."""

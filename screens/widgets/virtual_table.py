@@ -14,9 +14,9 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -83,6 +83,12 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Open", show=False, id="open"),
     ]
     cursor: reactive[int] = reactive(0)
+    # Textual lays the whole screen out again when a widget's virtual size changes, and a layout
+    # repaints every widget whose geometry changed: the whole table, though a keystroke changed
+    # a few rows. A new row count needs no layout here (the table's size is the screen's), only
+    # the scrollbar told (`_resize_virtual`); Textual still lays out when the scrollbar comes
+    # or goes.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=False)
 
     class Highlighted(Message):
         """The cursor moved to a row."""
@@ -108,6 +114,7 @@ class VirtualTable(ScrollView, can_focus=True):
         # Rich styles by component ("" the widget's own): computing one walks the DOM (~0.3 ms
         # here), too slow to do for each of 40 lines at every keystroke
         self._styles: dict[str, Style] = {}
+        self._view: tuple[int, int, int] | None = None  # scroll x, y and width while rendering
 
     # data --------------------------------------------------------------------------------------
     @property
@@ -151,10 +158,7 @@ class VirtualTable(ScrollView, can_focus=True):
             for kind in ("cursor", "odd", "even"):
                 self._strips.pop((index, kind), None)
         self._fit_widths()
-        # The whole table is drawn again: a refresh of single lines is lost when a layout
-        # happens in the same frame (the search box's own echo asks for one). The rows that did
-        # not change keep their strips, so only the changed ones are built again.
-        self.refresh()
+        self._refresh_rows(changed)
 
     def row_text(self, index: int) -> list[str]:
         """The plain text of a row's cells, as a user reads them."""
@@ -169,6 +173,16 @@ class VirtualTable(ScrollView, can_focus=True):
         self._fit_widths()
         self.refresh()
 
+    def _refresh_rows(self, indexes: Sequence[int]) -> None:
+        """Draw again only the lines of these rows that are on screen (Textual then renders,
+        composes and writes those lines alone)."""
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height
+        width = max(self.virtual_size.width, self.size.width)
+        lines = [index - top + 1 for index in indexes if 1 <= index - top + 1 < height]
+        if lines:
+            self.refresh(*(Region(0, y, width, 1) for y in lines))
+
     def _fit_widths(self) -> None:
         """Give the fill column the room the others leave (at least its own width)."""
         # the vertical scrollbar is always reserved: it appears once rows outgrow the height,
@@ -176,7 +190,14 @@ class VirtualTable(ScrollView, can_focus=True):
         room = self.size.width - self.styles.scrollbar_size_vertical
         fixed = sum(c.width + 2 for c in self.columns if not c.fill)
         self.widths = [max(c.width, room - fixed - 2) if c.fill else c.width for c in self.columns]
-        self.virtual_size = Size(sum(w + 2 for w in self.widths), len(self.keys) + 1)
+        self._resize_virtual(Size(sum(w + 2 for w in self.widths), len(self.keys) + 1))
+
+    def _resize_virtual(self, size: Size) -> None:
+        """A new virtual size, told to the scrollbars as a layout would (Textual's own update:
+        the scrollbar shown or hidden, its thumb, the scroll position kept in range)."""
+        if size != self.virtual_size:
+            self.virtual_size = size
+            self._scroll_update(size)
 
     # drawing -----------------------------------------------------------------------------------
     def notify_style_update(self) -> None:
@@ -219,7 +240,9 @@ class VirtualTable(ScrollView, can_focus=True):
                 rich = base + Style.parse(style) if style else base
                 segments.append(Segment(text, rich + overlay if overlay else rich))
             segments.append(Segment(" ", gap))
-        return Strip(segments)
+        # every cell was fitted to its width: the length is known (measuring it costs more
+        # than building the line, for Chinese text)
+        return Strip(segments, sum(self.widths[: len(parts_per_cell)]) + 2 * len(parts_per_cell))
 
     def _row_strip(self, index: int) -> Strip:
         kind = "cursor" if index == self.cursor else ("odd" if index % 2 else "even")
@@ -237,10 +260,20 @@ class VirtualTable(ScrollView, can_focus=True):
             self._strips[(index, kind)] = strip
         return strip
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines Textual asks for, with the scroll position and width read once for all."""
+        self._view = (*self.scroll_offset, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._view = None
+
     def render_line(self, y: int) -> Strip:
         """Line 0 is the header; the rest are rows from the scroll position."""
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        scroll_x, scroll_y, width = self._view or (
+            *self.scroll_offset,
+            self.scrollable_content_region.width,
+        )
         if y == 0:
             base = self._style("header")
             header = self._strips.get((-1, "header"))
@@ -254,13 +287,21 @@ class VirtualTable(ScrollView, can_focus=True):
                     None,
                 )
                 self._strips[(-1, "header")] = header
-            return header.crop_extend(scroll_x, scroll_x + width, base)
+            return self._in_view(header, scroll_x, width, base)
         index = scroll_y + y - 1
         if index >= len(self.keys):
             return Strip.blank(width, self._style())
         row = self._row_strip(index)
-        base = self._style("cursor" if index == self.cursor else "even")
-        return row.crop_extend(scroll_x, scroll_x + width, base)
+        return self._in_view(
+            row, scroll_x, width, self._style("cursor" if index == self.cursor else "even")
+        )
+
+    @staticmethod
+    def _in_view(strip: Strip, scroll_x: int, width: int, base: Style) -> Strip:
+        """The part of a line in view (the line itself when it fits exactly, as it mostly does)."""
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     # cursor ------------------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
@@ -268,8 +309,8 @@ class VirtualTable(ScrollView, can_focus=True):
         for index in (old, new):
             for kind in ("cursor", "odd", "even"):
                 self._strips.pop((index, kind), None)
-        self._scroll_to_cursor()
-        self.refresh()
+        self._scroll_to_cursor()  # (a scroll draws the whole table again)
+        self._refresh_rows((old, new))
         if 0 <= new < len(self.keys):
             self.post_message(self.Highlighted(new, self.keys[new]))
 

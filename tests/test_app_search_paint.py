@@ -1,0 +1,123 @@
+"""What the terminal shows while a technician types in the list's search box: every frame the
+app writes is read back into a grid of cells (tests/painted.py), so a row left stale on screen,
+a typed character painted without its list, or a key lost after the slash would show here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.widgets import Input
+
+from cache.store import Store
+from screens.widgets.virtual_table import VirtualTable
+from tests.painted import PaintedScreen
+from tests.test_app_fixtures import app_for, county_store, fixed_clock, settle, wait_until
+from tests.test_app_search_worker import Busy
+
+SIZE = (100, 30)
+TOP = 4  # the list's first row on screen: status bar, search line, controls, header
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    yield from county_store(tmp_path)
+
+
+def names(store: Store, query: str, rows: int) -> list[str]:
+    return [r.name for r in store.assignments(query, limit=rows, today=fixed_clock().date())]
+
+
+def shows_list(lines: list[str], expected: list[str], rows: int) -> bool:
+    """Whether the screen's list rows start with these names, and the rows below are empty."""
+    body = [line.strip() for line in lines[TOP : TOP + rows]]
+    return all(
+        line.startswith(name[:6]) for line, name in zip(body, expected, strict=False)
+    ) and all(
+        not line or line.startswith("▁")
+        for line in body[len(expected) :]
+        if "institution" not in line
+    )
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_each_key_paints_its_list_and_nothing_stale_stays_on_screen(
+    store: Store, lang: str
+) -> None:
+    app = app_for(store, lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        painted = PaintedScreen.watch(app)
+        screen = app.screen
+        table = screen.query_one(VirtualTable)
+        rows = table.size.height - 1
+        await pilot.press("slash")
+        typed = ""
+        # narrowing, widening, a single match, nothing, and back to everything (the scrollbar
+        # comes and goes, the rows below the last one must be blanked)
+        for key in ["w", "l", "backspace", "长", "ctrl+u", "5", "2", "4", "3", "0", "ctrl+u"]:
+            typed = typed[:-1] if key == "backspace" else "" if key == "ctrl+u" else typed + key
+            await pilot.press(key)
+            await wait_until(pilot, lambda: not screen.loading_query)
+            await pilot.pause(0.05)
+            lines = painted.lines()
+            assert lines == PaintedScreen.repainted(app), typed  # no cell left stale
+            assert shows_list(lines, names(store, typed, rows), rows), (typed, lines[TOP:])
+            assert lines[1].strip().startswith(typed) or not typed, lines[1]
+
+
+async def test_a_keystroke_and_its_list_are_painted_in_one_frame(store: Store) -> None:
+    app = app_for(store, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        rows = screen.query_one(VirtualTable).size.height - 1
+        await pilot.press("slash")
+        await settle(pilot)
+        painted = PaintedScreen.watch(app)
+        typed = ""
+        for key in "wlj":
+            typed += key
+            before = len(painted.frames)
+            await pilot.press(key)
+            await wait_until(pilot, lambda: not screen.loading_query)
+            await pilot.pause(0.05)
+            frames = painted.frames[before:]
+            echoed = [f for f in frames if f[1].strip().startswith(typed)]
+            assert echoed, typed
+            # the first frame that shows the typed text already shows that text's list
+            assert shows_list(echoed[0], names(store, typed, rows), rows), (typed, echoed[0])
+
+
+async def test_keys_typed_right_after_the_slash_reach_the_search_box(store: Store) -> None:
+    app = app_for(store, "en")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # as a terminal delivers a fast typist's keys: several in one read, none waited for
+        for key, char in [("slash", "/"), ("w", "w"), ("l", "l")]:
+            app.post_message(events.Key(key, char))
+        await wait_until(pilot, lambda: not app.screen.loading_query)
+        assert app.screen.query_one("#search", Input).value == "wl"
+        assert app.screen.query_text == "wl"
+        await pilot.press("slash")  # in the search box a slash is text
+        assert app.screen.query_one("#search", Input).value == "wl/"
+
+
+async def test_typing_is_painted_even_while_the_cache_is_busy(store: Store) -> None:
+    app = app_for(store, "zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        painted = PaintedScreen.watch(app)
+        screen = app.screen
+        rows = screen.query_one(VirtualTable).size.height - 1
+        everything, wl = names(store, "", rows), names(store, "wl", rows)
+        with Busy(store):
+            await pilot.press("slash", "w", "l")
+            await pilot.pause(0.3)  # past the hold: the typing is painted without its list
+            assert painted.lines()[1].strip().startswith("wl")
+            assert shows_list(painted.lines(), everything, rows)
+        await wait_until(pilot, lambda: not screen.loading_query)
+        await pilot.pause(0.05)
+        assert shows_list(painted.lines(), wl, rows)
