@@ -1,8 +1,10 @@
 """One pull of a sync round: the office's pages after a cursor, each applied with its cursor.
 
-While a page is applied (in a thread), the next one is already on its way: the office and the
-network work while the cache writes, so a full pull costs little more than its download. A page
-is looked at only once the one before it is applied, as one at a time.
+While a page is applied (in a thread), the next one is already on its way and is checked when
+it comes: the office, the network and the checks work while the cache writes, so a full pull
+costs little more than its download. What a page says (a restart, a new epoch, its changes) is
+acted on only once the one before it is applied, as one at a time; a nonsense page ends the
+round once the page before it is in.
 
 What the loop needs from the cache between pages (the epoch the cache was pulled under, the
 office's mark it holds) is read once, before the first page, and then followed in memory: a
@@ -59,6 +61,9 @@ class Pull:
                 if self.proof:
                     params["mark"] = self.proof
                 status, body = await request_json(client._http, "GET", PULL, params=params)
+                # checked while the page before is still being written (the writer waits for
+                # nothing but the page), acted on once it is in
+                page = wire.check_page(body, cursor) if status == 200 else None
                 if applying is not None and in_flight is not None:
                     await self._applied(applying, in_flight)
                     applying = in_flight = None
@@ -68,9 +73,8 @@ class Pull:
                     await self._restart(None)
                     cursor, restarted = 0, True
                     continue
-                if status != 200:
+                if page is None:
                     raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
-                page = wire.check_page(body, cursor)
                 if await self._diverged(page, cursor):
                     if restarted:
                         raise protocol(
