@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -256,6 +257,7 @@ async def test_pull_nonsense_leaves_the_cache_as_it_was(
         await client.run_round()
     assert caught.value.kind == "protocol", caught.value
     assert "无法识别" in caught.value.zh
+    assert gc.isenabled()  # paused while pages came (sync/pulling.py), running again
     before, after = seen["before"], snapshot(store)
     assert sorted(script.pushed) == sorted(op_ids) and before["counts"]["unsent"] == 0
     assert after["cursor"] == before["cursor"] == str(HEAD)

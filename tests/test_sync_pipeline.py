@@ -3,6 +3,7 @@ with its cursor and the office's mark together (the real office under uvicorn, a
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path
             apply = store.apply_changes
             asked: list[str] = []  # the cursor of every page asked for, in order
             asked_meanwhile: list[bool] = []
+            collecting: list[bool] = []  # whether the cycle collector ran while a page was written
             kept: list[tuple[int, str | None]] = []
 
             async def note(request: httpx.Request) -> None:
@@ -45,6 +47,7 @@ async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path
                 while not last and str(cursor) not in asked and time.monotonic() - waited < 10:
                     time.sleep(0.01)
                 asked_meanwhile.append(str(cursor) in asked)
+                collecting.append(gc.isenabled())
                 apply(changes, cursor, **kw)
                 assert threading.current_thread() is not threading.main_thread()
                 kept.append((cursor, store.get_meta(MARK)))
@@ -60,6 +63,8 @@ async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path
     # last has none after it)
     assert asked_meanwhile == [True, True, True, False], asked_meanwhile
     assert result.pulled == 12 * 12 and len(pulled) == 12
+    # the cycle collector is paused while pages are written, and runs again after
+    assert collecting == [False] * 4 and gc.isenabled()
     # each page's mark was kept by the page's own transaction: "cursor.hex", the cursor's seq
     assert all(mark and mark.split(".")[0] == str(at) for at, mark in kept), kept
     assert cursor == str(kept[-1][0])
