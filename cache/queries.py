@@ -43,6 +43,8 @@ WALK_FILTERS = ("all", "not_started", "in_progress")
 DUE = "i.next_visit_on <= :today"
 DUE_INDEX = "institutions_due"
 NOT_DUE = "(i.next_visit_on IS NULL OR i.next_visit_on > :today)"
+# The priority order in one ORDER BY: overdue rows (longest overdue first), then the rest.
+OVERDUE_FIRST = f"({DUE}) IS NOT 1, CASE WHEN {DUE} THEN i.next_visit_on END, {SORTS['priority']}"
 LEVELS = ("county", "city")
 _COLUMNS = ", ".join(f"i.{c}" for c in ASSIGNMENT_COLUMNS)
 
@@ -86,6 +88,8 @@ def assignments(
     index = SORT_INDEXES.get(sort) if walk else None
     if sort != "priority":
         return _page(conn, where, params, SORTS[sort], index, limit, offset)
+    if matches is not None and matches.rowids_json is not None:  # few matches: sorted in one
+        return _page(conn, where, params, OVERDUE_FIRST, None, limit, offset)  # pass, not three
     # Overdue rows come first; the partial index holds only rows with a follow-up date.
     due = _count(conn, f"{where} AND {DUE}", params, DUE_INDEX)
     rows: list[AssignmentRow] = []

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -184,7 +185,9 @@ def test_the_page_in_list_order_whether_the_matches_are_few_or_many(tmp_path: Pa
     store = Store.open(tmp_path / "page.sqlite")
     store.bulk_load(many(1900), [])  # more matches than sparse(1,900) = 194 ... and fewer
     store.set_step("JG4307021500", "registered", "blocked", by="T1", reason="缺材料")
+    store.apply_changes(follow_ups([1003, 1150, 1151, 1502, 1777, 1999], [1004, 1152]), cursor=1)
     everything = store.assignments("", limit=100_000)
+    assert everything[0].id == "JG4307021003"  # the longest overdue first
     assert sparse(1900) == 194  # 10 and 100 matches: their rowids; 1,000 and 1,900: a mask
     for word, expected in (("培训", 1900), ("培训1", 1000), ("培训15", 100), ("培训150", 10)):
         held = keys(store)
@@ -200,8 +203,32 @@ def test_the_page_in_list_order_whether_the_matches_are_few_or_many(tmp_path: Pa
             ids = [r.id for r in store.assignments(word, filter=filter, limit=100_000)]
             alone = [r.id for r in store.assignments("", filter=filter, limit=100_000)]
             assert ids == [i for i in alone if i in wanted], (word, filter)
-    assert store.assignments("培训")[0].id == "JG4307021500"  # blocked first, as without a search
+    page = [r.id for r in store.assignments("培训")]  # as without a search: overdue, then blocked
+    assert page[0] == "JG4307021003" and page[6] == "JG4307021500"
     store.close()
+
+
+def follow_ups(overdue: list[int], ahead: list[int]) -> list[dict[str, object]]:
+    """Pulled visits setting follow-ups: overdue ones (the first longest overdue), later ones."""
+    today = date.today()
+    dates = [(n, today - timedelta(days=30 - k)) for k, n in enumerate(overdue)]
+    dates += [(n, today + timedelta(days=5 + k)) for k, n in enumerate(ahead)]
+    return [
+        {
+            "seq": k + 1,
+            "kind": "visit",
+            "id": f"v{n}",
+            "data": {
+                "visit_id": f"v{n}",
+                "institution_id": f"JG430702{n:04d}",
+                "technician_id": "T1",
+                "kind": "guidance",
+                "started_at": (on - timedelta(days=30)).isoformat() + "T09:00",
+                "next_visit_on": on.isoformat(),
+            },
+        }
+        for k, (n, on) in enumerate(dates)
+    ]
 
 
 def test_a_keystroke_reads_the_log_and_nothing_else_once_built(tmp_path: Path) -> None:
