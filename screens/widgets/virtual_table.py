@@ -231,15 +231,27 @@ class VirtualTable(ScrollView, can_focus=True):
         self, parts_per_cell: list[list[tuple[str, str]]], base: Style, overlay: Style | None
     ) -> Strip:
         segments: list[Segment] = []
-        # The gap between cells is its own style, so exporters (SVG snapshots) never merge a
-        # cell with the next one and every column starts where the terminal puts it.
+        # The blank between two cells' texts (the padding of one, the gaps around the border)
+        # is one segment of its own style: every cell's text starts a segment where the terminal
+        # puts it (exporters such as SVG snapshots place each segment by its column), and a line
+        # has about half the segments that one per part and gap would make (every stage of
+        # Textual's drawing, and the bytes written, grow with them).
         gap = base + GAP
+        blank = 0
         for parts in parts_per_cell:
-            segments.append(Segment(" ", gap))
+            blank += 1
             for text, style in parts:
+                if not style and not text.strip(" "):
+                    blank += len(text)
+                    continue
+                if blank:
+                    segments.append(Segment(" " * blank, gap))
+                    blank = 0
                 rich = base + Style.parse(style) if style else base
                 segments.append(Segment(text, rich + overlay if overlay else rich))
-            segments.append(Segment(" ", gap))
+            blank += 1
+        if blank:
+            segments.append(Segment(" " * blank, gap))
         # every cell was fitted to its width: the length is known (measuring it costs more
         # than building the line, for Chinese text)
         return Strip(segments, sum(self.widths[: len(parts_per_cell)]) + 2 * len(parts_per_cell))
