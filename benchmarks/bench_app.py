@@ -7,7 +7,7 @@
   is written to the terminal until the list of that query (its first row, as the cache orders
   it) is painted, including the first word typed right after start.
 
-Run: .venv/bin/python -m benchmarks.bench_app [--rounds N] [--skip-big]
+Run: .venv/bin/python -m benchmarks.bench_app [--rounds N] [--skip-big] [--keys-only]
 Targets: start <= 1.5x the bare app at both sizes; keystroke p95 <= 25 ms, worst <= 50 ms.
 FIELDKIT_IMAGES=off: the pty answers no terminal query, so the image probe would wait its 0.2 s.
 POSIX only.
@@ -233,6 +233,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-big", action="store_true", help="no 77,500 run")
+    parser.add_argument(
+        "--keys-only", action="store_true", help="only the keystrokes (no start rounds)"
+    )
     args = parser.parse_args()
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,7 +251,7 @@ def main() -> int:
                 f"profile with {7750 * times:,} institutions built in {time.perf_counter() - started:.1f} s"
             )
         keys = keystrokes(homes[1])  # first: the first word typed after start is in it
-        for times in sizes:
+        for times in [] if args.keys_only else sizes:
             home = homes[times]
             painted = first_name(home)
             env = env_for(home)
@@ -273,14 +276,19 @@ def main() -> int:
     lat = [ms for _, ms in keys]
     p95, worst = pct(lat, 0.95), max(lat)
     first_word = [ms for q, ms in keys[: len(SEARCHES[0])]]
+    later = keys[len(SEARCHES[0]) :]  # every key once the first word is typed
     slowest = max(keys, key=lambda k: k[1])
+    slowest_later = max(later, key=lambda k: k[1])
     good = p95 <= KEY_P95_MS and worst <= KEY_WORST_MS
     ok = ok and good
     print(
         f"keystroke to painted list, 7,750 cached: p50 {pct(lat, 0.5):.1f} ms, p95 {p95:.1f} ms, "
-        f"worst {worst:.1f} ms ({slowest[0]!r}) over {len(lat)} keys; first word after start "
-        f"{', '.join(f'{ms:.1f}' for ms in first_word)} ms  (targets p95 <= {KEY_P95_MS:.0f}, "
-        f"worst <= {KEY_WORST_MS:.0f}) {'OK' if good else 'OVER'}"
+        f"worst {worst:.1f} ms ({slowest[0]!r}) over {len(lat)} keys  (targets p95 <= "
+        f"{KEY_P95_MS:.0f}, worst <= {KEY_WORST_MS:.0f}) {'OK' if good else 'OVER'}\n"
+        f"  first word after start: {', '.join(f'{ms:.1f}' for ms in first_word)} ms\n"
+        f"  every later key: p50 {pct([ms for _, ms in later], 0.5):.1f} ms, p95 "
+        f"{pct([ms for _, ms in later], 0.95):.1f} ms, worst {slowest_later[1]:.1f} ms "
+        f"({slowest_later[0]!r}) over {len(later)} keys"
     )
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1

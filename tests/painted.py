@@ -43,7 +43,11 @@ class PaintedScreen:
 
     @classmethod
     def repainted(cls, app: Any) -> list[str]:
-        """What the screen would show if all of it were painted afresh now."""
+        """What the screen would show if all of it were painted afresh now (every widget's
+        drawn lines forgotten first, so a line Textual kept from an older state shows up as a
+        difference against what was painted)."""
+        for widget in app.screen.walk_children(with_self=True):
+            widget.refresh()
         return ["".join(row) for row in cls._cells_of(app)]
 
     @classmethod

@@ -121,3 +121,25 @@ async def test_typing_is_painted_even_while_the_cache_is_busy(store: Store) -> N
         await wait_until(pilot, lambda: not screen.loading_query)
         await pilot.pause(0.05)
         assert shows_list(painted.lines(), wl, rows)
+
+
+async def test_moving_and_scrolling_through_a_searched_list_leaves_nothing_stale(
+    store: Store,
+) -> None:
+    app = app_for(store, "en")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        painted = PaintedScreen.watch(app)
+        screen = app.screen
+        table = screen.query_one(VirtualTable)
+        await pilot.press("slash", "w", "escape")
+        await wait_until(pilot, lambda: not screen.loading_query)
+        for key in ["down", "down", "pagedown", "pagedown", "end", "up", "home"]:
+            await pilot.press(key)
+            await settle(pilot)
+            await pilot.pause(0.05)
+            assert painted.lines() == PaintedScreen.repainted(app), key
+            top = table.scroll_offset.y
+            shown = [table.row_text(i)[0] for i in range(top, min(top + 5, table.row_count))]
+            body = [line.strip() for line in painted.lines()[TOP : TOP + 5]]
+            assert all(line.startswith(name[:6]) for line, name in zip(body, shown, strict=True))
