@@ -7,7 +7,6 @@ Files are named by the SHA-256 of their bytes: a photo attached to two visits is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -20,6 +19,7 @@ from fieldkit.domain.evidence import (
     DISK_RESERVE,
     DISK_WARN,
     FILE_FIELDS,
+    sha256_hex,
 )
 
 from . import statements as sql
@@ -68,7 +68,7 @@ class Attachments(Edits):
 
         The row carries `warning` (words, or None) when the disk is getting full.
         """
-        digest = hashlib.sha256(stored).hexdigest()
+        digest = sha256_hex(stored)
         if meta.get("sha256") not in (None, digest):
             raise _refused(
                 "changed",
@@ -106,7 +106,7 @@ class Attachments(Edits):
         for result, _, digest in checks:
             self._check_qr(result, digest)
         for stored, _, _ in files:
-            digest = hashlib.sha256(stored).hexdigest()
+            digest = sha256_hex(stored)
             with self._read() as conn:
                 present = conn.execute(
                     "SELECT here FROM files WHERE sha256 = ?", (digest,)
@@ -130,7 +130,7 @@ class Attachments(Edits):
                 kind, record_id = (
                     ("visit", visit.visit_id) if check is None else ("check", check_ids[check])
                 )
-                digest = hashlib.sha256(stored).hexdigest()
+                digest = sha256_hex(stored)
                 if _existing(conn, kind, record_id, None, digest) is None:
                     _check_count(conn, kind, record_id, None)
                     self._add(conn, kind, record_id, None, digest, stored, meta, by)
@@ -335,7 +335,7 @@ class Attachments(Edits):
 
     def keep_fetched(self, sha256: str, data: bytes) -> Path:
         """Keep a file fetched from the office (checked against its hash); where it is."""
-        if hashlib.sha256(data).hexdigest() != sha256:
+        if sha256_hex(data) != sha256:
             raise _refused(
                 "hash_mismatch",
                 "从办公室取回的文件与其摘要不符，未保存，请重试。",

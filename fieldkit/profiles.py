@@ -66,8 +66,15 @@ def last_opened() -> str | None:
 
 
 def remember(profile: str) -> None:
-    """Note that the app (or a login) now uses `profile`; a read-only home only loses the note."""
+    """Note that the app (or a login) now uses `profile`; a read-only home only loses the note.
+
+    Written only when it changes: a rename is ~10 ms on some file systems, paid at every start."""
     path = _pointer()
+    try:
+        if path.read_text("utf-8").strip() == profile:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass  # no note yet (or an unreadable one): write it
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

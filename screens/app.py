@@ -48,7 +48,8 @@ class DemoNetwork(Protocol):
 class FieldkitApp(App[None]):
     """The technician's app; its services (settings, cache, sync) are handed in."""
 
-    CSS_PATH = "app.tcss"
+    # The list's styles load with the app's, as the list is the app's default screen.
+    CSS_PATH = ["app.tcss", "assignments.tcss"]
     TITLE = "fieldkit"
     COMMANDS = App.COMMANDS | {InstitutionCommands}
     BINDINGS = [
@@ -106,11 +107,18 @@ class FieldkitApp(App[None]):
         """Today, by the app's clock."""
         return self.clock().date()
 
-    def on_mount(self) -> None:
-        """Open on the assignment list when there is a cache, else on the first-run screen.
+    def get_default_screen(self) -> Screen[Any]:
+        """The assignment list when there is a cache: composed and painted first, with no blank
+        screen drawn and replaced before it (its styles are the app's: CSS_PATH above)."""
+        if self.store is None:
+            return super().get_default_screen()
+        from .assignments import AssignmentsScreen
 
-        (Pushed rather than returned by get_default_screen: a default screen's CSS_PATH is not
-        loaded.)"""
+        self._show_technician()
+        return AssignmentsScreen()
+
+    def on_mount(self) -> None:
+        """Start the services once the list is painted; without a cache, the first-run screen."""
         self.title = self.t("app.title")
         self._theme_follows = True
         if self.store is None:
@@ -119,10 +127,6 @@ class FieldkitApp(App[None]):
             self.push_screen(FirstRunScreen())
             self.call_after_refresh(gc.enable)
             return
-        from .assignments import AssignmentsScreen
-
-        self._show_technician()
-        self.call_later(self.push_screen, AssignmentsScreen())
         self.call_after_refresh(self.start_services)
         if self._notice:
             self.notify(self._notice, severity="warning", timeout=30)

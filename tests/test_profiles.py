@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from fieldkit import config, profiles
+from fieldkit import config, paths, profiles
 from fieldkit.cli import main
 from fieldkit.cli.exits import ExitCode
 from fieldkit.sync import login
@@ -111,3 +112,17 @@ def test_help_and_usage_errors_speak_the_last_opened_profiles_language(
     monkeypatch.setenv("FIELDKIT_PROFILE", "default")
     assert main(["qr", "--help"]) == ExitCode.OK
     assert "写入 PDF 文件" in capsys.readouterr().out
+
+
+def test_the_last_opened_note_is_written_only_when_the_profile_changes() -> None:
+    note = paths.home() / "profiles" / "last-opened"
+    profiles.remember("default")
+    assert note.read_text("utf-8") == "default"
+    note.touch()
+    stamp = note.stat().st_mtime_ns
+    os.utime(note, ns=(stamp - 10**9, stamp - 10**9))  # a second ago: a rewrite would show
+    profiles.remember("default")  # every start of the same profile: no write
+    assert note.stat().st_mtime_ns == stamp - 10**9
+    profiles.remember("demo-technician")
+    assert note.read_text("utf-8") == "demo-technician"
+    assert profiles.current() == "demo-technician"

@@ -40,6 +40,7 @@ HEAVY = (
     "uvicorn",
     "sqlalchemy",
     "numpy",  # the search index: built in a worker once the list is shown
+    "hashlib",  # (OpenSSL) photos' and files' digests
 )
 # The project's modules that only other screens and commands use.
 LATER = (

@@ -29,3 +29,13 @@ DISK_RESERVE = (
 DISK_WARN = (
     1024 * 1024 * 1024
 )  # below this much free space after an attach, the technician is warned
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of bytes, as 64 lower-case hex digits (what `sha256` fields hold).
+
+    (hashlib is imported at the first hash: loading OpenSSL costs ~3 ms, which the app's start,
+    whose first paint hashes nothing, would otherwise pay.)"""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

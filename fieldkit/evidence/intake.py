@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from fieldkit.domain.evidence import sha256_hex
 
 from . import limits
 from .errors import EvidenceError
@@ -57,11 +58,6 @@ class Prepared:
             "original_size": self.original_size,
             "original_sha256": self.original_sha256,
         }
-
-
-def sha256_hex(data: bytes) -> str:
-    """The SHA-256 of bytes, as 64 lower-case hex digits."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def read_stable(path: Path) -> bytes:
