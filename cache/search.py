@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,10 @@ RESET = -1  # the row a big load writes to search_changes: every row may have ch
 # (measured at 77,500: 670 matches took 2.6 ms as rowids, 6.3 ms walking; ~1,250 here).
 SPARSE_FACTOR = 20
 REBUILD_AFTER = 2000  # changed rows answered from their text; beyond, the index is built again
+BUILD_TIMEOUT = 300  # seconds for cache.search_build (77,500 institutions: ~3 s)
+# From this many rows the app builds in a process of its own (below, the build takes a few
+# tens of milliseconds and a process would cost more than it saves).
+ELSEWHERE_FROM = 3000
 REWRITE_AFTER = 300  # changed rows since the file was written; beyond, the app builds it anew
 TOKEN_KEY = "search_file"
 STALE_KEY = "search_index"  # meta, set by a big load (cache.progress.STALE_KEY)  # meta: the token of the index file written for this cache
@@ -141,45 +146,79 @@ class Matcher:
             self._follow(conn)
 
     def _build(self) -> None:
-        """Read every row (holding the cache briefly), build outside the cache's lock, keep it."""
+        """Read every row and build (in the app, in a process of its own), then keep it."""
+        if self._background and self._rows() >= ELSEWHERE_FROM and self._build_elsewhere():
+            return
         from .search_index import Delta, SearchIndex
 
         with self._reader() as conn:
-            began = not conn.in_transaction
-            if began:
-                conn.execute("BEGIN")  # the rows and the log's end from one snapshot
-            try:
-                seq = _max_seq(conn)
-                rows = conn.execute("SELECT rowid, keys FROM search_keys").fetchall()
-            finally:
-                if began:
-                    conn.execute("COMMIT")
-        index = SearchIndex([(r[0], r[1]) for r in rows])
+            seq, rows = read_rows(conn)
+        index = SearchIndex(rows)  # (outside the cache's lock)
         del rows
         with self._reader():
             self._index, self._delta, self._seq, self._reset = index, Delta(), seq, False
             self._last = None
-        self._keep(index, seq)
-
-    def _keep(self, index: SearchIndex, seq: int) -> None:
-        """Write the index to its file, then tell the cache (a new token) and empty the log of
-        what the file holds. Best effort: where the file cannot be written, memory serves."""
         if self.file is None:
             return
         from . import search_file
+
+        token = uuid.uuid4().hex
+        if search_file.save(index, self.file, seq, token):
+            self._tell(token, seq)
+
+    def _rows(self) -> int:
+        with self._reader() as conn:  # (the last rowid: no walk of the table)
+            return int(
+                conn.execute("SELECT coalesce(max(rowid), 0) FROM search_keys").fetchone()[0]
+            )
+
+    def _build_elsewhere(self) -> bool:
+        """Have `cache.search_build` build the index and write its file, then read that file:
+        the build's Python work in this process would make every key typed meanwhile wait."""
+        if self.file is None:
+            return False
+        import subprocess
+
+        from . import search_file
+
+        token = uuid.uuid4().hex
+        cache = self.file.with_name(self.file.name.removesuffix(".search"))
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "cache.search_build", str(cache), token],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+                timeout=BUILD_TIMEOUT,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False  # built here instead
+        found = search_file.load(self.file, token)
+        if found is None:
+            return False
+        from .search_index import Delta
+
+        with self._reader() as conn:
+            self._index, self._delta, self._seq = found[0], Delta(), found[1]
+            self._reset, self._last = False, None
+            self._follow(conn)  # what changed while it was built
+        self._tell(token, found[1])
+        return True
+
+    def _tell(self, token: str, seq: int) -> None:
+        """The file just written is this cache's index (its token in meta); empty the log of
+        what it holds. Best effort: if this cannot be written, the next start builds again."""
         from . import statements as sql
         from .errors import CacheError
 
-        token = uuid.uuid4().hex
-        if not search_file.save(index, self.file, seq, token):
-            return
         try:
             with self._writer() as conn:
                 sql.put_meta(conn, TOKEN_KEY, token)
                 sql.put_meta(conn, progress.STALE_KEY, None)  # (a big load's mark: taken in)
                 conn.execute("DELETE FROM search_changes WHERE seq < ?", (seq,))
         except (CacheError, sqlite3.Error):
-            pass  # the file's token is not the cache's: the next start builds again
+            pass
 
     def _follow(self, conn: sqlite3.Connection) -> None:
         """Take in the changes logged since the index was built (any process's)."""
@@ -300,6 +339,20 @@ def cleanup_sql() -> str:
         f"WHEN new.seq % 1000 = 0 AND (SELECT count(*) FROM search_changes) > {LOG_BOUND} "
         f"BEGIN DELETE FROM search_changes; INSERT INTO search_changes (row) VALUES ({RESET}); END"
     )
+
+
+def read_rows(conn: sqlite3.Connection) -> tuple[int, list[tuple[int, str]]]:
+    """The log's last change and every row's search keys, from one snapshot."""
+    began = not conn.in_transaction
+    if began:
+        conn.execute("BEGIN")
+    try:
+        seq = _max_seq(conn)
+        rows = conn.execute("SELECT rowid, keys FROM search_keys").fetchall()
+    finally:
+        if began:
+            conn.execute("COMMIT")
+    return seq, [(r[0], r[1]) for r in rows]
 
 
 def _max_seq(conn: sqlite3.Connection) -> int:

@@ -278,6 +278,41 @@ def test_in_the_app_a_search_before_the_index_never_waits_for_it(kept: Path) -> 
     store.close()
 
 
+def test_in_the_app_the_index_is_built_by_a_process_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build in the app's process would hold the interpreter's lock while keys are typed."""
+    monkeypatch.setattr("cache.search.ELSEWHERE_FROM", 100)  # (7,750 rows and more, really)
+    path = tmp_path / "cache.sqlite"
+    store = open_loaded(path)
+    store.bulk_load(many(300), [])
+    store.search_in_background()
+    held = keys(store)
+    assert listed(store, "育才培训12") == scan(held, "育才培训12")  # SQLite, meanwhile
+    builder = store._matcher._builder
+    assert builder is not None
+    builder.join(60)
+    assert store._matcher.ready and from_file(store)  # read from the file the process wrote
+    assert store.get_meta(search.TOKEN_KEY) and store.get_meta("search_index") is None
+    answers_as_a_scan(store, WORDS + ["育才培训12"])
+    store.set_contact(institution(2)["id"], contact_name="欧阳修")
+    assert len(listed(store, "欧阳修")) == 1
+    store.close()
+
+
+def test_where_that_process_cannot_build_the_app_builds_the_index_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cache.search.ELSEWHERE_FROM", 1)
+    monkeypatch.setattr("cache.search.sys.executable", str(tmp_path / "no-python"))
+    store = open_loaded(tmp_path / "cache.sqlite")
+    store.search_in_background()
+    store.warm_search()
+    assert store._matcher.ready and not from_file(store)
+    answers_as_a_scan(store)
+    store.close()
+
+
 OPS = st.lists(
     st.one_of(
         st.tuples(st.just("edit"), st.integers(0, 29), st.sampled_from(["欧阳", "王伟", "蒋"])),
