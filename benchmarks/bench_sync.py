@@ -3,7 +3,8 @@
 The office (`fieldkit serve` on the seeded province, 7,750 institutions and their steps) runs in
 its own process. Each round, interleaved:
 - ours: `fieldkit sync --quiet` for the province's supervisor into an empty cache (download and
-  apply: every page written to the cache, the search index built), wall time of the process;
+  apply: the cache created, every page written to it with its cursor; the search index file is
+  the app's to build when the list opens), wall time of the process;
 - the download alone: a Python process fetching the same pull pages (same page size, same
   token, gzip) with httpx and parsing each page's JSON, nothing written.
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from cache.errors import MalformedChange
 from cache.store import Store
 from fieldkit.sync import SyncClient, login
 from fieldkit.sync.pulling import MARK
@@ -68,3 +70,48 @@ async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path
     # each page's mark was kept by the page's own transaction: "cursor.hex", the cursor's seq
     assert all(mark and mark.split(".")[0] == str(at) for at, mark in kept), kept
     assert cursor == str(kept[-1][0])
+
+
+async def test_a_page_queued_after_one_that_fails_is_not_written(tmp_path: Path) -> None:
+    real = RealOffice(tmp_path)
+    tech = real.add("李娜")
+    real.assign(tech, real.ids)
+    with LiveServer(real.db) as server:
+        settings = await login(server.url, tech.token)
+        with Store.open(settings.cache_path) as store:
+            client = SyncClient(settings, store, tech.token, page_limit=PAGE)
+            apply = store.apply_changes
+            asked: list[str] = []
+            written: list[int] = []  # the cursors of the pages stored
+            failed: list[int] = []
+
+            async def note(request: httpx.Request) -> None:
+                if request.url.path == "/api/v1/sync/pull":
+                    asked.append(request.url.params["cursor"])
+
+            client._http.event_hooks["request"].append(note)
+
+            def second_fails(changes: list[dict[str, Any]], cursor: int, **kw: Any) -> None:
+                """The second page cannot be stored, once the third is on its way to the writer."""
+                if written:
+                    waited = time.monotonic()
+                    while str(cursor) not in asked and time.monotonic() - waited < 10:
+                        time.sleep(0.01)
+                    time.sleep(0.3)  # the third page arrives and is queued meanwhile
+                    failed.append(cursor)
+                    raise MalformedChange(changes[0], "the disk said no")
+                apply(changes, cursor, **kw)
+                written.append(cursor)
+
+            store.apply_changes = second_fails  # type: ignore[method-assign]
+            with pytest.raises(MalformedChange):
+                await client.run_round()
+            del store.apply_changes
+            # the third page was asked for (and queued) but never written: its changes would
+            # have skipped the second's
+            assert len(written) == 1 and len(failed) == 1 and str(failed[0]) in asked, asked
+            assert store.get_meta("cursor") == str(written[0])
+            result = await client.run_round()  # the next round takes up from the first page
+            await client.aclose()
+            assert result.pulled == 12 * 12 - PAGE
+            assert all(store.institution(i) is not None for i in real.ids)

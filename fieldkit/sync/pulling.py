@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,12 @@ PULL = "/api/v1/sync/pull"
 # saw, even when an old copy of the office's store was put back and has since handed out the
 # same sequence numbers to other changes (a cursor alone cannot tell).
 MARK = "office_mark"
+
+
+# Pages queued for the writer before the next is asked for: the one being written and one
+# waiting, so a page the office or the network is slow to give does not leave the writer idle
+# (a province's page is ~5,000 changes, ~15 MB decoded).
+AHEAD = 2
 
 
 def newer(mark: str | None, kept: str | None) -> bool:
@@ -68,6 +75,10 @@ class Pull:
         self.result, self.report = result, report
         self.epoch: str | None = None  # the epoch the cache holds
         self.proof: str | None = None  # the furthest mark the cache holds once the page is in
+        # one thread writes the pages, in the order queued: a page never overtakes another
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldkit-pull")
+        self._sizes: dict[asyncio.Future[None], int] = {}  # changes in each queued page
+        self._failed = False  # a page could not be written: none after it is
 
     async def run(self, cursor: int) -> None:
         """Pull pages after `cursor` until the office has no more."""
@@ -78,20 +89,23 @@ class Pull:
         client = self.client
         self.epoch, self.proof = await client._db(self._kept)
         restarted = False
-        applying: asyncio.Future[None] | None = None  # the page before, being applied
-        in_flight: wire.Page | None = None
+        pending: list[asyncio.Future[None]] = []  # pages queued for the writer, oldest first
         try:
             for _ in range(client.max_pages):
                 params: dict[str, Any] = {"cursor": cursor, "limit": client.page_limit}
                 if self.proof:
                     params["mark"] = self.proof
                 status, body = await request_json(client._http, "GET", PULL, params=params)
-                # checked while the page before is still being written (the writer waits for
-                # nothing but the page), acted on once it is in
+                # checked while the pages before are still being written; one of the same
+                # epoch as the cache's is queued at once, for the writer to take up the moment
+                # it is done with the page before; anything else waits until those are in
                 page = wire.check_page(body, cursor) if status == 200 else None
-                if applying is not None and in_flight is not None:
-                    await self._applied(applying, in_flight)
-                    applying = in_flight = None
+                queued = False
+                if page is not None and self._follows(page):
+                    pending.append(self._queue(page))
+                    queued = True
+                while len(pending) > (AHEAD if queued else 0):  # wait until those are in
+                    await self._applied(pending.pop(0))
                 if status == 410:
                     if restarted or (cursor == 0 and not self.proof):
                         raise protocol("服务器不认识游标 0", "the server does not know cursor 0")
@@ -100,38 +114,52 @@ class Pull:
                     continue
                 if page is None:
                     raise protocol(f"拉取返回了 HTTP {status}", f"pull answered HTTP {status}")
-                if await self._diverged(page, cursor):
-                    if restarted:
-                        raise protocol(
-                            "同一轮同步中服务器的数据标识变了两次",
-                            "the server's epoch changed twice in one round",
-                        )
-                    await self._restart(page.epoch)
-                    cursor, restarted = 0, True
-                    continue
-                keep = page.mark if newer(page.mark, self.proof) else None
-                applying = asyncio.ensure_future(client._db(self._apply, page, keep))
-                in_flight, cursor = page, page.cursor
-                self.proof = keep or self.proof
+                if not queued:
+                    if await self._diverged(page, cursor):
+                        if restarted:
+                            raise protocol(
+                                "同一轮同步中服务器的数据标识变了两次",
+                                "the server's epoch changed twice in one round",
+                            )
+                        await self._restart(page.epoch)
+                        cursor, restarted = 0, True
+                        continue
+                    pending.append(self._queue(page))
+                cursor = page.cursor
                 if not page.more:
-                    await self._applied(applying, page)
-                    applying = None
+                    while pending:
+                        await self._applied(pending.pop(0))
                     return
         finally:
-            if applying is not None:  # the round stopped meanwhile: let the page finish
-                await asyncio.gather(applying, return_exceptions=True)
+            # the round stopped meanwhile: let the writer finish (a page after one that
+            # failed is not written)
+            await asyncio.gather(*pending, return_exceptions=True)
+            self._writer.shutdown(wait=False)
         raise protocol(
             f"拉取超过 {client.max_pages} 页仍未结束",
             f"the pull did not end after {client.max_pages} pages",
         )
 
+    def _follows(self, page: wire.Page) -> bool:
+        """Whether the page is of the epoch the cache holds (nothing to decide before it)."""
+        return page.epoch is None or (self.epoch is not None and page.epoch == self.epoch)
+
+    def _queue(self, page: wire.Page) -> asyncio.Future[None]:
+        """Hand the page to the writer, with the office's mark if later than the one held."""
+        keep = page.mark if newer(page.mark, self.proof) else None
+        self.proof = keep or self.proof
+        loop = asyncio.get_running_loop()
+        written = loop.run_in_executor(self._writer, self._apply, page, keep)
+        self._sizes[written] = len(page.changes)
+        return written
+
     def _kept(self) -> tuple[str | None, str | None]:
         return self.store.get_meta("epoch"), self.store.get_meta(MARK)
 
-    async def _applied(self, applying: asyncio.Future[None], page: wire.Page) -> None:
+    async def _applied(self, written: asyncio.Future[None]) -> None:
         """Wait until a page is applied, then count it."""
-        await applying
-        self.result.pulled += len(page.changes)
+        await written
+        self.result.pulled += self._sizes.pop(written)
         self.report("pull", self.result.pulled, 0)
 
     async def _diverged(self, page: wire.Page, cursor: int) -> bool:
@@ -151,10 +179,21 @@ class Pull:
         self.epoch, self.proof = epoch, None
 
     def _apply(self, page: wire.Page, mark: str | None) -> None:
-        """Apply a page, its cursor and (if later than the one held) the office's mark, together.
+        """Apply a page, its cursor and (if later than the one held) the office's mark, together
+        (in the writer thread). Its stamps, checked and each distinct one once, are observed by
+        the clock first. After a page that failed, nothing is written: its changes would be
+        skipped over."""
+        if self._failed:
+            raise _NotWritten
+        try:
+            for stamp in page.stamps:
+                self.store.clock.observe(stamp)
+            meta = {MARK: mark} if mark else None
+            self.store.apply_changes(page.changes, page.cursor, meta=meta, observed=True)
+        except BaseException:
+            self._failed = True
+            raise
 
-        Its stamps, checked and each distinct one once, are observed by the clock first."""
-        for stamp in page.stamps:
-            self.store.clock.observe(stamp)
-        meta = {MARK: mark} if mark else None
-        self.store.apply_changes(page.changes, page.cursor, meta=meta, observed=True)
+
+class _NotWritten(Exception):
+    """A page queued after one that could not be written (never seen outside the pull)."""
