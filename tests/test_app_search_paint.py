@@ -143,3 +143,37 @@ async def test_moving_and_scrolling_through_a_searched_list_leaves_nothing_stale
             shown = [table.row_text(i)[0] for i in range(top, min(top + 5, table.row_count))]
             body = [line.strip() for line in painted.lines()[TOP : TOP + 5]]
             assert all(line.startswith(name[:6]) for line, name in zip(body, shown, strict=True))
+
+
+async def test_a_row_that_moves_keeps_its_drawn_line_until_its_cells_change() -> None:
+    from textual.app import App, ComposeResult
+
+    from screens.widgets.virtual_table import ColumnSpec
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable(id="t")
+
+    def row(name: str, done: str = "1/11") -> list[list[tuple[str, str]]]:
+        return [[(name, "")], [(done, "green")]]
+
+    def text(strip: object) -> str:
+        return "".join(segment.text for segment in strip)  # type: ignore[attr-defined]
+
+    app = One()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.set_columns([ColumnSpec("name", 10, fill=True), ColumnSpec("done", 5)])
+        table.set_rows(list("abcdef"), [row(k * 3) for k in "abcdef"])
+        await pilot.pause()
+        e, f = table._row_strip(4), table._row_strip(5)
+        # as a search narrows: e and f move up two rows (their shading is the same there)
+        table.set_rows(list("azef"), [row("aaa"), row("zzz"), row("eee"), row("fff")])
+        await pilot.pause()
+        assert table._row_strip(2) is e and table._row_strip(3) is f
+        assert text(table.render_line(3)).strip().startswith("eee")  # line 0 is the header
+        # e's progress changed: drawn again
+        table.set_rows(list("azef"), [row("aaa"), row("zzz"), row("eee", "2/11"), row("fff")])
+        await pilot.pause()
+        assert table._row_strip(2) is not e
+        assert "2/11" in text(table.render_line(3))

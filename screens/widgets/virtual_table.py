@@ -23,6 +23,7 @@ from textual.strip import Strip
 GAP = Style(meta={"gap": True})
 Part = tuple[str, str]  # text and a Rich style string ("" for none)
 Cell = Sequence[Part]
+KEPT_STRIPS = 2000  # drawn rows kept (a few pages of each kind; forgotten all at once past it)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self.widths: list[int] = []
         self.keys: list[str] = []
         self.cells: list[list[Cell]] = []
-        self._strips: dict[tuple[int, str], Strip] = {}
+        # drawn rows by (key, kind): the cells they were drawn from and the line
+        self._strips: dict[tuple[str, str], tuple[list[Cell], Strip]] = {}
+        self._header: Strip | None = None
         # Rich styles by component ("" the widget's own): computing one walks the DOM (~0.3 ms
         # here), too slow to do for each of 40 lines at every keystroke
         self._styles: dict[str, Style] = {}
@@ -154,9 +157,6 @@ class VirtualTable(ScrollView, can_focus=True):
             or old_keys[index] != self.keys[index]
             or old_cells[index] != self.cells[index]
         ]
-        for index in changed:
-            for kind in ("cursor", "odd", "even"):
-                self._strips.pop((index, kind), None)
         self._fit_widths()
         self._refresh_rows(changed)
 
@@ -170,6 +170,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _changed(self) -> None:
         self._strips.clear()
+        self._header = None
         self._fit_widths()
         self.refresh()
 
@@ -204,11 +205,13 @@ class VirtualTable(ScrollView, can_focus=True):
         """Theme or focus changed: draw again."""
         super().notify_style_update()
         self._strips.clear()
+        self._header = None
         self._styles.clear()
 
     def on_focus(self) -> None:
         """The cursor row's colours follow focus."""
         self._strips.clear()
+        self._header = None
         self._styles.clear()
 
     on_blur = on_focus
@@ -227,16 +230,30 @@ class VirtualTable(ScrollView, can_focus=True):
         """Refit the columns to the new width."""
         self._changed()
 
-    def _line(
-        self, parts_per_cell: list[list[tuple[str, str]]], base: Style, overlay: Style | None
-    ) -> Strip:
+    def _part_style(self, kind: str, style: str) -> Style:
+        """The Rich style of a cell's part on a line of `kind` (cached with the others): the
+        cursor's colours over the part's own, which go over the line's."""
+        rich = self._styles.get(f"{kind}:{style}")
+        if rich is None:
+            base = self._style(kind)
+            if style == "gap":  # the blanks between cells (no cursor colours over them)
+                self._styles[f"{kind}:{style}"] = rich = base + GAP
+                return rich
+            rich = base + Style.parse(style) if style else base
+            if kind == "cursor":
+                rich = rich + self.get_component_rich_style("virtual-table--cursor")
+            self._styles[f"{kind}:{style}"] = rich
+        return rich
+
+    def _line(self, parts_per_cell: list[list[tuple[str, str]]], kind: str) -> Strip:
         segments: list[Segment] = []
         # The blank between two cells' texts (the padding of one, the gaps around the border)
         # is one segment of its own style: every cell's text starts a segment where the terminal
         # puts it (exporters such as SVG snapshots place each segment by its column), and a line
         # has about half the segments that one per part and gap would make (every stage of
         # Textual's drawing, and the bytes written, grow with them).
-        gap = base + GAP
+        gap = self._part_style(kind, "gap")
+        part_style = self._part_style
         blank = 0
         for parts in parts_per_cell:
             blank += 1
@@ -247,8 +264,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 if blank:
                     segments.append(Segment(" " * blank, gap))
                     blank = 0
-                rich = base + Style.parse(style) if style else base
-                segments.append(Segment(text, rich + overlay if overlay else rich))
+                segments.append(Segment(text, part_style(kind, style)))
             blank += 1
         if blank:
             segments.append(Segment(" " * blank, gap))
@@ -257,19 +273,18 @@ class VirtualTable(ScrollView, can_focus=True):
         return Strip(segments, sum(self.widths[: len(parts_per_cell)]) + 2 * len(parts_per_cell))
 
     def _row_strip(self, index: int) -> Strip:
+        """A row's line, kept by institution and kind (even, odd, cursor) while its cells stay
+        the same: a row that moves up as the search narrows is not built again."""
         kind = "cursor" if index == self.cursor else ("odd" if index % 2 else "even")
-        strip = self._strips.get((index, kind))
-        if strip is None:
-            base = self._style(kind)
-            overlay = (
-                self.get_component_rich_style("virtual-table--cursor") if kind == "cursor" else None
-            )
-            fitted = [
-                fit(cell, width)
-                for cell, width in zip(self.cells[index], self.widths, strict=False)
-            ]
-            strip = self._line(fitted, base, overlay)
-            self._strips[(index, kind)] = strip
+        cells = self.cells[index]
+        kept = self._strips.get((self.keys[index], kind))
+        if kept is not None and kept[0] == cells:
+            return kept[1]
+        fitted = [fit(cell, width) for cell, width in zip(cells, self.widths, strict=False)]
+        strip = self._line(fitted, kind)
+        if len(self._strips) >= KEPT_STRIPS:
+            self._strips.clear()
+        self._strips[(self.keys[index], kind)] = (cells, strip)
         return strip
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -288,17 +303,16 @@ class VirtualTable(ScrollView, can_focus=True):
         )
         if y == 0:
             base = self._style("header")
-            header = self._strips.get((-1, "header"))
+            header = self._header
             if header is None:
                 header = self._line(
                     [
                         fit([(c.label, "")], w)
                         for c, w in zip(self.columns, self.widths, strict=False)
                     ],
-                    base,
-                    None,
+                    "header",
                 )
-                self._strips[(-1, "header")] = header
+                self._header = header
             return self._in_view(header, scroll_x, width, base)
         index = scroll_y + y - 1
         if index >= len(self.keys):
@@ -318,9 +332,6 @@ class VirtualTable(ScrollView, can_focus=True):
     # cursor ------------------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
         """Redraw the two rows, keep the cursor in view, tell the screen."""
-        for index in (old, new):
-            for kind in ("cursor", "odd", "even"):
-                self._strips.pop((index, kind), None)
         self._scroll_to_cursor()  # (a scroll draws the whole table again)
         self._refresh_rows((old, new))
         if 0 <= new < len(self.keys):
