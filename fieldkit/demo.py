@@ -252,9 +252,6 @@ def _run_app(settings: config.Settings, relay: Relay) -> int:
 
     store, sync, notice = services_for(settings)
     app = make_app(settings, store, sync, notice=notice, demo_network=relay)
-    from screens.dialogs.preview import probe_terminal
-
-    probe_terminal()  # before the app owns the terminal (evidence previews)
     try:
         app.run()
     finally:

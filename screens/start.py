@@ -4,7 +4,8 @@ What the first paint of the list needs is loaded before it (Textual, the cache, 
 screen); what it does not need waits until the list is on the screen: the sync machinery
 (httpx and the system's CA certificates, built in a thread worker by the app), the search keys'
 in-memory copy, the photo watch, every other screen (imported when opened), QR codes, images
-and PDFs (imported when used). tests/test_start.py pins this; benchmarks/bench_app.py
+and PDFs (imported when used; the terminal is asked what pictures it can draw when the first one
+is shown, screens.dialogs.preview.load_images, not at every start). tests/test_start.py pins this; benchmarks/bench_app.py
 measures it through the real `fieldkit` command.
 """
 
@@ -63,9 +64,6 @@ def run_from_cli(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return exit_code_for(exc)
     app = make_app(settings, store, sync, notice=notice)
-    from .dialogs.preview import probe_terminal
-
-    probe_terminal()  # before the app owns the terminal (evidence previews)
     try:
         app.run()
     finally:

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, Static, TextArea
 from cache.store import Store
 from fieldkit import domain
 from screens.dialogs.evidence import EvidenceDialog
-from screens.dialogs.preview import PreviewDialog, probe_terminal
+from screens.dialogs.preview import PreviewDialog
 from screens.institution import InstitutionScreen
 from screens.visit import VisitScreen
 from screens.widgets.evidence import dropped_paths
@@ -25,8 +25,6 @@ from tests.test_app_fixtures import (
     wait_until,
     widget_text,
 )
-
-probe_terminal()  # as `fieldkit` does before the app takes the terminal
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, Select, Static
 from cache.store import Store
 from fieldkit import domain
 from screens.dialogs.evidence import EvidenceDialog
-from screens.dialogs.preview import PreviewDialog, probe_terminal
+from screens.dialogs.preview import PreviewDialog
 from screens.institution import InstitutionScreen
 from screens.ledger import LedgerScreen
 from screens.widgets.virtual_table import VirtualTable
@@ -28,8 +28,6 @@ from tests.test_app_fixtures import (
     wait_until,
     widget_text,
 )
-
-probe_terminal()  # as `fieldkit` does before the app takes the terminal
 
 NOTICE = "visit-notice-1"
 

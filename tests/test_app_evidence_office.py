@@ -21,15 +21,13 @@ from fieldkit.cli import main
 from fieldkit.sync import BackgroundSync, SyncClient, SyncStatus, login
 from screens.app import SyncFactory
 from screens.dialogs.evidence import EvidenceDialog
-from screens.dialogs.preview import PreviewDialog, probe_terminal
+from screens.dialogs.preview import PreviewDialog
 from screens.institution import InstitutionScreen
 from tests.evidence_files import photo, write
 from tests.fault_proxy import FaultProxy
 from tests.live_server import LiveServer
 from tests.test_app_fixtures import app_for, settle, wait_until, widget_text
 from tests.test_sync_office import RealOffice, visit
-
-probe_terminal()  # as `fieldkit` does before the app takes the terminal
 
 FILES = "/api/v1/files/"
 

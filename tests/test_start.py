@@ -61,6 +61,7 @@ LATER = (
     "screens.first_run",
     "screens.help",
     "screens.photo_watch",
+    "screens.dialogs.preview",  # and with it the terminal's image question
 )
 
 # Starts the app as `fieldkit` does (the command line, the profile's services, the app) headless,
@@ -118,7 +119,7 @@ def _run(code: str, home: Path) -> dict[str, object]:
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env={**os.environ, "FIELDKIT_HOME": str(home), "FIELDKIT_IMAGES": "off"},
+        env={**os.environ, "FIELDKIT_HOME": str(home)},  # pictures on: asked at the first one
         timeout=120,
         check=False,
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
@@ -42,23 +42,34 @@ def open_with_system_viewer(path: Path) -> str | None:
     return None
 
 
-def probe_terminal() -> None:
-    """Ask the terminal what images it can draw: only possible before Textual takes it over.
+def images_off() -> bool:
+    """Whether the user turned pictures in the terminal off (FIELDKIT_IMAGES=off)."""
+    return os.environ.get("FIELDKIT_IMAGES", "").lower() in ("off", "0", "no")
 
-    (At most ~0.2 s when the terminal does not answer; FIELDKIT_IMAGES=off skips it, and
-    previews then offer the system viewer only.)
+
+def load_images(app: App[Any]) -> str | None:
+    """Make the image library ready to draw; None when it is, else why it cannot be.
+
+    The library asks the terminal what it can draw when it is first imported, which only works
+    while Textual does not own the terminal: so the app is suspended for the question (a
+    moment of the plain screen, once per run, at the first picture shown) instead of asking
+    at every start, where a terminal that does not answer (tmux, many others) cost ~1 s.
     """
-    if os.environ.get("FIELDKIT_IMAGES", "").lower() in ("off", "0", "no"):
-        return
+    if images_off():
+        return "FIELDKIT_IMAGES=off"
+    if "textual_image.widget" in sys.modules:
+        return None
+    from textual.app import SuspendNotSupported
+
     try:
-        import textual_image.widget  # noqa: F401  (the import asks, once)
-    except Exception:  # noqa: BLE001 - no answer: the preview falls back to the system viewer
-        pass
-
-
-def images_possible() -> bool:
-    """Whether the image library was loaded (asked the terminal) before the app started."""
-    return "textual_image.widget" in sys.modules
+        try:
+            with app.suspend():
+                import textual_image.widget  # noqa: F401  (the import asks, once)
+        except SuspendNotSupported:  # no terminal of its own (tests, the web): nothing to ask
+            import textual_image.widget  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - a terminal or library that cannot draw here
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def image_widget(path: Path) -> Any:
@@ -161,10 +172,9 @@ class PreviewDialog(ModalScreen[None]):
             slot.update(Text(tr("evidence.pdf_viewer", self.lang), "italic"))
             self.action_open_viewer()
             return
-        if not images_possible():
-            slot.update(
-                Text(tr("evidence.cannot_draw", self.lang, why="FIELDKIT_IMAGES=off"), "yellow")
-            )
+        why = load_images(self.app)
+        if why is not None:
+            slot.update(Text(tr("evidence.cannot_draw", self.lang, why=why), "yellow"))
             return
         try:
             picture = image_widget(message.path)
