@@ -297,7 +297,7 @@ class Matcher:
 
         try:
             self.warm()
-        except (CacheError, sqlite3.Error):
+        except (CacheError, sqlite3.Error, OSError):
             pass  # (closed, or damaged: searches go on reading every row, which says so)
 
 

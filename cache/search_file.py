@@ -148,7 +148,9 @@ def _sound(index: SearchIndex) -> bool:
 
 
 def _bytes(array: np.ndarray[Any, Any]) -> memoryview:
-    """The array's bytes, without a copy."""
+    """The array's bytes, without a copy (an empty array: no bytes)."""
+    if array.size == 0:
+        return memoryview(b"")
     return np.ascontiguousarray(array).data.cast("B")
 
 

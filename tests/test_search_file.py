@@ -177,6 +177,22 @@ def test_the_file_of_another_cache_or_of_an_older_copy_is_not_believed(
     old.close()
 
 
+def test_an_empty_cache_keeps_its_index_too(tmp_path: Path) -> None:
+    """The first run opens the list before its first sync has brought anything."""
+    path = tmp_path / "cache.sqlite"
+    store = Store.open(path)
+    store.search_in_background()
+    store.warm_search()
+    assert store._matcher.ready and store.count_assignments("培训") == 0
+    store.close()
+    again = Store.open(path)
+    again.warm_search()
+    assert from_file(again) and again.count_assignments("培训") == 0
+    again.bulk_load(many(30), [])  # the first sync
+    assert len(listed(again, "育才培训")) == 30
+    again.close()
+
+
 def test_a_folder_that_cannot_hold_the_file_leaves_the_index_in_memory(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite"
     store = open_loaded(path)
