@@ -94,6 +94,7 @@ class Matcher:
         self._background = False
         self._builder: threading.Thread | None = None
         self._last: tuple[tuple[str, ...], Matches] | None = None
+        self._scanned_last: tuple[tuple[str, ...], int, Matches] | None = None
 
     @property
     def ready(self) -> bool:
@@ -102,7 +103,7 @@ class Matcher:
 
     def invalidate(self) -> None:
         """Forget the last answer (this process is changing search keys)."""
-        self._last = None
+        self._last = self._scanned_last = None
 
     def search_in_background(self) -> None:
         """From now on no search waits for a build: SQLite answers meanwhile (the app)."""
@@ -280,8 +281,17 @@ class Matcher:
                     return matches
                 if self._background or self._building.locked():  # being loaded or built
                     self._build_later()  # (the app's warm-up, right after start): SQLite
-                    return _scanned(conn, words)  # reads every row meanwhile
+                    return self._scan(conn, words)  # reads every row meanwhile
             self.warm()  # no warm-up came first, or a big load since: build, then ask
+
+    def _scan(self, conn: sqlite3.Connection, words: list[str]) -> Matches:
+        """SQLite's answer, remembered while the log has not moved (page and count ask alike)."""
+        key, seq = tuple(words), _max_seq(conn)
+        if self._scanned_last is not None and self._scanned_last[:2] == (key, seq):
+            return self._scanned_last[2]
+        matches = _scanned(conn, words)
+        self._scanned_last = (key, seq, matches)
+        return matches
 
     def _build_later(self) -> None:
         """Load or build the index in a thread of its own, unless one is at it already."""

@@ -9,6 +9,7 @@ the app then reads the file as at a start. Exit status 0 when the file was writt
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -33,6 +34,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m cache.search_build CACHE TOKEN", file=sys.stderr)
         return 2
+    if hasattr(os, "nice"):
+        os.nice(10)  # background work: the app typed into comes first for the processor
     try:
         return 0 if build(Path(argv[0]), argv[1]) else 1
     except sqlite3.Error as exc:
