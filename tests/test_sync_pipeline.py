@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,10 @@ from tests.test_sync_office import RealOffice
 PAGE = 40  # 12 institutions and their steps: four pages
 
 
-async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path) -> None:
+@asynccontextmanager
+async def pulling(tmp_path: Path) -> AsyncIterator[tuple[RealOffice, Store, SyncClient, list[str]]]:
+    """A technician of 12 institutions logged in to the real office, with a client pulling
+    PAGE changes a page; the list holds the cursor of every page asked for, in order."""
     real = RealOffice(tmp_path)
     tech = real.add("李娜")
     real.assign(tech, real.ids)
@@ -30,36 +35,43 @@ async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path
         settings = await login(server.url, tech.token)
         with Store.open(settings.cache_path) as store:
             client = SyncClient(settings, store, tech.token, page_limit=PAGE)
-            apply = store.apply_changes
-            asked: list[str] = []  # the cursor of every page asked for, in order
-            asked_meanwhile: list[bool] = []
-            collecting: list[bool] = []  # whether the cycle collector ran while a page was written
-            kept: list[tuple[int, str | None]] = []
+            asked: list[str] = []
 
             async def note(request: httpx.Request) -> None:
                 if request.url.path == "/api/v1/sync/pull":
                     asked.append(request.url.params["cursor"])
 
             client._http.event_hooks["request"].append(note)
+            try:
+                yield real, store, client, asked
+            finally:
+                await client.aclose()
 
-            def slow_apply(changes: list[dict[str, Any]], cursor: int, **kw: Any) -> None:
-                """Hold a full page until the page after it is asked for (or 10 s pass)."""
-                waited = time.monotonic()
-                last = len(changes) < PAGE  # nothing is asked for after the last page
-                while not last and str(cursor) not in asked and time.monotonic() - waited < 10:
-                    time.sleep(0.01)
-                asked_meanwhile.append(str(cursor) in asked)
-                collecting.append(gc.isenabled())
-                apply(changes, cursor, **kw)
-                assert threading.current_thread() is not threading.main_thread()
-                kept.append((cursor, store.get_meta(MARK)))
 
-            store.apply_changes = slow_apply  # type: ignore[method-assign]
-            result = await client.run_round()
-            await client.aclose()
-            del store.apply_changes
-            pulled = [i for i in real.ids if store.institution(i) is not None]
-            cursor = store.get_meta("cursor")
+async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path) -> None:
+    async with pulling(tmp_path) as (real, store, client, asked):
+        apply = store.apply_changes
+        asked_meanwhile: list[bool] = []
+        collecting: list[bool] = []  # whether the cycle collector ran while a page was written
+        kept: list[tuple[int, str | None]] = []
+
+        def slow_apply(changes: list[dict[str, Any]], cursor: int, **kw: Any) -> None:
+            """Hold a full page until the page after it is asked for (or 10 s pass)."""
+            waited = time.monotonic()
+            last = len(changes) < PAGE  # nothing is asked for after the last page
+            while not last and str(cursor) not in asked and time.monotonic() - waited < 10:
+                time.sleep(0.01)
+            asked_meanwhile.append(str(cursor) in asked)
+            collecting.append(gc.isenabled())
+            apply(changes, cursor, **kw)
+            assert threading.current_thread() is not threading.main_thread()
+            kept.append((cursor, store.get_meta(MARK)))
+
+        store.apply_changes = slow_apply  # type: ignore[method-assign]
+        result = await client.run_round()
+        del store.apply_changes
+        pulled = [i for i in real.ids if store.institution(i) is not None]
+        cursor = store.get_meta("cursor")
     assert len(asked_meanwhile) == 4
     # every page but the last was still being written when the next one was asked for (the
     # last has none after it)
@@ -73,45 +85,31 @@ async def test_the_next_page_is_asked_for_while_a_page_is_written(tmp_path: Path
 
 
 async def test_a_page_queued_after_one_that_fails_is_not_written(tmp_path: Path) -> None:
-    real = RealOffice(tmp_path)
-    tech = real.add("李娜")
-    real.assign(tech, real.ids)
-    with LiveServer(real.db) as server:
-        settings = await login(server.url, tech.token)
-        with Store.open(settings.cache_path) as store:
-            client = SyncClient(settings, store, tech.token, page_limit=PAGE)
-            apply = store.apply_changes
-            asked: list[str] = []
-            written: list[int] = []  # the cursors of the pages stored
-            failed: list[int] = []
+    async with pulling(tmp_path) as (real, store, client, asked):
+        apply = store.apply_changes
+        written: list[int] = []  # the cursors of the pages stored
+        failed: list[int] = []
 
-            async def note(request: httpx.Request) -> None:
-                if request.url.path == "/api/v1/sync/pull":
-                    asked.append(request.url.params["cursor"])
+        def second_fails(changes: list[dict[str, Any]], cursor: int, **kw: Any) -> None:
+            """The second page cannot be stored, once the third is on its way to the writer."""
+            if written:
+                waited = time.monotonic()
+                while str(cursor) not in asked and time.monotonic() - waited < 10:
+                    time.sleep(0.01)
+                time.sleep(0.3)  # the third page arrives and is queued meanwhile
+                failed.append(cursor)
+                raise MalformedChange(changes[0], "the disk said no")
+            apply(changes, cursor, **kw)
+            written.append(cursor)
 
-            client._http.event_hooks["request"].append(note)
-
-            def second_fails(changes: list[dict[str, Any]], cursor: int, **kw: Any) -> None:
-                """The second page cannot be stored, once the third is on its way to the writer."""
-                if written:
-                    waited = time.monotonic()
-                    while str(cursor) not in asked and time.monotonic() - waited < 10:
-                        time.sleep(0.01)
-                    time.sleep(0.3)  # the third page arrives and is queued meanwhile
-                    failed.append(cursor)
-                    raise MalformedChange(changes[0], "the disk said no")
-                apply(changes, cursor, **kw)
-                written.append(cursor)
-
-            store.apply_changes = second_fails  # type: ignore[method-assign]
-            with pytest.raises(MalformedChange):
-                await client.run_round()
-            del store.apply_changes
-            # the third page was asked for (and queued) but never written: its changes would
-            # have skipped the second's
-            assert len(written) == 1 and len(failed) == 1 and str(failed[0]) in asked, asked
-            assert store.get_meta("cursor") == str(written[0])
-            result = await client.run_round()  # the next round takes up from the first page
-            await client.aclose()
-            assert result.pulled == 12 * 12 - PAGE
-            assert all(store.institution(i) is not None for i in real.ids)
+        store.apply_changes = second_fails  # type: ignore[method-assign]
+        with pytest.raises(MalformedChange):
+            await client.run_round()
+        del store.apply_changes
+        # the third page was asked for (and queued) but never written: its changes would
+        # have skipped the second's
+        assert len(written) == 1 and len(failed) == 1 and str(failed[0]) in asked, asked
+        assert store.get_meta("cursor") == str(written[0])
+        result = await client.run_round()  # the next round takes up from the first page
+        assert result.pulled == 12 * 12 - PAGE
+        assert all(store.institution(i) is not None for i in real.ids)
