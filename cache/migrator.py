@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .schema import MIGRATIONS_TABLE
+from .schema import MIGRATIONS_TABLE, applied_migrations, has_migration_record
 
 # As sqlite-utils creates them, so a cache made here is the cache it made, schema and all.
 TABLE_SQL = (
@@ -66,18 +66,12 @@ class Migrations:
 
     def applied(self, conn: sqlite3.Connection) -> list[str]:
         """The names of this set's migrations the file has had, in the order applied."""
-        if not _has_table(conn):
-            return []
-        rows = conn.execute(
-            f'SELECT name FROM "{MIGRATIONS_TABLE}" WHERE migration_set = ? ORDER BY rowid',
-            (self.name,),
-        )
-        return [str(r[0]) for r in rows]
+        return applied_migrations(conn, self.name)
 
     def apply(self, conn: sqlite3.Connection, stop_before: str | None = None) -> None:
         """Apply the pending migrations (up to, not including, `stop_before`), each in a
         savepoint of the caller's transaction together with its record."""
-        if not _has_table(conn):
+        if not has_migration_record(conn):
             conn.execute(TABLE_SQL)
             conn.execute(INDEX_SQL)
         done = set(self.applied(conn))
@@ -102,10 +96,3 @@ class Migrations:
                     conn.execute("RELEASE SAVEPOINT migration")
                 raise
             conn.execute("RELEASE SAVEPOINT migration")
-
-
-def _has_table(conn: sqlite3.Connection) -> bool:
-    found = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
-    ).fetchone()
-    return found is not None

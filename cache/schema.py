@@ -64,10 +64,15 @@ def migrate(conn: sqlite3.Connection, stop_before: str | None = None) -> None:
 
 def _up_to_date(conn: sqlite3.Connection) -> bool:
     """Whether every known migration is applied already (read without taking the write lock)."""
+    return tuple(applied_migrations(conn)) == KNOWN
+
+
+def has_migration_record(conn: sqlite3.Connection) -> bool:
+    """Whether the file has the table recording the migrations applied to it."""
     found = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
     ).fetchone()
-    return found is not None and tuple(_applied(conn)) == KNOWN
+    return found is not None
 
 
 def check_file(path: Path) -> None:
@@ -96,7 +101,7 @@ def check_file(path: Path) -> None:
             tables = {
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
-            applied = _applied(conn) if MIGRATIONS_TABLE in tables else []
+            applied = applied_migrations(conn) if MIGRATIONS_TABLE in tables else []
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -124,9 +129,12 @@ def _missing_bytes(path: Path, header: bytes) -> int:
     return max(0, pages * page_size - path.stat().st_size)
 
 
-def _applied(conn: sqlite3.Connection) -> list[str]:
+def applied_migrations(conn: sqlite3.Connection, migration_set: str = MIGRATION_SET) -> list[str]:
+    """The names of a set's migrations the file has had, in the order applied ([] before any)."""
+    if not has_migration_record(conn):
+        return []
     rows = conn.execute(
-        f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ? ORDER BY rowid",
-        (MIGRATION_SET,),
+        f'SELECT name FROM "{MIGRATIONS_TABLE}" WHERE migration_set = ? ORDER BY rowid',
+        (migration_set,),
     )
-    return [r[0] for r in rows]
+    return [str(r[0]) for r in rows]

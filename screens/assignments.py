@@ -112,7 +112,7 @@ def row_cells(row: AssignmentRow, columns: list[Column], lang: str, today: date)
 class AssignmentsScreen(FieldkitScreen):
     """The institutions assigned to me."""
 
-    CSS_PATH = "assignments.tcss"
+    # (its styles, assignments.tcss, load with the app's: it is the app's default screen)
     BINDINGS = [
         # priority: the app runs it as the key arrives, so keys typed right after the slash
         # (a terminal may deliver them in one read) go to the search box, not to the list
