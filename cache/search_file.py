@@ -22,12 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from .search_index import SearchIndex
+from .search_index import PAD, SearchIndex
 
 MAGIC = b"FKSEARCH"
-FORMAT = 1  # bumped whenever SearchIndex's arrays change meaning: older files are built again
+FORMAT = 2  # bumped whenever SearchIndex's arrays change meaning: older files are built again
+# (1: positions grouped by character pairs; 2: a suffix array)
 ALIGN = 64
-ARRAYS = ("key", "order", "sizes", "bounds", "row_of", "everyone", "slot", "char_bits", "pair_bits")
+ARRAYS = ("text", "order", "rows_in_order", "heads", "everyone", "char_bits", "pair_bits")
 
 
 def save(index: SearchIndex, path: Path, seq: int, token: str) -> bool:
@@ -49,8 +50,7 @@ def save(index: SearchIndex, path: Path, seq: int, token: str) -> bool:
         "token": token,
         "rows": index.rows,
         "size": index.size,
-        "common": index.common,
-        "rare_base": index.rare_base,
+        "depth": index.depth,
         "chars": "".join(sorted(index.char_id, key=index.char_id.__getitem__)),
         "char_ids": sorted(index.char_bits),
         "pairs": sorted(index.pair_bits),
@@ -119,9 +119,9 @@ def _read(data: bytearray, token: str) -> tuple[SearchIndex, int] | None:
         return None
     index = SearchIndex.__new__(SearchIndex)
     index.size, index.rows = int(header["size"]), int(header["rows"])
-    index.common, index.rare_base = int(header["common"]), int(header["rare_base"])
+    index.depth = int(header["depth"])
     index.char_id = {ch: i for i, ch in enumerate(header["chars"])}
-    for name in ARRAYS[:7]:
+    for name in ARRAYS[:5]:
         setattr(index, name, arrays[name])
     index.char_bits = dict(zip(header["char_ids"], arrays["char_bits"], strict=True))
     index.pair_bits = {
@@ -137,13 +137,14 @@ def _read(data: bytearray, token: str) -> tuple[SearchIndex, int] | None:
 def _sound(index: SearchIndex) -> bool:
     """The arrays agree with each other (a file of another build with a matching checksum would
     be a bug, but never a crash at a keystroke)."""
-    n = len(index.key)
+    n = len(index.order)
     return (
-        len(index.order) == n == len(index.row_of)
+        len(index.text) == n + PAD
+        and n == len(index.rows_in_order)
         and len(index.everyone) == index.size
-        and len(index.slot) == len(index.char_id)
-        and len(index.bounds) == len(index.sizes) + 1
-        and int(index.bounds[-1]) == n
+        and len(index.heads) == len(index.char_id) + 1
+        and int(index.heads[-1]) == n
+        and index.depth >= 1
     )
 
 
@@ -159,13 +160,11 @@ def _arrays(index: SearchIndex) -> dict[str, np.ndarray[Any, Any]]:
     char_bits = [index.char_bits[c] for c in sorted(index.char_bits)]
     pair_bits = [index.pair_bits[p] for p in sorted(index.pair_bits)]
     return {
-        "key": index.key,
+        "text": index.text,
         "order": index.order,
-        "sizes": index.sizes,
-        "bounds": index.bounds,
-        "row_of": index.row_of,
+        "rows_in_order": index.rows_in_order,
+        "heads": index.heads,
         "everyone": index.everyone,
-        "slot": index.slot,
         "char_bits": np.array(char_bits, dtype=np.uint8).reshape(len(char_bits), width),
         "pair_bits": np.array(pair_bits, dtype=np.uint8).reshape(len(pair_bits), width),
     }

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cache import Store, schema, search
+from cache import Store, schema, search, search_file
 from tests.test_cache_fixtures import institution, open_loaded
 from tests.test_cache_migrations import build_at
 from tests.test_search_index import WORDS, keys, listed, many, pulled, scan
@@ -127,8 +127,9 @@ def damage_empty(path: Path) -> None:
 
 
 def damage_older_build(path: Path) -> None:
-    data = path.read_bytes()
-    path.write_bytes(data.replace(b'"format": 1', b'"format": 0', 1))
+    data, now = path.read_bytes(), f'"format": {search_file.FORMAT}'.encode()
+    assert now in data and search_file.FORMAT > 1
+    path.write_bytes(data.replace(now, b'"format": 1', 1))  # (1: the pair-grouped layout)
 
 
 def damage_delete(path: Path) -> None:

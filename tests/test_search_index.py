@@ -9,13 +9,14 @@ import sys
 import threading
 from datetime import date, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cache import Store
+from cache import Store, search_index
 from cache.search import Matcher, _grown, sparse, terms
 from cache.search_index import Delta, SearchIndex, find_all
 from tests.test_cache_fixtures import institution, open_loaded
@@ -25,6 +26,7 @@ from tests.test_cache_fixtures import institution, open_loaded
 ALPHABET = "培训学校长沙星辰蒋aixnueo0517-"
 texts = st.text(alphabet=ALPHABET, max_size=24)
 queries = st.text(alphabet=ALPHABET + "  ", min_size=1, max_size=8)
+FEW = "培训ax"  # so long words are often nearly held: one character off
 
 
 def scan(rows: dict[int, str], query: str) -> set[int]:
@@ -45,6 +47,38 @@ def test_the_index_answers_as_a_scan_of_every_row(rows: list[str], asked: list[s
     for query in asked + [text[1:4] for text in rows[:5]] + [text for text in rows[:3]]:
         if terms(query):
             assert answer(index, Delta(), query) == scan(held, query), query
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet=FEW, max_size=30), min_size=1, max_size=60),
+    st.lists(st.text(alphabet=FEW, min_size=1, max_size=14), min_size=1, max_size=8),
+    st.sampled_from([(1, 2), (1, 4), (2, 4), (3, 3)]),
+)
+def test_a_sort_less_deep_than_the_words_answers_as_a_scan(
+    rows: list[str], asked: list[str], sort: tuple[int, int]
+) -> None:
+    """Words longer than the sort's depth are checked beyond it, and a sort doubled pass by
+    pass (from `first` characters to `depth`) orders the suffixes as one pass would."""
+    first, depth = sort
+    held = {n + 1: text for n, text in enumerate(rows)}
+    with patch.object(search_index, "FIRST", first), patch.object(search_index, "DEPTH", depth):
+        index = SearchIndex(list(held.items()))
+    assert index.depth == depth
+    padded = index.text.tolist() + [0] * depth  # (past the end reads as separators)
+    order = [padded[p : p + depth] for p in index.order.tolist()]
+    assert order == sorted(order)
+    for query in asked + [text[1:13] for text in rows[:5]] + rows[:3]:
+        if terms(query):
+            assert answer(index, Delta(), query) == scan(held, query), query
+
+
+def test_the_index_is_one_suffix_array_of_the_texts() -> None:
+    index = SearchIndex([(1, "ab"), (2, "ba")])
+    text = "ab\x00ba\x00"
+    suffixes = [text[p:] for p in index.order.tolist()]
+    assert suffixes == sorted(suffixes) and len(suffixes) == len(text)
+    assert index.rows_in_order.tolist() == [1 if p < 3 else 2 for p in index.order.tolist()]
 
 
 @settings(max_examples=200, deadline=None)
