@@ -10,43 +10,44 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldkit import domain
-from fieldkit.domain import cases as dc
 
-from .case_view import (
-    SUMMARY,
-    DueTask,
-    Review,
-    _visit,
-    due_tasks,
-    ledger,
-    local_cases,
-    local_reviews,
-    round_progress,
-    street_of,
-    summary,
-)
 from .core import _require_institution
 from .edits import Edits
 
+if TYPE_CHECKING:
+    from .case_view import DueTask, Review
+
+# The case view (cache.case_view) and the case rules (fieldkit.domain.cases) are imported by the
+# functions that use them, not with the Store: the list a technician opens first shows no case,
+# and their dataclasses cost milliseconds of every start.
+
 PULLED_KINDS = ("case", "review", "round")
 
-# The names of the local view that callers import from here.
-__all__ = ["PULLED_KINDS", "DueTask", "Enforcement", "Review", "apply_change", "street_of"]
+
+def street_of(address: str) -> str:
+    """The street of an address (see cache.case_view.street_of)."""
+    from . import case_view as view
+
+    return view.street_of(address)
 
 
 # --- pulled changes ------------------------------------------------------------------------------
 def apply_change(conn: sqlite3.Connection, kind: str, data: dict[str, Any]) -> set[str]:
     """Keep the office's case, review or round pick; return its institution."""
+    from fieldkit.domain import cases as dc
+
+    from . import case_view as view
+
     inst_id = str(data["institution_id"])
     if kind == "case":
         case = dc.case_from_wire(data)  # checks the shape
         conn.execute(
-            f"INSERT OR REPLACE INTO cases (case_id, institution_id, {', '.join(SUMMARY)}) "
-            f"VALUES (?, ?, {', '.join('?' * len(SUMMARY))})",
-            (case.case_id, inst_id, *summary(case).values()),
+            f"INSERT OR REPLACE INTO cases (case_id, institution_id, {', '.join(view.SUMMARY)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(view.SUMMARY))})",
+            (case.case_id, inst_id, *view.summary(case).values()),
         )
         conn.execute(
             "INSERT OR REPLACE INTO case_bodies (case_id, data, hlc) VALUES (?, ?, ?)",
@@ -105,12 +106,16 @@ class Enforcement(Edits):
 
     def cases(self, inst_id: str | None = None) -> list[domain.Case]:
         """Cases of one institution (or all), newest notice first, with local edits laid over."""
+        from . import case_view as view
+
         with self._read() as conn:
-            found = local_cases(conn, inst_id)
+            found = view.local_cases(conn, inst_id)
         return sorted((c for c, _ in found.values()), key=lambda c: c.issued_on, reverse=True)
 
     def case(self, case_id: str) -> domain.Case | None:
         """One case as this laptop sees it."""
+        from . import case_view as view
+
         with self._read() as conn:
             row = conn.execute(
                 "SELECT institution_id FROM cases WHERE case_id = ? UNION "
@@ -119,30 +124,38 @@ class Enforcement(Edits):
             ).fetchone()
             if row is None:
                 return None
-            held = local_cases(conn, row[0]).get(case_id)
+            held = view.local_cases(conn, row[0]).get(case_id)
         return held[0] if held else None
 
     def reviews(self, inst_id: str | None = None) -> dict[str, Review]:
         """The latest review of each visit (of one institution, or all)."""
+        from . import case_view as view
+
         with self._read() as conn:
-            return local_reviews(conn, inst_id)
+            return view.local_reviews(conn, inst_id)
 
     def due_list(self, today: date, lang: str = "zh") -> list[DueTask]:
         """The due list on `today`: overdue, today, this week."""
+        from . import case_view as view
+
         with self._read() as conn:
-            return due_tasks(conn, today, lang)
+            return view.due_tasks(conn, today, lang)
 
     def ledger(
         self, today: date, division: str | None = None, state: str | None = None
     ) -> list[dict[str, Any]]:
         """The ledger of the cached cases on `today`."""
+        from . import case_view as view
+
         with self._read() as conn:
-            return ledger(conn, today, division, state)
+            return view.ledger(conn, today, division, state)
 
     def round_progress(self, today: date) -> list[dict[str, Any]]:
         """The look-back rounds held here with their progress."""
+        from . import case_view as view
+
         with self._read() as conn:
-            return round_progress(conn, today)
+            return view.round_progress(conn, today)
 
     # --- edits -------------------------------------------------------------------------------
     def set_case_item(
@@ -158,9 +171,13 @@ class Enforcement(Edits):
         on: date | None = None,
     ) -> dict[str, Any]:
         """Mark an item rectified (by a check visit), waived (with a reason) or reopened."""
+        from fieldkit.domain import cases as dc
+
+        from . import case_view as view
+
         with self._tx() as conn:
             case = self._case_for_edit(conn, case_id)
-            visit = _visit(conn, visit_id)
+            visit = view._visit(conn, visit_id)
             day = visit.started_at.date() if visit else on or date.today()
             dc.change_item(
                 case,
@@ -189,6 +206,8 @@ class Enforcement(Edits):
         self, case_id: str, step: domain.Escalation, *, supervisor: bool
     ) -> dict[str, Any]:
         """Take one escalation step (a supervisor): interview scheduled, held, revocation, closed."""
+        from fieldkit.domain import cases as dc
+
         with self._tx() as conn:
             case = self._case_for_edit(conn, case_id)
             dc.escalate(case, step, supervisor=supervisor)
@@ -211,6 +230,8 @@ class Enforcement(Edits):
         self, visit_id: str, decision: str, comment: str = "", *, supervisor: bool, on: date
     ) -> dict[str, Any]:
         """A supervisor approves a visit or returns it with a comment."""
+        from fieldkit.domain import cases as dc
+
         text = dc.check_review(decision, comment, supervisor=supervisor)
         with self._tx() as conn:
             row = conn.execute(
@@ -235,12 +256,14 @@ class Enforcement(Edits):
             )
 
     def _case_for_edit(self, conn: sqlite3.Connection, case_id: str) -> domain.Case:
+        from . import case_view as view
+
         row = conn.execute(
             "SELECT institution_id FROM cases WHERE case_id = ? UNION "
             "SELECT institution_id FROM visits WHERE visit_id = ?",
             (case_id, case_id),
         ).fetchone()
-        held = local_cases(conn, row[0]).get(case_id) if row else None
+        held = view.local_cases(conn, row[0]).get(case_id) if row else None
         if held is None:
             raise domain.ValidationError(
                 "unknown_case",

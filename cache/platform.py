@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldkit import domain
-from fieldkit.domain.courses import Breach, course_breaches, course_from_wire, observed_breaches
-from fieldkit.domain.platform import PLATFORM_STEPS, Discrepancy, Reading, discrepancies
 
-from . import figures
 from .edits import Edits
 from .rows import json_text
+
+if TYPE_CHECKING:
+    from fieldkit.domain.courses import Breach
+    from fieldkit.domain.platform import Discrepancy, Reading
+
+# The platform's rules (fieldkit.domain.courses, .platform) and figures are imported by the
+# functions that use them: the list a technician opens first needs none of them.
 
 SCHEMA = """
 CREATE TABLE platform_readings (
@@ -63,6 +67,8 @@ def store_readings(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> Non
 
 def apply_course(conn: sqlite3.Connection, data: dict[str, Any]) -> set[str]:
     """Store (or, when the platform dropped it, delete) one listed course."""
+    from fieldkit.domain.courses import course_from_wire
+
     inst_id, course_id = str(data["institution_id"]), str(data["course_id"])
     if conn.execute("SELECT 1 FROM institutions WHERE id = ?", (inst_id,)).fetchone() is None:
         return set()
@@ -91,6 +97,8 @@ def remove(conn: sqlite3.Connection, inst_id: str | None = None) -> None:
 
 def reading_of(data: dict[str, Any] | None) -> Reading | None:
     """A stored `platform` change as the domain's Reading."""
+    from fieldkit.domain.platform import PLATFORM_STEPS, Reading
+
     if data is None:
         return None
     steps = {
@@ -103,6 +111,8 @@ def reading_of(data: dict[str, Any] | None) -> Reading | None:
 
 def discrepant_ids(conn: sqlite3.Connection, today: date) -> set[str]:
     """The cached institutions where the field and the platform disagree."""
+    from fieldkit.domain.platform import discrepancies
+
     readings = {
         r["institution_id"]: json.loads(r["data"])
         for r in conn.execute("SELECT institution_id, data FROM platform_readings")
@@ -172,6 +182,8 @@ class PlatformCache(Edits):
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The figures an office reports, from the platform's readings in this cache (the
         field's beside them): the totals and one entry per county or city."""
+        from . import figures
+
         with self._read() as conn:
             return figures.platform_figures(conn, level)
 
@@ -185,6 +197,8 @@ class PlatformCache(Edits):
 
     def courses(self, inst_id: str) -> list[dict[str, Any]]:
         """The institution's listed courses, each with its fee-rule breaches checked here."""
+        from fieldkit.domain.courses import course_breaches, course_from_wire
+
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT data FROM courses WHERE institution_id = ? ORDER BY course_id", (inst_id,)
@@ -199,6 +213,8 @@ class PlatformCache(Edits):
 
     def discrepancies(self, inst_id: str, today: date | None = None) -> list[Discrepancy]:
         """Where the field's marks and the platform's reading of an institution disagree."""
+        from fieldkit.domain.platform import discrepancies
+
         today = today or date.today()
         with self._read() as conn:
             row = conn.execute(
@@ -235,6 +251,8 @@ class PlatformCache(Edits):
         start_on: date | None = None,
     ) -> list[Breach]:
         """What a charge seen on site breaks: the fee rules and the course's platform listing."""
+        from fieldkit.domain.courses import course_from_wire, observed_breaches
+
         with self._read() as conn:
             inst = conn.execute("SELECT kind FROM institutions WHERE id = ?", (inst_id,)).fetchone()
             row = (

@@ -24,7 +24,7 @@ from .widgets.status_bar import StatusBar
 from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
 
 if TYPE_CHECKING:
-    from cache.cases import DueTask
+    from cache.case_view import DueTask
 
     from .app import FieldkitApp
 

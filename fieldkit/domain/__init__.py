@@ -1,7 +1,12 @@
-"""The domain of fieldkit: checklist, visits, validators and the clock. Imports nothing else of the project."""
+"""The domain of fieldkit: checklist, visits, validators and the clock. Imports nothing else of the project.
 
-from . import cases
-from .cases import Case, CaseItem, Escalation, case_state
+Enforcement cases and visits are loaded at their first use (`__getattr__` below): the list a
+technician opens first needs neither, and their dataclasses cost ~10 ms of every start.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from .divisions import (
     CITIES,
     COUNTIES,
@@ -50,19 +55,56 @@ from .validators import (
     validate_phone,
     validate_uscc,
 )
-from .visits import (
-    AMENDABLE,
-    OUTCOME_NAMES,
-    OUTCOMES,
-    VISIT_KIND_NAMES,
-    VISIT_KINDS,
-    Rectification,
-    Visit,
-    check_recorded,
-    validate_visit,
-    visit_from_wire,
-    visit_to_wire,
-)
+
+if TYPE_CHECKING:  # what the type checker sees; at run time, __getattr__
+    from . import cases
+    from .cases import Case, CaseItem, Escalation, case_state
+    from .visits import (
+        AMENDABLE,
+        OUTCOME_NAMES,
+        OUTCOMES,
+        VISIT_KIND_NAMES,
+        VISIT_KINDS,
+        Rectification,
+        Visit,
+        check_recorded,
+        validate_visit,
+        visit_from_wire,
+        visit_to_wire,
+    )
+
+# name -> the submodule that defines it, imported when the name is first asked for
+_LATER = {
+    "cases": "",
+    **dict.fromkeys(("Case", "CaseItem", "Escalation", "case_state"), "cases"),
+    **dict.fromkeys(
+        (
+            "AMENDABLE",
+            "OUTCOME_NAMES",
+            "OUTCOMES",
+            "VISIT_KIND_NAMES",
+            "VISIT_KINDS",
+            "Rectification",
+            "Visit",
+            "check_recorded",
+            "validate_visit",
+            "visit_from_wire",
+            "visit_to_wire",
+        ),
+        "visits",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load a submodule at the first use of one of its names (PEP 562)."""
+    if name not in _LATER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = import_module(f"{__name__}.{_LATER[name] or name}")
+    value = module if not _LATER[name] else getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ACADEMIC",

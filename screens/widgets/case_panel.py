@@ -23,7 +23,7 @@ from .case_text import ITEM_STYLES, STATE_STYLES, Files, case_text, files_by_rec
 __all__ = ["ITEM_STYLES", "STATE_STYLES", "CasePanel", "case_text", "review_text"]
 
 if TYPE_CHECKING:
-    from cache.cases import Review
+    from cache.case_view import Review
 
     from ..app import FieldkitApp
 

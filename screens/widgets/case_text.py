@@ -14,7 +14,7 @@ from fieldkit.domain import cases as dc
 from ..i18n import outcome_name, pick, tr, visit_kind_name
 
 if TYPE_CHECKING:
-    from cache.cases import Review
+    from cache.case_view import Review
 
 STATE_STYLES = {
     "open": "cyan",
