@@ -248,7 +248,7 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--skip-big", action="store_true", help="no 77,500 run")
     parser.add_argument(
         "--keys-only", action="store_true", help="only the keystrokes (no start rounds)"
