@@ -180,3 +180,38 @@ def test_login_without_a_terminal_or_token_file_says_how_to_give_the_token() -> 
     assert done.returncode == ExitCode.FAILED
     assert "没有收到令牌" in done.stderr and "--token-file" in done.stderr
     assert "Traceback" not in done.stderr and "Unexpected" not in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["status"], ["no-such-command"]])
+def test_the_collector_paused_for_loading_is_on_again_for_every_command_but_the_app(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """The installed command pauses Python's cycle collector while it loads (fieldkit.command);
+    every command but the app (which resumes it once drawn) runs with it on again."""
+    probe = (
+        "import gc, sys\n"
+        f"sys.argv = ['fieldkit', *{argv!r}]\n"
+        "from fieldkit.command import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('on' if gc.isenabled() else 'off')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "FIELDKIT_HOME": str(tmp_path)},
+        check=False,
+        timeout=60,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "on", done.stdout + done.stderr
+
+
+def test_the_installed_command_is_the_one_that_pauses_the_collector() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "fieldkit"]
+    assert script.value == "fieldkit.command:main"

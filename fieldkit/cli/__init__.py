@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -352,11 +353,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_command_line(words)
     except SystemExit as exc:  # --help, --version (0) or a wrong command line (2)
+        gc.enable()
         return int(exc.code or 0) if not isinstance(exc.code, str) else int(ExitCode.USAGE)
     if args.lang:
         os.environ["FIELDKIT_LANG"] = args.lang  # for whatever this command starts
     log_file = logs.setup_client()
     command = args.command or "app"  # no command: the subparsers leave None, not the default
+    if command != "app":
+        gc.enable()  # paused while loading (fieldkit.command); the app resumes it once drawn
     if command == "server":
         command = f"server-{args.server_command}"
     module_name, function_name = HANDLERS[command]
