@@ -211,7 +211,7 @@ def test_the_collector_paused_for_loading_is_on_again_for_every_command_but_the_
 
 
 def test_the_installed_command_is_the_one_that_pauses_the_collector() -> None:
-    from importlib.metadata import entry_points
+    import tomllib
 
-    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "fieldkit"]
-    assert script.value == "fieldkit.command:main"
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["fieldkit"] == "fieldkit.command:main"
