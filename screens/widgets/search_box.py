@@ -7,10 +7,16 @@ Now the box never asks for a layout (its size is fixed by the style sheet; only 
 text changes), and the screen holds the frame back while the cache answers the new query (a few
 ms, in a worker thread, so the event loop keeps taking keys) and paints the echo and the list
 together. A slow answer never hides the typing: the hold gives up after `HOLD_LIMIT`.
+
+Python's cycle collector waits while a keystroke is answered: a frame makes thousands of short-
+lived objects, so a few collections (each 0.3-4 ms on a busy two-core machine, and now and then
+a whole-heap one) would land inside the key. It runs again once the frame is painted, in the
+pause before the next key.
 """
 
 from __future__ import annotations
 
+import gc
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -21,6 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 HOLD_LIMIT = 0.05  # seconds a keystroke's echo may wait for its list (then it is painted alone)
+COLLECT_AGAIN = 0.5  # seconds after a release the collector runs again, painted or not
 
 
 class SearchBox(Input):
@@ -43,13 +50,15 @@ class SearchBox(Input):
 
 
 class FrameHold:
-    """Holds the app's painting back from `hold()` until `release()` (or `limit` seconds)."""
+    """Holds the app's painting back from `hold()` until `release()` (or `limit` seconds), and
+    the cycle collector until that frame is painted."""
 
     def __init__(self, owner: DOMNode, limit: float = HOLD_LIMIT) -> None:
         self.owner = owner
         self.limit = limit
         self._batch: AbstractContextManager[None] | None = None
         self._timer: Timer | None = None
+        self._collector_paused = False  # the collector was on, and the hold turned it off
 
     @property
     def held(self) -> bool:
@@ -59,12 +68,15 @@ class FrameHold:
     def hold(self) -> None:
         """Hold the next frame (a hold already running keeps its deadline)."""
         if self._batch is None:
+            if gc.isenabled():  # (off already: start-up or a sync's pull, which turn it on)
+                gc.disable()
+                self._collector_paused = True
             self._batch = self.owner.app.batch_update()
             self._batch.__enter__()
             self._timer = self.owner.set_timer(self.limit, self.release, name="frame-hold")
 
     def release(self) -> None:
-        """Paint what changed meanwhile, in one frame."""
+        """Paint what changed meanwhile, in one frame; collect again once it is painted."""
         batch, self._batch = self._batch, None
         if self._timer is not None:
             self._timer.stop()
@@ -73,3 +85,14 @@ class FrameHold:
             batch.__exit__(None, None, None)
             screen = self.owner.app.screen
             screen.check_idle()  # its idle handler paints the widgets that changed
+            if self._collector_paused:
+                # after the screen's next refresh; a screen left before it refreshes never
+                # calls back, so a timer turns the collector on in any case
+                screen.call_after_refresh(self._collect_again)
+                self.owner.set_timer(COLLECT_AGAIN, self._collect_again, name="collect-again")
+
+    def _collect_again(self) -> None:
+        """The collector on again, unless another keystroke holds it meanwhile."""
+        if self._collector_paused and not self.held:
+            self._collector_paused = False
+            gc.enable()

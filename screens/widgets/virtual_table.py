@@ -259,6 +259,8 @@ class VirtualTable(ScrollView, can_focus=True):
         for parts in parts_per_cell:
             blank += 1
             for text, style in parts:
+                if not text:
+                    continue  # (draws nothing; Textual's own pipeline drops it)
                 if not style and not text.strip(" "):
                     blank += len(text)
                     continue
@@ -289,12 +291,45 @@ class VirtualTable(ScrollView, can_focus=True):
         return strip
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """The lines Textual asks for, with the scroll position and width read once for all."""
+        """The lines Textual asks for, with the scroll position and width read once for all.
+
+        A table without border, padding, outline, tint or transparency hands Textual its kept
+        lines as they are (with the app's colour filter, which each line keeps too). Textual's
+        own pipeline (`Widget.render_lines`, its styles cache) would copy every line it is given
+        three times over (fitted to the width with the scrollbar's gutter, filtered, cropped
+        again) and cut each copy at the scrollbar: when a keystroke changes every visible row,
+        that was most of the frame. The lines stop at the scrollbar's gutter, which the
+        scrollbar paints (the compositor fills each cut of a line from the front widget first).
+        """
         self._view = (*self.scroll_offset, self.scrollable_content_region.width)
         try:
-            return super().render_lines(crop)
+            if not self._plain_box():
+                return super().render_lines(crop)
+            _, background = self.background_colors
+            filters = self.get_line_filters()
+            render_line = self.render_line
+            lines = []
+            for y in crop.line_range:
+                line = render_line(y)
+                for line_filter in filters:
+                    line = line.apply_filter(line_filter, background)  # (kept by the line)
+                lines.append(line)
         finally:
             self._view = None
+        start, end = crop.column_span
+        return [line.crop(start, end) for line in lines]  # (a line in view is itself)
+
+    def _plain_box(self) -> bool:
+        """Whether the table's lines are drawn as they are (no box, effect or transparency)."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1.0
+            and (not styles.has_rule("hatch") or styles.hatch == "none")
+            and self.opacity == 1.0
+        )
 
     def render_line(self, y: int) -> Strip:
         """Line 0 is the header; the rest are rows from the scroll position."""
