@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -76,9 +77,12 @@ def _next_step(done_mask: int) -> str | None:
     return next((key for key, bit in STEP_BIT.items() if not done_mask & bit), None)
 
 
-# By done_mask: how many steps are done, and the first step (in checklist order) that is not.
-DONE_COUNT = tuple(bin(mask).count("1") for mask in range(1 << len(STEP_BIT)))
-NEXT_STEP = tuple(_next_step(mask) for mask in range(1 << len(STEP_BIT)))
+@functools.cache
+def _by_mask() -> tuple[tuple[int, ...], tuple[str | None, ...]]:
+    """By done_mask: how many steps are done, and the first step (in checklist order) that is
+    not. Made at the first use (2,048 masks, a few ms), not at every start."""
+    masks = range(1 << len(STEP_BIT))
+    return tuple(mask.bit_count() for mask in masks), tuple(_next_step(mask) for mask in masks)
 
 
 def step_values(statuses: Mapping[str, str]) -> tuple[int, int, int, str | None, int, int]:
@@ -152,11 +156,12 @@ _NO_STEPS = (0, 0, 0)
 
 def _mask_values(done_mask: int, touched: int, blocked: int) -> tuple[Any, ...]:
     """step_values from an institution's summed steps."""
+    done_count, next_step = _by_mask()
     return (
-        DONE_COUNT[done_mask],
+        done_count[done_mask],
         done_mask,
         touched,
-        NEXT_STEP[done_mask],
+        next_step[done_mask],
         blocked,
         int(done_mask & FULL_MASK == FULL_MASK),
     )
