@@ -188,14 +188,20 @@ def test_the_collector_paused_for_loading_is_on_again_for_every_command_but_the_
 ) -> None:
     """The installed command pauses Python's cycle collector while it loads (fieldkit.command);
     every command but the app (which resumes it once drawn) runs with it on again."""
+    (tmp_path / "gc_probe.py").write_text(
+        "import gc\n\ndef run(args):\n    print('handler:', 'on' if gc.isenabled() else 'off')\n",
+        encoding="utf-8",
+    )
     probe = (
         "import gc, sys\n"
+        "import fieldkit.cli\n"
+        "fieldkit.cli.HANDLERS['status'] = ('gc_probe', 'run')\n"
         f"sys.argv = ['fieldkit', *{argv!r}]\n"
         "from fieldkit.command import main\n"
         "try:\n"
         "    main()\n"
         "finally:\n"
-        "    print('on' if gc.isenabled() else 'off')\n"
+        "    print('after:', 'on' if gc.isenabled() else 'off')\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -203,11 +209,14 @@ def test_the_collector_paused_for_loading_is_on_again_for_every_command_but_the_
         text=True,
         encoding="utf-8",
         stdin=subprocess.DEVNULL,
-        env={**os.environ, "FIELDKIT_HOME": str(tmp_path)},
+        env={**os.environ, "FIELDKIT_HOME": str(tmp_path), "PYTHONPATH": str(tmp_path)},
         check=False,
         timeout=60,
     )
-    assert done.stdout.strip().splitlines()[-1] == "on", done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "after: on", done.stdout + done.stderr
+    if argv == ["status"]:
+        assert lines[-2] == "handler: on", done.stdout + done.stderr
 
 
 def test_the_installed_command_is_the_one_that_pauses_the_collector() -> None:

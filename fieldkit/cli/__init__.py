@@ -359,14 +359,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["FIELDKIT_LANG"] = args.lang  # for whatever this command starts
     log_file = logs.setup_client()
     command = args.command or "app"  # no command: the subparsers leave None, not the default
-    if command != "app":
-        gc.enable()  # paused while loading (fieldkit.command); the app resumes it once drawn
     if command == "server":
         command = f"server-{args.server_command}"
     module_name, function_name = HANDLERS[command]
     log.info("fieldkit %s: %s (profile %s)", __version__, command, args.profile)
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
+        if command != "app":
+            gc.enable()  # paused while loading (fieldkit.command); the app resumes it once drawn
         code = int(handler(args) or 0)
     except CommandFailed as failed:
         print(f"错误：{failed.zh} / Error: {failed.en}", file=sys.stderr)
