@@ -22,14 +22,19 @@ import threading
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import progress
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from .rows import AssignmentRow
     from .search_index import Delta, Mask, SearchIndex
+    from .search_order import ListOrder, Stamp
 
 Reader = Callable[[], AbstractContextManager[sqlite3.Connection]]
 RESET = -1  # the row a big load writes to search_changes: every row may have changed
@@ -66,11 +71,33 @@ def terms(query: str) -> list[str]:
 @dataclass(frozen=True)
 class Matches:
     """The institutions a query matches: how many, and for the page query either their rowids
-    (a JSON list, when few) or a mask (one byte per rowid, 1 for a match)."""
+    (a JSON list, when `few`) or a mask (one byte per rowid, 1 for a match), made when first
+    asked for (the order held in memory needs neither); from the index's answer `hits` (a
+    mask over rowids), or from SQLite's (`found`, the rowids)."""
 
     count: int
-    mask: bytes
-    rowids_json: str | None
+    few: bool
+    hits: Mask | None = field(default=None, compare=False, repr=False)
+    found: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def rowids_json(self) -> str | None:
+        if not self.few:
+            return None
+        if self.hits is None:
+            return json.dumps(self.found or ())
+        import numpy as np
+
+        return json.dumps(np.flatnonzero(self.hits).tolist())
+
+    @cached_property
+    def mask(self) -> bytes:
+        if self.hits is not None:
+            return self.hits.view("u1").tobytes()
+        mask = bytearray(max(self.found or (0,)) + 1)
+        for row in self.found or ():
+            mask[row] = 1
+        return bytes(mask)
 
     def sql(self) -> tuple[str, dict[str, object]]:
         """The condition on `i.rowid` that keeps the matches, and its parameters."""
@@ -95,6 +122,9 @@ class Matcher:
         self._builder: threading.Thread | None = None
         self._last: tuple[tuple[str, ...], Matches] | None = None
         self._scanned_last: tuple[tuple[str, ...], int, Matches] | None = None
+        # The list's order as read at a stamp (None: could not be ordered in memory).
+        self._order: tuple[Stamp, ListOrder | None] | None = None
+        self._ordering: threading.Thread | None = None
 
     @property
     def ready(self) -> bool:
@@ -119,6 +149,8 @@ class Matcher:
                 self._load()
             if not self.ready or self._behind():
                 self._build()
+        if self._background:
+            self._read_order()  # (the app's warm-up: a worker)
 
     def _behind(self) -> bool:
         return (
@@ -284,6 +316,55 @@ class Matcher:
                     return self._scan(conn, words)  # reads every row meanwhile
             self.warm()  # no warm-up came first, or a big load since: build, then ask
 
+    def page(
+        self,
+        conn: sqlite3.Connection,
+        matches: Matches | None,
+        filter: str,
+        sort: str,
+        limit: int,
+        offset: int,
+        today: date,
+    ) -> list[AssignmentRow] | None:
+        """One page of the default list's matches from the order held in memory (the app), or
+        None: SQLite answers (another sort or filter, no index, or the cache changed since
+        the order was read, which is then read anew in a thread)."""
+        if matches is None or matches.hits is None or (sort, filter) != ("priority", "all"):
+            return None
+        from . import search_order
+
+        held = self._order
+        if held is None or held[0] != search_order.stamp(conn):
+            if self._background and self.file is not None:
+                self._order_later()
+            return None
+        order = held[1]
+        if order is None:
+            return None
+        rowids = order.page(matches.hits, max(0, int(limit)), max(0, int(offset)), today)
+        return None if rowids is None else search_order.rows(conn, rowids)
+
+    def _order_later(self) -> None:
+        if self._ordering is None or not self._ordering.is_alive():
+            self._ordering = threading.Thread(
+                target=self._read_order, name="search-order", daemon=True
+            )
+            self._ordering.start()
+
+    def _read_order(self) -> None:
+        """Read the list's order (through a connection of its own), stamped as of now."""
+        if self.file is None:
+            return
+        from . import search_order
+
+        cache = self.file.with_name(self.file.name.removesuffix(".search"))
+        with self._reader() as conn:
+            at = search_order.stamp(conn)
+        try:
+            self._order = (at, search_order.read(cache))
+        except (sqlite3.Error, OSError, ValueError):
+            self._order = (at, None)  # (SQLite answers every page until the next change)
+
     def _scan(self, conn: sqlite3.Connection, words: list[str]) -> Matches:
         """SQLite's answer, remembered while the log has not moved (page and count ask alike)."""
         key, seq = tuple(words), _max_seq(conn)
@@ -388,12 +469,7 @@ def _scanned(conn: sqlite3.Connection, words: list[str]) -> Matches:
     where = " AND ".join("instr(keys, ?) > 0" for _ in words)
     found = [r[0] for r in conn.execute(f"SELECT rowid FROM search_keys WHERE {where}", words)]
     rows = int(conn.execute("SELECT count(*) FROM search_keys").fetchone()[0])
-    if len(found) <= sparse(rows):
-        return Matches(len(found), b"", json.dumps(found))
-    mask = bytearray(max(found) + 1)
-    for row in found:
-        mask[row] = 1
-    return Matches(len(found), bytes(mask), None)
+    return Matches(len(found), len(found) <= sparse(rows), found=tuple(found))
 
 
 def sparse(rows: int) -> int:
@@ -405,6 +481,4 @@ def _matches(hits: Mask, rows: int) -> Matches:
     import numpy as np
 
     count = int(np.count_nonzero(hits))
-    if count <= sparse(rows):
-        return Matches(count, b"", json.dumps(np.flatnonzero(hits).tolist()))
-    return Matches(count, hits.view(np.uint8).tobytes(), None)
+    return Matches(count, count <= sparse(rows), hits=hits)

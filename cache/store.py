@@ -41,9 +41,11 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
         """One page of the assignment list, searched, filtered and sorted."""
         matches = self._matcher.match(query)
         with self._read() as conn:
-            return queries.assignments(
-                conn, matches, filter, sort, limit, offset, today or date.today()
-            )
+            day = today or date.today()
+            page = self._matcher.page(conn, matches, filter, sort, limit, offset, day)
+            if page is not None:  # (the order held in memory: the app's default list)
+                return page
+            return queries.assignments(conn, matches, filter, sort, limit, offset, day)
 
     def count_assignments(
         self, query: str = "", filter: str = "all", today: date | None = None

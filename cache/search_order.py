@@ -1,0 +1,164 @@
+"""The list's default order held in memory, so a search's first page is picked from its matches
+by numpy instead of SQLite reading and sorting every matching row (numpy; with the index).
+
+A search matching ~1,000 of 77,500 institutions spent 4-6 ms in SQLite fetching those rows
+to sort them (a page read each), and walking the sort's index instead spent as long to find
+a page's worth. Here the order (overdue follow-ups first, longest overdue first, then
+blocked, least progress, pinyin, id: queries.OVERDUE_FIRST) is read once from the
+institutions_priority index, and a page is the first matches in it; SQLite then reads just
+the page's rows.
+
+The order read is only used while the cache is exactly as it was read: the connection's
+`data_version` (another connection's commit) and `total_changes` (its own) are its stamp,
+and any write since means the page is asked of SQLite again while the order is read anew
+(in the app's worker, ~40 ms at 77,500, nearly all in one SQLite step that leaves Python
+free).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .rows import ASSIGNMENT_COLUMNS, AssignmentRow, assignment_row
+
+Stamp = tuple[int, int]
+# Every institution's rowid and follow-up date (as yyyymmdd, 0: none) in the priority index's
+# order (blocked DESC, done, pinyin, id: queries.SORTS['priority']), in one string.
+READ = (
+    "SELECT count(*), group_concat(rowid || ',' || "
+    "coalesce(CAST(replace(next_visit_on, '-', '') AS INTEGER), 0)) FROM ("
+    "SELECT rowid, next_visit_on FROM institutions INDEXED BY institutions_priority "
+    "ORDER BY blocked DESC, done, pinyin, id)"
+)
+# Follow-up dates that are not YYYY-MM-DD would not sort as numbers as they do as text.
+ODD_DATES = (
+    "SELECT count(*) FROM institutions INDEXED BY institutions_due WHERE next_visit_on IS NOT "
+    "NULL AND NOT next_visit_on GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
+)
+SORT_BY_RANK_UP_TO = 4096  # matches sorted by their rank; more: the order walked, filtered
+STRETCH = 8192  # of the order filtered at a time when walking it (a page is soon found)
+_SELECT = ", ".join(f"i.{c}" for c in ASSIGNMENT_COLUMNS)
+
+
+def stamp(conn: sqlite3.Connection) -> Stamp:
+    """What changes whenever anything in the cache changes: another connection's commit (the
+    data version) or a row written through this one (its total changes)."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0]), conn.total_changes
+
+
+@dataclass(frozen=True)
+class ListOrder:
+    """The list's order: rowids in priority order (`by_priority`), per rowid its
+    place in it (`rank`, -1: no such row) and its follow-up date as yyyymmdd (`due_on`, 0:
+    none), and the rows with a follow-up date by date, then priority (`dated`, `dates`)."""
+
+    by_priority: npt.NDArray[np.integer]
+    rank: npt.NDArray[np.integer]
+    due_on: npt.NDArray[np.integer]
+    absent: npt.NDArray[np.int64]  # rowids below the largest that are no row
+    dated: npt.NDArray[np.integer]
+    dates: npt.NDArray[np.integer]
+
+    def page(
+        self, hits: npt.NDArray[np.bool_], limit: int, offset: int, today: date
+    ) -> list[int] | None:
+        """The rowids of one page of the matches `hits` (a mask over rowids) in list order;
+        None if the matches hold a row this order does not (then SQLite answers)."""
+        size = len(self.rank)
+        if len(hits) > size:
+            if hits[size:].any():
+                return None
+            hits = hits[:size]
+        day = today.year * 10_000 + today.month * 100 + today.day
+        ids = np.flatnonzero(hits)
+        if len(ids) <= SORT_BY_RANK_UP_TO:  # few: sorted by their rank
+            ranks = self.rank[ids]
+            if len(ids) and int(ranks.min()) < 0:
+                return None
+            dated = self.due_on[ids]
+            due = (dated > 0) & (dated <= day)
+            overdue = ids[due][np.lexsort((ranks[due], dated[due]))]
+            rest = ids[~due][np.argsort(ranks[~due])]
+            return _page(overdue, [rest], limit, offset)
+        if hits[self.absent].any():
+            return None
+        cut = int(np.searchsorted(self.dates, day, side="right"))
+        overdue = self.dated[:cut][hits[self.dated[:cut]]]  # (in order already)
+        return _page(overdue, self._rest(hits, day), limit, offset)
+
+    def _rest(self, hits: npt.NDArray[np.bool_], day: int) -> Iterator[npt.NDArray[np.integer]]:
+        """The matches not overdue in priority order, a stretch of the order at a time."""
+        for start in range(0, len(self.by_priority), STRETCH):
+            ids = self.by_priority[start : start + STRETCH]
+            ids = ids[hits[ids]]
+            dated = self.due_on[ids]
+            yield ids[(dated == 0) | (dated > day)]
+
+
+def _page(
+    overdue: npt.NDArray[np.integer],
+    rest: Iterable[npt.NDArray[np.integer]],
+    limit: int,
+    offset: int,
+) -> list[int]:
+    """Rows offset..offset+limit of the overdue matches followed by the rest."""
+    picked = overdue[offset : offset + limit].tolist()
+    skip = max(0, offset - len(overdue))
+    for ids in rest:
+        if len(picked) >= limit:
+            break
+        if skip >= len(ids):
+            skip -= len(ids)
+            continue
+        picked += ids[skip : skip + limit - len(picked)].tolist()
+        skip = 0
+    return picked
+
+
+def read(cache: Path) -> ListOrder | None:
+    """The order of the cache file at `cache`, read through a connection of its own (the
+    caller took the stamp before); None if its follow-up dates cannot be ordered as numbers."""
+    conn = sqlite3.connect(f"{cache.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        if int(conn.execute(ODD_DATES).fetchone()[0]):
+            return None
+        count, joined = conn.execute(READ).fetchone()
+    finally:
+        conn.close()
+    numbers = np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, np.int64)
+    pairs = numbers.reshape(-1, 2)
+    if len(pairs) != int(count):
+        return None
+    rowids = pairs[:, 0].astype(np.int32)
+    size = int(rowids.max()) + 1 if len(rowids) else 1
+    rank = np.full(size, -1, dtype=np.int32)
+    rank[rowids] = np.arange(len(rowids), dtype=np.int32)
+    due_on = np.zeros(size, dtype=np.int32)
+    due_on[rowids] = pairs[:, 1]
+    dated = np.flatnonzero(due_on > 0)
+    dated = dated[np.lexsort((rank[dated], due_on[dated]))].astype(np.int32)
+    absent = np.flatnonzero(rank < 0)
+    return ListOrder(rowids, rank, due_on, absent, dated, due_on[dated])
+
+
+def rows(conn: sqlite3.Connection, rowids: list[int]) -> list[AssignmentRow] | None:
+    """The list's rows of these rowids, in this order (None if one is gone)."""
+    found = {
+        r[0]: r
+        for r in conn.execute(
+            f"SELECT i.rowid, {_SELECT} FROM institutions i "
+            "WHERE i.rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(rowids),),
+        )
+    }
+    if len(found) != len(rowids):
+        return None
+    return [assignment_row(found[r]) for r in rowids]
