@@ -57,6 +57,7 @@ async def _checked(pilot: Any, code: str) -> None:
     await pilot.press("4")
     await settle(pilot)
     field = pilot.app.screen.query_one("#code-check", Input)
+    field.cursor_blink = False  # the cursor always drawn: a slow machine may snap it mid-blink
     field.focus()
     field.value = code
     await pilot.press("enter")
