@@ -9,7 +9,9 @@ institution, and a step needs nothing else). Any other kind ends the stretch and
 alone, in its place, by the caller's `apply_one`, so changes that depend on each other (an
 institution unassigned, then back) keep their order. The institutions whose progress a page may
 move are refreshed once, after it: those of its institutions and steps (no progress column
-reads a platform reading).
+reads a platform reading). An institution new to the cache is written with its progress
+already counted from the page's own steps, when nothing else can move it (see `new_progress`):
+in a first pull that is all 7,750 of them, and the refresh has nothing left to do.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ class BadChange(Exception):
 
 
 ApplyOne = Callable[[sqlite3.Connection, dict[str, Any], set[str]], set[str]]
+# The progress columns (INST_PULL's order, from sync_state) of institutions new to the cache,
+# by id (new_progress).
+Counted = dict[str, tuple[Any, ...]]
+# The kinds written together in stretches.
+RUNS = ("institution", "platform", "step")
+_Store = Callable[[sqlite3.Connection, list[tuple[Any, ...]], set[str]], None]
 
 
 def apply_page(
@@ -77,13 +85,14 @@ def apply_page(
         if kind in stretch:
             stretch[kind].append(change)
             continue
-        _write_stretch(conn, stretch, dirty, touched)
+        _write_stretch(conn, stretch, dirty, touched, None)
         try:
             touched |= apply_one(conn, change, dirty)
         except BAD_CHANGE as exc:
             raise BadChange(change, f"{type(exc).__name__}: {exc}") from None
-    _write_stretch(conn, stretch, dirty, touched)
-    return touched
+    counted: Counted = {}  # (only the last stretch counts: nothing after it moves them again)
+    _write_stretch(conn, stretch, dirty, touched, counted)
+    return touched.difference(counted)
 
 
 def _write_stretch(
@@ -91,17 +100,34 @@ def _write_stretch(
     stretch: dict[str, list[dict[str, Any]]],
     dirty: set[str],
     touched: set[str],
+    counted: Counted | None,
 ) -> None:
-    """Write a stretch of institutions, readings and steps, kind by kind (RUNS' order), and
-    empty it."""
-    for kind, run in stretch.items():
-        if run:
-            rows = RUNS[kind][0](run, dirty, touched)
+    """Write a stretch of institutions, readings and steps, in that order, and empty it.
+
+    `counted` (given for the page's last stretch; in a first pull, the whole page) is filled
+    with the progress of the institutions new to the cache, counted from the stretch's steps
+    (new_progress); they are written with it."""
+    statuses: dict[str, dict[str, str]] | None = None if counted is None else {}
+    steps = _step_rows(stretch["step"], dirty, touched, statuses)
+    if counted is not None and statuses is not None and stretch["institution"]:
+        counted.update(new_progress(conn, stretch["institution"], statuses))
+    written: tuple[tuple[str, list[tuple[Any, ...]], _Store], ...] = (
+        (
+            "institution",
+            _institution_rows(stretch["institution"], touched, counted),
+            _store_institutions,
+        ),
+        ("platform", _reading_rows(stretch["platform"]), _store_readings),
+        ("step", steps, _store_steps),
+    )
+    for kind, rows, store in written:
+        if rows:
             try:
-                RUNS[kind][1](conn, rows, dirty)
+                store(conn, rows, dirty)
             except BAD_CHANGE as exc:
-                raise BadChange(run[0], f"{type(exc).__name__}: {exc}") from None
-            run.clear()
+                raise BadChange(stretch[kind][0], f"{type(exc).__name__}: {exc}") from None
+    for run in stretch.values():
+        run.clear()
 
 
 def _bad(change: dict[str, Any], exc: Exception) -> BadChange:
@@ -110,10 +136,14 @@ def _bad(change: dict[str, Any], exc: Exception) -> BadChange:
 
 # --- steps ---------------------------------------------------------------------------------------
 def _step_rows(
-    run: list[dict[str, Any]], dirty: set[str], touched: set[str]
+    run: list[dict[str, Any]],
+    dirty: set[str],
+    touched: set[str],
+    counting: dict[str, dict[str, str]] | None,
 ) -> list[tuple[Any, ...]]:
     """The steps rows pulled step changes write: none for a register with local edits, nor for
-    a step this version does not know (it could not be shown)."""
+    a step this version does not know (it could not be shown). `counting`: filled with the
+    status each row leaves, by institution and step."""
     rows = []
     statuses, known = domain.STATUSES, domain.STEPS_BY_KEY
     for change in run:
@@ -127,6 +157,11 @@ def _step_rows(
         if key not in known or (dirty and f"step:{inst_id}:{key}" in dirty):
             continue
         touched.add(inst_id)
+        if counting is not None:
+            held = counting.get(inst_id)
+            if held is None:
+                held = counting[inst_id] = {}
+            held[key] = status
         get = data.get
         rows.append(
             (
@@ -149,19 +184,60 @@ def _store_steps(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dirty: s
 
 # --- institutions --------------------------------------------------------------------------------
 def _institution_rows(
-    run: list[dict[str, Any]], dirty: set[str], touched: set[str]
+    run: list[dict[str, Any]], touched: set[str], counted: Counted | None
 ) -> list[tuple[Any, ...]]:
-    """The institutions rows of pulled institutions (their progress starts empty: the caller
-    refreshes it once the page is in)."""
+    """The institutions rows of pulled institutions: a new one's progress as `counted` has it,
+    else empty (the caller refreshes it once the page is in; an existing row keeps its own)."""
     rows = []
+    counted = counted or _NOTHING_COUNTED
     for change in run:
         try:
             row = institution_row(change["data"])
         except BAD_CHANGE as exc:
             raise _bad(change, exc) from None
-        touched.add(str(row[0]))
-        rows.append((*row, *_NO_PROGRESS_ROW))
+        inst_id = str(row[0])
+        touched.add(inst_id)
+        rows.append((*row, *counted.get(inst_id, _NO_PROGRESS_ROW)))
     return rows
+
+
+_NOTHING_COUNTED: Counted = {}
+
+
+def new_progress(
+    conn: sqlite3.Connection, run: list[dict[str, Any]], statuses: dict[str, dict[str, str]]
+) -> Counted:
+    """The progress columns of a run's institutions that are new to the cache, from the
+    statuses their page's steps leave (_step_rows' `counting`), instead of summed from the
+    steps table once they are written: in a first pull, all 7,750 of them.
+
+    Only where those steps are all there is: an institution counted is not cached yet and has
+    no step, visit or op of its own here (steps pulled before their institution, in an earlier
+    page or stretch, a local visit or edit: refreshed from the tables as before). Called before
+    the stretch's rows are written."""
+    datas = [c.get("data") for c in run]
+    ids = [d["id"] for d in datas if isinstance(d, dict) and isinstance(d.get("id"), str)]
+    if not ids:
+        return {}
+    held_here = {row[0] for row in conn.execute(_HELD_HERE, (json.dumps(ids),))}
+    return {
+        inst_id: ("synced", *progress.step_values(statuses.get(inst_id, _NO_DATA)), None, None, 0)
+        for inst_id in ids
+        if inst_id not in held_here
+    }
+
+
+_NO_DATA: dict[str, Any] = {}
+# Of the ids (?1, a JSON list), those the cache already holds something of.
+_HELD_HERE = " UNION ALL ".join(
+    f"SELECT {column} FROM {table} WHERE {column} IN (SELECT value FROM json_each(?1))"
+    for table, column in (
+        ("institutions", "id"),
+        ("steps", "institution_id"),
+        ("visits", "institution_id"),
+        ("outbox", "institution_id"),
+    )
+)
 
 
 def _store_institutions(
@@ -223,9 +299,7 @@ def _keep_contacts(row: tuple[Any, ...], local: dict[str, Any]) -> tuple[Any, ..
 
 
 # --- platform readings ---------------------------------------------------------------------------
-def _reading_rows(
-    run: list[dict[str, Any]], dirty: set[str], touched: set[str]
-) -> list[tuple[Any, ...]]:
+def _reading_rows(run: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     rows = []
     for change in run:
         try:
@@ -238,18 +312,6 @@ def _reading_rows(
 
 def _store_readings(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dirty: set[str]) -> None:
     platform.store_readings(conn, rows)
-
-
-Rows = Callable[[list[dict[str, Any]], set[str], set[str]], list[tuple[Any, ...]]]
-Store = Callable[[sqlite3.Connection, list[tuple[Any, ...]], set[str]], None]
-
-# The kinds written together, in the order a stretch writes them: rows from the changes, then
-# one statement for them all.
-RUNS: dict[str, tuple[Rows, Store]] = {
-    "institution": (_institution_rows, _store_institutions),
-    "platform": (_reading_rows, _store_readings),
-    "step": (_step_rows, _store_steps),
-}
 
 
 # --- one at a time -------------------------------------------------------------------------------
