@@ -102,9 +102,21 @@ class StoreCore:
                 raise
 
     @contextmanager
-    def _tx(self, keys: bool = False) -> Iterator[sqlite3.Connection]:
-        """One write transaction, rolled back whole on any error; `keys`: it may change search keys."""
+    def _tx(self, keys: bool = False, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction, rolled back whole on any error; `keys`: it may change search keys.
+
+        `durable=False` (a pulled page, which the office can always give again): the commit
+        does not wait for the disk (WAL with synchronous=NORMAL: still atomic, never damaged;
+        a power cut may undo it, with its cursor, until the next durable commit or checkpoint)."""
         with self._lock:
+            if not durable:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                try:
+                    with self._tx(keys) as conn:
+                        yield conn
+                finally:
+                    self._conn.execute("PRAGMA synchronous = FULL")
+                return
             if keys:
                 self._matcher.invalidate()
             conn = self._conn

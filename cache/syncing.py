@@ -180,8 +180,9 @@ class Syncing(StoreCore):
 
         `meta` (the office's mark of the page) is kept in the same transaction. `observed`: the
         clock has already seen the page's stamps (sync checks and observes each distinct one);
-        otherwise it is moved past the newest here."""
-        with self._tx(keys=True) as conn:
+        otherwise it is moved past the newest here. Written without waiting for the disk (see
+        `_tx`): a page a power cut undoes is pulled again, its cursor undone with it."""
+        with self._tx(keys=True, durable=False) as conn:
             dirty = outbox.dirty_registers(conn)
             if sum(1 for c in changes if c.get("kind") == "institution") >= BIG_LOAD:
                 sql.put_meta(conn, progress.STALE_KEY, "stale")

@@ -151,3 +151,27 @@ def test_a_big_pulled_run_is_found_by_search_and_so_is_a_later_rename(tmp_path: 
     assert [r.id for r in store.assignments("改名后")] == ["JG4307000123"]
     assert store.assignments("第123号") == []
     store.close()
+
+
+def test_a_pulled_page_is_committed_without_waiting_for_the_disk_and_nothing_else_is(
+    tmp_path: Path,
+) -> None:
+    """A page the office can give again is committed with synchronous=NORMAL (atomic, not
+    waited for); every other write, and a page that fails, leave the connection at FULL."""
+    store = open_loaded(tmp_path / "cache.sqlite")
+    seen: list[int] = []
+    real = store._apply_one
+
+    def noting(conn: sqlite3.Connection, one: dict[str, Any], dirty: set[str]) -> set[str]:
+        seen.append(conn.execute("PRAGMA synchronous").fetchone()[0])
+        return real(conn, one, dirty)
+
+    store._apply_one = noting  # type: ignore[method-assign]
+    store.apply_changes([change(1, "unassigned", None, I3)], 1)
+    with pytest.raises(MalformedChange):
+        store.apply_changes([change(2, "unassigned", None, I2), step(3, I1, "x", "finished")], 3)
+    store.set_step(I1, "registered", domain.DONE, by="T1")
+    after = store._conn.execute("PRAGMA synchronous").fetchone()[0]
+    store.close()
+    assert seen == [1, 1]  # NORMAL inside both pages
+    assert after == 2  # FULL again for the edit and everything after
