@@ -7,18 +7,18 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
-from textual.worker import get_current_worker
 
 from fieldkit import domain
 
 from .base import FieldkitScreen
 from .i18n import step_name, tr
+from .list_search import ListSearch
 from .widgets.choice_bar import ChoiceBar
 from .widgets.footer import TranslatedFooter
 from .widgets.progress import progress_parts
@@ -126,6 +126,8 @@ class AssignmentsScreen(FieldkitScreen):
     class PageLoaded(Message):
         """A page of rows arrived from the cache (with their cells, made off the event loop)."""
 
+        bubble = False  # (the list's own: nothing above it listens)
+
         def __init__(
             self,
             rows: list[AssignmentRow],
@@ -149,6 +151,9 @@ class AssignmentsScreen(FieldkitScreen):
         self.pages_shown = 0  # pages put in the table so far (benchmarks and tests watch it)
         self.open_single = False  # Enter was pressed in the search box before its answer came
         self.frame = FrameHold(self)  # a keystroke's echo and its list painted in one frame
+        self.search = ListSearch(
+            lambda offset: self.query_page(offset), self.post_message, self._search_failed
+        )
 
     def compose(self) -> ComposeResult:
         """Search, filter and sort on top, the list below."""
@@ -222,15 +227,26 @@ class AssignmentsScreen(FieldkitScreen):
         """Load the first page for the current search, filter and sort."""
         self.load_page(0)
 
-    @work(thread=True, exclusive=True, group="assignments", exit_on_error=False)
     def load_page(self, offset: int) -> None:
-        """Query one page (and the total) from the cache, off the event loop; the latest query
-        wins (a newer one cancels this worker, whose answer is then never shown)."""
-        if get_current_worker().is_cancelled:
-            return  # typed over before it began
-        page = self.query_page(offset)
-        if page is not None and not get_current_worker().is_cancelled:
-            self.post_message(page)
+        """Query one page (and the total) from the cache, in the list's search thread; the
+        latest query wins (an answer overtaken by a newer request is never shown)."""
+        self.search.ask(offset)
+
+    def on_unmount(self) -> None:
+        """The list's search thread ends with the list."""
+        self.search.stop()
+
+    def _search_failed(self, error: BaseException) -> None:
+        """(The search thread) The cache failed a query: said in words; the typing shown."""
+
+        def report() -> None:
+            self.frame.release()
+            self.app.report_error(error)  # type: ignore[attr-defined]  # (FieldkitApp's)
+
+        try:
+            self.app.call_from_thread(report)
+        except RuntimeError:  # the app is closing
+            pass
 
     def query_page(self, offset: int) -> PageLoaded | None:
         """One page of the current search from the cache (a few ms: see bench_cache.py)."""
@@ -301,6 +317,7 @@ class AssignmentsScreen(FieldkitScreen):
     def _search(self, event: Input.Changed) -> None:
         """Search in a worker thread at each keystroke: the event loop never waits on the cache
         (benchmarks/bench_app.py measures keystroke to painted list through `fieldkit`)."""
+        event.stop()  # (the list's own: nothing above it listens)
         query = event.value.strip()
         if query != self.query_text:
             self.query_text = query

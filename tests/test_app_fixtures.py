@@ -14,6 +14,7 @@ from cache.store import Store
 from fieldkit import config
 from fieldkit.demo_data import generate_province
 from screens.app import FieldkitApp, SyncFactory, make_app
+from screens.list_search import ListSearch
 
 CST = timezone(timedelta(hours=8))
 FIXED_NOW = datetime(2026, 11, 28, 9, 30, tzinfo=CST)
@@ -90,6 +91,9 @@ async def settle(pilot: Any) -> None:
         pending = [w for w in pilot.app.workers if w.group != "sync" and not w.is_finished]
         if pending:
             await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
+        for search in [getattr(s, "search", None) for s in pilot.app.screen_stack]:
+            if isinstance(search, ListSearch) and search.busy:  # the list's search thread
+                await asyncio.to_thread(search.wait_idle, 30)
     await pilot.pause()
 
 

@@ -80,3 +80,27 @@ async def test_the_first_word_after_start_finds_the_index_already_built(store: S
         await pilot.press("slash", *"wl")
         await wait_until(pilot, lambda: not app.screen.loading_query)
         assert app.screen.total == store.count_assignments("wl")
+
+
+async def test_a_query_the_cache_fails_is_said_in_words_and_typing_goes_on(
+    store: Store,
+) -> None:
+    """The cache file changed under the app (its institutions table gone): the failed query is a
+    notification in the user's language, the typed text stays, and the app keeps running."""
+    import sqlite3
+
+    app = app_for(store, "en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        other = sqlite3.connect(store.path)
+        other.execute("ALTER TABLE institutions RENAME TO institutions_gone")
+        other.commit()
+        other.close()
+        await pilot.press("slash", "w", "l")
+        await wait_until(
+            pilot, lambda: any("did not work" in str(n.message) for n in app._notifications)
+        )
+        said = [str(n.message) for n in app._notifications if "did not work" in str(n.message)]
+        assert said and "Nothing already saved was lost." in said[0]
+        assert app.screen.query_one("#search", Input).value == "wl"
+        assert app.is_running

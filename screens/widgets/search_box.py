@@ -16,6 +16,7 @@ pause before the next key.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import AbstractContextManager
 from typing import Any
@@ -23,7 +24,6 @@ from typing import Any
 from textual.dom import DOMNode
 from textual.geometry import Size
 from textual.reactive import Reactive
-from textual.timer import Timer
 from textual.widgets import Input
 
 HOLD_LIMIT = 0.05  # seconds a keystroke's echo may wait for its list (then it is painted alone)
@@ -57,7 +57,9 @@ class FrameHold:
         self.owner = owner
         self.limit = limit
         self._batch: AbstractContextManager[None] | None = None
-        self._timer: Timer | None = None
+        # (asyncio's own timers: a Textual Timer is a task of its own, made and cancelled at
+        # every keystroke)
+        self._timer: asyncio.TimerHandle | None = None
         self._collector_paused = False  # the collector was on, and the hold turned it off
 
     @property
@@ -73,13 +75,13 @@ class FrameHold:
                 self._collector_paused = True
             self._batch = self.owner.app.batch_update()
             self._batch.__enter__()
-            self._timer = self.owner.set_timer(self.limit, self.release, name="frame-hold")
+            self._timer = asyncio.get_running_loop().call_later(self.limit, self.release)
 
     def release(self) -> None:
         """Paint what changed meanwhile, in one frame; collect again once it is painted."""
         batch, self._batch = self._batch, None
         if self._timer is not None:
-            self._timer.stop()
+            self._timer.cancel()
             self._timer = None
         if batch is not None:
             batch.__exit__(None, None, None)
@@ -89,7 +91,7 @@ class FrameHold:
                 # after the screen's next refresh; a screen left before it refreshes never
                 # calls back, so a timer turns the collector on in any case
                 screen.call_after_refresh(self._collect_again)
-                self.owner.set_timer(COLLECT_AGAIN, self._collect_again, name="collect-again")
+                asyncio.get_running_loop().call_later(COLLECT_AGAIN, self._collect_again)
 
     def _collect_again(self) -> None:
         """The collector on again, unless another keystroke holds it meanwhile."""
