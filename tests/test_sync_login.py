@@ -12,6 +12,7 @@ import stat
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,6 +23,7 @@ from cache.store import Store
 from fieldkit import config, paths
 from fieldkit.cli import main
 from fieldkit.sync import SyncClient, SyncError, login
+from fieldkit.sync.http import make_client
 from tests.fault_proxy import Reply, ScriptedServer
 
 KEY_A = base64.b64encode(bytes(range(32))).decode()
@@ -180,6 +182,17 @@ async def test_tls_is_verified_and_the_offices_own_ca_can_be_trusted(tmp_path: P
         settings = await login(office.url, "good-token", ca_file=str(ca_file))
     assert settings.ca_file == str(ca_file.resolve())
     assert config.load("default").ca_file == str(ca_file.resolve())
+
+
+async def test_a_plain_http_offices_client_still_verifies_any_tls_it_meets(tmp_path: Path) -> None:
+    """The client of an http office (this computer) loads no CA, but verification is not off:
+    sent to an https address anyway, it refuses the certificate."""
+    context, _ = _tls_files(tmp_path)
+    with ScriptedServer(office_routes([KEY_A]), tls=context) as office:
+        async with make_client("http://127.0.0.1:8400", "good-token") as http:
+            with pytest.raises(httpx.ConnectError) as caught:
+                await http.get(office.url + "/api/v1/office")
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
 
 
 def test_cli_login_reads_the_token_from_a_file_or_stdin(
