@@ -233,6 +233,10 @@ PULL_NONSENSE: dict[str, Callable[[int], Reply]] = {
     "unknown_kind": lambda c: _page(c + 1, [{**_step_change(c + 1), "kind": "payment"}]),
     "change_without_data": lambda c: _page(c + 1, [{**_step_change(c + 1), "data": None}]),
     "malformed_hlc": lambda c: _page(c + 1, [{**_step_change(c + 1), "hlc": "yesterday"}]),
+    "kind_not_text": lambda c: _page(c + 1, [{**_step_change(c + 1), "kind": ["step"]}]),
+    "data_hlc_not_text": lambda c: _page(
+        c + 1, [{**_step_change(c + 1), "data": {**_step_change(c + 1)["data"], "hlc": 7}}]
+    ),
     "more_without_moving": lambda c: _page(c, [], more=True),
     "endless_pages": lambda c: _page(c + 1, [_step_change(c + 1, "todo")], more=True),
     "a_json_list": lambda c: _json([]),

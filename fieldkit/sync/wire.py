@@ -180,30 +180,37 @@ def _check_changes(changes: list[Any], after: int, upto: int) -> set[str]:
     """Check every change of a page (one loop: a province's page holds 5,000); the distinct
     stamps they carry, each found well-formed."""
     stamps: set[str] = set()
-    last = after
+    last, kinds = after, _KINDS
     for change in changes:
         if not isinstance(change, dict):
             raise _bad("变更不是 JSON 对象", "a change is not a JSON object")
-        seq, kind, data = change.get("seq"), change.get("kind"), change.get("data")
+        get = change.get
+        seq = get("seq")
         if type(seq) is not int or not last < seq <= upto:
             raise _bad(
                 f"变更序号 {seq!r} 不在 {last}–{upto} 之间或未递增",
                 f"change seq {seq!r} is not increasing within {last}–{upto}",
             )
         last = seq
-        if kind not in _KINDS:
+        kind = get("kind")
+        if type(kind) is not str or kind not in kinds:
             raise _bad(f"未知的变更类型 {kind!r}", f"unknown change kind {kind!r}")
-        id_ = change.get("id")
+        id_ = get("id")
         if type(id_) is not str or not id_:
             raise _bad(f"变更 {seq} 缺少 id", f"change {seq} has no id")
+        data = get("data")
         if not isinstance(data, dict):
             if kind != "unassigned":
                 raise _bad(f"变更 {seq} 缺少数据", f"change {seq} has no data")
             data = _NO_DATA
-        for stamp in (change.get("hlc"), data.get("hlc")):
-            if stamp is not None and (type(stamp) is not str or stamp not in stamps):
-                _check_stamp(stamp, seq)
-                stamps.add(stamp)
+        stamp = data.get("hlc")  # (the office's changes carry it here; a stamp is checked once)
+        if stamp is not None and (type(stamp) is not str or stamp not in stamps):
+            _check_stamp(stamp, seq)
+            stamps.add(stamp)
+        stamp = get("hlc")
+        if stamp is not None and (type(stamp) is not str or stamp not in stamps):
+            _check_stamp(stamp, seq)
+            stamps.add(stamp)
     return stamps
 
 
