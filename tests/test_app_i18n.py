@@ -173,3 +173,27 @@ async def test_settings_switch_language_with_arrows_and_enter(store: Store) -> N
         await settle(pilot)
         assert app.language == "en"
         assert "unsent 0" in str(app.screen.query_one(StatusBar).content)
+
+
+async def test_switching_language_keeps_the_lists_search(store: Store) -> None:
+    """A search typed, then the language switched in the settings: the list is composed again
+    with the same search in its box and the same rows, in the other language."""
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        list_screen = app.screen
+        await pilot.press("/", "w", "l")
+        await settle(pilot)
+        found = list_screen.query_one(VirtualTable).row_count
+        assert 0 < found < 60
+        await pilot.press("escape", "f4")
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert app.language == "en"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is list_screen
+        assert app.screen.query_one("#search").value == "wl"
+        assert app.screen.query_one(VirtualTable).row_count == found
+        assert [c.label for c in app.screen.query_one(VirtualTable).columns][0] == "Institution"

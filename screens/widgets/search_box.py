@@ -40,8 +40,8 @@ class SearchBox(Input):
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, frame: FrameHold | None = None, **kwargs: Any) -> None:
+        self.frame = frame  # first: Input's own __init__ sets the value, which watch_value reads
         super().__init__(**kwargs)
-        self.frame = frame
 
     def watch_value(self, value: str) -> None:
         """Typed (or pasted, or cleared) by the user: hold the frame for the answer."""
