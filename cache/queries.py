@@ -152,9 +152,9 @@ def count_assignments(
     today: date,
 ) -> int:
     """How many rows the assignment list has for this search and filter."""
-    where, params = _where(conn, matches, filter, today)
     if filter == "all" and matches is not None:
-        return matches.count
+        return matches.count  # (before _where: the matches' SQL form is not needed)
+    where, params = _where(conn, matches, filter, today)
     return _count(conn, where, params)
 
 
