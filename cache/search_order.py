@@ -77,6 +77,8 @@ class ListOrder:
             if hits[size:].any():
                 return None
             hits = hits[:size]
+        elif len(hits) < size:  # (rows past the index's last: none of them match)
+            hits = np.concatenate((hits, np.zeros(size - len(hits), dtype=np.bool_)))
         day = today.year * 10_000 + today.month * 100 + today.day
         ids = np.flatnonzero(hits)
         if len(ids) <= SORT_BY_RANK_UP_TO:  # few: sorted by their rank
@@ -126,8 +128,12 @@ def _page(
 def read(cache: Path) -> ListOrder | None:
     """The order of the cache file at `cache`, read through a connection of its own (the
     caller took the stamp before); None if its follow-up dates cannot be ordered as numbers."""
-    conn = sqlite3.connect(f"{cache.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    # (Not mode=ro: a read-only connection to a WAL file another process has just written can
+    # fail with "disk I/O error" where it would have to rebuild the shared index; query_only
+    # keeps this one from writing all the same.)
+    conn = sqlite3.connect(cache, timeout=10, isolation_level=None)
     try:
+        conn.execute("PRAGMA query_only = ON")
         if int(conn.execute(ODD_DATES).fetchone()[0]):
             return None
         count, joined = conn.execute(READ).fetchone()

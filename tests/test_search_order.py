@@ -57,9 +57,11 @@ rows_strategy = st.lists(
 )
 
 
-def loaded(path: Path, rows: list[Row]) -> tuple[Store, Store]:
-    """The cache of these rows opened as the app does (order in memory) and as the command
-    line does (SQLite sorts every page)."""
+def loaded(path: Path, rows: list[Row]) -> Store:
+    """The cache of these rows opened as the app does (the order read into memory). SQLite's
+    own page is asked of the same store (`sorted_by_sqlite`): a second Store on the file in
+    this process would cancel the first one's locks when it checks the file's header (a
+    Python open and close of the file; SQLite's "how to corrupt" 2.2)."""
     insts = [inst(n, name, pinyin) for n, (name, pinyin, *_rest) in enumerate(rows)]
     steps: list[dict[str, Any]] = []
     for i, (_, _, done, blocked, _) in zip(insts, rows, strict=True):
@@ -75,7 +77,7 @@ def loaded(path: Path, rows: list[Row]) -> tuple[Store, Store]:
         app.apply_changes(visits, cursor=1)
     app.search_in_background()
     app.warm_search()
-    return app, Store.open(path)
+    return app
 
 
 def sorted_by_sqlite(store: Store, query: str, limit: int, offset: int, day: date) -> list[str]:
@@ -98,14 +100,13 @@ def test_the_page_from_the_order_is_the_page_sqlite_sorts(
     tmp_path_factory: Any, rows: list[Row], words: list[str]
 ) -> None:
     path = tmp_path_factory.mktemp("order") / "cache.sqlite"
-    app, cli = loaded(path, rows)
+    app = loaded(path, rows)
     for word in words:
         for day in (TODAY, TODAY + timedelta(days=2), TODAY - timedelta(days=5)):
             for limit, offset in ((60, 0), (3, 0), (3, 2), (5, 4), (60, 100)):
                 picked = from_order(app, word, limit, offset, day)
-                assert picked == sorted_by_sqlite(cli, word, limit, offset, day), (word, day)
+                assert picked == sorted_by_sqlite(app, word, limit, offset, day), (word, day)
     app.close()
-    cli.close()
 
 
 def test_many_matches_are_walked_in_order(tmp_path: Path) -> None:
@@ -114,31 +115,30 @@ def test_many_matches_are_walked_in_order(tmp_path: Path) -> None:
         (f"培训{n}", f"p{n % 97:02d}", n % 4, n % 11 == 0, (n % 7) - 3 if n % 5 == 0 else None)
         for n in range(search_order.SORT_BY_RANK_UP_TO + 900)
     ]
-    app, cli = loaded(tmp_path / "many.sqlite", rows)
+    app = loaded(tmp_path / "many.sqlite", rows)
     for stretch in (search_order.STRETCH, 100):  # one stretch, and pages across many
         with patch.object(search_order, "STRETCH", stretch):
             for limit, offset in ((60, 0), (60, 500), (60, 4900), (10, 1000), (60, 77), (7, 95)):
                 picked = from_order(app, "培训", limit, offset, TODAY)
                 assert picked is not None
                 assert len(picked) == min(limit, max(0, len(rows) - offset))
-                assert picked == sorted_by_sqlite(cli, "培训", limit, offset, TODAY)
+                assert picked == sorted_by_sqlite(app, "培训", limit, offset, TODAY)
     app.close()
-    cli.close()
 
 
 def test_a_change_is_never_answered_from_the_order_read_before_it(tmp_path: Path) -> None:
     rows: list[Row] = [(f"长沙培训{n}", f"c{n:02d}", 1, False, None) for n in range(30)]
-    app, cli = loaded(tmp_path / "cache.sqlite", rows)
-    last = sorted_by_sqlite(cli, "培训", 60, 0, TODAY)[-1]
-    assert from_order(app, "培训", 60, 0, TODAY) == sorted_by_sqlite(cli, "培训", 60, 0, TODAY)
+    app = loaded(tmp_path / "cache.sqlite", rows)
+    last = sorted_by_sqlite(app, "培训", 60, 0, TODAY)[-1]
+    assert from_order(app, "培训", 60, 0, TODAY) == sorted_by_sqlite(app, "培训", 60, 0, TODAY)
     # This process blocks the last one: it comes first at once (SQLite answers meanwhile).
     app.set_step(last, domain.STEP_KEYS[1], domain.BLOCKED, by="T1", reason="缺材料")
     assert from_order(app, "培训", 60, 0, TODAY) is None
     assert [r.id for r in app.assignments("培训", limit=60, today=TODAY)][0] == last
     wait_for_order(app)
-    assert from_order(app, "培训", 60, 0, TODAY) == sorted_by_sqlite(cli, "培训", 60, 0, TODAY)
+    assert from_order(app, "培训", 60, 0, TODAY) == sorted_by_sqlite(app, "培训", 60, 0, TODAY)
     # Another process gives another a follow-up already due: it leads the list.
-    other = sorted_by_sqlite(cli, "培训", 60, 0, TODAY)[-1]
+    other = sorted_by_sqlite(app, "培训", 60, 0, TODAY)[-1]
     script = (
         "import sys; from pathlib import Path; from cache import Store; "
         "from tests.test_search_order import visit, TODAY; from datetime import timedelta; "
@@ -150,10 +150,26 @@ def test_a_change_is_never_answered_from_the_order_read_before_it(tmp_path: Path
     assert from_order(app, "培训", 60, 0, TODAY) is None
     assert [r.id for r in app.assignments("培训", limit=60, today=TODAY)][0] == other
     wait_for_order(app)
-    assert from_order(app, "培训", 60, 0, TODAY) == sorted_by_sqlite(cli, "培训", 60, 0, TODAY)
+    assert from_order(app, "培训", 60, 0, TODAY) == sorted_by_sqlite(app, "培训", 60, 0, TODAY)
     assert from_order(app, "培训", 60, 0, TODAY)[0] == other  # type: ignore[index]
+    # A rename (the index answers it from the row's new text) and a new institution.
+    target = sorted_by_sqlite(app, "培训", 60, 0, TODAY)[3]
+    renamed = {**inst(7, "星辰学堂", "xingchen"), "id": target}
+    added = inst(999_999, "长沙星辰培训", "a")
+    app.apply_changes(
+        [
+            {"seq": 901, "kind": "institution", "id": target, "data": renamed},
+            {"seq": 902, "kind": "institution", "id": added["id"], "data": added},
+        ],
+        cursor=902,
+    )
+    assert from_order(app, "培训", 60, 0, TODAY) is None
+    wait_for_order(app)
+    for word in ("培训", "星辰", "星辰学堂"):
+        assert from_order(app, word, 60, 0, TODAY) == sorted_by_sqlite(app, word, 60, 0, TODAY)
+    assert from_order(app, "星辰学堂", 60, 0, TODAY) == [target]
+    assert set(from_order(app, "星辰", 60, 0, TODAY) or ()) == {target, added["id"]}
     app.close()
-    cli.close()
 
 
 def wait_for_order(store: Store, ordered: bool = True) -> None:
@@ -169,29 +185,28 @@ def test_follow_up_dates_that_do_not_sort_as_numbers_leave_every_page_to_sqlite(
 ) -> None:
     rows: list[Row] = [(f"培训{n}", f"p{n}", 0, False, None) for n in range(5)]
     path = tmp_path / "cache.sqlite"
-    app, cli = loaded(path, rows)
+    app = loaded(path, rows)
     assert app._matcher._order is not None and app._matcher._order[1] is not None
     with app._tx() as conn:
         conn.execute("UPDATE institutions SET next_visit_on = '2026-1-5' WHERE rowid = 2")
     assert from_order(app, "培训", 60, 0, TODAY) is None  # (changed: read again)
     wait_for_order(app, ordered=False)
     ids = [r.id for r in app.assignments("培训", limit=60, today=TODAY)]
-    assert ids == sorted_by_sqlite(cli, "培训", 60, 0, TODAY) and len(ids) == 5
+    assert ids == sorted_by_sqlite(app, "培训", 60, 0, TODAY) and len(ids) == 5
     before = app._matcher._ordering
     assert from_order(app, "培训", 60, 0, TODAY) is None
     assert app._matcher._ordering is before  # not read again until the next change
     app.close()
-    cli.close()
 
 
 def test_the_command_line_and_other_sorts_ask_sqlite(tmp_path: Path) -> None:
     rows: list[Row] = [(f"培训{n}", f"p{n}", 0, False, None) for n in range(5)]
-    app, cli = loaded(tmp_path / "cache.sqlite", rows)
+    app = loaded(tmp_path / "cache.sqlite", rows)
     matches = app._matcher.match("培训")
     with app._read() as conn:
         for sort, filter in (("name", "all"), ("priority", "blocked"), ("county", "all")):
             assert app._matcher.page(conn, matches, filter, sort, 60, 0, TODAY) is None
-        assert Matcher.page(cli._matcher, conn, matches, "all", "priority", 60, 0, TODAY) is None
+        line = Matcher(app._read, app._tx, None)  # (the command line's: no order read)
+        assert line.page(conn, matches, "all", "priority", 60, 0, TODAY) is None
     assert from_order(app, "", 60, 0, TODAY) is None  # (no search: SQLite walks its index)
     app.close()
-    cli.close()
