@@ -41,6 +41,9 @@ PUT_RIGHT = [
 MALFORMED = [
     ("http://127.0.0.1:99999", ("超出范围", "out of range")),
     ("http://127.0.0.1:65536", ("超出范围", "out of range")),
+    ("http://127.0.0.1:18471:1", ("多个冒号", "more than one port")),
+    ("https://office.example:8400:8400/", ("多个冒号", "more than one port")),
+    ("http://[::1]:8400:1", ("多个冒号", "more than one port")),
     ("http://127.0.0.1:84oo", ("不是数字", "not a number")),
     ("http://127.0.0.1:", ("缺少端口", "missing")),
     ("http://:8400", ("缺少服务器的主机名", "host name or IP address is missing")),
@@ -80,7 +83,7 @@ def test_login_refuses_a_malformed_address_before_asking_for_the_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # the token would be read from here
-    assert main(["login", typed, "--token-file", "-"]) == 1
+    assert main(["login", typed, "--token-file", "-"]) == 5  # README: a value given was refused
     err = capsys.readouterr().err
     assert words[0] in err and words[1] in err
     assert "登录失败 / Login failed" in err
@@ -113,9 +116,67 @@ def test_login_with_a_bad_port_exits_without_a_traceback() -> None:
         text=True,
         timeout=60,
     )
-    assert done.returncode == 1
+    assert done.returncode == 5
     assert "Traceback" not in done.stderr
     assert "端口 99999 超出范围" in done.stderr and "port 99999 is out of range" in done.stderr
+
+
+def test_login_with_a_double_port_says_the_address_is_malformed() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fieldkit",
+            "login",
+            "http://127.0.0.1:18471:1",
+            "--token-file",
+            "-",
+        ],
+        input="whatever",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 5, done.stderr
+    assert "Traceback" not in done.stderr and "out of range" not in done.stderr
+    assert "服务器地址无效" in done.stderr and "Not a server address" in done.stderr
+    assert "多个冒号" in done.stderr and "more than one port" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "words", "code"),
+    [
+        (["--token-file", "-"], "", ("没有收到令牌", "No token was given"), 5),
+        (["--token-file", "/nonexistent/token"], "", ("无法读取令牌文件", "Cannot read"), 5),
+        (["--token-file", "-", "--ca", "/nonexistent/ca.pem"], "t", ("CA 证书", "CA file"), 5),
+    ],
+)
+def test_every_refused_login_value_exits_5_as_the_readme_says(
+    argv: list[str], stdin: str, words: tuple[str, str], code: int
+) -> None:
+    """The real command: a value the user gave that cannot be used is exit code 5 (README)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fieldkit", "login", "https://office.example:8400", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == code, done.stderr
+    assert words[0] in done.stderr and words[1] in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_login_to_an_office_that_is_not_there_exits_7() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fieldkit", "login", f"http://127.0.0.1:{free_port()}"],
+        input="some-token",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 7, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def _first_run_app(lang: str):  # type: ignore[no-untyped-def]

@@ -74,12 +74,19 @@ def test_a_real_login_after_the_demo_goes_to_default_not_into_the_demo(
         demo = asyncio.run(login(server.url, office.tokens["tech_a"], "demo-technician"))
         profiles.remember(demo.profile)
         assert main(["login", server.url, "--token-file", str(token)]) == ExitCode.OK
-    assert "profile default" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "profile default" in said.out
+    # the login says which profile commands still use, and how to reach the new one
+    assert "仍使用配置 demo-technician" in said.err and "fieldkit --profile default" in said.err
     assert config.load("default").technician.id == "T0002"  # type: ignore[union-attr]
     assert config.load("demo-technician").technician.id == "T0001"  # type: ignore[union-attr]
-    assert main(["status", "--json"]) == ExitCode.OK  # the login made default the one in use
+    # only the app opening a profile makes it the one in use: status still says the truth
+    assert profiles.last_opened() == "demo-technician"
+    assert main(["status", "--json"]) == ExitCode.OK
     report = json.loads(capsys.readouterr().out)
-    assert report["profile"] == "default" and report["technician"]["id"] == "T0002"
+    assert report["profile"] == "demo-technician" and report["profile_chosen_by"] == "last_opened"
+    assert main(["--profile", "default", "status", "--json"]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["technician"]["id"] == "T0002"
 
 
 def test_fieldkit_profile_in_the_environment_wins_over_the_last_opened(

@@ -22,7 +22,7 @@ from fieldkit import config, logs, profiles
 from fieldkit.cli.exits import ExitCode
 from fieldkit.config import ConfigError, NotLoggedIn, Settings
 from fieldkit.sync import SyncClient, SyncError, login
-from fieldkit.sync.http import normalise_url
+from fieldkit.sync.http import normalise_url, tls_context
 
 EXIT_OK = ExitCode.OK
 EXIT_FAILED = ExitCode.FAILED
@@ -75,25 +75,26 @@ def exit_code_for(exc: Exception) -> ExitCode:
 
 
 def _read_token(token_file: str | None) -> str:
-    """The token from a file, from stdin ('-'), or asked for without echo."""
+    """The token from a file, from stdin ('-'), or asked for without echo; none is an error."""
     if token_file == "-":
-        return sys.stdin.readline().strip()
-    if token_file:
+        token = sys.stdin.readline().strip()
+    elif token_file:
         try:
-            return Path(token_file).read_text("utf-8").strip()
+            token = Path(token_file).read_text("utf-8").strip()
         except OSError as exc:
             raise ConfigError(
                 f"无法读取令牌文件 {token_file}（{exc}） / "
                 f"Cannot read the token file {token_file} ({exc})"
             ) from None
-    try:
-        token = (
-            getpass.getpass("令牌 / Token: ")
-            if sys.stdin is not None and sys.stdin.isatty()
-            else sys.stdin.readline()  # piped in (`… | fieldkit login URL`), or nothing at all
-        ).strip()
-    except EOFError:
-        token = ""
+    else:
+        try:
+            token = (
+                getpass.getpass("令牌 / Token: ")
+                if sys.stdin is not None and sys.stdin.isatty()
+                else sys.stdin.readline()  # piped in (`… | fieldkit login URL`), or nothing at all
+            ).strip()
+        except EOFError:
+            token = ""
     if not token:
         raise ConfigError(
             "没有收到令牌。请在终端中运行并粘贴令牌，或用 --token-file 文件（'-' 表示标准输入）。 / "
@@ -105,15 +106,22 @@ def _read_token(token_file: str | None) -> str:
 
 def cmd_login(args: argparse.Namespace) -> int:
     """Check the token with the office, pin its key and save the profile."""
-    try:
+    profile = profiles.for_login(args.profile)  # a real office's login never lands in a demo
+    try:  # what the user gave, checked before the office is asked: refused values exit 5
         normalise_url(args.url)  # a mistyped address is said before the token is asked for
-        profile = profiles.for_login(args.profile)  # a real office's login never lands in a demo
+        if args.ca:
+            tls_context(args.ca)
         token = _read_token(args.token_file)
+    except (SyncError, ConfigError) as exc:
+        _err(f"登录失败 / Login failed: {exc}")
+        return ExitCode.BAD_INPUT
+    try:
         settings = asyncio.run(login(args.url, token, profile, args.ca))
     except (SyncError, ConfigError) as exc:
         _err(f"登录失败 / Login failed: {exc}")
         return exit_code_for(exc)
-    profiles.remember(settings.profile)
+    # Only the app opening a profile makes it the one later commands use (fieldkit.profiles).
+    _say_how_to_use(settings.profile)
     tech = settings.technician
     assert tech is not None
     role = "督导" if tech.role == "supervisor" else "技术员"
@@ -124,6 +132,20 @@ def cmd_login(args: argparse.Namespace) -> int:
     )
     print(f"办公室公钥已记录 / Office key pinned: {settings.office_public_key}")
     return EXIT_OK
+
+
+def _say_how_to_use(profile: str) -> None:
+    """When commands without --profile would act on another profile, say how to reach this one."""
+    if profiles.current() == profile:
+        return
+    print(
+        f"未写 --profile 的命令仍使用配置 {profiles.current()}；要使用刚登录的配置，请打开应用："
+        f"fieldkit --profile {profile}（之后的命令随之使用它），或在命令中写 --profile {profile} / "
+        f"Commands without --profile still use profile {profiles.current()}; to use this one, open "
+        f"the app with `fieldkit --profile {profile}` (later commands follow it), or add "
+        f"--profile {profile} to a command.",
+        file=sys.stderr,
+    )
 
 
 @contextmanager

@@ -72,6 +72,13 @@ def parse_address(typed: str) -> tuple[str, str, int | None]:
             f"the host {host!r} holds characters a host name cannot (letters, digits, '-', '.')",
             typed,
         )
+    after_host = parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1]  # IPv6 holds colons itself
+    if after_host.count(":") > 1:
+        raise _bad(
+            f"主机名后有多个冒号（{after_host}），只能有一个端口号，如 :8400",
+            f"it has more than one port after the host ({after_host}); give one, e.g. :8400",
+            typed,
+        )
     try:
         port = parts.port
     except ValueError:
