@@ -177,7 +177,7 @@ def test_every_help_page_fits_an_80_column_terminal(
 
 def test_login_without_a_terminal_or_token_file_says_how_to_give_the_token() -> None:
     done = fieldkit("login", "http://127.0.0.1:9")  # no stdin, as in CI or a script
-    assert done.returncode == ExitCode.FAILED
+    assert done.returncode == ExitCode.BAD_INPUT  # README: a value given (none) was refused
     assert "没有收到令牌" in done.stderr and "--token-file" in done.stderr
     assert "Traceback" not in done.stderr and "Unexpected" not in done.stderr
 
