@@ -71,6 +71,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         db = folder / "office.sqlite"
@@ -112,7 +113,10 @@ def main() -> int:
     rounds = sorted(o_ / b_ for o_, b_ in zip(ours, base, strict=True))
     worst = rounds[-1]
     p95 = rounds[min(len(rounds) - 1, round(0.95 * (len(rounds) - 1)))]
-    print(f"province pull: {changes:,} changes in pages of {PAGE:,}, {args.rounds} rounds")
+    print(
+        f"province pull: {changes:,} changes in pages of {PAGE:,}, {args.rounds} rounds "
+        f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
+    )
     print(f"download alone (httpx, JSON parsed): median {b:.2f} s, best {min(base):.2f} s")
     print(
         f"fieldkit sync into an empty cache:  median {o:.2f} s, best {min(ours):.2f} s, "
