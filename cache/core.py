@@ -17,6 +17,15 @@ from . import integrity, schema, search
 from . import statements as sql
 from .errors import CacheDamaged, CacheUnavailable, from_sqlite, is_damage
 
+# The cache files this process holds open, and how many times. POSIX drops every lock a process
+# holds on a file when any of its descriptors on that file is closed, so the header check
+# (schema.check_file, which reads the file with Python's own open()) must not run while SQLite
+# holds the file here: a second Store on an open cache would otherwise strip the first one's
+# locks, and another process closing last would delete the -shm file under it (writes then go
+# unseen: SQLite's "How To Corrupt An SQLite Database File", 2.2). The first opening checked it.
+_HELD: dict[str, int] = {}
+_HELD_LOCK = threading.Lock()
+
 
 class StoreCore:
     """The open cache file and its lock; every method is safe to call from any thread."""
@@ -27,6 +36,7 @@ class StoreCore:
         self._lock = threading.RLock()
         self._matcher = search.Matcher(self._read, self._tx, search.index_path(path))
         self._watched = False  # whether close() tells integrity this process let go of the file
+        self._held: str | None = None  # its key in _HELD while open (set by open())
         self.client_id: str = self._ensure_client_id()
         self.clock = domain.HLC(self.client_id, self.get_meta("clock"))
 
@@ -39,24 +49,34 @@ class StoreCore:
         `timeout`: seconds to wait for another process's write before giving up.
         """
         path = Path(path)
-        _finish_salvage(path)
-        schema.check_file(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                str(path), timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise CacheUnavailable(path, str(exc)) from None
+        key = str(path.resolve())
+        with _HELD_LOCK:  # no header check while another thread's Store is half open
+            _finish_salvage(path)
+            if not _HELD.get(key):
+                schema.check_file(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(
+                    str(path), timeout=timeout, isolation_level=None, check_same_thread=False
+                )
+            except (OSError, sqlite3.Error) as exc:
+                raise CacheUnavailable(path, str(exc)) from None
+            _HELD[key] = _HELD.get(key, 0) + 1
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             schema.migrate(conn)
         except sqlite3.Error as exc:
-            conn.close()
+            _let_go(key, conn)
             raise from_sqlite(path, exc) from None
         conn.row_factory = sqlite3.Row
-        return cls(path, conn)
+        try:
+            store = cls(path, conn)
+        except BaseException:
+            _let_go(key, conn)
+            raise
+        store._held = key
+        return store
 
     def quick_check(self) -> str | None:
         """None if SQLite's quick check finds the file sound, else its first complaint."""
@@ -79,7 +99,11 @@ class StoreCore:
     def close(self) -> None:
         """Close the file (checkpointing the WAL)."""
         with self._lock:
-            self._conn.close()
+            key, self._held = self._held, None
+            if key is not None:
+                _let_go(key, self._conn)
+            else:
+                self._conn.close()
             if self._watched:
                 self._watched = False
                 integrity.closed(self.path)
@@ -182,6 +206,17 @@ def _unknown_institution(inst_id: str) -> domain.ValidationError:
 def salvaging_path(path: Path) -> Path:
     """Where a salvage builds the fresh cache before renaming it into place."""
     return path.with_name(f"{path.name}.salvaging")
+
+
+def _let_go(key: str, conn: sqlite3.Connection) -> None:
+    """Close a connection opened by StoreCore.open and count it out of _HELD."""
+    with _HELD_LOCK:
+        conn.close()
+        left = _HELD.get(key, 1) - 1
+        if left > 0:
+            _HELD[key] = left
+        else:
+            _HELD.pop(key, None)
 
 
 def _finish_salvage(path: Path) -> None:
