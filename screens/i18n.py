@@ -322,12 +322,35 @@ for _area in (keys, platform, evidence, cases, day):  # day: issue 14 part B
     MESSAGES.update(_area.MESSAGES)
 
 
+# English says "1 visit", not "1 visits": a counted message's English for a count of one, by key
+# (the count's placeholder, the text). Chinese has no plural.
+SINGULAR: dict[str, tuple[str, str]] = {
+    "list.count": ("total", "{total} institution"),
+    "due.count": ("n", "{n} task"),
+    "ledger.count": ("n", "{n} case"),
+    "round.started": ("n", "Look-back started: {n} institution, due by {due}"),
+    "notice.saved": ("pages", "Rectification notice saved ({pages} page): {path}"),
+    "evidence.watching": ("n", "Watching {folder}: {n} new photo"),
+    "draft.at_start": (
+        "n",
+        "{n} visit was not ended and is kept as a draft: {names}. Open the institution to go on.",
+    ),
+    "inst.orders_value": ("n", "{n} order, {yuan} yuan"),
+    "visit.rect_short": ("n", "{n} rectification item, due {deadline}"),
+    "notice.choice": ("n", "#{short}  {when}  {n} item, deadline {deadline}"),
+}
+
+
 def tr(key: str, lang: str, **values: object) -> str:
     """The message `key` in `lang`, with its placeholders filled; an unknown key shows itself."""
     pair = MESSAGES.get(key)
     if pair is None:
         return f"⟨{key}⟩"
-    text = pair[0] if lang.startswith(ZH) else pair[1]
+    if lang.startswith(ZH):
+        text = pair[0]
+    else:
+        one = SINGULAR.get(key)
+        text = one[1] if one is not None and values.get(one[0]) == 1 else pair[1]
     return text.format(**values) if values else text
 
 

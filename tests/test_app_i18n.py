@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,3 +198,34 @@ async def test_switching_language_keeps_the_lists_search(store: Store) -> None:
         assert app.screen.query_one("#search").value == "wl"
         assert app.screen.query_one(VirtualTable).row_count == found
         assert [c.label for c in app.screen.query_one(VirtualTable).columns][0] == "Institution"
+
+
+COUNTED = re.compile(
+    r"\{(\w+)\} (?:[a-z]+ )?(visits|items|pages|institutions|cases|tasks|orders|photos|drafts|"
+    r"lessons|refunds|changes|files|records|notices|days|steps|rows)\b"
+)
+
+
+def test_every_counted_english_message_says_one_in_the_singular() -> None:
+    """'1 visit', never '1 visits': each English message counting something has its singular."""
+    for key, (_zh, en) in i18n.MESSAGES.items():
+        for placeholder, _noun in COUNTED.findall(en):
+            assert key in i18n.SINGULAR, f"{key}: {en!r} has no singular"
+            assert i18n.SINGULAR[key][0] == placeholder, key
+    for key, (placeholder, one) in i18n.SINGULAR.items():
+        plural = i18n.MESSAGES[key][1]
+        names = set(re.findall(r"\{(\w+)\}", plural))
+        assert set(re.findall(r"\{(\w+)\}", one)) == names, key
+        values: dict[str, object] = {name: f"<{name}>" for name in names}
+        assert i18n.tr(key, "en", **{**values, placeholder: 2}) == plural.format(
+            **{**values, placeholder: 2}
+        )
+        singular = i18n.tr(key, "en", **{**values, placeholder: 1})
+        assert (
+            singular
+            == one.format(**{**values, placeholder: 1})
+            != plural.format(**{**values, placeholder: 1})
+        )
+        assert i18n.tr(key, "zh", **{**values, placeholder: 1}) == i18n.MESSAGES[key][0].format(
+            **{**values, placeholder: 1}
+        )

@@ -201,7 +201,8 @@ async def test_the_app_says_at_start_which_visits_were_left_unfinished(store: St
     app = app_for(store, "en")
     async with app.run_test(size=(100, 40)) as pilot:
         await wait_until(
-            pilot, lambda: any("kept as drafts" in n.message for n in app._notifications)
+            pilot, lambda: any("kept as a draft" in n.message for n in app._notifications)
         )
-        text = next(n.message for n in app._notifications if "kept as drafts" in n.message)
+        text = next(n.message for n in app._notifications if "kept as a draft" in n.message)
+        assert text.startswith("1 visit was not ended")  # one draft: the singular
         assert inst["name"] in text

@@ -434,7 +434,8 @@ def cmd_export_visits(args: argparse.Namespace) -> int:
     except OSError as exc:
         _err(f"无法写入 {target}（{exc}） / Cannot write {target} ({exc})")
         return EXIT_FAILED
-    print(f"已导出 {len(rows)} 条走访记录到 {target} / Exported {len(rows)} visits to {target}")
+    visits = "1 visit" if len(rows) == 1 else f"{len(rows)} visits"
+    print(f"已导出 {len(rows)} 条走访记录到 {target} / Exported {visits} to {target}")
     return EXIT_OK
 
 

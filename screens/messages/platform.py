@@ -35,7 +35,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "platform.unknown": ("（导出未含此项）", "(not in the export)"),
     "platform.trade": (
         "订单 {orders} 笔，{yuan} 元；销课 {lessons} 节；退费 {refunds} 笔，{refund_yuan} 元",
-        "{orders} orders, {yuan} yuan; {lessons} lessons consumed; {refunds} refunds, {refund_yuan} yuan",
+        "Orders: {orders}, {yuan} yuan; lessons consumed: {lessons}; refunds: {refunds}, {refund_yuan} yuan",
     ),
     "platform.discrepancies": ("与平台不符之处", "Where the field and the platform differ"),
     "platform.no_discrepancy": ("现场与平台一致", "The field and the platform agree"),
