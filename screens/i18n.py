@@ -296,6 +296,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "例如：负责人不在，下周再来",
         "e.g. the manager is away until next week",
     ),
+    # --- issue 14 (ui-a) ---
+    "dialog.reason_required": (
+        "请填写受阻的原因（例如：负责人不在，下周再来），再按回车。",
+        "A reason is required: type why the step is blocked, then press Enter.",
+    ),
+    "visit.sent_now": ("走访已发送到办公室", "Visit sent to the office"),
+    # --- end issue 14 (ui-a) ---
     "dialog.ok": ("确定", "OK"),
     "dialog.cancel": ("取消", "Cancel"),
     "dialog.yes": ("是", "Yes"),

@@ -438,6 +438,9 @@ class InstitutionScreen(FieldkitScreen):
     def action_show_tab(self, name: str) -> None:
         """Switch to a tab and put the cursor in it."""
         self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
+        if name == "qr" and self.query("#code-check"):
+            self.query_one("#code-check").focus()  # a USB scanner types into it, not into keys
+            return
         target = {
             "checklist": "#checklist",
             "details": "#contact",
@@ -447,6 +450,12 @@ class InstitutionScreen(FieldkitScreen):
             "platform": "#charge",
         }[name]
         self.query_one(target).focus()
+
+    @on(TabbedContent.TabActivated, pane="#tab-qr")
+    def _payment_tab_shown(self) -> None:
+        """The payment tab, however reached: the code field takes the keys (a scan, typing)."""
+        if self.query("#code-check"):
+            self.query_one("#code-check").focus()
 
     def action_back(self) -> None:
         """Back to the list."""

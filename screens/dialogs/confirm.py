@@ -28,7 +28,7 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         """The question, Yes and No."""
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.question, classes="question")
             with Horizontal(classes="buttons"):
                 yield Button(tr("dialog.yes", self.lang), variant="error", id="yes")
                 yield Button(tr("dialog.no", self.lang), variant="primary", id="no")

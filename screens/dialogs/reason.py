@@ -37,7 +37,7 @@ class ReasonDialog(ModalScreen[str | None]):
     def _ok(self) -> None:
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
-            self.query_one("#error", Label).update(tr("dialog.reason_hint", self.lang))
+            self.query_one("#error", Label).update(tr("dialog.reason_required", self.lang))
             return
         self.dismiss(reason)
 
