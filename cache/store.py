@@ -57,7 +57,12 @@ class Store(Attachments, PlatformCache, Enforcement, Edits, Syncing, Drafts):
                 return total
         matches = self._matcher.match(query)
         with self._read() as conn:
-            return queries.count_assignments(conn, matches, filter, today or date.today())
+            day = today or date.today()
+            if filter != "all":  # (the order held in memory: the app's list)
+                held = self._matcher.count(conn, matches, filter, day)
+                if held is not None:
+                    return held
+            return queries.count_assignments(conn, matches, filter, day)
 
     def warm_search(self) -> None:
         """Load the search index from its file, or build it if that is missing or stale (a
