@@ -54,6 +54,8 @@ READ_SORTED = {
     "(SELECT rowid FROM institutions ORDER BY division_code, pinyin, id)",
 }
 TOUCHED, BLOCKED, FULL_PROCESS, DONE_UNIT = 1, 2, 4, 8
+# Every filter of queries.FILTERS but the platform's discrepancy one, which SQLite answers.
+HELD_FILTERS = frozenset("all not_started in_progress blocked full_process follow_up_due".split())
 ALL_STEPS = 11  # (queries.FILTERS' in_progress: fewer steps done than this)
 # Follow-up dates that are not YYYY-MM-DD would not sort as numbers as they do as text.
 ODD_DATES = (
@@ -115,14 +117,7 @@ class ListOrder:
     @staticmethod
     def known(filter: str) -> bool:
         """Whether `passing` answers this filter (the discrepancy filter is SQLite's)."""
-        return filter in (
-            "all",
-            "not_started",
-            "in_progress",
-            "blocked",
-            "full_process",
-            "follow_up_due",
-        )
+        return filter in HELD_FILTERS
 
     def fit(self, hits: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_] | None:
         """The mask `hits` cut or padded to this order's rowids; None if it holds a row this
