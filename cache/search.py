@@ -330,11 +330,11 @@ class Matcher:
         answers (the default list with no search walks its index; the discrepancy filter; no
         index; or the cache changed since the order was read, which is then read anew in a
         thread)."""
-        from . import search_order
-
         hits = self._held_hits(conn, matches, (sort, filter) != ("priority", "all"))
         if hits is None:
             return None
+        from . import search_order  # (numpy: not before an order is held)
+
         order, mask = hits
         rowids = order.page(mask, max(0, int(limit)), max(0, int(offset)), today, sort, filter)
         return None if rowids is None else search_order.rows(conn, rowids)
