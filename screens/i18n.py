@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fieldkit import domain
 
-from .messages import cases, day, evidence, keys, platform
+from .messages import cases, connect, day, evidence, keys, platform
 
 ZH = "zh"
 EN = "en"
@@ -102,7 +102,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "请退出后在终端运行：fieldkit demo",
         "Quit, then run in a terminal: fieldkit demo",
     ),
-    "first.checking": ("正在核对令牌…", "Checking the token…"),
     "first.need_both": ("请填写服务器地址和令牌", "Enter both the server address and the token"),
     "first.ok": ("已连接：{office}，{name}", "Connected: {office}, {name}"),
     # assignments
@@ -325,7 +324,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 
 # Each area's words, in the order they were added (a later area may refine an earlier word).
-for _area in (keys, platform, evidence, cases, day):  # day: issue 14 part B
+for _area in (keys, platform, evidence, cases, day, connect):  # day, connect: issue 14
     MESSAGES.update(_area.MESSAGES)
 
 

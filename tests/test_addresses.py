@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input
 
 from fieldkit import config
 from fieldkit.cli import main
@@ -20,6 +20,7 @@ from fieldkit.sync.address import clean_address
 from fieldkit.sync.http import normalise_url
 from screens.assignments import AssignmentsScreen
 from screens.first_run import FirstRunScreen
+from screens.widgets.wrapped import WrappedText
 from tests.live_server import LiveServer, free_port, small_office
 from tests.test_app_fixtures import app_for, settle, wait_until
 
@@ -201,7 +202,7 @@ async def test_the_connect_screen_says_what_is_wrong_and_connect_stays_enabled(
         await settle(pilot)
         assert isinstance(app.screen, FirstRunScreen)
         await _connect(pilot, typed)
-        message = str(app.screen.query_one("#message", Label).content)
+        message = app.screen.query_one("#message", WrappedText).plain
         assert words[0 if lang == "zh" else 1] in message
         assert not app.screen.query_one("#connect", Button).disabled
         assert "核对" not in message and "Checking" not in message
@@ -215,8 +216,8 @@ async def test_an_office_that_does_not_answer_gives_connect_back(lang: str) -> N
         await _connect(pilot, f"http://127.0.0.1：{free_port()}")
         connect = app.screen.query_one("#connect", Button)
         await wait_until(pilot, lambda: not connect.disabled)
-        message = str(app.screen.query_one("#message", Label).content)
-        assert ("无法连接服务器" if lang == "zh" else "Cannot reach the server") in message
+        message = app.screen.query_one("#message", WrappedText).plain
+        assert ("无法连接到" if lang == "zh" else "Could not reach the office at") in message
 
 
 async def test_the_connect_screen_logs_in_with_a_full_width_address(tmp_path: Path) -> None:

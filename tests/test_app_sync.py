@@ -64,7 +64,7 @@ async def test_first_run_checks_the_token_then_opens_the_synced_list(office: Sma
             app.screen.query_one("#token", Input).value = "wrong-token"
             await pilot.click("#connect")
             await settle(pilot)
-            refused = str(app.screen.query_one("#message", Label).content)
+            refused = app.screen.query_one("#message", WrappedText).plain
             assert refused.startswith("✗") and "令牌" in refused
             app.screen.query_one("#token", Input).value = office.tokens["tech_a"]
             await pilot.click("#connect")
@@ -242,7 +242,7 @@ async def test_first_run_with_an_unusable_cache_says_why_and_can_try_again(
             app.screen.query_one("#token", Input).value = office.tokens["tech_a"]
             await pilot.click("#connect")
             await settle(pilot)
-            said = str(app.screen.query_one("#message", Label).content)
+            said = app.screen.query_one("#message", WrappedText).plain
             assert said.startswith("✗") and "9999_future" in said
             assert not app.screen.query_one("#connect").disabled
 

@@ -20,8 +20,8 @@ from fieldkit import config
 from fieldkit.config import Settings, Technician
 
 from . import wire
-from .errors import SyncError, config_problem, key_changed, protocol
-from .http import make_client, normalise_url, request_json
+from .errors import SyncError, config_problem, key_changed, offline, protocol
+from .http import TIMEOUT, make_client, normalise_url, request_json
 from .pulling import MARK, Pull, newer
 from .uploads import Uploader, UploadResult
 
@@ -81,8 +81,12 @@ async def login(
     profile: str = "default",
     ca_file: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    within: float | None = None,
 ) -> Settings:
-    """Check the token with the office, pin its public key, save the profile and the token."""
+    """Check the token with the office, pin its public key, save the profile and the token.
+
+    `within`: the seconds the whole check may take (the app's connect screen answers in a few
+    seconds); past them, an "offline" SyncError with reason "timeout". Nothing is saved then."""
     url = normalise_url(url)
     token = token.strip()
     if not token:
@@ -92,11 +96,18 @@ async def login(
         )
     ca_path = str(Path(ca_file).expanduser().resolve()) if ca_file else None
     previous = config.load(profile)
-    async with make_client(url, token, ca_path, transport) as http:
-        _, me_body = await request_json(http, "GET", ME)
-        me = wire.check_me(me_body)
-        _, office_body = await request_json(http, "GET", OFFICE)
-        office_name, public_key = wire.check_office(office_body)
+    limits = httpx.Timeout(within) if within is not None else TIMEOUT
+    async with make_client(url, token, ca_path, transport, limits) as http:
+        try:
+            async with asyncio.timeout(within):
+                _, me_body = await request_json(http, "GET", ME)
+                me = wire.check_me(me_body)
+                _, office_body = await request_json(http, "GET", OFFICE)
+                office_name, public_key = wire.check_office(office_body)
+        except TimeoutError:  # each request was quick enough, the two together were not
+            if within is None:
+                raise
+            raise offline(f"no answer within {within:g} s", "timeout") from None
     if previous.office_public_key and previous.office_public_key != public_key:
         raise key_changed(url)
     settings = replace(

@@ -3,18 +3,45 @@
 from __future__ import annotations
 
 KINDS = ("offline", "auth", "server", "protocol", "key_changed", "config")
+# What exactly happened, where a screen words it its own way (the connect screen does):
+# refused: nothing listens at the address (or the name does not resolve); timeout: it took the
+# connection but did not answer in time; network: the connection broke off mid-way; token: the
+# token was refused (401); forbidden: 403; throttled: 429; server: 5xx; not_office: an answer
+# that is not a fieldkit office's (404, an HTML page, JSON of another shape).
+REASONS = (
+    "refused",
+    "timeout",
+    "network",
+    "token",
+    "forbidden",
+    "throttled",
+    "server",
+    "not_office",
+)
 
 
 class SyncError(Exception):
     """A sync or login failed; `kind` says which way, `zh`/`en` say what to do. Nothing saved is lost."""
 
-    def __init__(self, kind: str, zh: str, en: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        zh: str,
+        en: str,
+        *,
+        reason: str = "",
+        status: int | None = None,
+        detail: str = "",
+    ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown SyncError kind {kind!r}")
         super().__init__(f"{zh} / {en}")
         self.kind = kind
         self.zh = zh
         self.en = en
+        self.reason = reason  # finer than kind, for a screen's own words: see REASONS
+        self.status = status  # the HTTP status the office answered, if it answered one
+        self.detail = detail  # the technical detail (English, for the log), token hidden
 
     def message(self, lang: str = "zh") -> str:
         """The message in the user's language ('zh' or 'en')."""
@@ -45,13 +72,15 @@ def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
-def offline(detail: str) -> SyncError:
+def offline(detail: str, reason: str = "network") -> SyncError:
     """The server could not be reached or the connection broke."""
     return SyncError(
         "offline",
         f"无法连接服务器（{detail}）。{KEPT_ZH}请检查网络和服务器地址；{RETRY_ZH}",
         f"Cannot reach the server ({detail}). {KEPT_EN} Check the network and the server "
         f"address. {RETRY_EN}",
+        reason=reason,
+        detail=detail,
     )
 
 
@@ -65,17 +94,23 @@ def server_failed(status: int, detail: str = "") -> SyncError:
         f"服务器暂时出错（HTTP {status}{extra}）。{KEPT_ZH}{RETRY_ZH}如持续出错请联系办公室。",
         f"The server failed (HTTP {status}{extra_en}). {KEPT_EN} {RETRY_EN} If it goes on, "
         "tell the office.",
+        reason="server",
+        status=status,
+        detail=detail,
     )
 
 
 def throttled(retry_after: str | None) -> SyncError:
     """The office asks this address to wait (429 after too many refused tokens)."""
-    wait = retry_after if (retry_after or "").isdigit() else "60"
+    wait = retry_after if retry_after and retry_after.isdigit() else "60"
     return SyncError(
         "server",
         f"服务器要求稍候再试（尝试次数过多，请等待 {wait} 秒）。{KEPT_ZH}{RETRY_ZH}",
         f"The server asks to wait before trying again (too many attempts; wait {wait} s). "
         f"{KEPT_EN} {RETRY_EN}",
+        reason="throttled",
+        status=429,
+        detail=wait,
     )
 
 
@@ -89,6 +124,9 @@ def auth_failed(detail: str = "") -> SyncError:
         f"令牌无效或已被撤销{extra}。{KEPT_ZH}请向办公室索取新令牌后运行 fieldkit login 重新登录。",
         f"The token is invalid or has been revoked{extra_en}. {KEPT_EN} "
         "Ask the office for a new token and run `fieldkit login` again.",
+        reason="token",
+        status=401,
+        detail=detail,
     )
 
 
@@ -99,17 +137,24 @@ def forbidden(detail: str = "") -> SyncError:
         "auth",
         f"服务器拒绝了此请求（无权限：{zh}）。{KEPT_ZH}请联系办公室。",
         f"The server refused this request (not allowed: {en}). {KEPT_EN} Contact the office.",
+        reason="forbidden",
+        status=403,
+        detail=detail,
     )
 
 
-def protocol(detail_zh: str, detail_en: str) -> SyncError:
-    """The server answered something this client cannot trust."""
+def protocol(detail_zh: str, detail_en: str, status: int | None = None) -> SyncError:
+    """The server answered something this client cannot trust (`status`: the HTTP status it
+    answered, when that was the trouble)."""
     return SyncError(
         "protocol",
         f"服务器的回答无法识别：{detail_zh}。本机缓存与待发送更改保持不变。"
         "请检查服务器地址是否正确，或联系办公室。",
         f"The server's answer makes no sense: {detail_en}. The local cache and "
         "unsent changes are unchanged. Check the server address or contact the office.",
+        reason="not_office",
+        status=status,
+        detail=detail_en,
     )
 
 

@@ -77,6 +77,7 @@ def make_client(
     token: str,
     ca_file: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout = TIMEOUT,
 ) -> httpx.AsyncClient:
     """An AsyncClient for one office with the bearer token; verification cannot be turned off.
 
@@ -92,7 +93,7 @@ def make_client(
             "Accept": "application/json",
         },
         verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if plain else tls_context(ca_file),
-        timeout=TIMEOUT,
+        timeout=timeout,
         transport=transport,
         follow_redirects=False,
     )
@@ -163,6 +164,7 @@ def _parse(response: httpx.Response, path: str, token: str = "") -> Any:
         raise protocol(
             f"{path} 返回了意外的 HTTP {status}{('：' + detail) if detail else ''}",
             f"{path} answered HTTP {status}{(': ' + detail) if detail else ''}",
+            status,
         )
     if body is None:
         kind = response.headers.get("content-type", "?")
@@ -205,4 +207,11 @@ def _transport_error(http: httpx.AsyncClient, exc: httpx.TransportError) -> Sync
             )
         cause = cause.__cause__ or cause.__context__
     name = type(exc).__name__
-    return offline(_hide_token(http, f"{name}: {exc}") if str(exc) else name)
+    reason = (
+        "timeout"
+        if isinstance(exc, httpx.TimeoutException)
+        else "refused"
+        if isinstance(exc, httpx.ConnectError)
+        else "network"
+    )
+    return offline(_hide_token(http, f"{name}: {exc}") if str(exc) else name, reason)

@@ -11,10 +11,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "key.close_help_q": ("关闭", "Close"),
     "key.close_help_letter": ("关闭", "Close"),
     "list.count_one": ("共 1 家", "1 institution"),
-    "first.failed": (
-        "连接未成功（{why}）。请检查地址和网络后再次点击“连接”。",
-        "Could not connect ({why}). Check the address and the network, then press Connect again.",
-    ),
     "draft.offer": (
         "这家机构有一次未结束的走访（开始于 {when}），填写的内容已保存在本机。继续填写？"
         "（选“否”则保留草稿，按 v 可随时继续）",
