@@ -209,3 +209,26 @@ async def test_the_longest_failure_fits_whole_at_80x24(lang: str) -> None:
         assert box.region.bottom <= 23  # above the key bar: nothing scrolled away
         assert buttons.region.bottom <= box.region.bottom
         assert said.partition("\n")[0].endswith(("再按“连接”。", "press Connect again."))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_too_many_wrong_tokens_says_how_long_to_wait(tmp_path: Path, lang: str) -> None:
+    from fieldkit.server.auth import FailedLogins
+
+    office = small_office(tmp_path)
+    with LiveServer(office.db, failed_logins=FailedLogins(limit=1, window=30)) as server:
+        app = _app(lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await _connect(pilot, server.url, "fk_wrong_token_typed")
+            first = await _answered(pilot)
+            await _connect(pilot, server.url, "fk_wrong_again_typed")
+            said = await _answered(pilot)
+            _kept_and_ready(app, server.url, "fk_wrong_again_typed")
+            assert app.focused is app.screen.query_one("#token", Input)
+    assert ("请在上方重新输入令牌" if lang == "zh" else "type the token again above") in first
+    wait = re.search(r"(\d+) (秒|s)", said)
+    assert wait and 1 <= int(wait.group(1)) <= 31, said
+    assert ("尝试次数过多" if lang == "zh" else "Too many attempts") in said
+    assert ("请核对令牌" if lang == "zh" else "Check the token") in said  # what to do here
+    assert "fieldkit login" not in said
