@@ -7,9 +7,11 @@ import datetime as dt
 import io
 import ipaddress
 import json
+import re
 import ssl
 import stat
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -99,6 +101,27 @@ async def test_login_to_an_unreachable_server_saves_nothing() -> None:
     assert "无法连接" in caught.value.zh
     assert not paths.config_file("default").exists()
     assert not paths.token_file("default").exists()
+
+
+async def test_an_unreachable_or_silent_office_is_said_in_chinese_and_the_detail_in_english() -> (
+    None
+):
+    from tests.silent_office import SilentOffice
+
+    with pytest.raises(SyncError) as refused:
+        await login(f"http://127.0.0.1:{_unused_port()}", "good-token")
+    with SilentOffice(lifetime=30) as office:
+        began = time.monotonic()
+        with pytest.raises(SyncError) as silent:
+            await login(office.url, "good-token", within=1)
+        waited = time.monotonic() - began
+    assert waited < 3, f"login waited {waited:.1f} s for a silent office"
+    assert (refused.value.reason, silent.value.reason) == ("refused", "timeout")
+    assert "连接被拒绝" in refused.value.zh and "没有及时回应" in silent.value.zh
+    for error in (refused.value, silent.value):
+        assert re.findall(r"[A-Za-z]{3,}", error.zh) == [], error.zh  # no ConnectError…
+        assert error.detail and error.detail in error.en  # …which the English (and log) keep
+    assert not paths.config_file("default").exists()
 
 
 async def test_login_with_a_refused_token_says_so() -> None:

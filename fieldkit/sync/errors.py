@@ -72,11 +72,22 @@ def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
+# What went wrong on the way, in Chinese: the library's English (ConnectError: …) stays in the
+# English half and in the log, never in a Chinese sentence.
+OFFLINE_ZH = {
+    "refused": "连接被拒绝或找不到该地址",
+    "timeout": "服务器没有及时回应",
+    "network": "网络连接中断",
+}
+
+
 def offline(detail: str, reason: str = "network") -> SyncError:
-    """The server could not be reached or the connection broke."""
+    """The server could not be reached or the connection broke (`detail`: the library's words,
+    English only)."""
+    why = OFFLINE_ZH.get(reason, OFFLINE_ZH["network"])
     return SyncError(
         "offline",
-        f"无法连接服务器（{detail}）。{KEPT_ZH}请检查网络和服务器地址；{RETRY_ZH}",
+        f"无法连接服务器（{why}）。{KEPT_ZH}请检查网络和服务器地址；{RETRY_ZH}",
         f"Cannot reach the server ({detail}). {KEPT_EN} Check the network and the server "
         f"address. {RETRY_EN}",
         reason=reason,
