@@ -163,14 +163,14 @@ class FirstRunScreen(FieldkitScreen):
     def _failed(self, exc: SyncError, url: str) -> FirstRunScreen.Failed:
         """This screen's sentence for a failed first connection, and the box to put right."""
         reason = exc.reason
-        if reason in ("refused", "timeout", "network", "not_office"):
+        if reason in ("refused", "timeout", "network", "not_office", "certificate"):
             detail = exc.detail  # ReadTimeout…, "/api/v1/me answered HTTP 404"
         else:  # the sentence names the status of a failing server itself
             detail = f"HTTP {exc.status}" if exc.status and reason != "server" else ""
         if reason in ("token", "forbidden", "throttled"):
             wait = exc.detail or "60"
             return self.Failed(self.t(f"connect.{reason}", wait=wait), detail, field="token")
-        if reason in ("refused", "timeout", "network", "server", "not_office"):
+        if reason in ("refused", "timeout", "network", "server", "not_office", "certificate"):
             said = self.t(
                 f"connect.{reason}",
                 address=url,

@@ -232,3 +232,30 @@ async def test_too_many_wrong_tokens_says_how_long_to_wait(tmp_path: Path, lang:
     assert ("尝试次数过多" if lang == "zh" else "Too many attempts") in said
     assert ("请核对令牌" if lang == "zh" else "Check the token") in said  # what to do here
     assert "fieldkit login" not in said
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_an_office_whose_certificate_is_not_trusted_is_named_and_the_way_out_given(
+    tmp_path: Path, lang: str
+) -> None:
+    from tests.fault_proxy import ScriptedServer
+    from tests.test_sync_login import KEY_A, _tls_files, office_routes
+
+    context, _ca_file = _tls_files(tmp_path)  # the office's own CA, which this laptop lacks
+    with ScriptedServer(office_routes([KEY_A]), tls=context) as office:
+        url = office.url
+        app = _app(lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await _connect(pilot, url)
+            said = await _answered(pilot)
+            _kept_and_ready(app, url)
+            box = app.screen.query_one("#box")
+            assert box.region.bottom <= 23  # whole above the key bar
+    assert ("证书无法验证" if lang == "zh" else "certificate of") in said
+    assert ("可能不是办公室的服务器" if lang == "zh" else "may not be the office's server") in said
+    assert "fieldkit login" in said and "--ca" in said  # the one way: the app has no CA box
+    if lang == "zh":
+        assert set(_latin_words(said, url)) == {"login", "ca", "CA"}, said  # the command only
+    else:
+        assert "issuer certificate" in said.partition("\n")[2]  # what TLS said, dimmed

@@ -7,7 +7,8 @@ KINDS = ("offline", "auth", "server", "protocol", "key_changed", "config")
 # refused: nothing listens at the address (or the name does not resolve); timeout: it took the
 # connection but did not answer in time; network: the connection broke off mid-way; token: the
 # token was refused (401); forbidden: 403; throttled: 429; server: 5xx; not_office: an answer
-# that is not a fieldkit office's (404, an HTML page, JSON of another shape).
+# that is not a fieldkit office's (404, an HTML page, JSON of another shape); certificate: its
+# TLS certificate is not vouched for by the CAs this computer trusts.
 REASONS = (
     "refused",
     "timeout",
@@ -17,6 +18,7 @@ REASONS = (
     "throttled",
     "server",
     "not_office",
+    "certificate",
 )
 
 
@@ -181,6 +183,6 @@ def key_changed(url: str) -> SyncError:
     )
 
 
-def config_problem(zh: str, en: str) -> SyncError:
+def config_problem(zh: str, en: str, reason: str = "", detail: str = "") -> SyncError:
     """Something on this computer must be fixed first (settings, CA file, address)."""
-    return SyncError("config", zh, en)
+    return SyncError("config", zh, en, reason=reason, detail=detail)

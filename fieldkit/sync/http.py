@@ -200,10 +200,12 @@ def _transport_error(http: httpx.AsyncClient, exc: httpx.TransportError) -> Sync
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return config_problem(
-                f"服务器 {http.base_url} 的证书无法验证（{cause.verify_message}）。"
-                "如办公室使用自己的 CA，请用 fieldkit login 地址 --ca CA文件 登录。",
+                f"服务器 {http.base_url} 的证书无法验证（不是本机信任的机构签发，或已过期、"
+                "与地址不符）。如办公室使用自己的 CA，请用 fieldkit login 地址 --ca CA文件 登录。",
                 f"The certificate of {http.base_url} cannot be verified ({cause.verify_message}). "
                 "If the office uses its own CA, log in with `fieldkit login URL --ca CA_FILE`.",
+                "certificate",
+                str(cause.verify_message),
             )
         cause = cause.__cause__ or cause.__context__
     name = type(exc).__name__

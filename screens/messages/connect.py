@@ -62,6 +62,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{address} answered, but it is not a fieldkit office server: check the address (host, "
         "port and path), then press Connect again.",
     ),
+    "connect.certificate": (
+        "{address} 的证书无法验证，它可能不是办公室的服务器：请向办公室核实地址；如办公室使用"
+        "自己的证书机构（CA），请先在终端运行 fieldkit login 地址 --ca CA文件，再打开应用。",
+        "The certificate of {address} cannot be verified (it may not be the office's server): "
+        "check with the office; if it uses its own CA, log in once in a terminal with "
+        "`fieldkit login URL --ca CA_FILE`, then open the app.",
+    ),
     "connect.unexpected": (
         "连接未成功（意外错误，详情已写入日志 {log}）：请检查地址和网络后再按“连接”。",
         "Could not connect (an unexpected error; the details are in the log {log}): check the "
