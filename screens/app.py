@@ -449,6 +449,16 @@ class FieldkitApp(App[None]):
                 CommandPalette(id="--command-palette", placeholder=self.t("palette.placeholder"))
             )
 
+    def search_themes(self) -> None:
+        """The theme picker ("Change theme" in the palette), its search field in the user's
+        language (Textual's own says "Search for themes…")."""
+        from textual.command import CommandPalette
+        from textual.theme import ThemeProvider
+
+        self.push_screen(
+            CommandPalette(providers=[ThemeProvider], placeholder=self.t("palette.theme_search"))
+        )
+
 
 # The keys that open a screen, hidden while that screen is shown (they would do nothing there).
 SCREEN_OF_ACTION = {

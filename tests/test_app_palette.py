@@ -9,7 +9,9 @@ import pytest
 
 from cache.store import Store
 from screens.dashboard import DashboardScreen
+from screens.i18n import tr
 from screens.widgets.status_bar import StatusBar
+from tests.painted import PaintedScreen
 from tests.test_app_fixtures import app_for, county_store, settle, wait_until
 
 
@@ -125,3 +127,19 @@ async def test_the_key_of_the_screen_shown_is_not_offered_again(store: Store) ->
         await settle(pilot)
         labels = app.screen.query_one(TranslatedFooter).descriptions
         assert "统计" not in labels and "同步详情" in labels
+
+
+@pytest.mark.parametrize(("lang", "hint"), [("zh", "搜索配色…"), ("en", "Search for themes…")])
+async def test_the_theme_picker_asks_in_the_users_language(
+    store: Store, lang: str, hint: str
+) -> None:
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        theme = next(
+            c for c in app.get_system_commands(app.screen) if c.title == tr("palette.theme", lang)
+        )
+        theme.callback()
+        await settle(pilot)
+        assert app.screen.query_one("CommandInput").placeholder == hint
+        assert any(hint in line for line in PaintedScreen.repainted(app))
