@@ -17,9 +17,10 @@ from textual.widgets import Input, Label
 from fieldkit import domain
 
 from .base import FieldkitScreen
-from .i18n import step_name, tr
+from .i18n import MESSAGES, step_name, tr
 from .list_search import ListSearch
 from .widgets.choice_bar import ChoiceBar
+from .widgets.fit_row import FitRow
 from .widgets.footer import TranslatedFooter
 from .widgets.progress import progress_parts
 from .widgets.search_box import FrameHold, SearchBox
@@ -93,14 +94,24 @@ def short_date(value: str | None) -> str:
     return value[5:10] if value and len(value) >= 10 else ""
 
 
+def next_step_text(key: str | None, lang: str, width: int) -> str:
+    """The next step's name, or its short name when the whole name does not fit `width` (an
+    English name at 80 columns: 'Course review' is 'Courses', never 'Course revi…')."""
+    name = step_name(key, lang)
+    if key is None or cell_len(name) <= width or f"step_short.{key}" not in MESSAGES:
+        return name
+    return tr(f"step_short.{key}", lang)
+
+
 def row_cells(row: AssignmentRow, columns: list[Column], lang: str, today: date) -> list[Cell]:
     """The cells of one institution's row, as (text, style) parts."""
     overdue = bool(row.next_visit_on and row.next_visit_on < today.isoformat())
+    step_width = next((c.width for c in columns if c.key == "col.next_step"), 0)
     cells: dict[str, Cell] = {
         "col.name": [(row.name, "")],
         "col.county": [(row.county, "")],
         "col.progress": progress_parts(row.done, 11, 5, row.blocked),
-        "col.next_step": [(step_name(row.next_step, lang), "")],
+        "col.next_step": [(next_step_text(row.next_step, lang, step_width), "")],
         "col.bank": [(tr(f"bank.{row.bank_status}", lang), BANK_STYLES.get(row.bank_status, ""))],
         "col.last_visit": [(short_date(row.last_visit_at), "")],
         "col.next_visit": [(short_date(row.next_visit_on), "bold red" if overdue else "")],
@@ -167,7 +178,7 @@ class AssignmentsScreen(FieldkitScreen):
                 compact=True,
             )
             yield Label("", id="count")
-        with Horizontal(id="controls"):
+        with FitRow(id="controls"):  # the sort under the filters when both do not fit
             yield ChoiceBar(
                 self.t("list.filter_title"),
                 [(self.t(f"filter.{f}"), f) for f in FILTERS],

@@ -19,6 +19,7 @@ from fieldkit.domain import cases as dc
 from .base import FieldkitScreen
 from .i18n import pick
 from .widgets.choice_bar import ChoiceBar
+from .widgets.fit_row import FitRow
 from .widgets.footer import TranslatedFooter
 from .widgets.status_bar import StatusBar
 from .widgets.virtual_table import Cell, ColumnSpec, VirtualTable
@@ -117,14 +118,15 @@ class DueListScreen(FieldkitScreen):
     def compose(self) -> ComposeResult:
         """Title and range on top, the list below."""
         yield StatusBar()
-        with Horizontal(id="top"):
-            yield Label(self.t("due.title", today=self.fk.today().isoformat()), id="title")
-            yield ChoiceBar(
-                self.t("due.range"),
-                [(self._range_name(r), r) for r in RANGES],
-                self.range,
-                id="range",
-            )
+        with FitRow(id="top"):  # the count under the range when both do not fit
+            with Horizontal(id="heading"):
+                yield Label(self.t("due.title", today=self.fk.today().isoformat()), id="title")
+                yield ChoiceBar(
+                    self.t("due.range"),
+                    [(self._range_name(r), r) for r in RANGES],
+                    self.range,
+                    id="range",
+                )
             yield Label("", id="count")
         yield VirtualTable(id="due")
         yield TranslatedFooter()
@@ -218,6 +220,7 @@ class DueListScreen(FieldkitScreen):
             table.cursor = 1
         label = self.t("due.count", n=len(self.shown)) if self.shown else self.t("due.empty")
         self.query_one("#count", Label).update(label)
+        self.call_after_refresh(self.query_one("#top", FitRow).refit)
 
     def _more(self, append: bool = True) -> None:
         """Put the next page of rows in the table (the rest are made when scrolled to)."""

@@ -108,8 +108,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # assignments
     "list.title": ("我的机构", "My institutions"),
     "list.search": (
-        "搜索：名称、拼音首字母（如 csxc）、信用代码、地址、联系人",
-        "Search: name, pinyin initials (e.g. csxc), credit code, address, contact",
+        "搜索：名称、拼音首字母（csxc）、信用代码、地址、联系人",
+        "Search: name, initials (csxc), code, address, contact",
     ),
     "list.count": ("共 {total} 家", "{total} institutions"),
     "list.filter_title": ("筛选", "Filter"),
@@ -136,6 +136,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bank.passed": ("已通过", "passed"),
     "bank.failed": ("未通过", "failed"),
     "step.all_done": ("全部完成", "all done"),
+    # a step's name in the list's next-step column when the whole name does not fit (12 cells)
+    "step_short.registered": ("平台注册", "Registration"),
+    "step_short.qualification": ("资质审核", "Credentials"),
+    "step_short.personnel": ("人员审核", "Staff review"),
+    "step_short.courses": ("课程审核", "Courses"),
+    "step_short.account": ("账户审核", "Account"),
+    "step_short.bank_verified": ("银行核验", "Bank check"),
+    "step_short.payment_enabled": ("支付开通", "Payment on"),
+    "step_short.first_purchase": ("平台购课", "1st purchase"),
+    "step_short.first_consumption": ("平台销课", "1st lesson"),
+    "step_short.refund_flow": ("退费流程", "Refund flow"),
+    "step_short.parent_app": ("家长端指导", "Parent app"),
     # institution
     "inst.tab_checklist": ("清单", "Checklist"),
     "inst.tab_details": ("详情", "Details"),

@@ -30,7 +30,7 @@ UNTRUSTED = ("tampered", "unsigned", "no_office_key")
 WORDS = {
     "placeholder": (
         "扫描、粘贴或输入前台的收款码内容（或图片文件路径），回车核对",
-        "Scan, paste or type the code found at the desk (or an image path), Enter",
+        "Scan, paste or type the code at the desk (or an image path), Enter",
     ),
     "decoding": ("正在识别图片…", "Reading the image…"),
 }
