@@ -7,8 +7,10 @@ are computed from the platform's readings pulled into the cache, and the screen 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -46,52 +48,59 @@ def _field_cell(platform: int | str, field: int | str) -> Text:
     )
 
 
-def stats_table(stats: dict[str, Any], lang: str) -> Table:
-    """Headline figures and institutions per step as bars: the platform's, the field's beside."""
+# one line of the figures: label, its bar (drawn at a width), the platform's figure, the field's
+Row = tuple[Text | str, Callable[[int], Text] | None, Text | str, Text | str]
+
+
+def stats_table(stats: dict[str, Any], lang: str, width: int = 0) -> Table:
+    """Headline figures and institutions per step as bars: the platform's, the field's beside.
+    The bars are BAR cells wide, narrower when `width` (the panel's) would not hold every figure
+    whole beside them (English at 80 columns)."""
     total = int(stats.get("institutions") or 0)
     field = stats.get("field") or {}
-    table = Table.grid(padding=(0, 1))
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    table.add_column(justify="right", no_wrap=True)
-    table.add_row(Text(tr("dash.institutions", lang), "bold"), "", Text(f"{total:,}", "bold"))
-    table.add_row(
-        "", "", Text(tr("dash.col_platform", lang), "bold"), Text(tr("dash.col_field", lang), "dim")
-    )
+    rows: list[Row] = []
+
+    def gauge(value: float, of: float, style: str = "green") -> Callable[[int], Text]:
+        return lambda cells: bar(value, of, cells, style)
+
+    rows.append((Text(tr("dash.institutions", lang), "bold"), None, Text(f"{total:,}", "bold"), ""))
+    platform_head = Text(tr("dash.col_platform", lang), "bold")
+    rows.append(("", None, platform_head, Text(tr("dash.col_field", lang), "dim")))
     rate = float(stats.get("bank_verified_rate") or 0)
     field_bank = int(field.get("bank_verified") or 0)
     shown = f"{rate * 100:.2f}%"
-    table.add_row(
-        tr("dash.bank_rate", lang),
-        bar(rate, 1, BAR, "cyan"),
-        shown,
-        _field_cell(shown, f"{field_bank / total * 100:.2f}%" if total else "0.00%"),
+    rows.append(
+        (
+            tr("dash.bank_rate", lang),
+            gauge(rate, 1, "cyan"),
+            shown,
+            _field_cell(shown, f"{field_bank / total * 100:.2f}%" if total else "0.00%"),
+        )
     )
     full = int(stats.get("full_process") or 0)
     share = f" ({full / total * 100:.1f}%)" if total else ""
-    table.add_row(
-        tr("dash.full_process", lang),
-        bar(full, total, BAR, "magenta"),
-        f"{full:,}{share}",
-        _field_cell(full, int(field.get("full_process") or 0)),
+    rows.append(
+        (
+            tr("dash.full_process", lang),
+            gauge(full, total, "magenta"),
+            f"{full:,}{share}",
+            _field_cell(full, int(field.get("full_process") or 0)),
+        )
     )
-    table.add_row(tr("dash.orders", lang), "", f"{int(stats.get('orders') or 0):,}")
-    table.add_row(
-        tr("dash.amount", lang),
-        "",
-        tr("dash.yuan", lang, yuan=yuan(int(stats.get("order_amount_fen") or 0))),
-    )
-    table.add_row(tr("dash.visits", lang), "", f"{int(stats.get('visits') or 0):,}")
-    table.add_row(
-        tr("dash.rectifications", lang), "", f"{int(stats.get('rectification_notices') or 0):,}"
-    )
-    table.add_row("", "", "", "")
-    table.add_row(
-        Text(tr("dash.by_step", lang), "bold"),
-        "",
-        Text(tr("dash.col_platform", lang), "bold"),
-        Text(tr("dash.col_field", lang), "dim"),
+    rows.append((tr("dash.orders", lang), None, f"{int(stats.get('orders') or 0):,}", ""))
+    yuan_text = tr("dash.yuan", lang, yuan=yuan(int(stats.get("order_amount_fen") or 0)))
+    rows.append((tr("dash.amount", lang), None, yuan_text, ""))
+    rows.append((tr("dash.visits", lang), None, f"{int(stats.get('visits') or 0):,}", ""))
+    notices = f"{int(stats.get('rectification_notices') or 0):,}"
+    rows.append((tr("dash.rectifications", lang), None, notices, ""))
+    rows.append(("", None, "", ""))
+    rows.append(
+        (
+            Text(tr("dash.by_step", lang), "bold"),
+            None,
+            platform_head,
+            Text(tr("dash.col_field", lang), "dim"),
+        )
     )
     by_step = stats.get("by_step") or {}
     field_steps = field.get("by_step") or {}
@@ -99,13 +108,31 @@ def stats_table(stats: dict[str, Any], lang: str) -> Table:
         marked = int(field_steps.get(step.key) or 0)
         if step.key in PLATFORM_STEPS:
             done = int(by_step.get(step.key) or 0)
-            table.add_row(
-                step.name(lang), bar(done, total, BAR), f"{done:,}", _field_cell(done, marked)
+            rows.append(
+                (step.name(lang), gauge(done, total), f"{done:,}", _field_cell(done, marked))
             )
         else:  # the platform does not know this step: the field's marks alone
-            table.add_row(
-                step.name(lang), bar(marked, total, BAR, "grey50"), "—", _field_cell("", marked)
+            rows.append(
+                (step.name(lang), gauge(marked, total, "grey50"), "—", _field_cell("", marked))
             )
+    return _figures_grid(rows, width)
+
+
+def _figures_grid(rows: list[Row], width: int) -> Table:
+    """The rows in four columns; the bars as wide as the figures leave room for (6..BAR)."""
+    texts = [
+        [cell if isinstance(cell, Text) else Text(cell) for cell in (r[0], r[2], r[3])]
+        for r in rows
+    ]
+    used = sum(max(cell_len(row[i].plain) for row in texts) for i in range(3)) + 3  # + gaps
+    cells = max(6, min(BAR, width - used)) if width else BAR
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    for label, gauge, platform, field in rows:
+        table.add_row(label, gauge(cells) if gauge else "", platform, field)
     return table
 
 
@@ -181,6 +208,7 @@ class DashboardScreen(FieldkitScreen):
         super().__init__()
         self.level = "county"
         self.source = ""  # where the figures on screen come from: "cache" or "office"
+        self.stats: dict[str, Any] = {}  # the figures on screen
 
     def compose(self) -> ComposeResult:
         """Two panels: the figures, then the divisions."""
@@ -258,13 +286,24 @@ class DashboardScreen(FieldkitScreen):
         self.query_one("#source", Static).update(
             source_text(message.source, message.stats, lang, message.detail)
         )
-        self.query_one("#stats", Static).update(stats_table(message.stats, lang))
+        self.stats = message.stats
+        self._draw_stats()
         level = self.t(f"dash.level_{self.level}")
         self.query_one("#divisions-title", Static).update(self.t("dash.by_division", level=level))
         self.query_one("#divisions", Static).update(divisions_table(message.divisions, lang))
         self.query_one(RoundsPanel).reload()
         if self.fk.store is not None:
             self.query_one(DiscrepancyList).show_for(self.fk.store, lang)
+
+    def _draw_stats(self) -> None:
+        panel = self.query_one("#stats", Static)
+        width = panel.size.width or self.size.width - 4
+        panel.update(stats_table(self.stats, self.fk.language, width))
+
+    def on_resize(self) -> None:
+        """Bars as wide as the new width holds beside the figures."""
+        if self.stats:
+            self._draw_stats()
 
     def action_switch_level(self) -> None:
         """Counties or cities."""

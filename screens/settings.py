@@ -48,8 +48,8 @@ class SettingsScreen(FieldkitScreen):
     def _profile_table(self) -> Table:
         settings, lang = self.fk.settings, self.fk.language
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold")
-        table.add_column()
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")  # a long cache path folds onto the next line, whole
         tech = settings.technician
         who = (
             f"{tech.name} ({tr('role.' + tech.role, lang)}, {tech.zone})"

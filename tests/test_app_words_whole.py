@@ -205,3 +205,56 @@ async def test_the_lists_next_step_is_never_cut(
         assert len(rows) > 10
         for line in rows:
             assert "…" not in line.split("/11", 1)[1], line  # a short name, not 'Course revi…'
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_dashboards_figures_are_whole_beside_narrower_bars(lang: str) -> None:
+    import io
+
+    from rich.console import Console
+
+    from fieldkit import domain
+    from screens.dashboard import stats_table
+
+    stats = {
+        "institutions": 60,
+        "bank_verified_rate": 0.8333,
+        "full_process": 30,
+        "orders": 55,
+        "order_amount_fen": 5_173_500,
+        "by_step": {s.key: 58 for s in domain.STEPS},
+        "field": {"bank_verified": 50, "full_process": 30, "by_step": {}},
+    }
+    for width in (74, 116):  # the dashboard's panel at 80 and at 120 columns
+        console = Console(width=width, file=io.StringIO(), record=True)
+        console.print(stats_table(stats, lang, width))
+        shown = console.export_text()
+        assert "…" not in shown, shown
+        assert shown.count("83.33%") == 2 and "51,735.00" in shown and "30 (50.0%)" in shown
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_settings_show_a_long_cache_path_whole(
+    store: Store, lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDKIT_HOME", str(tmp_path / ("a-rather-long-folder-name-" * 3)))
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        path = str(app.settings.cache_path)
+        assert len(path) > 70
+        assert _flat([path]) in _flat(_lines(app))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_help_screen_keeps_its_hint_when_the_keys_scroll(store: Store, lang: str) -> None:
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(InstitutionScreen(_inst_id()))
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert _flat([tr("help.footer", lang)]) in _flat(_lines(app))
