@@ -3,9 +3,9 @@
 A province's first pull is 100,000 changes, the office's order interleaving each institution
 with its eleven steps, the platform's readings after them; one statement per change cost more
 than the download. So a page is written in stretches: a stretch of the page holding only
-institutions, readings and steps is written kind by kind, each kind in page order with one
-executemany of prepared tuples, institutions first (a reading is kept only for a cached
-institution, and a step needs nothing else). Any other kind ends the stretch and is applied
+institutions, readings and steps is written kind by kind, each kind in page order from
+prepared tuples (many rows a statement: statements.insert_rows), institutions first (a reading
+is kept only for a cached institution, and a step needs nothing else). Any other kind ends the stretch and is applied
 alone, in its place, by the caller's `apply_one`, so changes that depend on each other (an
 institution unassigned, then back) keep their order. The institutions whose progress a page may
 move are refreshed once, after it: those of its institutions and steps (no progress column
@@ -179,7 +179,7 @@ def _step_rows(
 
 
 def _store_steps(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], dirty: set[str]) -> None:
-    conn.executemany(STEP_UPSERT, rows)
+    sql.insert_rows(conn, STEP_UPSERT, rows)
 
 
 # --- institutions --------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def _store_institutions(
     if len(rows) >= KEYS_IN_ONE_PASS:
         search_keys_in_one_pass(conn, [str(r[0]) for r in rows], INST_PULL, rows)
     else:
-        conn.executemany(INST_PULL, rows)
+        sql.insert_rows(conn, INST_PULL, rows)
     if conn.execute("SELECT EXISTS (SELECT 1 FROM pending_removals)").fetchone()[0]:
         conn.executemany(
             "DELETE FROM pending_removals WHERE institution_id = ?", [(r[0],) for r in rows]
@@ -269,7 +269,7 @@ def search_keys_in_one_pass(
     search index is then rebuilt once, as after a bulk load (setting the meta key resets its
     change log: migration 0012)."""
     sql.put_meta(conn, progress.BULK_KEY, "1")
-    conn.executemany(statement, rows)
+    sql.insert_rows(conn, statement, rows)
     conn.execute(sql.SEARCH_KEYS_UPSERT, (json.dumps(ids),))
     sql.put_meta(conn, progress.BULK_KEY, None)
 

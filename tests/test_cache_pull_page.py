@@ -175,3 +175,60 @@ def test_a_pulled_page_is_committed_without_waiting_for_the_disk_and_nothing_els
     store.close()
     assert seen == [1, 1]  # NORMAL inside both pages
     assert after == 2  # FULL again for the edit and everything after
+
+
+def busy_page() -> list[dict[str, Any]]:
+    """300 institutions, each with its steps, then every step of the first 60 set again: more
+    rows of each kind than one statement takes, a key set twice across statements."""
+    insts = [
+        {**institution(3), "id": f"JG43070{n:05d}", "name": f"第{n}号培训"} for n in range(300)
+    ]
+    changes: list[dict[str, Any]] = []
+    statuses = (domain.DONE, domain.TODO, domain.BLOCKED)
+    for n, inst in enumerate(insts):
+        changes.append(change(len(changes) + 1, "institution", inst, inst["id"]))
+        for k, key in enumerate(domain.STEP_KEYS[:4]):
+            changes.append(step(len(changes) + 1, inst["id"], key, statuses[(n + k) % 3], "原因"))
+    for n, inst in enumerate(insts[:60]):
+        for key in domain.STEP_KEYS[:4]:
+            changes.append(step(len(changes) + 1, inst["id"], key, statuses[(n + 1) % 3], "再次"))
+    return changes
+
+
+def test_a_busy_page_is_written_in_a_few_statements_as_one_change_at_a_time_leaves(
+    tmp_path: Path,
+) -> None:
+    """Many rows go in each statement (statements.insert_rows): 1,500 step rows in a dozen
+    statements, not 1,500, and the cache holds what applying them one by one leaves (the later
+    of a step set twice)."""
+    whole, single = prepared(tmp_path / "whole.sqlite"), prepared(tmp_path / "single.sqlite")
+    statements: list[str] = []
+    whole._conn.set_trace_callback(statements.append)
+    whole.apply_changes(busy_page(), len(busy_page()))
+    whole._conn.set_trace_callback(None)
+    for each in busy_page():
+        single.apply_changes([each], each["seq"])
+    whole.close(), single.close()
+    assert contents(tmp_path / "whole.sqlite") == contents(tmp_path / "single.sqlite")
+    # (steps have no trigger: SQLite traces each of their statements once)
+    assert sum(s.startswith("INSERT INTO steps") for s in statements) <= 15
+    with sqlite3.connect(tmp_path / "whole.sqlite") as conn:
+        again = conn.execute(
+            "SELECT status, reason FROM steps WHERE institution_id = 'JG4307000000' AND step = ?",
+            (domain.STEP_KEYS[0],),
+        ).fetchone()
+    assert again == (domain.TODO, "再次")
+
+
+def test_a_text_field_holding_a_list_deep_in_a_busy_page_keeps_nothing_of_it(
+    tmp_path: Path,
+) -> None:
+    store = open_loaded(tmp_path / "cache.sqlite")
+    before = contents(tmp_path / "cache.sqlite")
+    changes = busy_page()
+    changes[901]["data"] = {**changes[901]["data"], "note": ["不是", "文本"]}
+    with pytest.raises(MalformedChange) as raised:
+        store.apply_changes(changes, len(changes))
+    assert "ProgrammingError" in str(raised.value)
+    store.close()
+    assert contents(tmp_path / "cache.sqlite") == before
