@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Input, Label
+from textual.widgets import Input
 
 from fieldkit import domain
 
@@ -20,6 +20,7 @@ from .base import FieldkitScreen
 from .i18n import MESSAGES, step_name, tr
 from .list_search import ListSearch
 from .widgets.choice_bar import ChoiceBar
+from .widgets.count_label import CountLabel
 from .widgets.fit_row import FitRow
 from .widgets.footer import TranslatedFooter
 from .widgets.progress import progress_parts
@@ -177,7 +178,7 @@ class AssignmentsScreen(FieldkitScreen):
                 id="search",
                 compact=True,
             )
-            yield Label("", id="count")
+            yield CountLabel(id="count")
         with FitRow(id="controls"):  # the sort under the filters when both do not fit
             yield ChoiceBar(
                 self.t("list.filter_title"),
@@ -313,9 +314,8 @@ class AssignmentsScreen(FieldkitScreen):
             if message.total
             else self.t("list.empty")
         )
-        count = self.query_one("#count", Label)
-        if str(count.content) != label:
-            count.update(label, layout=False)  # fixed width: no relayout per keystroke
+        # fixed width: no relayout per keystroke (and no repaint when the count stays)
+        self.query_one("#count", CountLabel).update(label, layout=False)
         if self.open_single and not message.offset:
             self.open_single = False
             self._to_list()

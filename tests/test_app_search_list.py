@@ -67,3 +67,51 @@ async def test_each_keystroke_draws_the_rows_the_cache_lists(store: Store, lang:
             count = store.count_assignments(typed, today=fixed_clock().date())
             label = str(screen.query_one("#count", Label).content)
             assert (str(count) in label) if count > 1 else True, (typed, label)
+
+
+async def test_the_count_is_drawn_right_aligned_from_its_text_and_kept_while_it_stays() -> None:
+    from textual.app import App, ComposeResult
+
+    from screens.widgets.count_label import CountLabel
+
+    class One(App[None]):
+        CSS = "CountLabel { width: 19; padding-left: 1; text-align: right; }"
+
+        def compose(self) -> ComposeResult:
+            yield CountLabel(id="count")
+
+    app = One()
+    async with app.run_test(size=(40, 3)) as pilot:
+        label = app.query_one(CountLabel)
+        label.update("共 7,750 家")
+        await pilot.pause()
+        line = label.render_line(0)
+        assert "".join(s.text for s in line) == " " * 7 + "共 7,750 家"  # 18 cells inside
+        assert str(label.content) == "共 7,750 家"
+        label.update("共 7,750 家")  # the same count at the next key: its drawn line kept
+        assert label.render_line(0) is line
+        label.update("[b]1 家[/b]")  # (text, not markup)
+        await pilot.pause()
+        assert "".join(s.text for s in label.render_line(0)) == " " * 7 + "[b]1 家[/b]"
+
+
+async def test_a_count_longer_than_its_box_shows_its_first_words_as_a_label_did() -> None:
+    from textual.app import App, ComposeResult
+
+    from screens.widgets.count_label import CountLabel
+
+    class One(App[None]):
+        CSS = "CountLabel { width: 19; padding-left: 1; text-align: right; }"
+
+        def compose(self) -> ComposeResult:
+            yield CountLabel(id="count")
+
+    app = One()
+    async with app.run_test(size=(40, 3)) as pilot:
+        label = app.query_one(CountLabel)
+        label.update("No institution matches")  # (the English empty list: 22 cells in 18)
+        await pilot.pause()
+        assert "".join(s.text for s in label.render_line(0)) == " " * 4 + "No institution"
+        label.update("Nothinginthislistatall")
+        await pilot.pause()
+        assert "".join(s.text for s in label.render_line(0)) == "Nothinginthislista"
