@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from cache.store import AssignmentRow
 
 PAGE = 60
+KEPT_CELLS = 2000  # rows' cells kept by the search thread (forgotten all at once past it)
 FILTERS = (
     "all",
     "not_started",
@@ -163,6 +164,12 @@ class AssignmentsScreen(FieldkitScreen):
         self.pages_shown = 0  # pages put in the table so far (benchmarks and tests watch it)
         self.open_single = False  # Enter was pressed in the search box before its answer came
         self.frame = FrameHold(self)  # a keystroke's echo and its list painted in one frame
+        # (the search thread's) cells by row, for the columns, language and day they were made
+        # for: a row that stays in the list as the search narrows is not made again
+        self._cells: tuple[tuple[list[Column], str, date], dict[AssignmentRow, list[Cell]]] = (
+            (self.columns, "", date.min),
+            {},
+        )
         self.search = ListSearch(
             lambda offset: self.query_page(offset), self.post_message, self._search_failed
         )
@@ -270,7 +277,16 @@ class AssignmentsScreen(FieldkitScreen):
         rows = store.assignments(text, filter_, sort, PAGE, offset, today)
         total = store.count_assignments(text, filter_, today) if offset == 0 else self.total
         columns, lang = self.columns, self.fk.language
-        cells = [row_cells(r, columns, lang, today) for r in rows]
+        made_for, kept = self._cells
+        if made_for != (columns, lang, today) or len(kept) > KEPT_CELLS:
+            kept = {}
+            self._cells = ((columns, lang, today), kept)
+        cells = []
+        for row in rows:
+            made = kept.get(row)
+            if made is None:
+                kept[row] = made = row_cells(row, columns, lang, today)
+            cells.append(made)
         return self.PageLoaded(rows, total, offset, query, (columns, cells))
 
     @property
