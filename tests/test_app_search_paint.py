@@ -177,3 +177,45 @@ async def test_a_row_that_moves_keeps_its_drawn_line_until_its_cells_change() ->
         await pilot.pause()
         assert table._row_strip(2) is not e
         assert "2/11" in text(table.render_line(3))
+
+
+async def test_the_scrollbar_is_drawn_again_only_when_its_thumb_can_change() -> None:
+    from textual.app import App, ComposeResult
+    from textual.strip import Strip
+
+    from screens.widgets.virtual_table import ColumnSpec
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable(id="t")
+
+    def thumb(strips: list[Strip]) -> bool:
+        """Whether the drawn scrollbar shows a thumb (reversed cells or a partial bar)."""
+        return any(s.style and (s.style.reverse or s.text.strip()) for st in strips for s in st)
+
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:  # 11 rows under the header
+        table = app.query_one(VirtualTable)
+        table.set_columns([ColumnSpec("name", 10, fill=True)])
+        bar = table.vertical_scrollbar
+        drawn = 0
+        render = bar.render
+
+        def spy() -> object:  # (the bar's picture made anew, ~1 ms: not its kept lines)
+            nonlocal drawn
+            drawn += 1
+            return render()
+
+        bar.render = spy  # type: ignore[method-assign]
+        for rows, shown in [(30, True), (6, False), (3, False), (8, False), (30, True)]:
+            keys = [f"k{n}" for n in range(rows)]
+            before = drawn
+            table.set_rows(keys, [[[(k, "")]] for k in keys], keep_cursor=False)
+            await pilot.pause()
+            await pilot.pause()
+            if rows in (3, 8):  # all rows fitted before and after: the bar is left as it was
+                assert drawn == before, rows
+            else:
+                assert drawn > before, rows
+            lines = bar.render_lines(bar.size.region)
+            assert thumb(lines) is shown, rows

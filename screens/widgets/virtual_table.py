@@ -197,9 +197,16 @@ class VirtualTable(ScrollView, can_focus=True):
     def _resize_virtual(self, size: Size) -> None:
         """A new virtual size, told to the scrollbars as a layout would (Textual's own update:
         the scrollbar shown or hidden, its thumb, the scroll position kept in range)."""
-        if size != self.virtual_size:
-            self.virtual_size = size
-            self._scroll_update(size)
+        old = self.virtual_size
+        if size == old:
+            return
+        self.virtual_size = size
+        height = self.container_size.height
+        if size.width == old.width and old.height and max(size.height, old.height) <= height:
+            # all rows fit before and after: the scrollbar shows no thumb either way, and
+            # drawing it again costs ~1 ms (a Rich renderable through Textual's pipeline)
+            return
+        self._scroll_update(size)
 
     # drawing -----------------------------------------------------------------------------------
     def notify_style_update(self) -> None:
