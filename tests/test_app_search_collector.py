@@ -62,6 +62,34 @@ async def test_no_collection_while_a_keystroke_is_answered_and_on_again_once_pai
         assert len(seen) == 4 and not any(seen)
 
 
+async def test_the_collector_waits_for_the_keystrokes_frame_to_be_written(store: Store) -> None:
+    """Right after the frame is painted Textual's output thread writes it: a collection then
+    (0.2-2 ms holding the interpreter) would hold that write back, so the collector comes back
+    a little later, before the next key."""
+    from screens.widgets.search_box import COLLECT_AFTER
+
+    app = app_for(store, "zh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash")
+        await settle(pilot)
+        after_frame: list[bool] = []
+        display = app._display
+
+        def _display(target: Any, renderable: Any) -> None:
+            display(target, renderable)
+            # (runs with the screen's after-refresh callbacks, the hold's own among them)
+            screen.call_after_refresh(lambda: after_frame.append(gc.isenabled()))
+
+        app._display = _display  # type: ignore[method-assign]
+        await pilot.press("w")
+        await wait_until(pilot, lambda: bool(after_frame))
+        assert after_frame[0] is False
+        await pilot.pause(COLLECT_AFTER + 0.05)
+        assert gc.isenabled()
+
+
 async def test_a_collector_turned_off_elsewhere_stays_off(store: Store) -> None:
     """A sync's pull turns the collector off for its length: a keystroke meanwhile leaves that
     to the pull."""

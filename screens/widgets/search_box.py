@@ -10,8 +10,8 @@ together. A slow answer never hides the typing: the hold gives up after `HOLD_LI
 
 Python's cycle collector waits while a keystroke is answered: a frame makes thousands of short-
 lived objects, so a few collections (each 0.3-4 ms on a busy two-core machine, and now and then
-a whole-heap one) would land inside the key. It runs again once the frame is painted, in the
-pause before the next key.
+a whole-heap one) would land inside the key. It runs again shortly after the frame is painted
+and written, in the pause before the next key.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ from textual.widgets import Input
 
 HOLD_LIMIT = 0.05  # seconds a keystroke's echo may wait for its list (then it is painted alone)
 COLLECT_AGAIN = 0.5  # seconds after a release the collector runs again, painted or not
+# seconds after its frame is painted the collector runs again: Textual's output thread writes the
+# frame meanwhile (a collection right after the frame, 0.2-2 ms holding the interpreter, held
+# that write back)
+COLLECT_AFTER = 0.02
 
 
 class SearchBox(Input):
@@ -90,8 +94,12 @@ class FrameHold:
             if self._collector_paused:
                 # after the screen's next refresh; a screen left before it refreshes never
                 # calls back, so a timer turns the collector on in any case
-                screen.call_after_refresh(self._collect_again)
+                screen.call_after_refresh(self._collect_soon)
                 asyncio.get_running_loop().call_later(COLLECT_AGAIN, self._collect_again)
+
+    def _collect_soon(self) -> None:
+        """(The frame is painted) The collector on again once the frame is written too."""
+        asyncio.get_running_loop().call_later(COLLECT_AFTER, self._collect_again)
 
     def _collect_again(self) -> None:
         """The collector on again, unless another keystroke holds it meanwhile."""
