@@ -114,7 +114,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "list.count": ("共 {total} 家", "{total} institutions"),
     "list.filter_title": ("筛选", "Filter"),
     "list.sort_title": ("排序", "Sort"),
-    "list.empty": ("没有符合条件的机构", "No institution matches"),
+    "list.empty": ("没有符合条件的机构", "No matches"),
     "col.name": ("机构名称", "Institution"),
     "col.county": ("区县", "County"),
     "col.progress": ("进度", "Progress"),

@@ -258,3 +258,15 @@ async def test_the_help_screen_keeps_its_hint_when_the_keys_scroll(store: Store,
         await pilot.press("f1")
         await settle(pilot)
         assert _flat([tr("help.footer", lang)]) in _flat(_lines(app))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_search_that_matches_nothing_says_so_whole_at_80x24(
+    store: Store, lang: str
+) -> None:
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"zzqqxx")
+        await wait_until(pilot, lambda: tr("list.empty", lang) in "".join(_lines(app)))
+        assert tr("list.empty", lang) in "".join(_lines(app)[:3])
