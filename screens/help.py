@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
@@ -73,11 +73,11 @@ class HelpScreen(ModalScreen[None]):
         self.title_text, self.entries, self.lang = title, entries, lang
 
     def compose(self) -> ComposeResult:
-        """Title, the keys, and how to reach everything else."""
-        with Vertical(classes="help"):
+        """Title, the keys, and how to reach everything else, in one box that scrolls (arrows,
+        PgUp/PgDn, Home/End, the wheel) when it is taller than the terminal."""
+        with VerticalScroll(classes="help", id="help-keys"):
             yield Label(tr("help.title", self.lang, screen=self.title_text), classes="title")
-            with VerticalScroll(id="help-keys"):
-                yield Static(keys_table(self.entries, self.lang), id="keys")
+            yield Static(keys_table(self.entries, self.lang), id="keys")
             yield Static(Text(tr("help.footer", self.lang), "dim"), id="help-footer")
 
     def action_close(self) -> None:

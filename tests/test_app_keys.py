@@ -3,24 +3,36 @@ Enter and Esc, tab keys on the tabs, the theme kept across a restart, institutio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input, Label, Static, TabbedContent
 
 from cache.store import Store
 from fieldkit import config
+from screens.app import make_app
 from screens.assignments import AssignmentsScreen
 from screens.dashboard import DashboardScreen
 from screens.help import HelpScreen
+from screens.i18n import tr
 from screens.institution import InstitutionScreen
 from screens.settings import SettingsScreen
 from screens.sync_screen import SyncScreen
 from screens.visit import VisitScreen
 from screens.widgets.footer import TranslatedFooter
 from screens.widgets.virtual_table import VirtualTable
-from tests.test_app_fixtures import app_for, county_rows, county_store, settle, widget_text
+from tests.painted import PaintedScreen
+from tests.test_app_fixtures import (
+    app_for,
+    county_rows,
+    county_store,
+    settle,
+    technician_settings,
+    widget_text,
+)
 
 
 @pytest.fixture
@@ -239,3 +251,68 @@ async def test_the_palette_opens_an_institution_by_name_or_initials(store: Store
         await settle(pilot)
         assert isinstance(app.screen, InstitutionScreen)
         assert app.screen.inst_id == target["id"]
+
+
+class _DemoNetwork:
+    """The demo's switch, so the help also lists f9 (the longest help there is)."""
+
+    online = True
+
+    def set_online(self, online: bool) -> None:
+        self.online = online
+
+
+async def _open(pilot: Any, where: str, inst: dict[str, Any]) -> None:
+    """Go to one of the screens that have a help."""
+    app = pilot.app
+    if where == "institution":
+        app.push_screen(InstitutionScreen(inst["id"]))
+    elif where == "visit":
+        app.push_screen(VisitScreen(inst["id"], inst["name"], inst))
+    elif where != "list":
+        await pilot.press(where)
+    await settle(pilot)
+
+
+BORDER = re.compile(r"^[\s█▀▄]+|[\s█▀▄▁▂▃▅▆▇]+$")  # the box's edges and its scrollbar
+
+
+def _box_lines(app: Any) -> list[str]:
+    """The help box's lines as painted, without its border."""
+    return [BORDER.sub("", line) for line in PaintedScreen.repainted(app)]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize(
+    "where", ["list", "institution", "visit", "f3", "f6", "f7", "f2", "f4"]
+)  # the list, an institution, a visit, dashboard, due list, ledger, sync, settings
+async def test_every_line_of_every_help_can_be_read_at_80x24(
+    store: Store, lang: str, where: str
+) -> None:
+    inst = county_rows()[0][0]
+    app = make_app(technician_settings(lang), store, None, demo_network=_DemoNetwork())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await _open(pilot, where, inst)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        entries = app.screen.entries
+        title = tr("help.title", lang, screen=app.screen.title_text)
+        seen = _box_lines(app)
+        assert any(title in line for line in seen)
+        for key in ["pagedown"] * 6 + ["end"]:  # as far as the keys go
+            await pilot.press(key)
+            await settle(pilot)
+            seen += _box_lines(app)
+        for entry in entries:
+            assert any(
+                line.startswith(" / ".join(entry.keys)) and entry.what in line for line in seen
+            ), entry
+        last = _box_lines(app)
+        closing = "关闭本帮助。" if lang == "zh" else "closes this help."
+        assert any(closing in line for line in last), "\n".join(last)  # End shows the closing line
+        assert any(" / ".join(entries[-1].keys) in line for line in seen)
+        await pilot.press("home")
+        await settle(pilot)
+        assert any(title in line for line in _box_lines(app))
