@@ -23,6 +23,7 @@ from .i18n import MESSAGES, tr
 from .palette import InstitutionCommands
 from .start import run_from_cli as run_from_cli  # the `fieldkit` command's entry, re-exported
 from .start import services_for as services_for
+from .wide_chars import keep_wide_characters_whole
 from .widgets.footer import binding_label
 from .widgets.status_bar import StatusChanged, StatusView
 
@@ -80,6 +81,7 @@ class FieldkitApp(App[None]):
         demo_network: DemoNetwork | None = None,
     ) -> None:
         super().__init__()
+        keep_wide_characters_whole()  # a toast over the list's edges keeps every 字
         # Start-up allocates many long-lived objects (modules, styles, widgets): collecting
         # them over and over costs more than the first frame itself. Everything alive now is
         # kept out of collections, and the collector waits until the first screen is drawn.

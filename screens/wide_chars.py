@@ -1,0 +1,68 @@
+"""Chinese characters kept whole where a toast (or any overlay) lies over other widgets' edges.
+
+Textual 8 paints a line in pieces cut at every column where any visible widget starts or ends,
+the widgets below an overlay included, and a double-width character that a cut falls through is
+replaced by two spaces. A toast over the list loses the character at the list's scrollbar edge
+("常德童画音乐" shows as "常德童" / "音乐"); a bare app with nothing below its toast does not show
+it. Upstream: https://github.com/Textualize/textual/issues/6357 (open in 8.2.8, the newest).
+
+The only change made here: a widget's line is cut only where another widget's piece begins or
+ends, not at every edge of the widgets it covers; the pieces it wins in a row are painted as one
+(the others of the row left empty, so nothing below claims them). Everything else is Textual's.
+Remove this module once Textual keeps wide characters whole itself (its test says when).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from textual._compositor import Compositor
+from textual.geometry import Region
+from textual.strip import Strip
+
+_ORIGINAL = Compositor._render_chops
+_EMPTY = Strip([])
+
+
+def _render_chops(
+    self: Compositor, crop: Region, is_rendered_line: Callable[[int], bool]
+) -> Sequence[Mapping[int, Strip]]:
+    """Each line's pieces by starting column, front widget first (as Textual's own), except that
+    the pieces one widget wins side by side are one piece, so no character of it is cut."""
+    cuts = self.cuts
+    chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+    for region, clip, strips in self._get_renders(crop):
+        render_region = region.intersection(clip)
+        render_x = render_region.x
+        first_cut, last_cut = render_region.column_span
+        for y, strip in zip(render_region.line_range, strips, strict=False):
+            if not is_rendered_line(y):
+                continue
+            line = chops[y]
+            final_cuts = [cut for cut in cuts[y] if last_cut >= cut >= first_cut]
+            starts = final_cuts[:-1]
+            if not starts:
+                continue
+            free = [line.get(cut) is None for cut in starts]
+            # cut only where what is painted changes hands: from this widget to one above it
+            runs = [0] + [i for i in range(1, len(starts)) if free[i] != free[i - 1]]
+            ends = [starts[i] for i in runs[1:]] + [final_cuts[-1]]
+            pieces = strip.divide([end - render_x for end in ends])
+            for run, (first, piece) in enumerate(zip(runs, pieces, strict=False)):
+                if not free[first]:
+                    continue
+                line[starts[first]] = piece
+                last = runs[run + 1] if run + 1 < len(runs) else len(starts)
+                for i in range(first + 1, last):
+                    line[starts[i]] = _EMPTY  # painted by the piece that begins the run
+    return chops  # type: ignore[return-value]  # every piece is filled by the screen's own
+
+
+def keep_wide_characters_whole() -> None:
+    """Use the line cutting above in every screen (idempotent)."""
+    Compositor._render_chops = _render_chops  # type: ignore[method-assign]
+
+
+def textual_cuts_wide_characters() -> None:
+    """Textual's own line cutting again (for the test that tells when this module can go)."""
+    Compositor._render_chops = _ORIGINAL  # type: ignore[method-assign]
