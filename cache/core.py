@@ -177,6 +177,12 @@ class StoreCore:
             )
             return str(conn.execute("SELECT value FROM meta WHERE key = 'client_id'").fetchone()[0])
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (another process: the CLI in another
+        terminal) commits to the file; this store's own commits leave it as it is."""
+        with self._read() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
     # ---- meta ----------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .photo_watch import PhotoWatch
 
 SyncFactory = Callable[[Callable[["SyncStatus"], None]], "BackgroundSync"]
+CACHE_WATCH_SECONDS = 2.0  # how often the cache is asked whether another process changed it
 
 
 class DemoNetwork(Protocol):
@@ -97,6 +98,7 @@ class FieldkitApp(App[None]):
         self._notice = notice
         self.demo_network = demo_network
         self._sync_statuses = 0  # how many sync statuses arrived (counts older than one are stale)
+        self._cache_version: int | None = None  # the cache's data_version when counts were read
         self._theme_follows = False  # the theme set below is the saved one, not a choice
         if settings.theme and settings.theme in self.available_themes:
             self.theme = settings.theme
@@ -155,6 +157,7 @@ class FieldkitApp(App[None]):
 
         gc.enable()
         self.refresh_counts()
+        self.set_interval(CACHE_WATCH_SECONDS, self.watch_cache, name="watch-cache")
         self.tell_drafts()
         self.photo_watch = PhotoWatch(self)  # the watched folder, in the background
         self.photo_watch.start()
@@ -226,8 +229,19 @@ class FieldkitApp(App[None]):
         if self.store is None:
             return
         seen = self._sync_statuses
+        self._cache_version = self.store.data_version()  # counts read from this version on
         counts = self.store.counts()
         self.call_from_thread(self._show_counts, seen, counts["unsent"], counts["rejected"])
+
+    @work(thread=True, exclusive=True, group="watch-cache", exit_on_error=False)
+    def watch_cache(self) -> None:
+        """Every few seconds: when another process wrote the cache (`fieldkit visit` in another
+        terminal), read the counts again, so the status bar does not wait for the next sync.
+        (PRAGMA data_version: a few microseconds; in a thread, as the sync may hold the file.)"""
+        if self.store is None:
+            return
+        if self.store.data_version() != self._cache_version:
+            self.call_from_thread(self.refresh_counts)
 
     def _show_counts(self, seen: int, unsent: int, rejected: int) -> None:
         if seen == self._sync_statuses:

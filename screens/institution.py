@@ -94,6 +94,7 @@ class InstitutionScreen(FieldkitScreen):
         self._draft_offered = False
         self.visits: list[dict[str, Any]] = []
         self._check_op: str | None = None  # the code check shown as waiting to be sent
+        self._unsent_visit: str | None = None  # the visit the feedback line says waits to be sent
 
     def compose(self) -> ComposeResult:
         """Title, feedback line and tabs."""
@@ -191,6 +192,7 @@ class InstitutionScreen(FieldkitScreen):
             self.query_one(PlatformPanel).show_for(
                 self.fk.store, self.inst_id, message.states, lang
             )
+        self._say_if_visit_sent(message.visits)
         self.drafts = message.drafts
         if self.drafts and not self._draft_offered and self.is_current:
             self._draft_offered = True
@@ -388,15 +390,24 @@ class InstitutionScreen(FieldkitScreen):
         if self.inst is not None:
             draft = self.drafts[0] if self.drafts else None  # go on with it, never a second one
             self.drafts = self.drafts[1:]
-            self.app.push_screen(
-                VisitScreen(self.inst_id, self.inst["name"], self.inst, draft=draft),
-                self._visit_ended,
-            )
+            visit = VisitScreen(self.inst_id, self.inst["name"], self.inst, draft=draft)
+            self.app.push_screen(visit, lambda saved: self._visit_ended(visit.visit_id, saved))
 
-    def _visit_ended(self, saved: bool | None) -> None:
+    def _visit_ended(self, visit_id: str, saved: bool | None) -> None:
         """Say the visit was saved, in place of what the line said before it."""
         feedback = Text(self.t("visit.saved"), "green") if saved else ""
         self.query_one("#feedback", WrappedText).update(feedback)
+        self._unsent_visit = visit_id if saved else None
+
+    def _say_if_visit_sent(self, visits: list[dict[str, Any]]) -> None:
+        """The visit shown as waiting went to the office: say so instead of 'not yet sent'."""
+        sent = [v for v in visits if v["visit_id"] == self._unsent_visit]
+        if not sent or sent[0].get("sync_state", "synced") != "synced":
+            return
+        self._unsent_visit = None
+        feedback = self.query_one("#feedback", WrappedText)
+        if feedback.plain == self.t("visit.saved"):
+            feedback.update(Text(self.t("visit.sent_now"), "green"))
 
     def on_screen_resume(self) -> None:
         """Back from a visit or a dialog: read again."""
