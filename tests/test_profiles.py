@@ -133,3 +133,23 @@ def test_the_last_opened_note_is_written_only_when_the_profile_changes() -> None
     profiles.remember("demo-technician")
     assert note.read_text("utf-8") == "demo-technician"
     assert profiles.current() == "demo-technician"
+
+
+def test_after_a_login_the_profile_in_use_is_read_once_and_named_in_both_languages(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldkit.cli import client
+
+    profiles.remember("demo-technician")
+    reads: list[str] = []
+    current = profiles.current
+
+    def counted() -> profiles.ProfileName:
+        reads.append("current")
+        return current()
+
+    monkeypatch.setattr(profiles, "current", counted)
+    client._say_how_to_use("default")
+    said = capsys.readouterr().err
+    assert len(reads) == 1  # one read of the note: the sentence names the profile it compared
+    assert "仍使用配置 demo-technician" in said and "still use profile demo-technician" in said

@@ -136,12 +136,13 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def _say_how_to_use(profile: str) -> None:
     """When commands without --profile would act on another profile, say how to reach this one."""
-    if profiles.current() == profile:
+    current = profiles.current()  # read once: the message names the profile it compared
+    if current == profile:
         return
     print(
-        f"未写 --profile 的命令仍使用配置 {profiles.current()}；要使用刚登录的配置，请打开应用："
+        f"未写 --profile 的命令仍使用配置 {current}；要使用刚登录的配置，请打开应用："
         f"fieldkit --profile {profile}（之后的命令随之使用它），或在命令中写 --profile {profile} / "
-        f"Commands without --profile still use profile {profiles.current()}; to use this one, open "
+        f"Commands without --profile still use profile {current}; to use this one, open "
         f"the app with `fieldkit --profile {profile}` (later commands follow it), or add "
         f"--profile {profile} to a command.",
         file=sys.stderr,
