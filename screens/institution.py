@@ -20,6 +20,7 @@ from .dialogs.confirm import ConfirmDialog
 from .dialogs.contact import ContactDialog
 from .dialogs.reason import ReasonDialog
 from .i18n import step_name, tr
+from .notice_print import NoticeWritten
 from .widgets.case_panel import CasePanel
 from .widgets.checklist import Checklist
 from .widgets.code_check import CodeCheckInput
@@ -254,7 +255,17 @@ class InstitutionScreen(FieldkitScreen):
         """Write a visit's rectification notice (asking which, if several) and say where."""
         from .notice_print import choose_and_print
 
-        choose_and_print(self.fk, self.visits)
+        choose_and_print(self.fk, self.visits, self)
+
+    def on_notice_writing(self) -> None:
+        """The notice is being written: the feedback line says so until it is done."""
+        self.query_one("#feedback", WrappedText).update(Text(self.t("notice.writing"), "dim"))
+
+    def on_notice_written(self, message: NoticeWritten) -> None:
+        """Where the notice is (or why not), in place of 'being written'."""
+        feedback = self.query_one("#feedback", WrappedText)
+        if feedback.plain == self.t("notice.writing"):
+            feedback.update(Text(message.text, "green" if message.ok else "bold red"))
 
     def offer_check_photo(self, image: Any, check_id: str) -> None:
         """Ask whether the photo the code was read from is kept as the check's evidence."""

@@ -11,12 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual.message import Message
+from textual.message_pump import MessagePump
+
 from fieldkit import paths
 
 from .i18n import tr
 
 if TYPE_CHECKING:
     from .app import FieldkitApp
+
+
+class NoticeWriting(Message):
+    """A visit's notice is being written (in a thread): say so until it is done."""
+
+
+class NoticeWritten(Message):
+    """A visit's notice was written, or why not: the words that say so."""
+
+    def __init__(self, text: str, ok: bool) -> None:
+        super().__init__()
+        self.text, self.ok = text, ok
 
 
 def short_id(visit_id: str) -> str:
@@ -35,15 +50,18 @@ def notice_path(visit: dict[str, Any]) -> Path:
     return paths.home() / "notices" / name
 
 
-def choose_and_print(app: FieldkitApp, visits: list[dict[str, Any]]) -> None:
-    """Print the notice of the only visit that has one, or ask which when there are several."""
+def choose_and_print(
+    app: FieldkitApp, visits: list[dict[str, Any]], tell: MessagePump | None = None
+) -> None:
+    """Print the notice of the only visit that has one, or ask which when there are several;
+    `tell` (the screen) hears NoticeWriting, then NoticeWritten."""
     lang = app.language
     candidates = with_notice(visits)
     if not candidates:
         app.notify(tr("notice.none", lang), severity="warning", timeout=8)
         return
     if len(candidates) == 1:
-        print_notice(app, candidates[0])
+        print_notice(app, candidates[0], tell)
         return
     from .dialogs.pick import PickDialog
 
@@ -65,20 +83,24 @@ def choose_and_print(app: FieldkitApp, visits: list[dict[str, Any]]) -> None:
 
     def picked(visit_id: str | None) -> None:
         if visit_id in by_id:
-            print_notice(app, by_id[visit_id])
+            print_notice(app, by_id[visit_id], tell)
 
     app.push_screen(PickDialog(tr("notice.pick", lang), options), picked)
 
 
-def print_notice(app: FieldkitApp, visit: dict[str, Any]) -> None:
-    """Write one visit's notice in a thread, then say where it is (or why it is not)."""
-    app.notify(tr("notice.writing", app.language), timeout=3)
+def print_notice(app: FieldkitApp, visit: dict[str, Any], tell: MessagePump | None = None) -> None:
+    """Write one visit's notice in a thread (the screen stays live, saying it is being written),
+    then say where it is (or why it is not)."""
+    if tell is None:
+        app.notify(tr("notice.writing", app.language), timeout=3)
+    else:
+        tell.post_message(NoticeWriting())
     app.run_worker(
-        lambda: _write(app, visit), thread=True, group="notice-print", exit_on_error=False
+        lambda: _write(app, visit, tell), thread=True, group="notice-print", exit_on_error=False
     )
 
 
-def _write(app: FieldkitApp, visit: dict[str, Any]) -> None:
+def _write(app: FieldkitApp, visit: dict[str, Any], tell: MessagePump | None) -> None:
     from fieldkit.cli.payment import KNOWN_ERRORS, export_notice
 
     lang, target = app.language, notice_path(visit)
@@ -88,10 +110,10 @@ def _write(app: FieldkitApp, visit: dict[str, Any]) -> None:
         pages = export_notice(app.store, app.settings, visit, target, app.today())
     except (*KNOWN_ERRORS, OSError) as exc:
         why = exc.zh if lang == "zh" and hasattr(exc, "zh") else getattr(exc, "en", str(exc))
-        app.call_from_thread(
-            app.notify, tr("notice.failed", lang, why=why), severity="error", timeout=10
-        )
-        return
-    app.call_from_thread(
-        app.notify, tr("notice.saved", lang, pages=pages, path=str(target)), timeout=15
-    )
+        text, ok = tr("notice.failed", lang, why=why), False
+        app.call_from_thread(app.notify, text, severity="error", timeout=10)
+    else:
+        text, ok = tr("notice.saved", lang, pages=pages, path=str(target)), True
+        app.call_from_thread(app.notify, text, timeout=15)
+    if tell is not None:
+        tell.post_message(NoticeWritten(text, ok))

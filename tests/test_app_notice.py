@@ -3,6 +3,7 @@ PDF where the app says; the visit's short id is on its line in the visit list.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from fieldkit import domain, paths
 from fieldkit.cli import main
 from screens.dialogs.pick import PickDialog
 from screens.institution import InstitutionScreen
+from screens.widgets.wrapped import WrappedText
+from tests.painted import PaintedScreen
 from tests.test_app_fixtures import app_for, county_store, settle, wait_until
 from tests.test_qr_fixtures import pdf_texts
 
@@ -73,6 +76,37 @@ async def test_n_prints_the_visits_notice_and_says_where(store: Store, lang: str
     assert said.startswith("整改通知书已保存（1 页）" if lang == "zh" else "Rectification notice")
     text = pdf_text(target)
     assert "整改通知书" in text and all(item in text for item in ITEMS)
+
+
+async def test_the_screen_stays_live_and_says_the_notice_is_being_written(store: Store) -> None:
+    inst_id = first_id(store)
+    add_visit(store, inst_id, "a1b2c3d4-0000-4000-8000-000000000001", 20, ITEMS)
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await app.push_screen(InstitutionScreen(inst_id))
+        await settle(pilot)
+        painted = PaintedScreen.watch(app)
+        gaps: list[float] = []  # how long the event loop went without running, while writing
+        loop = asyncio.get_running_loop()
+
+        async def ticks() -> None:
+            last = loop.time()
+            while True:
+                await asyncio.sleep(0.01)
+                gaps.append(loop.time() - last)
+                last = loop.time()
+
+        ticking = asyncio.create_task(ticks())
+        await pilot.press("n")
+        target = paths.home() / "notices" / f"整改通知书-{inst_id}-A1B2C3D4.pdf"
+        await wait_until(pilot, lambda: any(str(target) in n for n in notices(app)))
+        ticking.cancel()
+        feedback = app.screen.query_one("#feedback", WrappedText).plain
+    frames = ["".join(frame) for frame in painted.frames]
+    assert any("正在生成整改通知书…" in frame for frame in frames)  # on its line while it works
+    assert feedback.startswith("整改通知书已保存（1 页）")  # then where it is, in its place
+    assert max(gaps) < 0.25, max(gaps)  # the screen kept answering
 
 
 async def test_with_several_notices_it_asks_which_and_the_palette_reaches_it(
