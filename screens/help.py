@@ -16,6 +16,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 from .i18n import MESSAGES, tr
+from .widgets.wrapped import WrappedText
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(classes="help", id="help-keys"):
             yield Label(tr("help.title", self.lang, screen=self.title_text), classes="title")
             yield Static(keys_table(self.entries, self.lang), id="keys")
-            yield Static(Text(tr("help.footer", self.lang), "dim"), id="help-footer")
+            # wrapped between any two Chinese characters: "Ctrl+P" is not left alone on a line
+            yield WrappedText(Text(tr("help.footer", self.lang), "dim"), id="help-footer")
 
     def action_close(self) -> None:
         """Back to the screen."""

@@ -312,6 +312,7 @@ async def test_every_line_of_every_help_can_be_read_at_80x24(
         last = _box_lines(app)
         closing = "关闭本帮助。" if lang == "zh" else "closes this help."
         assert any(closing in line for line in last), "\n".join(last)  # End shows the closing line
+        assert "Ctrl+P" not in seen  # the key starts its sentence, not a line of its own
         assert any(" / ".join(entries[-1].keys) in line for line in seen)
         await pilot.press("home")
         await settle(pilot)
