@@ -317,3 +317,17 @@ async def test_every_line_of_every_help_can_be_read_at_80x24(
         await pilot.press("home")
         await settle(pilot)
         assert any(title in line for line in _box_lines(app))
+
+
+async def test_a_dropdowns_own_key_is_named_in_chinese_in_the_key_bar(store: Store) -> None:
+    inst = county_rows()[0][0]
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(VisitScreen(inst["id"], inst["name"], inst))
+        await settle(pilot)
+        app.screen.query_one("#outcome").focus()
+        await pilot.press("enter")  # the outcome's menu opens
+        await settle(pilot)
+        said = app.screen.query_one(TranslatedFooter).descriptions
+        assert "收起菜单" in said and "Dismiss menu" not in said

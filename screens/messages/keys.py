@@ -5,6 +5,10 @@ from __future__ import annotations
 # message id -> (中文, English). Placeholders use str.format names.
 MESSAGES: dict[str, tuple[str, str]] = {
     "key.help": ("帮助", "Help"),
+    # Textual's own keys that its widgets show in the key bar (no id: named by description)
+    "key.textual.Dismiss menu": ("收起菜单", "Close the menu"),
+    "key.textual.Exit the command palette": ("退出命令面板", "Leave the command palette"),
+    "key.textual.Open link": ("打开链接", "Open the link"),
     "key.help_q": ("帮助", "Help"),
     "key.close_help": ("关闭", "Close"),
     "key.close_help_f1": ("关闭", "Close"),

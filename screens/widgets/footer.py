@@ -19,9 +19,10 @@ from ..i18n import MESSAGES, tr
 
 
 def binding_label(binding_id: str | None, fallback: str, lang: str) -> str:
-    """The translated description of a binding, or its own description when it has no id."""
-    key = f"key.{binding_id}"
-    return tr(key, lang) if binding_id and key in MESSAGES else fallback
+    """The translated description of a binding: by its id, else (Textual's own widgets' keys,
+    such as a dropdown's Esc) by its description, else the description itself."""
+    key = f"key.{binding_id}" if binding_id else f"key.textual.{fallback}"
+    return tr(key, lang) if key in MESSAGES else fallback
 
 
 class TranslatedFooter(Static):
