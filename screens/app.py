@@ -196,14 +196,17 @@ class FieldkitApp(App[None]):
     def _on_sync_status(self, status: SyncStatus) -> None:
         """BackgroundSync's callback (any thread): hand the status to the event loop."""
         self._sync_statuses += 1
+        # a round's counts come at its end; while it sends, the cache's own counts (read since
+        # its last round, a change another process made included) are the newer ones
+        counted = self.status_view if status.sending else status
         self.post_message(
             StatusChanged(
                 replace(
                     self.status_view,
                     online=status.online,
                     sending=status.sending,
-                    unsent=status.unsent,
-                    rejected=status.rejected,
+                    unsent=counted.unsent,
+                    rejected=counted.rejected,
                     last_success=status.last_success,
                     last_error=status.last_error,
                     files_waiting=status.files_waiting,

@@ -79,3 +79,24 @@ async def test_the_unsent_count_follows_changes_made_by_another_process(tmp_path
             other.set_step(inst, "parent_app", "in_progress", by="T0001")
         await wait_until(pilot, lambda: "未发送 1" in status_text(app))
     store.close()
+
+
+async def test_a_change_made_by_another_process_counts_as_unsent_while_it_is_being_sent(
+    tmp_path: Path,
+) -> None:
+    office = small_office(tmp_path)
+    port = free_port()
+    with LiveServer(office.db, port=port) as server:
+        settings, store = await logged_in(server.url, office.tokens["tech_a"])
+    app = app_for(store, "zh", sync=background_sync(settings, store), settings=settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "离线" in status_text(app))
+        with Store.open(settings.cache_path) as other:  # `fieldkit …` in another terminal
+            other.set_step(office.wuling[0], "parent_app", "in_progress", by="T0001")
+        await wait_until(pilot, lambda: "未发送 1" in status_text(app))
+        shown: list[tuple[bool, int]] = []
+        app.watch(app, "status_view", lambda v: shown.append((v.sending, v.unsent)), init=False)
+        with LiveServer(office.db, port=port):
+            await wait_until(pilot, lambda: "未发送 0" in status_text(app), 400)
+        assert (True, 1) in shown and all(unsent == 1 for sending, unsent in shown if sending)
+    store.close()
