@@ -50,6 +50,7 @@ def op_time(op: dict[str, Any], tz: tzinfo | None) -> str:
 
 
 REASON_WIDTH = 24  # cells of the reason column; the detail line under the table has the rest
+REASON_WIDTH_NARROW = 16  # below 100 columns (80x24: 11 + 20 + 20 + 16 and the cells' padding)
 
 
 def reason_words(op: dict[str, Any], lang: str) -> str:
@@ -117,15 +118,18 @@ class SyncScreen(FieldkitScreen):
 
     def after_compose(self) -> None:
         """Columns, focus, data."""
+        # at 80 columns the four columns fit without a sideways scroll (the reason half hidden)
+        narrow = self.app.size.width < 100
         for table_id in ("#rejected", "#unsent"):
             table = self.query_one(table_id, DataTable)
             table.add_column(self.t("syncs.col_when"), width=11)
             table.add_column(self.t("syncs.col_inst"), width=20)
-            table.add_column(self.t("syncs.col_kind"), width=26)
+            table.add_column(self.t("syncs.col_kind"), width=20 if narrow else 26)
             # fixed widths: an auto-sized column is measured again at every reload, and a header
             # drawn before the rows' measure came in stayed narrow (the zh snapshot, now and then)
             if table_id == "#rejected":  # 12 Chinese characters; the line below shows it whole
-                table.add_column(self.t("syncs.col_reason"), width=REASON_WIDTH)
+                reason = REASON_WIDTH_NARROW if narrow else REASON_WIDTH
+                table.add_column(self.t("syncs.col_reason"), width=reason)
             else:
                 table.add_column(self.t("syncs.col_state"), width=10)
         self.query_one("#rejected", DataTable).focus()

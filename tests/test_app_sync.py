@@ -193,6 +193,26 @@ async def test_a_change_left_sending_by_a_failed_round_reads_unsent(tmp_path: Pa
             assert [row[3] for row in rows] == ["未发送"]
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_at_80_columns_the_sync_tables_need_no_sideways_scroll(
+    tmp_path: Path, lang: str
+) -> None:
+    from tests.test_app_fixtures import county_rows
+
+    with Store.open(tmp_path / "cache.sqlite") as store:
+        store.bulk_load(*county_rows())
+        store.set_step(county_rows()[0][0]["id"], "parent_app", "in_progress", by="T0001")
+        app = app_for(store, lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("f2")
+            await settle(pilot)
+            for table_id in ("#rejected", "#unsent"):
+                table = app.screen.query_one(table_id, DataTable)
+                assert table.virtual_size.width <= table.scrollable_content_region.width
+                assert table.max_scroll_x == 0  # every column (the reason too) is in view
+
+
 async def test_f9_in_the_demo_says_offline_at_once(tmp_path: Path) -> None:
     from fieldkit.demo import Relay
     from screens.app import make_app
