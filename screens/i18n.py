@@ -314,6 +314,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A reason is required: type why the step is blocked, then press Enter.",
     ),
     "visit.sent_now": ("走访已发送到办公室", "Visit sent to the office"),
+    "settings.who": ("{name}（{role}，{zone}）", "{name} ({role}, {zone})"),
     # --- end issue 14 (ui-a) ---
     "dialog.ok": ("确定", "OK"),
     "dialog.cancel": ("取消", "Cancel"),

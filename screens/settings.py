@@ -52,7 +52,13 @@ class SettingsScreen(FieldkitScreen):
         table.add_column(overflow="fold")  # a long cache path folds onto the next line, whole
         tech = settings.technician
         who = (
-            f"{tech.name} ({tr('role.' + tech.role, lang)}, {tech.zone})"
+            tr(
+                "settings.who",
+                lang,
+                name=tech.name,
+                role=tr("role." + tech.role, lang),
+                zone=tech.zone,
+            )
             if tech
             else tr("common.none", lang)
         )

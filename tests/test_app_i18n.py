@@ -229,3 +229,19 @@ def test_every_counted_english_message_says_one_in_the_singular() -> None:
         assert i18n.tr(key, "zh", **{**values, placeholder: 1}) == i18n.MESSAGES[key][0].format(
             **{**values, placeholder: 1}
         )
+
+
+@pytest.mark.parametrize(
+    ("lang", "who"), [("zh", "王小明（技术人员，430702）"), ("en", "王小明 (technician, 430702)")]
+)
+async def test_settings_name_the_technician_with_the_languages_punctuation(
+    store: Store, lang: str, who: str
+) -> None:
+    from tests.painted import PaintedScreen
+
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert any(who in line for line in PaintedScreen.repainted(app))
