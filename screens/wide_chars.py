@@ -58,9 +58,25 @@ def _render_chops(
     return chops  # type: ignore[return-value]  # every piece is filled by the screen's own
 
 
+def _fits(original: object) -> bool:
+    """Whether Textual's compositor is still the one this replacement was written against (its
+    method's parameters and the two members it reads); another Textual keeps its own cutting."""
+    import inspect
+
+    try:
+        names = list(inspect.signature(original).parameters)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return names == ["self", "crop", "is_rendered_line"] and all(
+        hasattr(Compositor, member) for member in ("cuts", "_get_renders")
+    )
+
+
 def keep_wide_characters_whole() -> None:
-    """Use the line cutting above in every screen (idempotent)."""
-    Compositor._render_chops = _render_chops  # type: ignore[method-assign]
+    """Use the line cutting above in every screen (idempotent), as long as Textual's compositor
+    is the one it was written for: a later Textual that changed it paints as it does itself."""
+    if _fits(_ORIGINAL):
+        Compositor._render_chops = _render_chops  # type: ignore[method-assign]
 
 
 def textual_cuts_wide_characters() -> None:

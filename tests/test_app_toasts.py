@@ -71,3 +71,13 @@ async def test_textual_itself_still_cuts_wide_characters(store: Store) -> None:
             assert toast_text(painted, app.screen.query_one(Toast)) != ZH
     finally:
         keep_wide_characters_whole()
+
+
+def test_a_textual_whose_compositor_changed_keeps_its_own_cutting() -> None:
+    """The replacement is used only on the compositor it was written for: a Textual whose
+    method takes other parameters paints as it does itself, never through a mismatched copy."""
+    from screens.wide_chars import _ORIGINAL, _fits
+
+    assert _fits(_ORIGINAL)
+    assert not _fits(lambda self, crop: None)
+    assert not _fits(lambda self, crop, is_rendered_line, extra: None)
