@@ -70,10 +70,12 @@ class Edits(StoreCore):
         data = domain.visit_to_wire(visit)
         _require_institution(conn, visit.institution_id)
         if conn.execute("SELECT 1 FROM visits WHERE visit_id = ?", (visit.visit_id,)).fetchone():
+            short = visit.visit_id[:8].upper()  # as the visit list shows it
             raise domain.ValidationError(
                 "visit_exists",
-                f"走访 {visit.visit_id} 已存在，走访只能追加或修订",
-                f"Visit {visit.visit_id} already exists; visits are appended or amended",
+                f"这次走访（#{short}）已经保存过了，同一次走访不能再存一份；要补记内容，请新开一次走访",
+                f"This visit (#{short}) was already saved; the same visit cannot be saved twice."
+                " To add to it, start a new visit",
                 "visit_id",
             )
         hlc = self._stamp(conn)

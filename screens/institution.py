@@ -194,10 +194,22 @@ class InstitutionScreen(FieldkitScreen):
                 self.fk.store, self.inst_id, message.states, lang
             )
         self._say_if_visit_sent(message.visits)
-        self.drafts = message.drafts
-        if self.drafts and not self._draft_offered and self.is_current:
-            self._draft_offered = True
+        open_now = self._visit_open()
+        self.drafts = [d for d in message.drafts if d.visit_id != open_now]
+        first_load, self._draft_offered = not self._draft_offered, True
+        # offered once, on opening the institution, and only when nothing is on top of it: a
+        # later load (a sync round, back from a dialog) never interrupts what is being typed
+        if self.drafts and first_load and self.app.screen is self:
             self._offer_draft()
+
+    def _visit_open(self) -> str | None:
+        """The id of the visit being recorded right now (a VisitScreen in the stack), if any."""
+        from .visit import VisitScreen
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, VisitScreen):
+                return screen.visit_id
+        return None
 
     def _offer_draft(self) -> None:
         """A visit was being recorded here when the app last stopped: offer to go on with it."""
@@ -398,7 +410,7 @@ class InstitutionScreen(FieldkitScreen):
         """Start a visit to this institution now."""
         from .visit import VisitScreen
 
-        if self.inst is not None:
+        if self.inst is not None and self._visit_open() is None:  # never a second visit form
             draft = self.drafts[0] if self.drafts else None  # go on with it, never a second one
             self.drafts = self.drafts[1:]
             visit = VisitScreen(self.inst_id, self.inst["name"], self.inst, draft=draft)

@@ -11,12 +11,14 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input, TextArea
 
 from cache.store import Store
+from fieldkit import domain
 from screens.dialogs.confirm import ConfirmDialog
 from screens.institution import InstitutionScreen
 from screens.visit import VisitScreen
@@ -206,3 +208,83 @@ async def test_the_app_says_at_start_which_visits_were_left_unfinished(store: St
         text = next(n.message for n in app._notifications if "kept as a draft" in n.message)
         assert text.startswith("1 visit was not ended")  # one draft: the singular
         assert inst["name"] in text
+
+
+def _sync_round_done(app) -> None:  # type: ignore[no-untyped-def]
+    """What a finished background sync round does to the app: every screen following it reloads."""
+    app.status_view = replace(
+        app.status_view, sending=False, last_success=f"2026-12-02T0{len(app.screen_stack)}:00Z"
+    )
+
+
+async def test_a_sync_round_never_offers_the_draft_of_the_visit_being_typed(store: Store) -> None:
+    inst = _inst()
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        visit = await _start_visit(pilot, inst["id"])
+        under = app.screen_stack[-2]
+        assert isinstance(under, InstitutionScreen)
+        visit.query_one("#notes", TextArea).focus()
+        await pilot.press(*"负责人不在")
+        await wait_until(pilot, lambda: bool(store.drafts(inst["id"])))  # its own draft, on disk
+        _sync_round_done(app)
+        await settle(pilot)
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert app.screen is visit  # no dialog over the form
+        assert not any(isinstance(s, ConfirmDialog) for s in app.screen_stack)
+        under.action_start_visit()  # `v` reached the institution some other way: no second form
+        await settle(pilot)
+        assert app.screen is visit
+        assert sum(isinstance(s, VisitScreen) for s in app.screen_stack) == 1
+        await pilot.press(*"周一回来")
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, InstitutionScreen))
+        assert not any(isinstance(s, ConfirmDialog) for s in app.screen_stack)
+    assert [v["notes"] for v in store.visits(inst["id"])] == ["负责人不在周一回来"]
+    assert store.drafts() == []
+
+
+async def test_a_kept_draft_is_offered_once_on_opening_not_at_each_sync(store: Store) -> None:
+    inst = _inst()
+    store.save_draft(
+        "00000000-0000-4000-8000-00000000d002",
+        inst["id"],
+        "2026-11-28T09:00:00+08:00",
+        {"notes": "昨天记到一半"},
+    )
+    app = app_for(store, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(InstitutionScreen(inst["id"]))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "was not ended" in app.screen.question
+        await pilot.press("escape")  # not now
+        await wait_until(pilot, lambda: isinstance(app.screen, InstitutionScreen))
+        _sync_round_done(app)
+        await settle(pilot)
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert isinstance(app.screen, InstitutionScreen)  # asked once, not again at each round
+        await pilot.press("v")  # the draft is still there to go on with
+        await wait_until(pilot, lambda: isinstance(app.screen, VisitScreen))
+        assert app.screen.query_one("#notes", TextArea).text == "昨天记到一半"
+
+
+async def test_saving_a_visit_twice_is_said_in_words_not_with_its_uuid(store: Store) -> None:
+    inst = _inst()
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        visit = await _start_visit(pilot, inst["id"])
+        visit.query_one("#notes", TextArea).text = "第一次"
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, InstitutionScreen))
+    saved = store.visits(inst["id"])[0]
+    with pytest.raises(domain.DomainError) as refused:
+        store.create_visit(domain.visit_from_wire(saved))
+    for lang in ("zh", "en"):
+        text = refused.value.message(lang)
+        assert saved["visit_id"] not in text
+        assert f"#{saved['visit_id'][:8].upper()}" in text
+    assert "已经保存过了" in refused.value.message("zh")
+    assert "already saved" in refused.value.message("en")

@@ -175,8 +175,9 @@ def _visit_create(conn: Connection, caller: Caller, op: dict[str, Any], inst: An
     if state.visit_exists(visit.visit_id):
         raise Rejected(
             "invalid",
-            f"走访“{visit.visit_id}”已存在，走访记录只能追加修订",
-            f"Visit '{visit.visit_id}' already exists; visits can only be amended",
+            f"这次走访（#{visit.visit_id[:8].upper()}）已经记录过了，走访记录只能修订，不能再存一份",
+            f"This visit (#{visit.visit_id[:8].upper()}) was already recorded;"
+            " a visit can only be amended, not saved again",
         )
     recorded = enforcement.has_work(visit, state.reviewed(visit.visit_id))
     if recorded and not state.direct:
