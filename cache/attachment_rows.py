@@ -139,7 +139,7 @@ def _resolve(
             f"Evidence goes on a visit, a code check or a case item (not '{kind}')",
         )
     zh, en = RECORD_NAMES[kind]
-    record_id = record_id.strip()
+    record_id = domain.typed_id(record_id)  # `#F51194C5`, as the app shows it, too
     if kind == "check":
         query = (
             "SELECT event_id, institution_id, NULL FROM events WHERE kind = 'qr.checked' AND "

@@ -61,3 +61,18 @@ def test_attach_to_an_unknown_visit_says_so(
     assert main(["attach", "--visit", "nosuchvisit", str(source)]) == 1
     err = capsys.readouterr().err
     assert "本地没有走访" in err and "No visit" in err and "Traceback" not in err
+
+
+def test_attach_takes_the_visit_short_id_as_the_app_shows_it(
+    logged_in: tuple[Person, RealOffice], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tech, real = logged_in
+    assert main(["sync"]) == 0
+    with Store.open(config.load().cache_path) as store:
+        store.create_visit(visit(tech, real.ids[0], 1, "价目表与平台不符"))
+        [saved] = store.visits(real.ids[0])
+    source = write(tmp_path / "a.jpg", photo(3, size=(800, 600)))
+    capsys.readouterr()
+    typed = f" #{saved['visit_id'][:8].upper()} "  # the visit's line in the app, pasted
+    assert main(["attach", "--visit", typed, str(source)]) == 0
+    assert "✓ a.jpg → 走访" in capsys.readouterr().out

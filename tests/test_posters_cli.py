@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -276,3 +278,34 @@ def test_a_visit_without_a_notice_says_so(profile: Path, tmp_path: Path, capsys)
     assert main(["notice", visit_id, "--pdf", str(tmp_path / "n.pdf")]) == 1
     assert "没有整改通知书" in capsys.readouterr().err
     assert not (tmp_path / "n.pdf").exists()
+
+
+def _fieldkit(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real command, as a technician types it in a shell."""
+    return subprocess.run(
+        [sys.executable, "-m", "fieldkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+def test_notice_takes_the_short_id_as_the_app_shows_it(profile: Path, tmp_path: Path) -> None:
+    visit_id = _visit_with_notice(("撤除微信个人收款码",))
+    shown = f"#{visit_id[:8].upper()}"  # the visit's line in the app, and README's example
+    for typed in (shown, f" {shown} ", f"# {visit_id[:8]}"):
+        out = tmp_path / "n.pdf"
+        done = _fieldkit("notice", typed, "--pdf", str(out))
+        assert done.returncode == 0, done.stderr
+        assert "撤除微信个人收款码" in pdf_texts(out.read_bytes())[0]
+        out.unlink()
+
+
+def test_notice_for_an_unknown_short_id_says_it_in_plain_english(
+    profile: Path, tmp_path: Path
+) -> None:
+    done = _fieldkit("notice", "#F51194C5", "--pdf", str(tmp_path / "n.pdf"))
+    assert done.returncode == ExitCode.NOT_FOUND
+    assert "本机没有走访以 #F51194C5 开头" in done.stderr
+    assert "No visit on this device starts with #F51194C5" in done.stderr

@@ -337,14 +337,17 @@ def expected_payload(
 
 def find_visit(store: Store, visit_id: str) -> dict:
     """The cached visit whose id is (or starts with) visit_id; a CommandError if none or several."""
-    wanted = visit_id.strip().lower()
+    wanted = domain.typed_id(visit_id).lower()  # `#F51194C5`, as the app shows it, too
     found = [v for v in store.visits() if str(v["visit_id"]).lower().startswith(wanted)]
-    if len(found) != 1:
-        many = len(found) > 1
+    if not wanted or len(found) != 1:
+        many = bool(wanted) and len(found) > 1
+        shown = f"#{wanted.upper()}" if wanted else "“”"
         raise CommandError(
-            f"{'有多次走访' if many else '本机没有走访'}以 {visit_id} 开头。请给出更完整的走访编号。",
-            f"{'Several visits' if many else 'No visit'} on this device start with {visit_id}. "
-            "Give more of the visit id.",
+            f"{'有多次走访' if many else '本机没有走访'}以 {shown} 开头。"
+            "请给出更完整的走访编号（走访页每条走访前的 #编号）。",
+            f"{'Several visits' if many else 'No visit'} on this device "
+            f"{'start' if many else 'starts'} with {shown}. "
+            "Give more of the visit id (the #number before each visit on the Visits tab).",
             ExitCode.BAD_INPUT if many else ExitCode.NOT_FOUND,
         )
     return found[0]

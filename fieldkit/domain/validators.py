@@ -227,3 +227,8 @@ def validate_course_charge(charge: CourseCharge) -> CourseCharge:
             "charged_on",
         )
     return charge
+
+
+def typed_id(text: str) -> str:
+    """A record id as a person types it, without its spaces or the `#` the app shows before it."""
+    return "".join(str(text).split()).lstrip("#")
