@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from fieldkit import config
 
-from .i18n import MESSAGES, tr
+from .i18n import MESSAGES, listed, tr
 from .palette import InstitutionCommands
 from .start import run_from_cli as run_from_cli  # the `fieldkit` command's entry, re-exported
 from .start import services_for as services_for
@@ -257,7 +257,9 @@ class FieldkitApp(App[None]):
             return
         names = self.store.draft_names()
         if names:
-            shown = "、".join(name for _id, name in names[:3]) + ("…" if len(names) > 3 else "")
+            shown = listed((name for _id, name in names[:3]), self.language) + (
+                "…" if len(names) > 3 else ""
+            )
             text = self.t("draft.at_start", n=len(names), names=shown)
             self.call_from_thread(self.notify, text, severity="warning", timeout=20)
 

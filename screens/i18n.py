@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fieldkit import domain
 
 from .messages import cases, connect, day, evidence, keys, platform
@@ -377,6 +379,11 @@ def tr(key: str, lang: str, **values: object) -> str:
 def pick(pair: tuple[str, str], lang: str) -> str:
     """One side of a (zh, en) pair from fieldkit.domain."""
     return pair[0] if lang.startswith(ZH) else pair[1]
+
+
+def listed(items: Iterable[str], lang: str) -> str:
+    """Names one after another: 甲、乙 in Chinese, "a, b" in English."""
+    return ("、" if lang.startswith(ZH) else ", ").join(items)
 
 
 def step_name(key: str | None, lang: str) -> str:

@@ -15,6 +15,8 @@ from textual.timer import Timer
 
 from fieldkit.evidence import inbox
 
+from .i18n import listed
+
 if TYPE_CHECKING:
     from .app import FieldkitApp
 
@@ -55,7 +57,9 @@ class PhotoWatch:
         new = [f for f in files if f not in self.told]
         self.told = set(files)
         if new and folder is not None and not self._visit_open():
-            names = "、".join(f.name for f in new[:3]) + ("…" if len(new) > 3 else "")
+            names = listed((f.name for f in new[:3]), self.app.language) + (
+                "…" if len(new) > 3 else ""
+            )
             self.app.notify(
                 self.app.t("inbox.arrived", n=len(new), names=names, folder=folder.name),
                 timeout=10,

@@ -11,6 +11,7 @@ from textual.widgets import Input, Label
 
 from fieldkit import domain
 
+from .i18n import listed
 from .visit_draft import DraftedVisit
 
 
@@ -64,7 +65,7 @@ class VisitEvidence(DraftedVisit):
 
     def _evidence_ready(self, kept: list[Any], refused: list[str], check: int | None) -> None:
         self.evidence += [(k, check) for k in kept]
-        names = "、".join(k.name for k, _ in self.evidence)
+        names = listed((k.name for k, _ in self.evidence), self.fk.language)
         text = Text(self.t("visit.evidence_added", names=names) if names else "")
         for why in refused:
             text.append("\n✗ " + why, "bold red")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,32 @@ async def test_a_visit_starts_in_its_first_field(store: Store) -> None:
         assert app.focused is not None and app.focused.id == "kind"
         await pilot.press("tab")
         assert app.focused is not None and app.focused.id == "outcome"
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [("en", "✓ Platform registration, Personnel review"), ("zh", "✓ 平台注册、人员审核")],
+)
+async def test_the_visits_tab_lists_the_steps_advanced_in_its_language(
+    store: Store, lang: str, shown: str
+) -> None:
+    inst_id = county_rows()[0][0]["id"]
+    store.create_visit(
+        domain.Visit(
+            visit_id="a1b2c3d4-0000-4000-8000-000000000009",
+            institution_id=inst_id,
+            technician_id="T0001",
+            kind="guidance",
+            started_at=datetime(2026, 11, 27, 9, 30),
+            steps_advanced=("registered", "personnel"),
+            notes="走访正常",
+        )
+    )
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.push_screen(InstitutionScreen(inst_id))
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert shown in str(app.screen.query_one("#visits", Static).content)

@@ -243,3 +243,22 @@ def test_sync_names_each_rejected_change_and_why(
     assert main(["status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["rejected"] == 1 and report["rejected_ops"][0]["reason"] == "not_assigned"
+
+
+def test_export_names_the_steps_advanced_in_both_languages(
+    logged_in: tuple[Person, RealOffice, LiveServer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tech, real, server = logged_in
+    assert main(["sync", "--quiet"]) == 0
+    with Store.open(config.load().cache_path) as store:
+        steps = ("registered", "personnel")
+        store.create_visit(replace(visit(tech, real.ids[0], 1), steps_advanced=steps))
+    target = tmp_path / "visits.csv"
+    assert main(["export", "visits", "--csv", str(target)]) == 0
+    [row] = list(csv.DictReader(target.read_text("utf-8-sig").splitlines()))
+    assert row["steps_advanced"].split("；") == [
+        "平台注册 Platform registration",
+        "人员审核 Personnel review",
+    ]

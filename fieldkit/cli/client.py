@@ -9,7 +9,7 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 from cache.errors import CacheDamaged, CacheError, NotAFieldkitCache
 from cache.salvage import SalvageReport, open_or_salvage, salvage
 from cache.store import Store
-from fieldkit import config, logs, profiles
+from fieldkit import config, domain, logs, profiles
 from fieldkit.cli.exits import ExitCode
 from fieldkit.config import ConfigError, NotLoggedIn, Settings
 from fieldkit.sync import SyncClient, SyncError, login
@@ -441,13 +441,14 @@ def cmd_export_visits(args: argparse.Namespace) -> int:
 
 
 def _visit_row(store: Store, visit: dict[str, Any]) -> dict[str, Any]:
-    """One CSV row: lists joined with '；', the institution's name alongside its id."""
+    """One CSV row: lists joined with '；', the institution's name alongside its id, the steps
+    named in both languages (as the yes/no cells are)."""
     inst = store.institution(visit.get("institution_id") or "") or {}
     rect = visit.get("rectification") or {}
     row = {key: visit.get(key) for key in VISIT_COLUMNS}
     row.update(
         institution_name=inst.get("name", ""),
-        steps_advanced="；".join(visit.get("steps_advanced") or ()),
+        steps_advanced="；".join(_step_names(visit.get("steps_advanced") or ())),
         issues="；".join(visit.get("issues") or ()),
         rectification_items="；".join(rect.get("items") or ()),
         rectification_deadline=rect.get("deadline") or "",
@@ -459,6 +460,12 @@ def _visit_row(store: Store, visit: dict[str, Any]) -> dict[str, Any]:
         ),
     )
     return {k: "" if v is None else _cell(v) for k, v in row.items()}
+
+
+def _step_names(keys: Iterable[str]) -> list[str]:
+    """'平台注册 Platform registration' for each step key (an unknown key as it is)."""
+    steps = domain.STEPS_BY_KEY
+    return [f"{steps[k].zh} {steps[k].en}" if k in steps else k for k in keys]
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -11,7 +11,7 @@ from rich.text import Text
 from fieldkit import domain
 from fieldkit.domain import cases as dc
 
-from ..i18n import outcome_name, pick, tr, visit_kind_name
+from ..i18n import listed, outcome_name, pick, tr, visit_kind_name
 
 if TYPE_CHECKING:
     from cache.case_view import Review
@@ -39,8 +39,8 @@ def files_by_record(rows: list[dict[str, Any]]) -> Files:
     return found
 
 
-def _names(names: list[str]) -> str:
-    return "、".join(names[:4]) + (f"… (+{len(names) - 4})" if len(names) > 4 else "")
+def _names(names: list[str], lang: str) -> str:
+    return listed(names[:4], lang) + (f"… (+{len(names) - 4})" if len(names) > 4 else "")
 
 
 def case_text(cases: list[domain.Case], today: date, lang: str, files: Files | None = None) -> Text:
@@ -66,7 +66,9 @@ def case_text(cases: list[domain.Case], today: date, lang: str, files: Files | N
         text.append(f"  #{case.case_id[:8]}\n", "dim")
         notice = files.get(("visit", case.case_id, None))
         if notice:
-            text.append("  " + tr("case.notice_files", lang, names=_names(notice)) + "\n", "cyan")
+            text.append(
+                "  " + tr("case.notice_files", lang, names=_names(notice, lang)) + "\n", "cyan"
+            )
         for n, item in enumerate(case.items, 1):
             status = pick(dc.ITEM_STATUS_NAMES[item.status], lang)
             line = tr("case.item_line", lang, n=n, text=item.text, status=status)
@@ -78,7 +80,9 @@ def case_text(cases: list[domain.Case], today: date, lang: str, files: Files | N
             text.append("\n")
             own = files.get(("case", case.case_id, n - 1))
             if own:
-                text.append("     " + tr("case.files", lang, names=_names(own)) + "\n", "cyan")
+                text.append(
+                    "     " + tr("case.files", lang, names=_names(own, lang)) + "\n", "cyan"
+                )
         for step in case.escalation:
             text.append(
                 f"  → {step.on.isoformat()} {pick(dc.ESCALATION_NAMES[step.step], lang)}", "bold"

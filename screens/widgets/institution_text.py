@@ -9,7 +9,7 @@ from rich.text import Text
 
 from fieldkit import domain
 
-from ..i18n import outcome_name, step_name, tr, visit_kind_name
+from ..i18n import listed, outcome_name, step_name, tr, visit_kind_name
 from ..notice_print import short_id
 from .checklist import status_cell
 
@@ -63,7 +63,7 @@ def guidance_text(step_key: str, lang: str, state: Any = None) -> Text:
             text.append("\n" + (state.reason or state.note), "red" if state.reason else "")
     text.append("\n")
     if step.needs:
-        text.append("← " + "、".join(step_name(n, lang) for n in step.needs) + "\n", "dim")
+        text.append("← " + listed((step_name(n, lang) for n in step.needs), lang) + "\n", "dim")
     if step.set_by == domain.SERVER:
         text.append(tr("inst.server_step", lang) + "\n", "italic yellow")
     for key, body in (
@@ -99,7 +99,7 @@ def visits_text(visits: list[dict[str, Any]], lang: str) -> Text:
         text.append("\n")
         if visit.get("steps_advanced"):
             text.append(
-                "  ✓ " + "、".join(step_name(s, lang) for s in visit["steps_advanced"]) + "\n"
+                "  ✓ " + listed((step_name(s, lang) for s in visit["steps_advanced"]), lang) + "\n"
             )
         for issue in visit.get("issues") or []:
             text.append(f"  ! {issue}\n", "yellow")

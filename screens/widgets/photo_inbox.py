@@ -7,14 +7,14 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Label
 
-from ..i18n import tr
+from ..i18n import listed, tr
 
 
 def inbox_text(files: tuple[Path, ...], lang: str) -> Text:
     """'3 new photos in the phone folder: a.jpg, b.jpg, c.jpg — Ctrl+A adds them', or nothing."""
     if not files:
         return Text("")
-    names = "、".join(f.name for f in files[:4]) + ("…" if len(files) > 4 else "")
+    names = listed((f.name for f in files[:4]), lang) + ("…" if len(files) > 4 else "")
     return Text(tr("inbox.offer", lang, n=len(files), names=names), "bold cyan")
 
 
