@@ -331,3 +331,40 @@ async def test_a_dropdowns_own_key_is_named_in_chinese_in_the_key_bar(store: Sto
         await settle(pilot)
         said = app.screen.query_one(TranslatedFooter).descriptions
         assert "收起菜单" in said and "Dismiss menu" not in said
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("en", "Attach the folder's new photos"), ("zh", "关闭")]
+)
+async def test_f1_and_question_mark_help_in_the_evidence_dialog(
+    store: Store, lang: str, words: str
+) -> None:
+    from screens.dialogs.evidence import EvidenceDialog
+
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(InstitutionScreen(county_rows()[0][0]["id"]))
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, EvidenceDialog)
+        await pilot.press("f1")  # the focus is in the path field
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        shown = widget_text(app.screen.query_one("#keys", Static), 70) + str(
+            app.screen.query_one(".title", Label).content
+        )
+        assert words in shown and ("evidence" in shown or "证据" in shown)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, EvidenceDialog)
+        await pilot.press("question_mark")  # the path field is empty: ? is help too
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        await pilot.press(*"/tmp/a", "question_mark")  # in a path, ? is the character typed
+        await settle(pilot)
+        assert isinstance(app.screen, EvidenceDialog)
+        assert app.screen.query_one("#evidence-path", Input).value == "/tmp/a?"

@@ -72,12 +72,25 @@ def targets(store: Any, inst_id: str, lang: str) -> list[tuple[str, str]]:
     return options
 
 
+class PathField(Input):
+    """The path field: `?` typed into it empty is the dialog's help (no path starts with `?`)."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Leave `?` to the help binding while nothing is typed."""
+        if character == "?" and not self.value:
+            return False
+        return super().check_consume_key(key, character)
+
+
 class EvidenceDialog(ModalScreen[bool]):
     """List, attach and open an institution's evidence; returns True when something was attached."""
 
     CSS_PATH = "preview.tcss"
     BINDINGS = [
         Binding("escape", "close", "Close", id="close"),
+        Binding("f1", "help", "Help", id="help"),  # a modal screen does not reach the app's
+        # before the field types it, while the field leaves it (PathField: while empty)
+        Binding("question_mark", "help", "Help", id="help_q", show=False, priority=True),
         Binding("up", "move(-1)", "Previous file", id="previous", show=False),
         Binding("down", "move(1)", "Next file", id="next", show=False),
         Binding(
@@ -137,7 +150,7 @@ class EvidenceDialog(ModalScreen[bool]):
             else:
                 yield Label(Text(tr("evidence.no_target", self.lang), "yellow"), id="no-target")
             yield Static("", id="evidence-rows")
-            yield Input(placeholder=tr("evidence.path_hint", self.lang), id="evidence-path")
+            yield PathField(placeholder=tr("evidence.path_hint", self.lang), id="evidence-path")
             yield Label("", id="inbox")
             yield Label("", id="evidence-result", classes="hint")
             yield Label(tr("evidence.keys", self.lang), classes="hint")
@@ -296,6 +309,10 @@ class EvidenceDialog(ModalScreen[bool]):
         """Open the selected file (fetched from the office if it is not on this laptop)."""
         if self.rows:
             self.app.push_screen(PreviewDialog(self.rows[self.selected], self.lang))
+
+    def action_help(self) -> None:
+        """What each key here does (the app's help, which a modal screen does not reach)."""
+        self.fk.action_help()
 
     def action_close(self) -> None:
         """Back to the institution."""

@@ -42,6 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "help.screen.SettingsScreen": ("设置", "settings"),
     "help.screen.QRScreen": ("收款码", "the payment code"),
     "help.screen.FirstRunScreen": ("首次连接", "first connection"),
+    "help.screen.EvidenceDialog": ("证据", "evidence"),
     "palette.institution_help": (
         "打开机构：{county}，{id}",
         "Open the institution: {county}, {id}",
