@@ -221,7 +221,8 @@ class InstitutionScreen(FieldkitScreen):
                 self.action_start_visit()
 
         self.app.push_screen(
-            ConfirmDialog(self.t("draft.offer", when=when), self.fk.language), answer
+            ConfirmDialog(self.t("draft.offer", when=when), self.fk.language, destructive=False),
+            answer,
         )
 
     def _mount_code_check(self, inst: dict[str, Any]) -> None:

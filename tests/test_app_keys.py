@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input, Label, Static, TabbedContent
 
 from cache.store import Store
@@ -368,3 +369,20 @@ async def test_f1_and_question_mark_help_in_the_evidence_dialog(
         await settle(pilot)
         assert isinstance(app.screen, EvidenceDialog)
         assert app.screen.query_one("#evidence-path", Input).value == "/tmp/a?"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_chinese_help_footnote_keeps_ctrl_p_with_its_words(
+    store: Store, size: tuple[int, int]
+) -> None:
+    app = app_for(store, "zh")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        footer = app.screen.query_one("#help-footer", Static)
+        width = footer.content_region.width
+        lines = [line.rstrip() for line in widget_text(footer, width).splitlines() if line.strip()]
+        assert lines[0].startswith("Ctrl+P") and "命令面板" in lines[0]  # not alone on its line
+        assert all(cell_len(line) < width for line in lines)  # none runs to the border
+        assert "关闭本帮助" in lines[-1]

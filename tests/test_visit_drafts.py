@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, TextArea
+from textual.widgets import Button, Input, TextArea
 
 from cache.store import Store
 from fieldkit import domain
@@ -259,6 +259,7 @@ async def test_a_kept_draft_is_offered_once_on_opening_not_at_each_sync(store: S
         app.push_screen(InstitutionScreen(inst["id"]))
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         assert "was not ended" in app.screen.question
+        assert app.screen.query_one("#yes", Button).variant == "primary"  # going on: not red
         await pilot.press("escape")  # not now
         await wait_until(pilot, lambda: isinstance(app.screen, InstitutionScreen))
         _sync_round_done(app)

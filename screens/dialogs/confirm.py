@@ -13,7 +13,7 @@ from ..i18n import tr
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Returns True for yes."""
+    """Returns True for yes; Yes is red (the destructive style) unless `destructive` is False."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [
@@ -21,17 +21,21 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("y", "yes", "Yes", id="yes"),
     ]
 
-    def __init__(self, question: str, lang: str) -> None:
+    def __init__(self, question: str, lang: str, destructive: bool = True) -> None:
         super().__init__()
-        self.question, self.lang = question, lang
+        self.question, self.lang, self.destructive = question, lang, destructive
 
     def compose(self) -> ComposeResult:
         """The question, Yes and No."""
         with Vertical(classes="dialog"):
             yield Label(self.question, classes="question")
             with Horizontal(classes="buttons"):
-                yield Button(tr("dialog.yes", self.lang), variant="error", id="yes")
-                yield Button(tr("dialog.no", self.lang), variant="primary", id="no")
+                if self.destructive:
+                    yield Button(tr("dialog.yes", self.lang), variant="error", id="yes")
+                    yield Button(tr("dialog.no", self.lang), variant="primary", id="no")
+                else:  # going on with something: Yes is the way forward, nothing is lost
+                    yield Button(tr("dialog.yes", self.lang), variant="primary", id="yes")
+                    yield Button(tr("dialog.no", self.lang), id="no")
 
     def on_mount(self) -> None:
         """Default to No."""

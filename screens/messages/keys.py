@@ -29,7 +29,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "help.title": ("按键说明：{screen}", "Keys: {screen}"),
     "help.this_screen": ("当前界面", "this screen"),
     "help.footer": (
-        "Ctrl+P 打开命令面板，可搜索并执行所有操作（也可输入机构名称或拼音首字母直接打开机构）。"
+        # lines of their own: a Chinese sentence has no spaces to wrap at, and Rich would leave
+        # "Ctrl+P" alone on a line then fill the next to the border
+        "Ctrl+P：打开命令面板，搜索并执行所有操作；\n"
+        "也可输入机构名称或拼音首字母直接打开机构。\n"
         "按 Esc、F1 或 ? 关闭本帮助。",
         "Ctrl+P opens the command palette: search and run any action there (or type an "
         "institution's name or pinyin initials to open it). Esc, F1 or ? closes this help.",
