@@ -309,3 +309,54 @@ def test_notice_for_an_unknown_short_id_says_it_in_plain_english(
     assert done.returncode == ExitCode.NOT_FOUND
     assert "本机没有走访以 #F51194C5 开头" in done.stderr
     assert "No visit on this device starts with #F51194C5" in done.stderr
+
+
+@POSIX_ONLY
+def test_qr_says_it_is_writing_first_and_names_the_institution_alike(
+    profile: Path, tmp_path: Path
+) -> None:
+    import pty
+
+    out = tmp_path / "code.pdf"
+    leader, follower = pty.openpty()  # stderr on a terminal, as when a technician types it
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fieldkit",
+                "qr",
+                "JG4307020001",
+                "--pdf",
+                str(out),
+                "--size",
+                "a6",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+            env=dict(os.environ),
+        )
+        os.close(follower)
+        said = b""
+        while chunk := _read_some(leader):
+            said += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    told = said.decode()
+    assert "正在生成" in told and "writing" in told and f"{NAMES[0]}, JG4307020001" in told
+    assert done.stdout.strip() == (
+        f"已保存 {out}（{NAMES[0]}，JG4307020001，a6）/ saved {out} ({NAMES[0]}, JG4307020001, a6)"
+    )
+    piped = _fieldkit("qr", "JG4307020001", "--pdf", str(out))  # stderr to a file: no progress
+    assert piped.returncode == 0 and piped.stderr == ""
+
+
+def _read_some(fd: int) -> bytes:
+    """What the terminal received, b'' once the writer is gone."""
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the other end is closed
+        return b""

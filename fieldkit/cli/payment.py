@@ -185,13 +185,17 @@ def _qr(args: argparse.Namespace) -> int:
     with store:
         inst = cached_institution(store, args.institution_id)
         path = Path(args.pdf or args.png)
-        poster = export_poster(
+        named = (
+            f"{inst['name']}，{inst['id']}，{args.size}",
+            f"{inst['name']}, {inst['id']}, {args.size}",
+        )
+        verified_payload(inst, settings.office_public_key)  # a refusal comes before "writing"
+        if sys.stderr is not None and sys.stderr.isatty():  # a second or two with nothing shown
+            print(f"正在生成 {path}（{named[0]}）… / writing {path} ({named[1]})…", file=sys.stderr)
+        export_poster(
             store, inst, settings.office_public_key, args.size, path, settings.office_name
         )
-    print(
-        f"已保存 {path}（{inst['name']}，{args.size}）/ saved {path} "
-        f"({poster.institution_id}, {args.size})"
-    )
+    print(f"已保存 {path}（{named[0]}）/ saved {path} ({named[1]})")
     if args.send_to_printer:
         done, message = send_to_printer(path)
         print(message, file=sys.stdout if done else sys.stderr)
