@@ -41,7 +41,7 @@ def _lines(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 def _flat(lines: list[str]) -> str:
     """The screen's text in one piece, spaces and borders left out (a wrapped label joins up)."""
-    return "".join(c for c in "".join(lines) if c not in " ▊▎▔▁┃━│─▌▐█▇▆▅▄▃▂")
+    return "".join(c for c in "".join(lines) if c not in " \n▊▎▔▁┃━│─▌▐█▇▆▅▄▃▂")
 
 
 def _inst_id() -> str:
