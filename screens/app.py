@@ -456,6 +456,12 @@ class FieldkitApp(App[None]):
                     help=self.t(f"{key}_help"),
                     callback=lambda: self.set_timer(0.1, self.action_screenshot),
                 )
+            elif key == "palette.keys":  # this screen's keys in the user's language (Textual's
+                yield command._replace(  # own panel names them in English), once it is closed
+                    title=self.t(key),
+                    help=self.t(f"{key}_help"),
+                    callback=lambda: self.set_timer(0.1, self.action_help),
+                )
             elif key:
                 yield command._replace(title=self.t(key), help=self.t(f"{key}_help"))
             elif command.title != "Quit":  # the app's own ctrl+q is listed already

@@ -67,8 +67,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "palette.theme_help": ("更换界面配色", "Change the colours"),
     "palette.keys": ("按键说明", "Keys"),
     "palette.keys_help": (
-        "显示或隐藏当前控件的说明和全部按键",
-        "Show or hide the focused widget's help and every key",
+        "本屏幕的全部按键及其作用（同 F1）",
+        "Every key of this screen and what it does (as F1)",
     ),
     "palette.maximize": ("最大化", "Maximize"),
     "palette.maximize_help": ("放大当前控件", "Maximize the focused widget"),

@@ -143,3 +143,25 @@ async def test_the_theme_picker_asks_in_the_users_language(
         await settle(pilot)
         assert app.screen.query_one("CommandInput").placeholder == hint
         assert any(hint in line for line in PaintedScreen.repainted(app))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_palettes_keys_command_opens_the_help_in_the_users_language(
+    store: Store, lang: str
+) -> None:
+    """Textual's own keys panel names the keys in English: the palette's Keys opens ours."""
+    from screens.help import HelpScreen
+
+    app = app_for(store, lang)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*tr("palette.keys", lang))
+        await wait_until(
+            pilot, lambda: app.screen.query("CommandList").first().highlighted is not None
+        )
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        lines = "".join(PaintedScreen.repainted(app))
+        assert tr("help.screen.AssignmentsScreen", lang) in lines
