@@ -92,7 +92,7 @@ class InstitutionScreen(FieldkitScreen):
         self.states: dict[str, Any] = {}
         self.step_key = domain.STEPS[0].key
         self.drafts: list[Any] = []
-        self._draft_offered = False
+        self._drafts_seen: set[str] = set()  # offered here, or a visit opened from here
         self.visits: list[dict[str, Any]] = []
         self._check_op: str | None = None  # the code check shown as waiting to be sent
         self._unsent_visit: str | None = None  # the visit the feedback line says waits to be sent
@@ -196,10 +196,12 @@ class InstitutionScreen(FieldkitScreen):
         self._say_if_visit_sent(message.visits)
         open_now = self._visit_open()
         self.drafts = [d for d in message.drafts if d.visit_id != open_now]
-        first_load, self._draft_offered = not self._draft_offered, True
-        # offered once, on opening the institution, and only when nothing is on top of it: a
-        # later load (a sync round, back from a dialog) never interrupts what is being typed
-        if self.drafts and first_load and self.app.screen is self:
+        # A draft is offered once, when this screen is the one shown: never over a visit being
+        # typed or a dialog (a sync round reloads under them), never again once answered, and
+        # never for a visit started from here (left with Esc, it is kept: v goes on with it).
+        waiting = [d for d in self.drafts if d.visit_id not in self._drafts_seen]
+        if waiting and self.app.screen is self:
+            self._drafts_seen.update(d.visit_id for d in self.drafts)
             self._offer_draft()
 
     def _visit_open(self) -> str | None:
@@ -415,6 +417,7 @@ class InstitutionScreen(FieldkitScreen):
             draft = self.drafts[0] if self.drafts else None  # go on with it, never a second one
             self.drafts = self.drafts[1:]
             visit = VisitScreen(self.inst_id, self.inst["name"], self.inst, draft=draft)
+            self._drafts_seen.add(visit.visit_id)
             self.app.push_screen(visit, lambda saved: self._visit_ended(visit.visit_id, saved))
 
     def _visit_ended(self, visit_id: str, saved: bool | None) -> None:

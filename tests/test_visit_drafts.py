@@ -272,6 +272,40 @@ async def test_a_kept_draft_is_offered_once_on_opening_not_at_each_sync(store: S
         assert app.screen.query_one("#notes", TextArea).text == "昨天记到一半"
 
 
+async def test_a_draft_missed_under_a_dialog_is_offered_when_the_institution_shows(
+    store: Store,
+) -> None:
+    """The institution read while something was already over it (help opened at once, a
+    palette): the offer waits until the institution is the screen shown, then comes once."""
+    from screens.help import HelpScreen
+
+    inst = _inst()
+    store.save_draft(
+        "00000000-0000-4000-8000-00000000d003",
+        inst["id"],
+        "2026-11-28T09:00:00+08:00",
+        {"notes": "重启后第一次打开"},
+    )
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(InstitutionScreen(inst["id"]))
+        app.push_screen(HelpScreen("帮助", [], "zh"))  # over it before its first read lands
+        await settle(pilot)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)  # nothing over the help
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("escape")  # not now
+        await wait_until(pilot, lambda: isinstance(app.screen, InstitutionScreen))
+        _sync_round_done(app)
+        await settle(pilot)
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert isinstance(app.screen, InstitutionScreen)  # asked once
+
+
 async def test_saving_a_visit_twice_is_said_in_words_not_with_its_uuid(store: Store) -> None:
     inst = _inst()
     app = app_for(store, "zh")
