@@ -399,6 +399,12 @@ def status_name(status: str, lang: str) -> str:
     return pick(domain.STATUS_NAMES.get(status, (status, status)), lang)
 
 
+def shown_sync_state(state: str, round_running: bool) -> str:
+    """An op's sync state as the user should read it: 'sending' only while a round is running
+    (an op stays 'sending' in the cache after a round that failed, until it is sent again)."""
+    return "unsent" if state == "sending" and not round_running else state
+
+
 def visit_kind_name(kind: str, lang: str) -> str:
     """A visit kind's name."""
     return pick(domain.VISIT_KIND_NAMES.get(kind, (kind, kind)), lang)

@@ -186,7 +186,9 @@ class InstitutionScreen(FieldkitScreen):
         )
         self.query_one("#details", Static).update(details_table(message.inst, lang))
         self.visits = message.visits
-        self.query_one("#visits", Static).update(visits_text(message.visits, lang))
+        self.query_one("#visits", Static).update(
+            visits_text(message.visits, lang, self.fk.status_view.sending)
+        )
         self.query_one(CasePanel).show(message.cases, message.visits, message.reviews)
         self._mount_code_check(message.inst)
         if self.fk.store is not None:

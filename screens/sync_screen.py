@@ -18,7 +18,7 @@ from fieldkit import domain
 
 from .base import FieldkitScreen
 from .dialogs.confirm import ConfirmDialog
-from .i18n import MESSAGES, status_name, step_name, tr
+from .i18n import MESSAGES, shown_sync_state, status_name, step_name, tr
 from .widgets.footer import TranslatedFooter
 from .widgets.status_bar import StatusBar, short_time
 
@@ -210,8 +210,7 @@ class SyncScreen(FieldkitScreen):
         """An op's state as the user should read it: 'sending' only while a round is running.
 
         (An op stays 'sending' in the cache after a round that failed, until it is sent again.)"""
-        state = str(op.get("state") or "unsent")
-        return "unsent" if state == "sending" and not self.fk.status_view.sending else state
+        return shown_sync_state(str(op.get("state") or "unsent"), self.fk.status_view.sending)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer Discard only when something was rejected, Open only when a change is listed."""

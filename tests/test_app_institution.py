@@ -11,10 +11,12 @@ from textual.widgets import Input, Label, Static
 
 from cache.store import Store
 from fieldkit import domain
+from screens.i18n import tr
 from screens.institution import InstitutionScreen
 from screens.widgets.checklist import Checklist
 from screens.widgets.status_bar import StatusBar
 from screens.widgets.wrapped import WrappedText
+from tests.painted import PaintedScreen
 from tests.test_app_fixtures import (
     app_for,
     county_rows,
@@ -227,3 +229,37 @@ async def test_the_visits_tab_lists_the_steps_advanced_in_its_language(
         await pilot.press("3")
         await settle(pilot)
         assert shown in str(app.screen.query_one("#visits", Static).content)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_an_op_left_sending_by_a_failed_round_reads_unsent(store: Store, lang: str) -> None:
+    """A round that failed mid-send leaves its ops 'sending' in the cache until they go again:
+    with no round running, the visit's line and the checklist's Sync column say unsent."""
+    inst_id = next(  # (one not started: its first step can be set in progress)
+        i["id"]
+        for i in county_rows()[0]
+        if all(s.status == domain.TODO for s in store.step_states(i["id"]).values())
+    )
+    store.create_visit(
+        domain.Visit(
+            visit_id="a1b2c3d4-0000-4000-8000-00000000000a",
+            institution_id=inst_id,
+            technician_id="T0001",
+            kind="guidance",
+            started_at=datetime(2026, 11, 27, 9, 30),
+        )
+    )
+    store.set_step(inst_id, domain.STEP_KEYS[0], domain.IN_PROGRESS, by="T0001")
+    store.mark_sending([op["op_id"] for op in store.pending_ops(100)])  # then the round failed
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.push_screen(InstitutionScreen(inst_id))
+        await settle(pilot)
+        checklist = "".join(PaintedScreen.repainted(app))
+        await pilot.press("3")
+        await settle(pilot)
+        visits = str(app.screen.query_one("#visits", Static).content)
+    assert f"[{tr('sync.unsent', lang)}]" in visits
+    assert tr("sync.sending", lang) not in visits
+    assert tr("sync.unsent", lang) in checklist and tr("sync.sending", lang) not in checklist

@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 
 from fieldkit import domain
 
-from ..i18n import status_name, tr
+from ..i18n import shown_sync_state, status_name, tr
 
 STATUS_MARKS = {
     domain.DONE: ("✓", "green"),
@@ -114,7 +114,7 @@ class Checklist(DataTable[Any]):
         for number, step in enumerate(domain.STEPS, start=1):
             state = states.get(step.key)
             status = state.status if state else domain.TODO
-            sync = state.sync_state if state else "synced"
+            sync = shown_sync_state(state.sync_state if state else "synced", self._round_running())
             name = Text(step.name(self.lang), "dim italic" if step.set_by == domain.SERVER else "")
             self.add_row(
                 str(number),
@@ -125,6 +125,10 @@ class Checklist(DataTable[Any]):
                 key=step.key,
             )
         self.move_cursor(row=max(0, min(cursor, len(domain.STEPS) - 1)))
+
+    def _round_running(self) -> bool:
+        view = getattr(self.app, "status_view", None)
+        return bool(getattr(view, "sending", False))
 
     def selected_step(self) -> str:
         """The key of the step under the cursor."""

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from fieldkit import domain
 
-from ..i18n import listed, outcome_name, step_name, tr, visit_kind_name
+from ..i18n import listed, outcome_name, shown_sync_state, step_name, tr, visit_kind_name
 from ..notice_print import short_id
 from .checklist import status_cell
 
@@ -76,8 +76,8 @@ def guidance_text(step_key: str, lang: str, state: Any = None) -> Text:
     return text
 
 
-def visits_text(visits: list[dict[str, Any]], lang: str) -> Text:
-    """The visit history, newest first."""
+def visits_text(visits: list[dict[str, Any]], lang: str, round_running: bool = False) -> Text:
+    """The visit history, newest first (`round_running`: a sync round is sending now)."""
     if not visits:
         return Text(tr("inst.no_visits", lang), "dim")
     text = Text()
@@ -95,7 +95,8 @@ def visits_text(visits: list[dict[str, Any]], lang: str) -> Text:
         )
         text.append(f"  #{short_id(visit['visit_id'])}", "dim")  # `fieldkit notice` takes it
         if visit.get("sync_state", "synced") != "synced":
-            text.append(f"  [{tr('sync.' + visit['sync_state'], lang)}]", "yellow")
+            shown = shown_sync_state(visit["sync_state"], round_running)
+            text.append(f"  [{tr('sync.' + shown, lang)}]", "yellow")
         text.append("\n")
         if visit.get("steps_advanced"):
             text.append(
