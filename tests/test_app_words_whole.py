@@ -193,6 +193,28 @@ async def test_the_cases_buttons_are_whole_at_80_columns(store: Store, lang: str
             assert any(tr(key, lang) in line for line in lines), (key, lines[5:12])
 
 
+SUPERVISOR_ONLY = {
+    "zh": "升级、结案和审核由主管进行",
+    "en": "Escalation, closing and review are done by a supervisor",
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+async def test_the_cases_tab_says_who_escalates_in_a_whole_sentence(
+    store: Store, lang: str, size: tuple[int, int]
+) -> None:
+    app = app_for(store, lang)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.push_screen(InstitutionScreen(_inst_id()))
+        await settle(pilot)
+        await app.screen.run_action("show_tab('cases')")
+        await settle(pilot)
+        whole = _flat([SUPERVISOR_ONLY[lang]])
+        assert whole in _flat(_lines(app)), _lines(app)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 async def test_the_lists_next_step_is_never_cut(

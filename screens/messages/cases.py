@@ -76,7 +76,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "case.ok": ("保存", "Save"),
     "case.supervisor_only": (
         "升级、结案和审核由主管进行",
-        "Escalation, closing and review are a supervisor's",
+        "Escalation, closing and review are done by a supervisor",
     ),
     "visit.rectified": ("本次复查确认已整改的项", "Items this check confirms rectified"),
     "visit.amend_title": ("修改被退回的走访：{name}", "Amend the returned visit: {name}"),
