@@ -217,6 +217,23 @@ async def test_the_cases_tab_says_who_escalates_in_a_whole_sentence(
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+async def test_the_evidence_dialogs_hint_and_keys_are_whole(
+    store: Store, lang: str, size: tuple[int, int]
+) -> None:
+    app = app_for(store, lang)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.push_screen(InstitutionScreen(_inst_id()))
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        lines = _lines(app)
+        for key in ("evidence.path_hint", "evidence.keys"):
+            assert _flat([tr(key, lang)]) in _flat(lines), (key, lines)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 async def test_the_lists_next_step_is_never_cut(
     store: Store, lang: str, size: tuple[int, int]
 ) -> None:

@@ -34,8 +34,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Log a visit first; evidence goes on a visit, a code check or a case item.",
     ),
     "evidence.path_hint": (
-        "照片或 PDF 的路径（可把文件拖入终端），回车附上；输入文件夹则监视该文件夹",
-        "Path of a photo or PDF (drop files into the terminal), Enter; a folder is watched",
+        "拖入或输入照片/PDF 路径，回车附上；文件夹则监视",
+        "Drop or type a photo/PDF path, Enter; a folder is watched",
     ),
     "evidence.keys": (
         "↑↓ 选择 · 空白处回车 打开 · Ctrl+A 附上文件夹中的新照片 · Esc 关闭",
