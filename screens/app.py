@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from fieldkit import config
 
 from .i18n import MESSAGES, listed, tr
-from .palette import InstitutionCommands
+from .palette import InstitutionCommands, LocalPalette
 from .start import run_from_cli as run_from_cli  # the `fieldkit` command's entry, re-exported
 from .start import services_for as services_for
 from .wide_chars import keep_wide_characters_whole
@@ -473,17 +473,24 @@ class FieldkitApp(App[None]):
 
         if self.use_command_palette and not isinstance(self.screen, CommandPalette):
             self.push_screen(
-                CommandPalette(id="--command-palette", placeholder=self.t("palette.placeholder"))
+                LocalPalette(
+                    self.t("palette.no_matches"),
+                    id="--command-palette",
+                    placeholder=self.t("palette.placeholder"),
+                )
             )
 
     def search_themes(self) -> None:
         """The theme picker ("Change theme" in the palette), its search field in the user's
         language (Textual's own says "Search for themes…")."""
-        from textual.command import CommandPalette
         from textual.theme import ThemeProvider
 
         self.push_screen(
-            CommandPalette(providers=[ThemeProvider], placeholder=self.t("palette.theme_search"))
+            LocalPalette(
+                self.t("palette.no_matches"),
+                providers=[ThemeProvider],
+                placeholder=self.t("palette.theme_search"),
+            )
         )
 
 

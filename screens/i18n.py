@@ -63,6 +63,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "palette.language": ("语言：中文 / English", "Language: 中文 / English"),
     "palette.placeholder": ("搜索命令…", "Search for commands…"),
     "palette.theme_search": ("搜索配色…", "Search for themes…"),
+    "palette.no_matches": ("没有匹配的命令", "No matches found"),
     "palette.theme": ("主题（配色）", "Theme"),
     "palette.theme_help": ("更换界面配色", "Change the colours"),
     "palette.keys": ("按键说明", "Keys"),

@@ -1,16 +1,50 @@
 """The command palette reaches an institution: its name (even a part), pinyin initials, full pinyin,
-credit code or address, searched in the cache off the event loop, opens it."""
+credit code or address, searched in the cache off the event loop, opens it. The palette itself says
+"no matches" in the user's language."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from textual.command import Hit, Hits, Provider
+from rich.align import Align
+from rich.text import Text
+from textual.command import CommandList, CommandPalette, Hit, Hits, Provider
+from textual.widgets.option_list import Option
 
 from .i18n import tr
 
 SHOWN = 8  # institutions offered at most, best first
+
+
+class LocalPalette(CommandPalette):
+    """Textual's command palette, saying "no matches" in the user's language.
+
+    Textual writes its "No matches found" as a literal inside `_start_no_matches_countdown`, with
+    no attribute to set, so this one method is overridden: the same countdown, the same option."""
+
+    def __init__(self, no_matches: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.no_matches = no_matches
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        """After a short pause, a disabled "no matches" line if a search found nothing."""
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(
+                        Align.center(Text(self.no_matches, style="not bold")),
+                        disabled=True,
+                        id=self._NO_MATCHES,
+                    )
+                )
+                self._list_visible = True
+            else:  # nothing typed (discovery): nothing to report
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
 
 
 class InstitutionCommands(Provider):

@@ -165,3 +165,26 @@ async def test_the_palettes_keys_command_opens_the_help_in_the_users_language(
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         lines = "".join(PaintedScreen.repainted(app))
         assert tr("help.screen.AssignmentsScreen", lang) in lines
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "said"),
+    [("zh", "theme", "没有匹配的命令"), ("en", "xyzzy", "No matches found")],
+)  # the theme command is 主题（配色） in Chinese: "theme" finds nothing there
+async def test_a_search_that_finds_no_command_says_so_in_the_users_language(
+    store: Store, lang: str, typed: str, said: str
+) -> None:
+    app = app_for(store, lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*typed)
+        await wait_until(pilot, lambda: "No matches" in _painted(app) or said in _painted(app))
+        await settle(pilot)
+        painted = _painted(app)
+        assert said in painted and (lang == "en" or "No matches" not in painted), painted
+
+
+def _painted(app) -> str:  # type: ignore[no-untyped-def]
+    return "".join(PaintedScreen.repainted(app))
