@@ -163,8 +163,9 @@ class LedgerScreen(FieldkitScreen):
     def _columns(self) -> None:
         self._layout = (self.width >= 100, self.width >= 110)
         en = self.fk.language == "en"
-        columns = [
-            ColumnSpec(self.t("col.institution"), 18, fill=True),
+        detail = self.width >= 110
+        columns = [  # the details, when shown, take what is left: the row ends at the screen's edge
+            ColumnSpec(self.t("col.institution"), 18, fill=not detail),
             ColumnSpec(self.t("col.county"), 8),
         ]
         if self.width >= 100:
@@ -179,8 +180,8 @@ class LedgerScreen(FieldkitScreen):
         columns += [
             ColumnSpec(self.t("col.escalation"), 20 if en else 16),
         ]
-        if self.width >= 110:
-            columns.append(ColumnSpec(self.t("col.detail"), 30))
+        if detail:
+            columns.append(ColumnSpec(self.t("col.detail"), 10, fill=True))
         self.query_one(VirtualTable).set_columns(columns)
 
     def on_resize(self) -> None:

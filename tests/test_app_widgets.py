@@ -43,7 +43,7 @@ def test_progress_bar_is_always_the_same_width() -> None:
 
 def test_chinese_cells_are_cut_and_padded_by_terminal_cells() -> None:
     cut = fit([("长沙星辰素质教育培训学校", "")], 10)
-    assert "".join(t for t, _ in cut) == "长沙星辰 …"  # a wide character never split in half
+    assert "".join(t for t, _ in cut) == "长沙星辰… "  # no wide character halved; the pad after "…"
     assert sum(cell_len(t) for t, _ in cut) == 10
     padded = fit([("武陵区", "")], 8)
     assert "".join(t for t, _ in padded) == "武陵区  "

@@ -6,7 +6,9 @@ Each test reads what the terminal shows (tests.painted) and looks for each label
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,21 @@ import pytest
 from cache.store import Store
 from screens.i18n import tr
 from screens.institution import InstitutionScreen
+from screens.ledger import LedgerScreen, read_ledger
 from screens.visit import VisitForm, VisitScreen
 from screens.widgets.choice_bar import ChoiceBar
 from screens.widgets.code_check import WORDS
 from screens.widgets.footer import TranslatedFooter
+from tests.case_data import load_cases
 from tests.painted import PaintedScreen
-from tests.test_app_fixtures import app_for, county_rows, county_store, settle, wait_until
+from tests.test_app_fixtures import (
+    app_for,
+    county_rows,
+    county_store,
+    settle,
+    technician_settings,
+    wait_until,
+)
 
 LANGS = ["zh", "en"]
 SIZES = [(80, 24), (120, 40)]
@@ -309,3 +320,33 @@ async def test_a_search_that_matches_nothing_says_so_whole_at_80x24(
         await pilot.press("slash", *"zzqqxx")
         await wait_until(pilot, lambda: tr("list.empty", lang) in "".join(_lines(app)))
         assert tr("list.empty", lang) in "".join(_lines(app)[:3])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("size", [(80, 24), (110, 30), (120, 40)], ids=["80", "110", "120"])
+async def test_the_ledgers_cut_cells_end_in_an_ellipsis_within_the_screen(
+    store: Store, lang: str, size: tuple[int, int]
+) -> None:
+    ids = [i["id"] for i in county_rows()[0]]
+    load_cases(store, ids, 40, date(2026, 11, 28))
+    app = app_for(store, lang, settings=technician_settings(lang, "supervisor"))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await app.push_screen(LedgerScreen())
+        await settle(pilot)
+        lines = _lines(app)
+        assert not [line for line in lines if re.search(r"[\u4e00-\u9fff] +…", line)], lines
+        if size[0] < 110:
+            return  # no details column
+        details = {c["open_text"] for c in read_ledger(store, app.today()) if c["open_text"]}
+        shown = 0
+        for line in lines:
+            starts = [line.find(text[:3]) for text in details if text[:3] in line]
+            if not starts:
+                continue
+            painted = line[min(starts) :].rstrip(" ▊▎▐▌█▇▆▅▄▃▂▁")
+            assert painted in details or (
+                painted.endswith("…") and any(t.startswith(painted[:-1]) for t in details)
+            ), (painted, line)
+            shown += 1
+        assert shown >= 10, lines

@@ -35,6 +35,14 @@ class ColumnSpec:
     fill: bool = False
 
 
+def _cut(text: str, room: int) -> str:
+    """The longest start of `text` that fits in `room` cells (a wide character is never halved)."""
+    cut = set_cell_size(text, max(room, 0))
+    if cut.endswith(" ") and cut != text[: len(cut)]:
+        return cut[:-1]  # set_cell_size padded a halved wide character with a space
+    return cut
+
+
 def fit(parts: Cell, width: int) -> list[tuple[str, str]]:
     """The parts cut (with an ellipsis) or padded to exactly `width` cells."""
     out: list[tuple[str, str]] = []
@@ -45,8 +53,10 @@ def fit(parts: Cell, width: int) -> list[tuple[str, str]]:
             break
         size = cell_len(text)
         if size > room:
-            text = set_cell_size(text, room - 1) + "…" if room > 1 else "…"
-            size = room
+            text = _cut(text, room - 1) + "…"
+            out.append((text, style))
+            used += cell_len(text)
+            break  # the ellipsis ends the cell; a wide character's half cell is padded after it
         out.append((text, style))
         used += size
     if used < width:
