@@ -17,6 +17,16 @@ from .i18n import tr
 SHOWN = 8  # institutions offered at most, best first
 
 
+# What the override below uses of Textual 8.2's CommandPalette.
+_PALETTE_MEMBERS = (
+    "_stop_no_matches_countdown",
+    "_NO_MATCHES",
+    "_NO_MATCHES_COUNTDOWN",
+    "_list_visible",
+    "_no_matches_timer",
+)
+
+
 class LocalPalette(CommandPalette):
     """Textual's command palette, saying "no matches" in the user's language.
 
@@ -28,7 +38,11 @@ class LocalPalette(CommandPalette):
         self.no_matches = no_matches
 
     def _start_no_matches_countdown(self, search_value: str) -> None:
-        """After a short pause, a disabled "no matches" line if a search found nothing."""
+        """After a short pause, a disabled "no matches" line if a search found nothing (a
+        Textual whose palette lacks the members this copy uses keeps its own English line)."""
+        if not all(hasattr(self, name) for name in _PALETTE_MEMBERS):
+            super()._start_no_matches_countdown(search_value)
+            return
         self._stop_no_matches_countdown()
 
         def show_no_matches() -> None:
