@@ -498,7 +498,11 @@ class InstitutionScreen(FieldkitScreen):
             self.query_one("#code-check").focus()
 
     def action_back(self) -> None:
-        """Back to the list."""
+        """Back to the list; from the code field, out of the field first (as Esc leaves the
+        list's search box), so the tab keys and the screen's own keys work again."""
+        if isinstance(self.app.focused, CodeCheckInput):
+            self.query_one("#qr").focus()
+            return
         self.app.pop_screen()
 
     # charges seen on site (the platform tab) --------------------------------------------------

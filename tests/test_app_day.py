@@ -205,7 +205,7 @@ async def test_after_a_background_sync_nothing_sent_is_shown_as_waiting(tmp_path
             result = app.screen.query_one("#code-result", WrappedText)
             await wait_until(pilot, lambda: "核码结果已发送到办公室" in result.plain)
             assert "待同步" not in result.plain and "未发送 0" in status_text(app)
-            await pilot.press("escape")
+            await pilot.press("escape", "escape")  # out of the code field, then back
             await settle(pilot)
             rows = visible_rows(app.screen.query_one(VirtualTable))
             assert rows and not any("●" in cell for row in rows for cell in row)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import TabbedContent
 
 from cache.store import Store
 from screens.dialogs.confirm import ConfirmDialog
@@ -81,7 +82,7 @@ async def test_an_empty_block_reason_says_a_reason_is_required(
             assert "thenpressEnter." in shown, shown
 
 
-async def test_the_payment_tab_puts_the_keys_in_the_code_field_and_esc_goes_back(
+async def test_the_payment_tab_puts_the_keys_in_the_code_field_and_esc_leaves_it(
     store: Store,
 ) -> None:
     inst = _inst()
@@ -99,6 +100,13 @@ async def test_the_payment_tab_puts_the_keys_in_the_code_field_and_esc_goes_back
         await settle(pilot)
         assert app.screen is screen and field.value == "vpn"
         assert store.counts()["unsent"] == 0 and store.drafts() == []
-        await pilot.press("escape")  # from the field itself
+        await pilot.press("escape")  # out of the field: the screen's keys work again
         await settle(pilot)
-        assert app.screen is not screen  # Esc still goes back to the list
+        assert app.screen is screen and app.focused is not field
+        await pilot.press("5")  # a tab key switches tabs instead of typing into the field
+        await settle(pilot)
+        assert screen.query_one("#tabs", TabbedContent).active == "tab-cases"
+        assert field.value == "vpn"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is not screen  # and Esc again goes back to the list
