@@ -204,7 +204,7 @@ class InstitutionScreen(FieldkitScreen):
         waiting = [d for d in self.drafts if d.visit_id not in self._drafts_seen]
         if waiting and self.app.screen is self:
             self._drafts_seen.update(d.visit_id for d in self.drafts)
-            self._offer_draft()
+            self._offer_draft(waiting[0])
 
     def _visit_open(self) -> str | None:
         """The id of the visit being recorded right now (a VisitScreen in the stack), if any."""
@@ -215,13 +215,13 @@ class InstitutionScreen(FieldkitScreen):
                 return screen.visit_id
         return None
 
-    def _offer_draft(self) -> None:
+    def _offer_draft(self, draft: Any) -> None:
         """A visit was being recorded here when the app last stopped: offer to go on with it."""
-        draft = self.drafts[0]
         when = draft.started_at[:16].replace("T", " ")
 
         def answer(resume: bool | None) -> None:
             if resume:
+                self.drafts = [draft, *(d for d in self.drafts if d is not draft)]
                 self.action_start_visit()
 
         self.app.push_screen(
@@ -442,7 +442,6 @@ class InstitutionScreen(FieldkitScreen):
         """Back from a visit or a dialog: read again."""
         self.reload()
 
-    @on(Button.Pressed, "#qr")
     def action_show_evidence(self) -> None:
         """Photos and PDFs of this institution's visits, checks and cases: attach, open."""
         from .dialogs.evidence import EvidenceDialog
@@ -458,6 +457,7 @@ class InstitutionScreen(FieldkitScreen):
             EvidenceDialog(self.inst_id, self.inst["name"], self.fk.language), back
         )
 
+    @on(Button.Pressed, "#qr")
     def action_show_qr(self) -> None:
         """Open the payment-code view (from the QR part, when installed)."""
         from .qr import QRScreen

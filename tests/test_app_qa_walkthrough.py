@@ -110,3 +110,19 @@ async def test_the_payment_tab_puts_the_keys_in_the_code_field_and_esc_leaves_it
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is not screen  # and Esc again goes back to the list
+
+
+async def test_the_show_code_button_opens_the_payment_code_not_the_evidence(store: Store) -> None:
+    from screens.qr import QRScreen
+
+    inst = _inst()
+    app = app_for(store, "zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(InstitutionScreen(inst["id"]))
+        await wait_until(pilot, lambda: bool(app.screen.query(CodeCheckInput)))
+        await pilot.press("4", "escape")  # out of the code field: onto the button
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "qr"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, QRScreen))

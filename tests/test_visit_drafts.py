@@ -306,6 +306,37 @@ async def test_a_draft_missed_under_a_dialog_is_offered_when_the_institution_sho
         assert isinstance(app.screen, InstitutionScreen)  # asked once
 
 
+async def test_a_new_draft_is_the_one_offered_not_one_already_answered(store: Store) -> None:
+    inst = _inst()
+    store.save_draft(
+        "00000000-0000-4000-8000-00000000d004", inst["id"], "2026-11-28T09:00:00+08:00", {}
+    )
+    app = app_for(store, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = InstitutionScreen(inst["id"])
+        app.push_screen(screen)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "2026-11-28 09:00" in app.screen.question
+        await pilot.press("escape")  # not now
+        await wait_until(pilot, lambda: app.screen is screen)
+        store.save_draft(  # another one arrives (another fieldkit on this profile)
+            "00000000-0000-4000-8000-00000000d005",
+            inst["id"],
+            "2026-11-27T10:00:00+08:00",  # (started before the answered one)
+            {"notes": "第二份"},
+        )
+        store.save_draft(  # and the answered one is written again after it (the newest)
+            "00000000-0000-4000-8000-00000000d004", inst["id"], "2026-11-28T09:00:00+08:00", {}
+        )
+        screen.reload()
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "2026-11-27 10:00" in app.screen.question  # the new one, not the answered one
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, VisitScreen))
+        assert app.screen.query_one("#notes", TextArea).text == "第二份"
+
+
 async def test_saving_a_visit_twice_is_said_in_words_not_with_its_uuid(store: Store) -> None:
     inst = _inst()
     app = app_for(store, "zh")
