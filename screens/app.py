@@ -23,7 +23,7 @@ from .i18n import MESSAGES, listed, tr
 from .palette import InstitutionCommands, LocalPalette
 from .start import run_from_cli as run_from_cli  # the `fieldkit` command's entry, re-exported
 from .start import services_for as services_for
-from .wide_chars import keep_wide_characters_whole
+from .wide_chars import check_textual, keep_wide_characters_whole
 from .widgets.footer import binding_label
 from .widgets.status_bar import StatusChanged, StatusView
 
@@ -156,6 +156,7 @@ class FieldkitApp(App[None]):
         from .photo_watch import PhotoWatch
 
         gc.enable()
+        check_textual()  # the toasts' wide characters: Textual's own cutting on another Textual
         self.refresh_counts()
         self.set_interval(CACHE_WATCH_SECONDS, self.watch_cache, name="watch-cache")
         self.tell_drafts()

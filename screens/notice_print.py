@@ -106,14 +106,16 @@ def _write(app: FieldkitApp, visit: dict[str, Any], tell: MessagePump | None) ->
     lang, target = app.language, notice_path(visit)
     if app.store is None:
         return
+    text, ok = "", False  # (an unexpected error: the worker reports it; the line is cleared)
     try:
         pages = export_notice(app.store, app.settings, visit, target, app.today())
     except (*KNOWN_ERRORS, OSError) as exc:
         why = exc.zh if lang == "zh" and hasattr(exc, "zh") else getattr(exc, "en", str(exc))
-        text, ok = tr("notice.failed", lang, why=why), False
+        text = tr("notice.failed", lang, why=why)
         app.call_from_thread(app.notify, text, severity="error", timeout=10)
     else:
         text, ok = tr("notice.saved", lang, pages=pages, path=str(target)), True
         app.call_from_thread(app.notify, text, timeout=15)
-    if tell is not None:
-        tell.post_message(NoticeWritten(text, ok))
+    finally:  # the "writing…" line never stays, whatever happened
+        if tell is not None:
+            tell.post_message(NoticeWritten(text, ok))

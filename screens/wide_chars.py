@@ -72,6 +72,46 @@ def _fits(original: object) -> bool:
     )
 
 
+# Fingerprints (sha256 of the source, first 16 hex digits) of the Textual code this module was
+# written against and works with (Textual 8.2.8): the cutting it replaces, and the partial
+# update that crops the pieces it makes.
+KNOWN_SOURCES = {
+    "Compositor._render_chops": "ca8c3359d7afd017",
+    "ChopsUpdate.render_segments": "4c1cdb567e0b8354",
+    "Compositor.render_partial_update": "888dccc892d8ecc2",
+}
+
+
+def textual_is_the_known_one() -> bool:
+    """Whether Textual's code around the replacement is exactly the code it was written with
+    (~3 ms of reading source: asked once the first screen is painted, not at start)."""
+    import hashlib
+    import inspect
+
+    from textual._compositor import ChopsUpdate
+
+    functions: dict[str, Callable[..., object]] = {
+        "Compositor._render_chops": _ORIGINAL,
+        "ChopsUpdate.render_segments": ChopsUpdate.render_segments,
+        "Compositor.render_partial_update": Compositor.render_partial_update,
+    }
+    try:
+        seen = {
+            name: hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()[:16]
+            for name, fn in functions.items()
+        }
+    except (OSError, TypeError):
+        return False  # (no source to compare: Textual's own cutting)
+    return seen == KNOWN_SOURCES
+
+
+def check_textual() -> None:
+    """Once the first screen is painted: back to Textual's own cutting unless its code is the
+    known one (a later Textual 8.x may cut or crop otherwise, or have fixed textual#6357)."""
+    if not textual_is_the_known_one():
+        textual_cuts_wide_characters()
+
+
 def keep_wide_characters_whole() -> None:
     """Use the line cutting above in every screen (idempotent), as long as Textual's compositor
     is the one it was written for: a later Textual that changed it paints as it does itself."""

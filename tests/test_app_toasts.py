@@ -10,7 +10,11 @@ import pytest
 from textual.widgets._toast import Toast
 
 from cache.store import Store
-from screens.wide_chars import keep_wide_characters_whole, textual_cuts_wide_characters
+from screens.wide_chars import (
+    keep_wide_characters_whole,
+    textual_cuts_wide_characters,
+    textual_is_the_known_one,
+)
 from tests.painted import PaintedScreen
 from tests.test_app_fixtures import app_for, county_store, settle
 
@@ -50,6 +54,16 @@ async def shown_toast(store: Store, lang: str, message: str) -> str:
         return toast_text(painted, app.screen.query_one(Toast))
 
 
+# On another Textual the app keeps Textual's own cutting (screens/wide_chars.py checks its code):
+# these two then say to look at the module again instead of failing on the upgrade itself.
+ON_KNOWN_TEXTUAL = pytest.mark.skipif(
+    not textual_is_the_known_one(),
+    reason="Textual's compositor is not the one screens/wide_chars.py was written for: "
+    "look at it again (textual#6357 may be fixed) and renew KNOWN_SOURCES",
+)
+
+
+@ON_KNOWN_TEXTUAL
 @pytest.mark.parametrize(("lang", "message"), [("zh", ZH), ("en", EN)], ids=["zh", "en"])
 async def test_every_character_of_a_long_toast_is_shown(
     store: Store, lang: str, message: str
@@ -57,6 +71,7 @@ async def test_every_character_of_a_long_toast_is_shown(
     assert await shown_toast(store, lang, message) == message.replace(" ", "")
 
 
+@ON_KNOWN_TEXTUAL
 async def test_textual_itself_still_cuts_wide_characters(store: Store) -> None:
     """When this fails, Textual keeps wide characters whole: remove screens/wide_chars.py."""
     app = app_for(store, "zh")
@@ -81,3 +96,28 @@ def test_a_textual_whose_compositor_changed_keeps_its_own_cutting() -> None:
     assert _fits(_ORIGINAL)
     assert not _fits(lambda self, crop: None)
     assert not _fits(lambda self, crop, is_rendered_line, extra: None)
+
+
+def test_the_replacement_is_kept_only_on_the_textual_whose_code_it_was_written_with() -> None:
+    """On the Textual the fingerprints were taken of, the replacement stays; on any other (its
+    compositor's code differs) the app goes back to Textual's own cutting."""
+    from textual._compositor import Compositor
+
+    from screens import wide_chars
+
+    known = wide_chars.textual_is_the_known_one()
+    wide_chars.keep_wide_characters_whole()
+    wide_chars.check_textual()
+    if known:
+        assert Compositor._render_chops is wide_chars._render_chops
+    else:  # (Textual was upgraded: its own cutting, until the module is looked at again)
+        assert Compositor._render_chops is wide_chars._ORIGINAL
+    saved = dict(wide_chars.KNOWN_SOURCES)
+    try:
+        wide_chars.KNOWN_SOURCES["ChopsUpdate.render_segments"] = "0" * 16  # another Textual
+        wide_chars.keep_wide_characters_whole()
+        wide_chars.check_textual()
+        assert Compositor._render_chops is wide_chars._ORIGINAL
+    finally:
+        wide_chars.KNOWN_SOURCES.update(saved)
+        wide_chars.keep_wide_characters_whole()
