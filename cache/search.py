@@ -383,10 +383,14 @@ class Matcher:
         if self.file is None:
             return
         from . import search_order
+        from .errors import CacheError
 
         cache = self.file.with_name(self.file.name.removesuffix(".search"))
-        with self._reader() as conn:
-            at = search_order.stamp(conn)
+        try:
+            with self._reader() as conn:
+                at = search_order.stamp(conn)
+        except (CacheError, sqlite3.Error):
+            return  # (the cache was closed meanwhile)
         try:
             order = search_order.read(cache)
         except (sqlite3.Error, OSError, ValueError):
@@ -396,11 +400,11 @@ class Matcher:
             return
         try:  # then the other sorts' orders (SQLite sorts every row for each, ~50 ms/77,500)
             order = search_order.read_sorted(cache, order)
-        except (sqlite3.Error, OSError, ValueError):
-            return
-        with self._reader() as conn:
-            if search_order.stamp(conn) != at:
-                return  # (changed meanwhile: the next page reads them all anew)
+            with self._reader() as conn:
+                if search_order.stamp(conn) != at:
+                    return  # (changed meanwhile: the next page reads them all anew)
+        except (CacheError, sqlite3.Error, OSError, ValueError):
+            return  # (closed meanwhile, or unreadable: the default order alone is held)
         self._order = (at, order)
 
     def _scan(self, conn: sqlite3.Connection, words: list[str]) -> Matches:
